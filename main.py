@@ -1,0 +1,50 @@
+"""The CDKTF app: read the config, then synthesize one stack per environment (+ state bootstrap).
+
+    python main.py                         # every environment in config/pipelines.yaml
+    PIPELINE_CONFIG=other.yaml python main.py
+    PIPELINE_ENVIRONMENTS=dev python main.py   # only these environments (no bootstrap stack)
+
+The config is validated before cdktf or the AWS provider is loaded: a mistake is reported in about
+a second, with exit status 2 and one line naming the file and the field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ENVIRONMENTS_ENV_VAR = "PIPELINE_ENVIRONMENTS"
+CONFIG_ERROR_EXIT = 2
+
+
+def main() -> int:
+    from modules.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT
+
+    selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()
+    environments = [name.strip() for name in selected.split(",") if name.strip()] or None
+    unknown = sorted(set(environments or []) - set(config.environments))
+    if unknown:
+        print(
+            f"config error: {ENVIRONMENTS_ENV_VAR}: no environment {', '.join(unknown)} in "
+            f"{config.source} (environments: {', '.join(config.environments)})",
+            file=sys.stderr,
+        )
+        return CONFIG_ERROR_EXIT
+
+    from imports.runtime import use_bundled_node
+
+    use_bundled_node()
+    from modules.stack import build_app
+
+    build_app(config, environments=environments).synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

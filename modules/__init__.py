@@ -1,0 +1,1 @@
+"""Constructs of the scheduled batch inference pipeline, one per layer, and the stacks."""

@@ -1,0 +1,661 @@
+"""Typed, validated configuration: the only way settings reach the stacks.
+
+A config file (YAML) describes the project, its pipelines and its environments. Each environment
+gets the project ``defaults`` deep-merged under its own settings, and each pipeline gets the
+environment's ``pipelines.<name>`` overrides deep-merged over its shared definition. The merged
+result is validated by pydantic models that forbid unknown keys and know AWS's naming rules, so a
+mistake is reported before the (slow) AWS provider bindings are loaded and before anything is
+written.
+
+This module imports no cdktf or provider code on purpose: validation must stay fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import re
+import zoneinfo
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "pipelines.yaml"
+CONFIG_PATH_ENV_VAR = "PIPELINE_CONFIG"
+
+# SageMaker's transform job names: at most 63 characters of ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
+# A job name is "<pipeline prefix>-<32 hex characters of MD5(execution name)>", so the prefix may
+# use at most 63 - 1 - 32 characters.
+RUN_HASH_LENGTH = 32
+MAX_JOB_PREFIX_LENGTH = 63 - 1 - RUN_HASH_LENGTH
+
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+_PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
+_ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
+_PIPELINE_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+_ACCOUNT_RE = r"^\d{12}$"
+_S3_KEY_PREFIX_RE = r"^([A-Za-z0-9!_.*'()-]+/)+$"
+_BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_ECR_IMAGE_RE = (
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)(:[A-Za-z0-9_.-]{1,128}|@sha256:[a-f0-9]{64})$"
+)
+_MODEL_PACKAGE_ARN_RE = (
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    r"/\d+$"
+)
+_MODEL_PACKAGE_GROUP_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+_RATE_RE = r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$"
+_AT_RE = r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$"
+_EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+_ENV_KEY_RE = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
+_SUBNET_RE = r"^subnet-[0-9a-f]{8,17}$"
+_SECURITY_GROUP_RE = r"^sg-[0-9a-f]{8,17}$"
+
+
+class ConfigError(Exception):
+    """A config problem, already phrased for the user: file, field and what is allowed."""
+
+
+class StrictModel(BaseModel):
+    """Base for every config object: unknown keys are errors and loaded objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Facts from botocore's service models (kept current by AWS, not by us). Loaded lazily, cached.
+
+
+@functools.cache
+def _sagemaker_enum(shape: str) -> tuple[str, ...]:
+    from botocore.loaders import Loader
+
+    model = Loader().load_service_model("sagemaker", "service-2")
+    return tuple(model["shapes"][shape]["enum"])
+
+
+@functools.cache
+def _regions_with(service: str) -> frozenset[str]:
+    from botocore.session import get_session
+
+    session = get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions(service, partition_name=partition))
+    return frozenset(regions)
+
+
+def transform_instance_types() -> tuple[str, ...]:
+    """Instance types SageMaker Batch Transform accepts (botocore's TransformInstanceType)."""
+    return _sagemaker_enum("TransformInstanceType")
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _no_terraform_template(value: str) -> str:
+    # Strings end up inside Terraform JSON, where "${" and "%{" start template expressions.
+    if "${" in value or "%{" in value:
+        raise ValueError("must not contain '${' or '%{' (Terraform template syntax)")
+    return value
+
+
+SafeStr = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+# --------------------------------------------------------------------------------------------
+# Pipeline settings
+
+
+class VpcConfig(StrictModel):
+    """Run the transform containers inside your VPC."""
+
+    subnet_ids: list[Annotated[str, Field(pattern=_SUBNET_RE)]] = Field(
+        min_length=1, max_length=16, description="Private subnets for the transform containers."
+    )
+    security_group_ids: list[Annotated[str, Field(pattern=_SECURITY_GROUP_RE)]] = Field(
+        min_length=1, max_length=5, description="Security groups for the transform containers."
+    )
+
+
+class ModelConfig(StrictModel):
+    """The model a pipeline runs: an image plus an artifact, or a Model Registry package."""
+
+    image: str | None = Field(
+        default=None,
+        pattern=_ECR_IMAGE_RE,
+        description="ECR image URI of the inference container (with a tag or digest).",
+    )
+    artifact_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
+        description="Key of model.tar.gz in the environment's model bucket.",
+    )
+    model_package_arn: str | None = Field(
+        default=None,
+        pattern=_MODEL_PACKAGE_ARN_RE,
+        description="A versioned Model Registry package to deploy instead of image + artifact.",
+    )
+    environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
+        default_factory=dict, description="Environment variables of the inference container."
+    )
+    network_isolation: bool = Field(
+        default=True, description="Deny the container all network access (secure default)."
+    )
+    vpc: VpcConfig | None = Field(default=None, description="Optional VPC placement.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        from_image = self.image is not None or self.artifact_key is not None
+        if from_image and self.model_package_arn is not None:
+            raise ValueError("give either image + artifact_key or model_package_arn, not both")
+        if self.model_package_arn is None and (self.image is None or self.artifact_key is None):
+            raise ValueError("needs both image and artifact_key (or a model_package_arn)")
+        return self
+
+    @field_validator("environment")
+    @classmethod
+    def _safe_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for item in value.values():
+            _no_terraform_template(item)
+        return value
+
+    @property
+    def ecr_repository(self) -> tuple[str, str, str] | None:
+        """(account, region, repository) of the image, for a pull permission scoped to it."""
+        if self.image is None:
+            return None
+        match = re.match(_ECR_IMAGE_RE, self.image)
+        assert match is not None  # guaranteed by the field pattern
+        return match["account"], match["region"], match["repository"]
+
+
+class RetryPolicy(StrictModel):
+    """How hard EventBridge Scheduler tries to start a run (not to re-run a failed one)."""
+
+    max_attempts: int = Field(default=3, ge=0, le=185, description="Retries to start a run.")
+    max_event_age_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="Give up starting a run after this long."
+    )
+
+
+class ScheduleConfig(StrictModel):
+    """When a pipeline runs."""
+
+    expression: str = Field(
+        description="EventBridge Scheduler expression: cron(...), rate(...) or at(...)."
+    )
+    timezone: str = Field(default="UTC", description="IANA time zone the expression is read in.")
+    flexible_window_minutes: int = Field(
+        default=0, ge=0, le=1440, description="Let Scheduler start up to this late (0 = exact)."
+    )
+    start_date: datetime | None = Field(default=None, description="No runs before this time.")
+    end_date: datetime | None = Field(default=None, description="No runs after this time.")
+    enabled: bool = Field(default=True, description="Whether the schedule fires.")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra keys for the run input (e.g. input_prefix to read another prefix).",
+    )
+
+    @field_validator("expression")
+    @classmethod
+    def _valid_expression(cls, value: str) -> str:
+        if value.startswith("cron(") and value.endswith(")"):
+            from aws_cron_expression_validator.validator import AWSCronExpressionValidator
+
+            try:
+                AWSCronExpressionValidator.validate(value[5:-1])
+            except ValueError as error:
+                raise ValueError(f"invalid cron expression {value!r}: {error}") from None
+            return value
+        if re.match(_RATE_RE, value) or re.match(_AT_RE, value):
+            return value
+        raise ValueError(
+            f"{value!r} is not a schedule expression; use cron(min hour day month weekday year), "
+            "rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"
+        )
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ScheduleConfig:
+        if self.start_date and self.end_date and self.start_date >= self.end_date:
+            raise ValueError("start_date must be before end_date")
+        return self
+
+
+class DataProcessing(StrictModel):
+    """Filter and join records around the model (SageMaker DataProcessing)."""
+
+    input_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
+    output_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
+    join_source: Literal["None", "Input"] = Field(default="None")
+
+
+class ModelClient(StrictModel):
+    """How the transform job calls the container."""
+
+    invocations_timeout_seconds: int = Field(default=600, ge=1, le=3600)
+    invocations_max_retries: int = Field(default=1, ge=0, le=3)
+
+
+class TransformConfig(StrictModel):
+    """The Batch Transform job each run starts."""
+
+    instance_type: str = Field(default="ml.m5.xlarge", description="Transform instance type.")
+    instance_count: int = Field(default=1, ge=1, le=100)
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(default="MultiRecord")
+    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = Field(default="Line")
+    compression_type: Literal["None", "Gzip"] = Field(default="None")
+    content_type: str = Field(default="text/csv", min_length=1, max_length=256)
+    accept: str = Field(default="text/csv", min_length=1, max_length=256)
+    assemble_with: Literal["None", "Line"] = Field(default="Line")
+    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    max_concurrent_transforms: int = Field(default=0, ge=0, le=1000, description="0 = auto.")
+    environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
+        default_factory=dict, description="Environment variables for the transform job."
+    )
+    data_processing: DataProcessing = Field(default_factory=DataProcessing)
+    model_client: ModelClient = Field(default_factory=ModelClient)
+    timeout_minutes: int = Field(
+        default=360, ge=5, le=10080, description="A run is stopped and failed after this long."
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_instance_type(cls, value: str) -> str:
+        allowed = transform_instance_types()
+        if value not in allowed:
+            families = sorted({t.split(".")[1] for t in allowed})
+            raise ValueError(
+                f"{value!r} is not a Batch Transform instance type "
+                f"(families: {', '.join(families)}; e.g. ml.m5.xlarge)"
+            )
+        return value
+
+    @field_validator("content_type", "accept")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        return _no_terraform_template(value)
+
+
+class PipelineAlarms(StrictModel):
+    """Thresholds of a pipeline's alarms."""
+
+    period_seconds: Literal[60, 300, 900, 3600] = Field(default=300)
+    dlq_messages_threshold: int = Field(default=1, ge=1)
+
+
+class PipelineConfig(StrictModel):
+    """One model scored on one schedule."""
+
+    name: str = Field(pattern=_PIPELINE_RE, max_length=24, description="Pipeline name.")
+    description: str = Field(default="", max_length=256)
+    model: ModelConfig
+    schedule: ScheduleConfig
+    transform: TransformConfig = Field(default_factory=TransformConfig)
+    input_prefix: str | None = Field(
+        default=None,
+        pattern=_S3_KEY_PREFIX_RE,
+        description="Default input prefix in the input bucket (default '<name>/').",
+    )
+    output_prefix: str | None = Field(
+        default=None,
+        pattern=_S3_KEY_PREFIX_RE,
+        description="Output prefix in the output bucket (default '<name>/'); "
+        "each run writes under '<prefix><run id>/'.",
+    )
+    alarms: PipelineAlarms = Field(default_factory=PipelineAlarms)
+
+    @field_validator("description")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        return _no_terraform_template(value)
+
+    @property
+    def default_input_prefix(self) -> str:
+        return self.input_prefix or f"{self.name}/"
+
+    @property
+    def run_output_prefix(self) -> str:
+        return self.output_prefix or f"{self.name}/"
+
+
+# --------------------------------------------------------------------------------------------
+# Environment settings
+
+
+class LocalState(StrictModel):
+    """Terraform state in a local file (the default dev environment; no AWS account needed)."""
+
+    backend: Literal["local"]
+    path: str | None = Field(default=None, description="State file (default per stack).")
+
+
+class S3State(StrictModel):
+    """Remote state in S3: encrypted, locked, one key per stack."""
+
+    backend: Literal["s3"]
+    bucket: str = Field(pattern=_BUCKET_RE, description="State bucket (from the bootstrap stack).")
+    region: str | None = Field(default=None, description="Bucket region (default: environment's).")
+    key_prefix: str = Field(default="cdktf", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    lock: Literal["lockfile", "dynamodb"] = Field(
+        default="lockfile", description="S3 native lock file (Terraform >= 1.10) or DynamoDB."
+    )
+    dynamodb_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+
+    @model_validator(mode="after")
+    def _table_for_dynamodb(self) -> S3State:
+        if self.lock == "dynamodb" and not self.dynamodb_table:
+            raise ValueError("lock: dynamodb needs dynamodb_table")
+        if self.lock == "lockfile" and self.dynamodb_table:
+            raise ValueError("dynamodb_table is only used with lock: dynamodb")
+        return self
+
+
+StateConfig = Annotated[Union[LocalState, S3State], Field(discriminator="backend")]
+
+
+class Subscription(StrictModel):
+    """Who hears about failures."""
+
+    protocol: Literal["email", "email-json", "https", "sqs", "lambda", "sms"]
+    endpoint: str = Field(min_length=3, max_length=2048)
+
+    @model_validator(mode="after")
+    def _endpoint_fits_protocol(self) -> Subscription:
+        checks = {
+            "email": _EMAIL_RE,
+            "email-json": _EMAIL_RE,
+            "https": r"^https://[^\s]+$",
+            "sqs": r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}$",
+            "lambda": r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
+            r"(:[A-Za-z0-9_$-]+)?$",
+            "sms": r"^\+[1-9]\d{6,14}$",
+        }
+        if not re.match(checks[self.protocol], self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}")
+        return self
+
+
+class StorageSettings(StrictModel):
+    """Lifecycle of the data buckets."""
+
+    output_expiration_days: int = Field(default=90, ge=1, description="Delete outputs after.")
+    noncurrent_version_expiration_days: int = Field(default=30, ge=1)
+    abort_incomplete_multipart_days: int = Field(default=7, ge=1)
+    access_log_expiration_days: int = Field(default=365, ge=1, description="Delete access logs after.")
+
+
+class AlertingSettings(StrictModel):
+    """Where alerts go."""
+
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+
+class EnvironmentConfig(StrictModel):
+    """One deployment target (account + region) and the pipelines it runs."""
+
+    name: str = Field(pattern=_ENVIRONMENT_RE)
+    region: str = Field(description="AWS region of the environment.")
+    account_id: str | None = Field(
+        default=None,
+        pattern=_ACCOUNT_RE,
+        description="Allowed account id (provider guard); looked up at plan time when absent.",
+    )
+    allow_destroy: bool = Field(
+        default=False, description="Let terraform destroy data (force_destroy, no protection)."
+    )
+    state: StateConfig
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
+        default_factory=dict, description="Tags on every resource (provider default_tags)."
+    )
+    log_retention_days: int = Field(default=90)
+    kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    pipelines: list[PipelineConfig] = Field(min_length=1)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        regions = _regions_with("sagemaker") & _regions_with("scheduler")
+        if value not in regions:
+            raise ValueError(
+                f"{value!r} is not a region with SageMaker and EventBridge Scheduler "
+                f"(e.g. {', '.join(sorted(regions)[:4])}, ...)"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch retention; use one of {LOG_RETENTION_DAYS}")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _safe_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for item in value.values():
+            _no_terraform_template(item)
+        return value
+
+    @field_validator("pipelines")
+    @classmethod
+    def _unique_pipelines(cls, value: list[PipelineConfig]) -> list[PipelineConfig]:
+        names = [p.name for p in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate pipeline names: {', '.join(duplicates)}")
+        return value
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)
+
+
+class ProjectConfig(StrictModel):
+    """The whole file, after merging: the project and its environments."""
+
+    project: str = Field(pattern=_PROJECT_RE, description="Short project name, in every name.")
+    environments: dict[str, EnvironmentConfig] = Field(min_length=1)
+    source: str = Field(default="", exclude=True, description="The file this came from.")
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> ProjectConfig:
+        for env in self.environments.values():
+            for pipeline in env.pipelines:
+                prefix = f"{self.project}-{env.name}-{pipeline.name}"
+                if len(prefix) > MAX_JOB_PREFIX_LENGTH:
+                    raise ValueError(
+                        f"environments.{env.name}.pipelines[{pipeline.name}].name: "
+                        f"'{prefix}' is {len(prefix)} characters; project, environment and "
+                        f"pipeline names together may use at most {MAX_JOB_PREFIX_LENGTH} so "
+                        f"that transform job names (prefix + '-' + {RUN_HASH_LENGTH}-character "
+                        "run hash) fit SageMaker's 63"
+                    )
+        return self
+
+    @property
+    def s3_states(self) -> list[tuple[EnvironmentConfig, S3State]]:
+        return [(e, e.state) for e in self.environments.values() if isinstance(e.state, S3State)]
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+class _FileLayout(StrictModel):
+    """The file as written: shared pipelines, defaults, per-environment settings and overrides."""
+
+    project: Any = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    pipelines: list[dict[str, Any]] = Field(min_length=1)
+    environments: dict[str, dict[str, Any]] = Field(min_length=1)
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(override)
+
+
+def _merge_environment(
+    name: str, settings: dict[str, Any], defaults: dict[str, Any], pipelines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if not isinstance(settings, dict):
+        raise ConfigError(f"environments.{name}: must be a mapping of settings")
+    merged = _deep_merge(defaults, settings)
+    overrides = merged.pop("pipelines", None) or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError(
+            f"environments.{name}.pipelines: must map pipeline names to overrides"
+        )
+    known = [p.get("name") for p in pipelines if isinstance(p, dict)]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"environments.{name}.pipelines: no pipeline named {', '.join(map(repr, unknown))} "
+            f"(pipelines: {', '.join(map(str, known))})"
+        )
+    merged["name"] = name
+    merged["pipelines"] = [
+        _deep_merge(p, overrides.get(p.get("name"), {})) if isinstance(p, dict) else p
+        for p in pipelines
+    ]
+    return merged
+
+
+def _describe(
+    error: dict[str, Any], raw: dict[str, Any], layout: _FileLayout | None = None
+) -> str:
+    """One line: where (as the user wrote it), what is wrong, what was given."""
+    loc = list(error["loc"])
+    parts: list[str] = []
+    if loc[:1] == ["environments"] and len(loc) > 1:
+        env = loc[1]
+        rest = loc[2:]
+        written = layout.environments.get(env, {}) if layout else {}
+        from_defaults = (
+            layout is not None
+            and bool(rest)
+            and rest[0] != "pipelines"
+            and rest[0] in layout.defaults
+            and rest[0] not in written
+        )
+        if rest[:1] == ["pipelines"] and len(rest) > 1 and isinstance(rest[1], int):
+            pipelines = raw["environments"][env]["pipelines"]
+            index = rest[1]
+            entry = pipelines[index] if index < len(pipelines) else {}
+            name = entry.get("name", index) if isinstance(entry, dict) else index
+            parts.append(f"pipelines[{name}]")
+            parts.extend(_loc_names(rest[2:]))
+            where = ".".join(parts) + f" (in environment '{env}')"
+        elif from_defaults:
+            where = ".".join(["defaults", *_loc_names(rest)]) + f" (in environment '{env}')"
+        else:
+            where = ".".join([f"environments.{env}", *_loc_names(rest)])
+    else:
+        where = ".".join(_loc_names(loc)) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (not part of the config schema)"
+    elif error["type"] == "missing":
+        message = "required but missing"
+    elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
+        message += f" (got {error['input']!r})"
+    return f"{where}: {message}"
+
+
+def _loc_names(loc: list[Any]) -> list[str]:
+    # Discriminated unions and literal checks add pydantic-internal tags to the location.
+    out: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            if out:
+                out[-1] += f"[{item}]"
+            else:
+                out.append(f"[{item}]")
+        elif item in ("local", "s3") and out and out[-1] == "state":
+            continue
+        elif isinstance(item, str) and item.startswith(("function-", "literal[")):
+            continue
+        else:
+            out.append(str(item))
+    return out
+
+
+def parse_config(raw: Any, source: str) -> ProjectConfig:
+    """Validate an already-parsed document; raise ConfigError naming source and field."""
+    try:
+        layout = _FileLayout.model_validate(raw if raw is not None else {})
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error.errors()[0], {})}") from None
+    names = [p.get("name") for p in layout.pipelines if isinstance(p, dict)]
+    duplicates = sorted({str(n) for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{source}: pipelines: duplicate pipeline names: {', '.join(duplicates)}")
+    try:
+        merged = {
+            "project": layout.project,
+            "environments": {
+                name: _merge_environment(name, settings, layout.defaults, layout.pipelines)
+                for name, settings in layout.environments.items()
+            },
+            "source": source,
+        }
+        return ProjectConfig.model_validate(merged)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error.errors()[0], merged, layout)}") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
+    """Read and validate the config file (argument, then $PIPELINE_CONFIG, then the default)."""
+    chosen = Path(path or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{chosen}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{chosen}: the top level must be a mapping (project, pipelines, ...)")
+    return parse_config(raw, str(chosen))

@@ -1,0 +1,180 @@
+"""SageMaker layer: one pipeline's execution role and model.
+
+Creates
+- the execution role SageMaker assumes for the pipeline's transform jobs (trust limited to
+  ``sagemaker.amazonaws.com`` acting for this account), allowed exactly to: read the model artifact,
+  list and read the pipeline's input prefix, write the pipeline's output prefix, use the
+  environment's KMS key, pull the pipeline's image, write transform job logs and metrics, and, with a
+  VPC, manage its network interfaces;
+- the ``aws_sagemaker_model`` from image + artifact, or from a versioned Model Registry package,
+  with network isolation and VPC placement from config.
+
+Needs: the pipeline config, ``Names``, ``AwsContext`` and the storage layer's outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Construct
+
+from imports.aws import IamRole, IamRolePolicy, SagemakerModel
+from modules.config import PipelineConfig
+from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.storage import KEY_USE_ACTIONS, StorageOutputs
+
+
+@dataclass(frozen=True)
+class SagemakerOutputs:
+    model_name: str
+    execution_role_arn: str
+
+
+class SagemakerModelLayer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        pipeline: PipelineConfig,
+        names: Names,
+        aws: AwsContext,
+        storage: StorageOutputs,
+    ) -> None:
+        super().__init__(scope, id)
+        name = names.pipeline(pipeline.name)
+        model = pipeline.model
+
+        role = IamRole(
+            self,
+            "execution-role",
+            name=f"{name}-sagemaker",
+            description=f"SageMaker runs the transform jobs of {name} with this role",
+            assume_role_policy=service_trust_policy(
+                aws.service_principal("sagemaker"),
+                {"StringEquals": {"aws:SourceAccount": aws.account_id}},
+            ),
+        )
+        IamRolePolicy(
+            self,
+            "execution-policy",
+            name="transform-job",
+            role=role.id,
+            policy=policy_document(*self._statements(pipeline, aws, storage)),
+        )
+
+        if model.model_package_arn is not None:
+            container: dict[str, Any] = {"model_package_name": model.model_package_arn}
+        else:
+            container = {
+                "image": model.image,
+                "model_data_url": f"s3://{storage.models.name}/{model.artifact_key}",
+            }
+        if model.environment:
+            container["environment"] = dict(model.environment)
+        sagemaker_model = SagemakerModel(
+            self,
+            "model",
+            name=name,
+            execution_role_arn=role.arn,
+            primary_container=container,
+            enable_network_isolation=model.network_isolation,
+            vpc_config=(
+                {
+                    "subnets": list(model.vpc.subnet_ids),
+                    "security_group_ids": list(model.vpc.security_group_ids),
+                }
+                if model.vpc
+                else None
+            ),
+        )
+        self.outputs = SagemakerOutputs(
+            model_name=sagemaker_model.name, execution_role_arn=role.arn
+        )
+
+    @staticmethod
+    def _statements(
+        pipeline: PipelineConfig, aws: AwsContext, storage: StorageOutputs
+    ) -> list[dict[str, Any]]:
+        model = pipeline.model
+        input_prefix = pipeline.default_input_prefix
+        artifact = (
+            f"{storage.models.arn}/{model.artifact_key}"
+            if model.artifact_key
+            else f"{storage.models.arn}/{pipeline.name}/*"
+        )
+        statements = [
+            allow("ReadModelArtifact", ["s3:GetObject"], artifact),
+            allow(
+                "ListInputPrefix",
+                ["s3:ListBucket"],
+                storage.input.arn,
+                Condition={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
+            ),
+            allow("ReadInput", ["s3:GetObject"], f"{storage.input.arn}/{input_prefix}*"),
+            allow(
+                "WriteOutput",
+                ["s3:AbortMultipartUpload", "s3:PutObject"],
+                f"{storage.output.arn}/{pipeline.run_output_prefix}*",
+            ),
+            allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], storage.key_arn),
+            allow(
+                "GrantEnvironmentKeyToVolumes",
+                ["kms:CreateGrant"],
+                storage.key_arn,
+                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            allow(
+                "WriteTransformJobLogs",
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                [
+                    aws.arn("logs", "log-group:/aws/sagemaker/TransformJobs"),
+                    aws.arn("logs", "log-group:/aws/sagemaker/TransformJobs:log-stream:*"),
+                ],
+            ),
+            allow(
+                # PutMetricData has no resource type; the namespace condition scopes it.
+                "WriteTransformJobMetrics",
+                ["cloudwatch:PutMetricData"],
+                "*",
+                Condition={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}},
+            ),
+        ]
+        repository = model.ecr_repository
+        if repository is not None:
+            account, region, name = repository
+            statements += [
+                allow(
+                    "PullInferenceImage",
+                    [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    f"arn:{aws.partition}:ecr:{region}:{account}:repository/{name}",
+                ),
+                # GetAuthorizationToken has no resource type: it only issues a registry login.
+                allow("LogInToEcr", ["ecr:GetAuthorizationToken"], "*"),
+            ]
+        if model.vpc is not None:
+            statements.append(
+                # EC2 network-interface and Describe actions used for VPC placement do not support
+                # resource-level scoping for the resources SageMaker creates on our behalf.
+                allow(
+                    "ManageVpcNetworkInterfaces",
+                    [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeVpcs",
+                    ],
+                    "*",
+                )
+            )
+        return statements

@@ -1,0 +1,166 @@
+"""Scheduler layer: the environment's schedule group and one schedule per pipeline.
+
+Creates
+- ``ScheduleGroup``: one EventBridge Scheduler schedule group for the environment;
+- ``PipelineSchedule``: for one pipeline, an encrypted standard SQS dead-letter queue (TLS-only
+  queue policy), a role EventBridge Scheduler assumes (trust: ``scheduler.amazonaws.com`` for this
+  account and this schedule) that may only start this state machine and send to its DLQ, and the
+  schedule itself: expression, time zone, flexible window, start/end date, state, a bounded retry
+  policy and the run payload.
+
+Scheduler retries only cover failing to *start* a run; a run that starts and fails is reported by
+the state machine and the alarms.
+
+Needs: the pipeline config, ``Names``, ``AwsContext``, the KMS key ARN, the state machine outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from imports.aws import IamRole, IamRolePolicy, SchedulerSchedule, SchedulerScheduleGroup, SqsQueue, SqsQueuePolicy
+from modules.config import PipelineConfig
+from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.sfn import StateMachineOutputs
+from modules.storage import KEY_USE_ACTIONS
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay
+
+
+@dataclass(frozen=True)
+class ScheduleOutputs:
+    schedule_name: str
+    schedule_arn: str
+    dlq_arn: str
+    dlq_name: str
+    dlq_url: str
+
+
+class ScheduleGroup(Construct):
+    def __init__(self, scope: Construct, id: str, *, names: Names) -> None:
+        super().__init__(scope, id)
+        group = SchedulerScheduleGroup(self, "group", name=names.prefix)
+        self.name: str = group.name
+
+
+def run_payload(pipeline: PipelineConfig) -> str:
+    """The execution input a scheduled run starts with (Scheduler fills in <aws.scheduler.*>)."""
+    payload = {
+        "trigger": "schedule",
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+        **pipeline.schedule.payload,
+    }
+    return json.dumps(payload, sort_keys=True)
+
+
+def _iso(value: object) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()  # type: ignore[attr-defined]
+    return text if "+" in text or text.endswith("Z") else f"{text}Z"
+
+
+class PipelineSchedule(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        pipeline: PipelineConfig,
+        names: Names,
+        aws: AwsContext,
+        group_name: str,
+        kms_key_arn: str,
+        state_machine: StateMachineOutputs,
+    ) -> None:
+        super().__init__(scope, id)
+        name = names.pipeline(pipeline.name)
+        schedule = pipeline.schedule
+        schedule_arn = aws.arn("scheduler", f"schedule/{names.prefix}/{name}")
+
+        dlq = SqsQueue(
+            self,
+            "dead-letter-queue",
+            name=f"{name}-schedule-dlq",
+            kms_master_key_id=kms_key_arn,
+            kms_data_key_reuse_period_seconds=3600,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+        )
+        SqsQueuePolicy(
+            self,
+            "dead-letter-queue-policy",
+            queue_url=dlq.url,
+            policy=policy_document(
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": dlq.arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ),
+        )
+        role = IamRole(
+            self,
+            "role",
+            name=f"{name}-scheduler",
+            description=f"EventBridge Scheduler starts {name} runs with this role",
+            assume_role_policy=service_trust_policy(
+                aws.service_principal("scheduler"),
+                {
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    "ArnLike": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+        )
+        role_policy = IamRolePolicy(
+            self,
+            "policy",
+            name="start-run",
+            role=role.id,
+            policy=policy_document(
+                allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
+                allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq.arn),
+                allow("EncryptDlqMessages", KEY_USE_ACTIONS, kms_key_arn),
+            ),
+        )
+        flexible_window = (
+            {"mode": "FLEXIBLE", "maximum_window_in_minutes": schedule.flexible_window_minutes}
+            if schedule.flexible_window_minutes
+            else {"mode": "OFF"}
+        )
+        scheduler_schedule = SchedulerSchedule(
+            self,
+            "schedule",
+            name=name,
+            group_name=group_name,
+            description=pipeline.description or f"Runs batch inference for {name}",
+            schedule_expression=schedule.expression,
+            schedule_expression_timezone=schedule.timezone,
+            start_date=_iso(schedule.start_date),
+            end_date=_iso(schedule.end_date),
+            state="ENABLED" if schedule.enabled else "DISABLED",
+            flexible_time_window=flexible_window,
+            target={
+                "arn": state_machine.arn,
+                "role_arn": role.arn,
+                "input": run_payload(pipeline),
+                "retry_policy": {
+                    "maximum_retry_attempts": schedule.retry.max_attempts,
+                    "maximum_event_age_in_seconds": schedule.retry.max_event_age_seconds,
+                },
+                "dead_letter_config": {"arn": dlq.arn},
+            },
+            depends_on=[role_policy],
+        )
+        self.outputs = ScheduleOutputs(
+            schedule_name=scheduler_schedule.name,
+            schedule_arn=scheduler_schedule.arn,
+            dlq_arn=dlq.arn,
+            dlq_name=dlq.name,
+            dlq_url=dlq.url,
+        )

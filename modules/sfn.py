@@ -1,0 +1,184 @@
+"""Step Functions layer: one pipeline's state machine, its role and its logs.
+
+Creates
+- a KMS-encrypted CloudWatch log group under ``/aws/vendedlogs/states/`` with the environment's
+  retention;
+- the state machine role (trust: ``states.amazonaws.com`` for this account and this state machine)
+  with exactly what ``createTransformJob.sync`` needs: create/describe/stop and tag this pipeline's
+  transform jobs, pass the SageMaker execution role to SageMaker only, manage the managed
+  EventBridge rule the ``.sync`` pattern uses, publish to the alert topic, use the KMS key, and
+  deliver logs and X-Ray traces;
+- the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
+  execution data, X-Ray tracing on.
+
+Needs: the pipeline config, ``Names``, ``AwsContext``, storage outputs, SageMaker outputs and the
+alert topic ARN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Construct
+
+from imports.aws import CloudwatchLogGroup, IamRole, IamRolePolicy, SfnStateMachine
+from modules.config import EnvironmentConfig, PipelineConfig
+from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.sagemaker import SagemakerOutputs
+from modules.storage import KEY_USE_ACTIONS, StorageOutputs
+from modules.workflow import WorkflowTargets, build_definition, definition_json
+
+# The managed rule through which Step Functions learns that a transform job finished.
+SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+
+# Log delivery and X-Ray actions that only accept Resource "*" (documented by AWS for Step
+# Functions logging and tracing). They are the only "*" resources of the state machine role.
+LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+]
+XRAY_ACTIONS = [
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+]
+
+
+@dataclass(frozen=True)
+class StateMachineOutputs:
+    arn: str
+    name: str
+    log_group_name: str
+
+
+class StateMachineLayer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        env: EnvironmentConfig,
+        pipeline: PipelineConfig,
+        names: Names,
+        aws: AwsContext,
+        storage: StorageOutputs,
+        sagemaker: SagemakerOutputs,
+        alert_topic_arn: str,
+    ) -> None:
+        super().__init__(scope, id)
+        name = names.pipeline(pipeline.name)
+        state_machine_arn = aws.arn("states", f"stateMachine:{name}")
+
+        log_group = CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"/aws/vendedlogs/states/{name}",
+            retention_in_days=env.log_retention_days,
+            kms_key_id=storage.key_arn,
+        )
+        role = IamRole(
+            self,
+            "role",
+            name=f"{name}-sfn",
+            description=f"Step Functions runs the {name} workflow with this role",
+            assume_role_policy=service_trust_policy(
+                aws.service_principal("states"),
+                {
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    "ArnLike": {"aws:SourceArn": state_machine_arn},
+                },
+            ),
+        )
+        role_policy = IamRolePolicy(
+            self,
+            "policy",
+            name="run-transform",
+            role=role.id,
+            policy=policy_document(
+                *self._statements(name, aws, storage, sagemaker, alert_topic_arn)
+            ),
+        )
+        targets = WorkflowTargets(
+            partition=aws.partition,
+            region=aws.region,
+            environment=env.name,
+            job_prefix=name,
+            model_name=sagemaker.model_name,
+            input_bucket=storage.input.name,
+            output_bucket=storage.output.name,
+            kms_key_arn=storage.key_arn,
+            alert_topic_arn=alert_topic_arn,
+        )
+        state_machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=name,
+            type="STANDARD",
+            role_arn=role.arn,
+            definition=definition_json(build_definition(pipeline, targets)),
+            logging_configuration={
+                "log_destination": f"{log_group.arn}:*",
+                "include_execution_data": True,
+                "level": "ALL",
+            },
+            tracing_configuration={"enabled": True},
+            # The role's permissions must exist before the first execution can start.
+            depends_on=[role_policy],
+        )
+        self.outputs = StateMachineOutputs(
+            arn=state_machine.arn, name=state_machine.name, log_group_name=log_group.name
+        )
+
+    @staticmethod
+    def _statements(
+        name: str,
+        aws: AwsContext,
+        storage: StorageOutputs,
+        sagemaker: SagemakerOutputs,
+        alert_topic_arn: str,
+    ) -> list[dict[str, Any]]:
+        transform_jobs = aws.arn("sagemaker", f"transform-job/{name}-*")
+        return [
+            allow(
+                "RunThisPipelinesTransformJobs",
+                [
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                ],
+                transform_jobs,
+            ),
+            # Step Functions tags the jobs it starts; without AddTags CreateTransformJob fails.
+            allow("TagThisPipelinesTransformJobs", ["sagemaker:AddTags", "sagemaker:ListTags"], transform_jobs),
+            allow(
+                "PassExecutionRoleToSageMakerOnly",
+                ["iam:PassRole"],
+                sagemaker.execution_role_arn,
+                Condition={
+                    "StringEquals": {"iam:PassedToService": aws.service_principal("sagemaker")}
+                },
+            ),
+            allow(
+                "ManageSyncCompletionRule",
+                ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+                aws.arn("events", SYNC_EVENTS_RULE),
+            ),
+            allow("PublishFailureAlerts", ["sns:Publish"], alert_topic_arn),
+            allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], storage.key_arn),
+            allow(
+                "GrantEnvironmentKeyToTransformVolumes",
+                ["kms:CreateGrant"],
+                storage.key_arn,
+                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            # These actions accept only Resource "*" (see LOG_DELIVERY_ACTIONS / XRAY_ACTIONS).
+            allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
+        ]

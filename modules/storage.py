@@ -1,0 +1,368 @@
+"""Storage layer: the environment's KMS key and its S3 buckets.
+
+Creates
+- one customer-managed KMS key (rotation on, deletion window from config) with an alias; its key
+  policy lets the account's IAM policies use it and lets the services that are not our roles use it:
+  CloudWatch Logs (scoped to this environment's log groups), CloudWatch alarms and EventBridge
+  (both publish to the encrypted alert topic);
+- data buckets ``input``, ``output`` and ``models``: SSE-KMS with that key, versioning, public
+  access fully blocked, bucket-owner-enforced ownership, a TLS-only bucket policy, lifecycle rules
+  (noncurrent versions and incomplete uploads everywhere; old outputs expire), access logging;
+- an access-log bucket (``logs``, SSE-S3 because S3 server access logging cannot write to SSE-KMS).
+
+Needs: the environment config, ``Names`` and an ``AwsContext``. In an environment without
+``allow_destroy``, buckets and the key carry ``prevent_destroy`` and buckets no ``force_destroy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from imports.aws import (
+    KmsAlias,
+    KmsKey,
+    S3Bucket,
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLoggingA,
+    S3BucketOwnershipControls,
+    S3BucketPolicy,
+    S3BucketPublicAccessBlock,
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketVersioningA,
+)
+from modules.config import EnvironmentConfig
+from modules.context import AwsContext, Names, allow, policy_document
+
+# Key policy actions for the account root. Listed instead of "kms:*" so that no statement grants a
+# wildcard action; these are every action IAM policies in the account may then be granted.
+KEY_ACCOUNT_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+
+# What a role needs to read and write objects or messages encrypted with the key.
+KEY_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+DATA_BUCKETS = ("input", "output", "models")
+
+
+@dataclass(frozen=True)
+class BucketRef:
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class StorageOutputs:
+    key_arn: str
+    key_alias: str
+    input: BucketRef
+    output: BucketRef
+    models: BucketRef
+    logs: BucketRef
+
+
+def tls_only_statement(bucket_arn: str) -> dict[str, object]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def protect(allow_destroy: bool) -> TerraformResourceLifecycle | None:
+    """``prevent_destroy`` for data that must outlive a mistaken ``terraform destroy``."""
+    return None if allow_destroy else TerraformResourceLifecycle(prevent_destroy=True)
+
+
+def lifecycle_rule(
+    rule_id: str,
+    *,
+    expire_days: int | None = None,
+    noncurrent_days: int | None = None,
+    abort_multipart_days: int | None = None,
+) -> S3BucketLifecycleConfigurationRule:
+    """One enabled rule over the whole bucket."""
+    return S3BucketLifecycleConfigurationRule(
+        id=rule_id,
+        status="Enabled",
+        # Provider 6 wants a filter on every rule; an empty one applies the rule to all objects.
+        filter=[S3BucketLifecycleConfigurationRuleFilter()],
+        expiration=(
+            [S3BucketLifecycleConfigurationRuleExpiration(days=expire_days)]
+            if expire_days
+            else None
+        ),
+        noncurrent_version_expiration=(
+            [S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=noncurrent_days)]
+            if noncurrent_days
+            else None
+        ),
+        abort_incomplete_multipart_upload=(
+            [
+                S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    days_after_initiation=abort_multipart_days
+                )
+            ]
+            if abort_multipart_days
+            else None
+        ),
+    )
+
+
+class SecureBucket(Construct):
+    """An S3 bucket with every guard on: encryption, versioning, no public access,
+    bucket-owner-enforced ownership, TLS-only policy, lifecycle rules, optional access logging."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        kms_key_arn: str | None,
+        allow_destroy: bool,
+        lifecycle_rules: list[S3BucketLifecycleConfigurationRule],
+        access_log_bucket_id: str | None = None,
+        access_log_prefix: str = "",
+        extra_policy_statements: Callable[[str], list[dict[str, object]]] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        bucket = S3Bucket(
+            self,
+            "bucket",
+            bucket=name,
+            force_destroy=allow_destroy,
+            lifecycle=protect(allow_destroy),
+        )
+        self.bucket = bucket
+        S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+        )
+        S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+        )
+        encryption = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
+            if kms_key_arn
+            else {"sse_algorithm": "AES256"}
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=encryption,
+                    bucket_key_enabled=kms_key_arn is not None,
+                )
+            ],
+        )
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=lifecycle_rules)
+        if access_log_bucket_id is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=bucket.id,
+                target_bucket=access_log_bucket_id,
+                target_prefix=access_log_prefix,
+            )
+        statements = [tls_only_statement(bucket.arn)]
+        if extra_policy_statements is not None:
+            statements += extra_policy_statements(bucket.arn)
+        S3BucketPolicy(self, "policy", bucket=bucket.id, policy=policy_document(*statements))
+
+
+class Storage(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        env: EnvironmentConfig,
+        names: Names,
+        aws: AwsContext,
+    ) -> None:
+        super().__init__(scope, id)
+        self._env = env
+        self._names = names
+        self._aws = aws
+
+        key = KmsKey(
+            self,
+            "key",
+            description=f"Encrypts data, logs, alerts and queues of {names.prefix}",
+            enable_key_rotation=True,
+            deletion_window_in_days=env.kms_deletion_window_days,
+            policy=self._key_policy(),
+            lifecycle=protect(env.allow_destroy),
+        )
+        alias = KmsAlias(self, "key-alias", name=f"alias/{names.prefix}", target_key_id=key.key_id)
+        self._key_arn = key.arn
+
+        self._bucket_names = {
+            purpose: names.bucket(purpose, aws.account_id, aws.region)
+            for purpose in (*DATA_BUCKETS, "logs")
+        }
+        logs = self._bucket("logs", kms=False)
+        self._logs_bucket = logs
+        buckets = {purpose: self._bucket(purpose, kms=True) for purpose in DATA_BUCKETS}
+
+        self.outputs = StorageOutputs(
+            key_arn=key.arn,
+            key_alias=alias.name,
+            input=BucketRef(buckets["input"].bucket, buckets["input"].arn),
+            output=BucketRef(buckets["output"].bucket, buckets["output"].arn),
+            models=BucketRef(buckets["models"].bucket, buckets["models"].arn),
+            logs=BucketRef(logs.bucket, logs.arn),
+        )
+
+    def _key_policy(self) -> str:
+        aws = self._aws
+        root = f"arn:{aws.partition}:iam::{aws.account_id}:root"
+        log_groups = aws.arn("logs", f"log-group:/aws/vendedlogs/states/{self._names.prefix}-*")
+        return policy_document(
+            {
+                "Sid": "AccountAdministersAndDelegatesThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_ACCOUNT_ACTIONS,
+                "Resource": "*",  # in a key policy, "*" means this key
+            },
+            {
+                "Sid": "CloudWatchLogsEncryptsThisEnvironmentsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": aws.service_principal(f"logs.{aws.region}")},
+                "Action": [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+            },
+            {
+                # Alarm actions and EventBridge targets publish to the encrypted alert topic.
+                # CloudWatch does not send aws:SourceAccount / kms:CallerAccount with these calls
+                # (adding them silently breaks delivery); the topic policy carries those checks.
+                "Sid": "AlarmsAndEventsPublishToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": [
+                        aws.service_principal("cloudwatch"),
+                        aws.service_principal("events"),
+                    ]
+                },
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+            },
+        )
+
+    def _bucket(self, purpose: str, *, kms: bool) -> S3Bucket:
+        secure = SecureBucket(
+            self,
+            purpose,
+            name=self._bucket_names[purpose],
+            kms_key_arn=self._key_arn if kms else None,
+            allow_destroy=self._env.allow_destroy,
+            lifecycle_rules=self._lifecycle_rules(purpose),
+            access_log_bucket_id=self._logs_bucket.id if kms else None,
+            access_log_prefix=f"{purpose}/",
+            extra_policy_statements=None if kms else self._log_delivery_statements,
+        )
+        return secure.bucket
+
+    def _lifecycle_rules(self, purpose: str) -> list[S3BucketLifecycleConfigurationRule]:
+        storage = self._env.storage
+        rules = [
+            lifecycle_rule(
+                "expire-noncurrent-versions",
+                noncurrent_days=storage.noncurrent_version_expiration_days,
+            ),
+            lifecycle_rule(
+                "abort-incomplete-multipart-uploads",
+                abort_multipart_days=storage.abort_incomplete_multipart_days,
+            ),
+        ]
+        expire_after = {
+            "output": storage.output_expiration_days,
+            "logs": storage.access_log_expiration_days,
+        }.get(purpose)
+        if expire_after is not None:
+            rules.append(lifecycle_rule("expire-objects", expire_days=expire_after))
+        return rules
+
+    def _log_delivery_statements(self, logs_arn: str) -> list[dict[str, object]]:
+        aws = self._aws
+        sources = [f"arn:{aws.partition}:s3:::{self._bucket_names[p]}" for p in DATA_BUCKETS]
+        return [
+            allow(
+                "S3ServerAccessLogsFromThisEnvironmentsBuckets",
+                ["s3:PutObject"],
+                f"{logs_arn}/*",
+                Principal={"Service": aws.service_principal("logging.s3")},
+                Condition={
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    "ArnLike": {"aws:SourceArn": sources},
+                },
+            )
+        ]
