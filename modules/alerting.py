@@ -80,7 +80,9 @@ class AlertTopic(Construct):
                     Principal={"Service": aws.service_principal("cloudwatch")},
                     Condition={
                         "StringEquals": {"aws:SourceAccount": aws.account_id},
-                        "ArnLike": {"aws:SourceArn": aws.arn("cloudwatch", f"alarm:{names.prefix}-*")},
+                        "ArnLike": {
+                            "aws:SourceArn": aws.arn("cloudwatch", f"alarm:{names.prefix}-*")
+                        },
                     },
                 ),
                 allow(
@@ -136,7 +138,7 @@ class PipelineAlarms(Construct):
                 self,
                 f"alarm-{metric}",
                 alarm_name=f"{name}-{metric}",
-                alarm_description=f"{name}: {meaning}. See the execution in the Step Functions console.",
+                alarm_description=f"{name}: {meaning}. The Step Functions console shows the run.",
                 namespace="AWS/States",
                 metric_name=metric,
                 dimensions={"StateMachineArn": state_machine.arn},
@@ -197,8 +199,6 @@ class PipelineAlarms(Construct):
                     "status": "$.detail.TransformJobStatus",
                     "reason": "$.detail.FailureReason",
                 },
-                "input_template": json.dumps(
-                    f"{name}: transform job <job> is <status>: <reason>"
-                ),
+                "input_template": json.dumps(f"{name}: transform job <job> is <status>: <reason>"),
             },
         )

@@ -19,7 +19,7 @@ import re
 import zoneinfo
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -380,7 +380,7 @@ class S3State(StrictModel):
         return self
 
 
-StateConfig = Annotated[Union[LocalState, S3State], Field(discriminator="backend")]
+StateConfig = Annotated[LocalState | S3State, Field(discriminator="backend")]
 
 
 class Subscription(StrictModel):
@@ -401,7 +401,9 @@ class Subscription(StrictModel):
             "sms": r"^\+[1-9]\d{6,14}$",
         }
         if not re.match(checks[self.protocol], self.endpoint):
-            raise ValueError(f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}")
+            raise ValueError(
+                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}"
+            )
         return self
 
 
@@ -411,7 +413,9 @@ class StorageSettings(StrictModel):
     output_expiration_days: int = Field(default=90, ge=1, description="Delete outputs after.")
     noncurrent_version_expiration_days: int = Field(default=30, ge=1)
     abort_incomplete_multipart_days: int = Field(default=7, ge=1)
-    access_log_expiration_days: int = Field(default=365, ge=1, description="Delete access logs after.")
+    access_log_expiration_days: int = Field(
+        default=365, ge=1, description="Delete access logs after."
+    )
 
 
 class AlertingSettings(StrictModel):
@@ -458,7 +462,9 @@ class EnvironmentConfig(StrictModel):
     @classmethod
     def _retention(cls, value: int) -> int:
         if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch retention; use one of {LOG_RETENTION_DAYS}")
+            raise ValueError(
+                f"{value} is not a CloudWatch retention; use one of {LOG_RETENTION_DAYS}"
+            )
         return value
 
     @field_validator("tags")
@@ -536,12 +542,10 @@ def _merge_environment(
 ) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise ConfigError(f"environments.{name}: must be a mapping of settings")
-    merged = _deep_merge(defaults, settings)
+    merged: dict[str, Any] = _deep_merge(defaults, settings)
     overrides = merged.pop("pipelines", None) or {}
     if not isinstance(overrides, dict):
-        raise ConfigError(
-            f"environments.{name}.pipelines: must map pipeline names to overrides"
-        )
+        raise ConfigError(f"environments.{name}.pipelines: must map pipeline names to overrides")
     known = [p.get("name") for p in pipelines if isinstance(p, dict)]
     unknown = sorted(set(overrides) - set(known))
     if unknown:
@@ -557,9 +561,7 @@ def _merge_environment(
     return merged
 
 
-def _describe(
-    error: dict[str, Any], raw: dict[str, Any], layout: _FileLayout | None = None
-) -> str:
+def _describe(error: Any, raw: dict[str, Any], layout: _FileLayout | None = None) -> str:
     """One line: where (as the user wrote it), what is wrong, what was given."""
     loc = list(error["loc"])
     parts: list[str] = []
@@ -598,6 +600,12 @@ def _describe(
     return f"{where}: {message}"
 
 
+def _internal_tag(item: Any, out: list[str]) -> bool:
+    if item in ("local", "s3") and out and out[-1] == "state":
+        return True
+    return isinstance(item, str) and item.startswith(("function-", "literal["))
+
+
 def _loc_names(loc: list[Any]) -> list[str]:
     # Discriminated unions and literal checks add pydantic-internal tags to the location.
     out: list[str] = []
@@ -607,11 +615,7 @@ def _loc_names(loc: list[Any]) -> list[str]:
                 out[-1] += f"[{item}]"
             else:
                 out.append(f"[{item}]")
-        elif item in ("local", "s3") and out and out[-1] == "state":
-            continue
-        elif isinstance(item, str) and item.startswith(("function-", "literal[")):
-            continue
-        else:
+        elif not _internal_tag(item, out):
             out.append(str(item))
     return out
 

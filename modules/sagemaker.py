@@ -2,10 +2,10 @@
 
 Creates
 - the execution role SageMaker assumes for the pipeline's transform jobs (trust limited to
-  ``sagemaker.amazonaws.com`` acting for this account), allowed exactly to: read the model artifact,
-  list and read the pipeline's input prefix, write the pipeline's output prefix, use the
-  environment's KMS key, pull the pipeline's image, write transform job logs and metrics, and, with a
-  VPC, manage its network interfaces;
+  ``sagemaker.amazonaws.com`` acting for this account), allowed exactly to: read the model
+  artifact, list and read the pipeline's input prefix, write the pipeline's output prefix, use
+  the environment's KMS key, pull the pipeline's image, write transform job logs and metrics,
+  and, with a VPC, manage its network interfaces;
 - the ``aws_sagemaker_model`` from image + artifact, or from a versioned Model Registry package,
   with network isolation and VPC placement from config.
 
@@ -138,7 +138,9 @@ class SagemakerModelLayer(Construct):
                 "WriteTransformJobMetrics",
                 ["cloudwatch:PutMetricData"],
                 "*",
-                Condition={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}},
+                Condition={
+                    "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TransformJobs"}
+                },
             ),
         ]
         repository = model.ecr_repository

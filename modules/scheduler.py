@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from imports.aws import IamRole, IamRolePolicy, SchedulerSchedule, SchedulerScheduleGroup, SqsQueue, SqsQueuePolicy
+from imports.aws import (
+    IamRole,
+    IamRolePolicy,
+    SchedulerSchedule,
+    SchedulerScheduleGroup,
+    SqsQueue,
+    SqsQueuePolicy,
+)
 from modules.config import PipelineConfig
 from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
 from modules.sfn import StateMachineOutputs

@@ -157,7 +157,11 @@ class StateMachineLayer(Construct):
                 transform_jobs,
             ),
             # Step Functions tags the jobs it starts; without AddTags CreateTransformJob fails.
-            allow("TagThisPipelinesTransformJobs", ["sagemaker:AddTags", "sagemaker:ListTags"], transform_jobs),
+            allow(
+                "TagThisPipelinesTransformJobs",
+                ["sagemaker:AddTags", "sagemaker:ListTags"],
+                transform_jobs,
+            ),
             allow(
                 "PassExecutionRoleToSageMakerOnly",
                 ["iam:PassRole"],

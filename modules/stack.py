@@ -112,7 +112,12 @@ class EnvironmentStack(TerraformStack):
             scope_id = f"pipeline-{pipeline.name}"
             pipeline_scope = Construct(self, scope_id)
             sagemaker = SagemakerModelLayer(
-                pipeline_scope, "sagemaker", pipeline=pipeline, names=names, aws=aws, storage=storage
+                pipeline_scope,
+                "sagemaker",
+                pipeline=pipeline,
+                names=names,
+                aws=aws,
+                storage=storage,
             ).outputs
             state_machine = StateMachineLayer(
                 pipeline_scope,
@@ -206,7 +211,11 @@ class StateBootstrapStack(TerraformStack):
             region=region,
             default_tags=[
                 AwsProviderDefaultTags(
-                    tags={"project": project, "managed-by": MANAGED_BY, "purpose": "terraform-state"}
+                    tags={
+                        "project": project,
+                        "managed-by": MANAGED_BY,
+                        "purpose": "terraform-state",
+                    }
                 )
             ],
         )

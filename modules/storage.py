@@ -134,7 +134,11 @@ def lifecycle_rule(
             else None
         ),
         noncurrent_version_expiration=(
-            [S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=noncurrent_days)]
+            [
+                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=noncurrent_days
+                )
+            ]
             if noncurrent_days
             else None
         ),

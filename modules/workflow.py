@@ -208,7 +208,11 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
                     }
                 ],
                 "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.error",
+                        "Next": "DescribeFailure",
+                    }
                 ],
                 "Next": "RunSucceeded",
             },
@@ -248,7 +252,11 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
                 ],
                 # A lost notification must not turn a failed run into a succeeded one.
                 "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": "RunFailed"}
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.notify_error",
+                        "Next": "RunFailed",
+                    }
                 ],
                 "Next": "RunFailed",
             },

@@ -1,0 +1,78 @@
+"""Shared fixtures. The AWS provider import is paid once per session: synthesized stacks are
+session-scoped, and layer tests synthesize one small stack per test module."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imports.runtime import use_bundled_node
+from modules.config import ProjectConfig, load_config, parse_config
+
+use_bundled_node()  # before cdktf is imported anywhere in the session
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def default_config() -> ProjectConfig:
+    return load_config(REPO / "config" / "pipelines.yaml")
+
+
+@pytest.fixture(scope="session")
+def full_config() -> ProjectConfig:
+    """Every optional feature switched on."""
+    return load_config(FIXTURES / "all-features.yaml")
+
+
+def _synth_environment(config: ProjectConfig, env: str) -> str:
+    from cdktf import Testing
+
+    from modules.stack import EnvironmentStack
+
+    return Testing.synth(EnvironmentStack(Testing.app(), config.project, config.environments[env]))
+
+
+@pytest.fixture(scope="session")
+def synth_env() -> Callable[[ProjectConfig, str], str]:
+    """Synthesized JSON of one environment stack, cached for the session."""
+    cache: dict[tuple[int, str], str] = {}
+
+    def synth(config: ProjectConfig, env: str) -> str:
+        key = (id(config), env)
+        if key not in cache:
+            cache[key] = _synth_environment(config, env)
+        return cache[key]
+
+    return synth
+
+
+@pytest.fixture(scope="session")
+def dev_json(default_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]) -> str:
+    return synth_env(default_config, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_json(default_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]) -> str:
+    return synth_env(default_config, "prod")
+
+
+@pytest.fixture
+def make_config() -> Callable[..., ProjectConfig]:
+    """Build a config from the default file with edits applied to the raw document."""
+    import yaml
+
+    base = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+
+    def build(edit: Callable[[dict[str, Any]], None] | None = None) -> ProjectConfig:
+        raw = json.loads(json.dumps(base))
+        if edit is not None:
+            edit(raw)
+        return parse_config(raw, "test.yaml")
+
+    return build

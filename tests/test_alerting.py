@@ -1,0 +1,126 @@
+"""Alerting layer: topic, subscriptions, alarms and the transform job event rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cdktf import Testing
+
+from modules.alerting import EXECUTION_ALARMS, AlertTopic, PipelineAlarms
+from modules.config import ProjectConfig
+from modules.context import Names
+from modules.scheduler import ScheduleOutputs
+from modules.sfn import StateMachineOutputs
+from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement
+
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/test-key"
+TOPIC = "arn:aws:sns:eu-west-1:111122223333:full-stage-alerts"
+STATE_MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:full-stage-scores"
+
+
+@pytest.fixture(scope="module")
+def synthesized(full_config: ProjectConfig) -> str:
+    stack = layer_stack()
+    env = full_config.environments["stage"]
+    names = Names(full_config.project, "stage")
+    AlertTopic(
+        stack,
+        "topic",
+        names=names,
+        aws=TEST_AWS,
+        kms_key_arn=KEY,
+        subscriptions=list(env.alerting.subscriptions),
+    )
+    PipelineAlarms(
+        stack,
+        "alarms",
+        pipeline=env.pipelines[0],
+        names=names,
+        topic_arn=TOPIC,
+        state_machine=StateMachineOutputs(arn=STATE_MACHINE, name="n", log_group_name="l"),
+        schedule=ScheduleOutputs(
+            schedule_name="s",
+            schedule_arn="a",
+            dlq_arn="q",
+            dlq_name="full-stage-scores-dlq",
+            dlq_url="u",
+        ),
+    )
+    return Testing.synth(stack)
+
+
+def test_encrypted_topic_and_subscriptions_from_config(synthesized: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized, "aws_sns_topic", {"name": "full-stage-alerts", "kms_master_key_id": KEY}
+    )
+    protocols = sorted(s["protocol"] for s in resources(synthesized, "aws_sns_topic_subscription"))
+    assert protocols == ["email", "https", "lambda", "sqs"]
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_sns_topic_subscription",
+        {"protocol": "email", "endpoint": "oncall@example.com"},
+    )
+
+
+def test_topic_policy_lets_this_accounts_alarms_and_rules_publish(synthesized: str) -> None:
+    policy = policy_of(resources(synthesized, "aws_sns_topic_policy")[0])
+    alarms = statement(policy, "CloudWatchAlarmsOfThisAccountPublish")
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
+    events = statement(policy, "EventBridgeRulesOfThisAccountPublish")
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Condition"]["ArnLike"] == {
+        "aws:SourceArn": "arn:aws:events:eu-west-1:111122223333:rule/full-stage-*"
+    }
+    assert statement(policy, "DenyInsecureTransport")["Effect"] == "Deny"
+
+
+@pytest.mark.parametrize("metric", [m for m, _ in EXECUTION_ALARMS])
+def test_execution_alarms_page_and_recover(synthesized: str, metric: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_cloudwatch_metric_alarm",
+        {
+            "alarm_name": f"full-stage-scores-{metric}",
+            "namespace": "AWS/States",
+            "metric_name": metric,
+            "dimensions": {"StateMachineArn": STATE_MACHINE},
+            "statistic": "Sum",
+            "threshold": 1,
+            "period": 900,
+            "comparison_operator": "GreaterThanOrEqualToThreshold",
+            "treat_missing_data": "notBreaching",
+            "alarm_actions": [TOPIC],
+            "ok_actions": [TOPIC],
+        },
+    )
+
+
+def test_dlq_depth_alarm(synthesized: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_cloudwatch_metric_alarm",
+        {
+            "namespace": "AWS/SQS",
+            "metric_name": "ApproximateNumberOfMessagesVisible",
+            "dimensions": {"QueueName": "full-stage-scores-dlq"},
+            "threshold": 2,
+            "alarm_actions": [TOPIC],
+        },
+    )
+
+
+def test_transform_job_failures_of_this_pipeline_reach_the_topic(synthesized: str) -> None:
+    [rule] = resources(synthesized, "aws_cloudwatch_event_rule")
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Transform Job State Change"],
+        "detail": {
+            "TransformJobStatus": ["Failed", "Stopped"],
+            "TransformJobName": [{"prefix": "full-stage-scores-"}],
+        },
+    }
+    assert Testing.to_have_resource_with_properties(
+        synthesized, "aws_cloudwatch_event_target", {"arn": TOPIC}
+    )

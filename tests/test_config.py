@@ -1,0 +1,235 @@
+"""The config: defaults, merging, and the promised error for every kind of mistake."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modules.config import (
+    ConfigError,
+    LocalState,
+    ProjectConfig,
+    S3State,
+    load_config,
+    transform_instance_types,
+)
+from tests.conftest import REPO
+
+
+def test_default_config_has_dev_with_local_state_and_prod_with_s3(
+    default_config: ProjectConfig,
+) -> None:
+    dev = default_config.environments["dev"]
+    prod = default_config.environments["prod"]
+    assert isinstance(dev.state, LocalState)
+    assert dev.account_id is None  # synthesizes without an AWS account
+    assert isinstance(prod.state, S3State) and prod.state.lock == "lockfile"
+    assert [p.name for p in dev.pipelines] == ["churn", "ltv"]
+
+
+def test_defaults_and_pipeline_overrides_are_merged(default_config: ProjectConfig) -> None:
+    dev, prod = default_config.environments["dev"], default_config.environments["prod"]
+    assert dev.region == prod.region == "eu-west-1"  # from defaults
+    assert dev.log_retention_days == 14 and prod.log_retention_days == 90
+    assert dev.tags == {"owner": "ml-platform", "cost-center": "ml"}
+    dev_churn, prod_churn = dev.pipelines[0], prod.pipelines[0]
+    assert dev_churn.transform.instance_type == "ml.m5.large"  # environment override
+    assert prod_churn.transform.instance_type == "ml.m5.xlarge"  # shared definition
+    assert prod_churn.transform.instance_count == 2
+    assert dev_churn.transform.content_type == "text/csv"  # untouched by the override
+    assert dev.pipelines[1].schedule.enabled is False
+
+
+def test_config_path_comes_from_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text((REPO / "config" / "pipelines.yaml").read_text().replace("mlbatch", "other"))
+    monkeypatch.setenv("PIPELINE_CONFIG", str(other))
+    assert load_config().project == "other"
+
+
+def test_instance_types_come_from_botocore() -> None:
+    types = transform_instance_types()
+    assert "ml.m5.xlarge" in types and "ml.g5.xlarge" in types
+    assert all(t.startswith("ml.") for t in types)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit that sets a dotted path ('pipelines.0.schedule.expression') in the raw config."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = raw
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return edit
+
+
+def _delete(path: str) -> Callable[[dict[str, Any]], None]:
+    def edit(raw: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = raw
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[last]
+
+    return edit
+
+
+def _rename_churn(new: str) -> Callable[[dict[str, Any]], None]:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["name"] = new
+        for env in raw["environments"].values():
+            overrides = env.get("pipelines", {})
+            if "churn" in overrides:
+                overrides[new] = overrides.pop("churn")
+
+    return edit
+
+
+BAD_CONFIGS = [
+    ("unknown top-level key", _set("colour", "blue"), "colour: unknown key"),
+    (
+        "unknown nested key",
+        _set("pipelines.0.transform.instance_typ", "x"),
+        "pipelines[churn].transform.instance_typ (in environment 'dev'): unknown key",
+    ),
+    (
+        "unknown instance type",
+        _set("pipelines.0.transform.instance_type", "ml.t2.medium"),
+        "pipelines[churn].transform.instance_type (in environment 'prod'): 'ml.t2.medium' is not a "
+        "Batch Transform instance type",
+    ),
+    ("bad cron", _set("pipelines.0.schedule.expression", "cron(0 2 * * *)"), "invalid cron"),
+    ("bad rate", _set("pipelines.0.schedule.expression", "rate(0 minutes)"), "not a schedule"),
+    ("bad timezone", _set("pipelines.0.schedule.timezone", "Mars/Olympus"), "IANA time zone"),
+    ("retry unbounded", _set("pipelines.0.schedule.retry", {"max_attempts": 500}), "max_attempts"),
+    ("bad region", _set("defaults.region", "xx-nowhere-1"), "defaults.region (in environment"),
+    ("bad account", _set("environments.prod.account_id", "1234"), "environments.prod.account_id"),
+    ("wrong type", _set("pipelines.0.transform.instance_count", "many"), "instance_count"),
+    (
+        "missing schedule",
+        _delete("pipelines.0.schedule"),
+        "pipelines[churn].schedule (in environment 'dev'): required but missing",
+    ),
+    ("image without artifact", _delete("pipelines.0.model.artifact_key"), "needs both image"),
+    ("malformed image", _set("pipelines.0.model.image", "docker.io/xgb:1"), "model.image"),
+    (
+        "bad package arn",
+        _set("pipelines.0.model", {"model_package_arn": "arn:aws:s3:::nope"}),
+        "model_package_arn",
+    ),
+    ("bad input prefix", _set("pipelines.0.input_prefix", "/abs"), "input_prefix"),
+    ("duplicate pipelines", _set("pipelines.1.name", "churn"), "duplicate pipeline names: churn"),
+    ("no pipelines", _set("pipelines", []), "pipelines"),
+    (
+        "override unknown pipeline",
+        _set("environments.dev.pipelines.nope", {}),
+        "no pipeline named 'nope'",
+    ),
+    ("bad backend", _set("environments.dev.state", {"backend": "gcs"}), "environments.dev.state"),
+    (
+        "dynamodb without table",
+        _set("environments.prod.state.lock", "dynamodb"),
+        "lock: dynamodb needs dynamodb_table",
+    ),
+    ("bad retention", _set("defaults.log_retention_days", 42), "not a CloudWatch retention"),
+    ("bad email", _set("environments.prod.alerting.subscriptions.0.endpoint", "nope"), "not valid"),
+    ("template syntax", _set("pipelines.0.description", "${file(x)}"), "Terraform template"),
+    (
+        "names too long for job names",
+        _rename_churn("customer-churn-score"),
+        "at most 30",
+    ),
+    ("bad pipeline name", _rename_churn("Churn_Model"), "pipelines[Churn_Model].name"),
+    ("bad project", _set("project", "ML Batch"), "project"),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS]
+)
+def test_bad_config_names_file_and_field(
+    make_config: Callable[..., ProjectConfig], edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_config(edit)
+    message = str(raised.value)
+    assert message.startswith("test.yaml: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("project: [unclosed", "not valid YAML at line 1"),
+        ("- a list", "top level must be a mapping"),
+        ("", "top level must be a mapping"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config("/nonexistent/pipelines.yaml")
+
+
+def _run_app(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py")],
+        cwd=tmp_path,
+        env={**os.environ, "PIPELINE_CONFIG": str(config), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (REPO / "config" / "pipelines.yaml").read_text().replace("ml.m5.2xlarge", "ml.huge")
+    )
+    result = _run_app(tmp_path, bad)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"config error: {bad}: pipelines[ltv].transform.instance_type")
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
+    result = _run_app(tmp_path, REPO / "config" / "pipelines.yaml", PIPELINE_ENVIRONMENTS="staging")
+    assert result.returncode == 2
+    assert "no environment staging" in result.stderr
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
+    probe = (
+        "import sys; from modules.config import load_config; load_config(); "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('cdktf', 'jsii', 'cdktf_cdktf_provider_aws')]; print(loaded)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

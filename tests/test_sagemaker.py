@@ -1,0 +1,133 @@
+"""SageMaker layer: execution role and model, synthesized on their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cdktf import Testing
+
+from modules.config import ProjectConfig
+from modules.context import Names
+from modules.sagemaker import SagemakerModelLayer
+from tests.helpers import (
+    TEST_AWS,
+    actions,
+    all_actions,
+    fake_storage_outputs,
+    layer_stack,
+    policy_of,
+    resources,
+    statement,
+)
+
+
+def _synth(config: ProjectConfig, env: str, pipeline: str) -> str:
+    stack = layer_stack()
+    environment = config.environments[env]
+    SagemakerModelLayer(
+        stack,
+        "sagemaker",
+        pipeline=next(p for p in environment.pipelines if p.name == pipeline),
+        names=Names(config.project, env),
+        aws=TEST_AWS,
+        storage=fake_storage_outputs(),
+    )
+    return Testing.synth(stack)
+
+
+@pytest.fixture(scope="module")
+def churn(default_config: ProjectConfig) -> str:
+    return _synth(default_config, "prod", "churn")
+
+
+@pytest.fixture(scope="module")
+def vpc(full_config: ProjectConfig) -> str:
+    return _synth(full_config, "stage", "scores")
+
+
+@pytest.fixture(scope="module")
+def registry(full_config: ProjectConfig) -> str:
+    return _synth(full_config, "stage", "registry")
+
+
+def _policy(synthesized: str) -> dict[str, Any]:
+    return policy_of(resources(synthesized, "aws_iam_role_policy")[0])
+
+
+def test_model_from_image_and_artifact(churn: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        churn,
+        "aws_sagemaker_model",
+        {
+            "name": "mlbatch-prod-churn",
+            "enable_network_isolation": True,
+            "primary_container": {
+                "image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                "model_data_url": "s3://test-models/churn/model.tar.gz",
+            },
+        },
+    )
+
+
+def test_model_from_registry_package(registry: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        registry,
+        "aws_sagemaker_model",
+        {
+            "primary_container": {
+                "model_package_name": (
+                    "arn:aws:sagemaker:us-east-1:444455556666:model-package/fraud-models/7"
+                )
+            }
+        },
+    )
+    assert "PullInferenceImage" not in resources(registry, "aws_iam_role_policy")[0]["policy"]
+
+
+def test_vpc_and_container_environment(vpc: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        vpc,
+        "aws_sagemaker_model",
+        {
+            "enable_network_isolation": False,
+            "vpc_config": {
+                "subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+                "security_group_ids": ["sg-0123456789abcdef0"],
+            },
+            "primary_container": {"environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
+        },
+    )
+    assert "ec2:CreateNetworkInterface" in all_actions(_policy(vpc))
+
+
+def test_trust_is_sagemaker_for_this_account_only(churn: str) -> None:
+    trust = policy_of(resources(churn, "aws_iam_role")[0], "assume_role_policy")
+    [stmt] = trust["Statement"]
+    assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert stmt["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+
+
+def test_execution_role_is_scoped_to_the_pipelines_data(churn: str) -> None:
+    policy = _policy(churn)
+    assert statement(policy, "ReadModelArtifact")["Resource"] == (
+        "arn:aws:s3:::test-models/churn/model.tar.gz"
+    )
+    assert statement(policy, "ReadInput")["Resource"] == "arn:aws:s3:::test-input/churn/*"
+    assert statement(policy, "ListInputPrefix")["Condition"] == {
+        "StringLike": {"s3:prefix": ["churn/*"]}
+    }
+    write = statement(policy, "WriteOutput")
+    assert write["Resource"] == "arn:aws:s3:::test-output/churn/*"
+    assert actions(write) == {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert "kms:Decrypt" in actions(statement(policy, "UseEnvironmentKey"))
+    assert statement(policy, "PullInferenceImage")["Resource"] == (
+        "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
+    )
+
+
+def test_only_documented_statements_use_star_resources(churn: str, vpc: str) -> None:
+    for synthesized in (churn, vpc):
+        star = {s["Sid"] for s in _policy(synthesized)["Statement"] if s["Resource"] == "*"}
+        assert star <= {"WriteTransformJobMetrics", "LogInToEcr", "ManageVpcNetworkInterfaces"}
+        assert not any("*" in a for a in all_actions(_policy(synthesized)))

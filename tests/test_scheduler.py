@@ -1,0 +1,137 @@
+"""Scheduler layer: schedule group, schedule, DLQ and role, synthesized on their own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cdktf import Testing
+
+from modules.config import ProjectConfig
+from modules.context import Names
+from modules.scheduler import PipelineSchedule, ScheduleGroup
+from modules.sfn import StateMachineOutputs
+from tests.helpers import TEST_AWS, actions, layer_stack, policy_of, resources, statement
+
+STATE_MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:full-stage-scores"
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/test-key"
+
+
+def _synth(config: ProjectConfig, env: str, pipeline: str) -> str:
+    stack = layer_stack()
+    names = Names(config.project, env)
+    group = ScheduleGroup(stack, "group", names=names)
+    PipelineSchedule(
+        stack,
+        "schedule",
+        pipeline=next(p for p in config.environments[env].pipelines if p.name == pipeline),
+        names=names,
+        aws=TEST_AWS,
+        group_name=group.name,
+        kms_key_arn=KEY,
+        state_machine=StateMachineOutputs(arn=STATE_MACHINE, name="n", log_group_name="l"),
+    )
+    return Testing.synth(stack)
+
+
+@pytest.fixture(scope="module")
+def scores(full_config: ProjectConfig) -> str:
+    return _synth(full_config, "stage", "scores")
+
+
+@pytest.fixture(scope="module")
+def churn(default_config: ProjectConfig) -> str:
+    return _synth(default_config, "dev", "churn")
+
+
+def test_schedule_in_its_group_with_expression_timezone_window_dates(scores: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        scores, "aws_scheduler_schedule_group", {"name": "full-stage"}
+    )
+    assert Testing.to_have_resource_with_properties(
+        scores,
+        "aws_scheduler_schedule",
+        {
+            "name": "full-stage-scores",
+            "schedule_expression": "rate(6 hours)",
+            "schedule_expression_timezone": "America/New_York",
+            "flexible_time_window": {"mode": "FLEXIBLE", "maximum_window_in_minutes": 30},
+            "start_date": "2026-01-01T00:00:00+00:00",
+            "end_date": "2030-01-01T00:00:00+00:00",
+            "state": "ENABLED",
+        },
+    )
+
+
+def test_flexible_window_from_config(churn: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        churn,
+        "aws_scheduler_schedule",
+        {"flexible_time_window": {"mode": "FLEXIBLE", "maximum_window_in_minutes": 15}},
+    )
+
+
+def test_exact_time_window_and_disabled_state(default_config: ProjectConfig) -> None:
+    ltv = _synth(default_config, "dev", "ltv")
+    assert Testing.to_have_resource_with_properties(
+        ltv,
+        "aws_scheduler_schedule",
+        {"flexible_time_window": {"mode": "OFF"}, "state": "DISABLED"},
+    )
+
+
+def test_bounded_retry_dlq_and_payload(scores: str) -> None:
+    [schedule] = resources(scores, "aws_scheduler_schedule")
+    target = schedule["target"]
+    assert target["arn"] == STATE_MACHINE
+    assert target["retry_policy"] == {
+        "maximum_retry_attempts": 5,
+        "maximum_event_age_in_seconds": 7200,
+    }
+    assert target["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.")
+    assert json.loads(target["input"]) == {
+        "trigger": "schedule",
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+        "input_prefix": "scores/daily/",
+    }
+
+
+def test_default_retry_is_far_below_the_service_default(churn: str) -> None:
+    [schedule] = resources(churn, "aws_scheduler_schedule")
+    assert schedule["target"]["retry_policy"]["maximum_retry_attempts"] == 3
+
+
+def test_encrypted_standard_dlq_with_tls_only_policy(scores: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        scores,
+        "aws_sqs_queue",
+        {
+            "name": "full-stage-scores-schedule-dlq",
+            "kms_master_key_id": KEY,
+            "message_retention_seconds": 1209600,
+        },
+    )
+    [queue] = resources(scores, "aws_sqs_queue")
+    assert "fifo_queue" not in queue
+    deny = statement(
+        policy_of(resources(scores, "aws_sqs_queue_policy")[0]), "DenyInsecureTransport"
+    )
+    assert deny["Effect"] == "Deny"
+
+
+def test_role_may_only_start_this_state_machine(scores: str) -> None:
+    [role] = resources(scores, "aws_iam_role")
+    [trust] = policy_of(role, "assume_role_policy")["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    schedule_arn = "arn:aws:scheduler:eu-west-1:111122223333:schedule/full-stage/full-stage-scores"
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": schedule_arn}
+    policy = policy_of(resources(scores, "aws_iam_role_policy")[0])
+    start = statement(policy, "StartThisStateMachine")
+    assert actions(start) == {"states:StartExecution"} and start["Resource"] == STATE_MACHINE
+    assert actions(statement(policy, "SendUndeliveredRunsToDlq")) == {"sqs:SendMessage"}
+    assert {a for s in policy["Statement"] for a in actions(s)} == {
+        "states:StartExecution",
+        "sqs:SendMessage",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }

@@ -1,0 +1,132 @@
+"""Step Functions layer: state machine, role and logs, synthesized on their own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cdktf import Testing
+
+from modules.config import ProjectConfig
+from modules.context import Names
+from modules.sagemaker import SagemakerOutputs
+from modules.sfn import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS, StateMachineLayer
+from tests.helpers import (
+    TEST_AWS,
+    actions,
+    all_actions,
+    fake_storage_outputs,
+    layer_stack,
+    policy_of,
+    resources,
+    statement,
+)
+
+EXECUTION_ROLE = "arn:aws:iam::111122223333:role/mlbatch-prod-churn-sagemaker"
+TOPIC = "arn:aws:sns:eu-west-1:111122223333:mlbatch-prod-alerts"
+
+
+@pytest.fixture(scope="module")
+def synthesized(default_config: ProjectConfig) -> str:
+    stack = layer_stack()
+    env = default_config.environments["prod"]
+    StateMachineLayer(
+        stack,
+        "sfn",
+        env=env,
+        pipeline=env.pipelines[0],
+        names=Names(default_config.project, "prod"),
+        aws=TEST_AWS,
+        storage=fake_storage_outputs(),
+        sagemaker=SagemakerOutputs(
+            model_name="mlbatch-prod-churn", execution_role_arn=EXECUTION_ROLE
+        ),
+        alert_topic_arn=TOPIC,
+    )
+    return Testing.synth(stack)
+
+
+@pytest.fixture(scope="module")
+def policy(synthesized: str) -> dict[str, Any]:
+    return policy_of(resources(synthesized, "aws_iam_role_policy")[0])
+
+
+def test_standard_state_machine_with_logging_and_tracing(synthesized: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_sfn_state_machine",
+        {
+            "name": "mlbatch-prod-churn",
+            "type": "STANDARD",
+            "tracing_configuration": {"enabled": True},
+            "logging_configuration": {"include_execution_data": True, "level": "ALL"},
+        },
+    )
+    [machine] = resources(synthesized, "aws_sfn_state_machine")
+    assert machine["logging_configuration"]["log_destination"].endswith(".arn}:*")
+
+
+def test_encrypted_vended_log_group_with_retention(synthesized: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_cloudwatch_log_group",
+        {
+            "name": "/aws/vendedlogs/states/mlbatch-prod-churn",
+            "retention_in_days": 90,
+            "kms_key_id": "arn:aws:kms:eu-west-1:111122223333:key/test-key",
+        },
+    )
+
+
+def test_definition_is_json_text_with_references_only_in_strings(synthesized: str) -> None:
+    [machine] = resources(synthesized, "aws_sfn_state_machine")
+    definition = json.loads(machine["definition"])  # plain JSON document, not an HCL expression
+    assert definition["StartAt"] == "CheckRunInput"
+    assert not machine["definition"].startswith("${")
+    params = definition["States"]["RunTransformJob"]["Parameters"]
+    assert params["ModelName"] == "mlbatch-prod-churn"
+    assert definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] == TOPIC
+
+
+def test_trust_is_step_functions_for_this_state_machine(synthesized: str) -> None:
+    [stmt] = policy_of(resources(synthesized, "aws_iam_role")[0], "assume_role_policy")["Statement"]
+    assert stmt["Principal"] == {"Service": "states.amazonaws.com"}
+    assert stmt["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {
+            "aws:SourceArn": "arn:aws:states:eu-west-1:111122223333:stateMachine:mlbatch-prod-churn"
+        },
+    }
+
+
+def test_role_has_exactly_what_sync_transform_needs(policy: dict[str, Any]) -> None:
+    jobs = "arn:aws:sagemaker:eu-west-1:111122223333:transform-job/mlbatch-prod-churn-*"
+    run = statement(policy, "RunThisPipelinesTransformJobs")
+    assert actions(run) == {
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+    }
+    assert run["Resource"] == jobs
+    tags = statement(policy, "TagThisPipelinesTransformJobs")
+    assert actions(tags) == {"sagemaker:AddTags", "sagemaker:ListTags"} and tags["Resource"] == jobs
+    pass_role = statement(policy, "PassExecutionRoleToSageMakerOnly")
+    assert pass_role["Resource"] == EXECUTION_ROLE
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    events = statement(policy, "ManageSyncCompletionRule")
+    assert actions(events) == {"events:PutTargets", "events:PutRule", "events:DescribeRule"}
+    assert events["Resource"] == (
+        "arn:aws:events:eu-west-1:111122223333:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+    )
+    assert statement(policy, "PublishFailureAlerts")["Resource"] == TOPIC
+    assert actions(statement(policy, "UseEnvironmentKey")) >= {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_star_resources_only_for_log_delivery_and_xray(policy: dict[str, Any]) -> None:
+    star = [s for s in policy["Statement"] if s["Resource"] == "*"]
+    assert [s["Sid"] for s in star] == ["DeliverLogsAndTraces"]
+    assert actions(star[0]) == set(LOG_DELIVERY_ACTIONS + XRAY_ACTIONS)
+    assert not any("*" in a for a in all_actions(policy))

@@ -1,0 +1,239 @@
+"""Environment stacks: provider, backend, wiring between layers, outputs; the bootstrap stack."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from cdktf import Testing
+
+from modules.config import ProjectConfig
+from modules.stack import StateBootstrapStack, build_app, state_stores_by_region
+from tests.helpers import policy_of, reference, resource_named, resources
+
+# What one pipeline adds to an environment (the environment's shared resources come once).
+PER_PIPELINE = {
+    "aws_iam_role": 3,
+    "aws_iam_role_policy": 3,
+    "aws_sagemaker_model": 1,
+    "aws_cloudwatch_log_group": 1,
+    "aws_sfn_state_machine": 1,
+    "aws_sqs_queue": 1,
+    "aws_sqs_queue_policy": 1,
+    "aws_scheduler_schedule": 1,
+    "aws_cloudwatch_metric_alarm": 5,
+    "aws_cloudwatch_event_rule": 1,
+    "aws_cloudwatch_event_target": 1,
+}
+SHARED = {
+    "aws_kms_key": 1,
+    "aws_kms_alias": 1,
+    "aws_s3_bucket": 4,
+    "aws_s3_bucket_public_access_block": 4,
+    "aws_s3_bucket_ownership_controls": 4,
+    "aws_s3_bucket_versioning": 4,
+    "aws_s3_bucket_server_side_encryption_configuration": 4,
+    "aws_s3_bucket_lifecycle_configuration": 4,
+    "aws_s3_bucket_policy": 4,
+    "aws_s3_bucket_logging": 3,
+    "aws_sns_topic": 1,
+    "aws_sns_topic_policy": 1,
+    "aws_scheduler_schedule_group": 1,
+}
+
+
+def _doc(synthesized: str) -> dict[str, Any]:
+    return json.loads(synthesized)
+
+
+def _counts(synthesized: str) -> Counter[str]:
+    return Counter({t: len(r) for t, r in _doc(synthesized)["resource"].items()})
+
+
+def test_resource_inventory_per_pipeline(dev_json: str, prod_json: str) -> None:
+    for synthesized in (dev_json, prod_json):
+        expected = Counter(SHARED) + Counter({t: 2 * n for t, n in PER_PIPELINE.items()})
+        subscriptions = len(resources(synthesized, "aws_sns_topic_subscription"))
+        assert (
+            _counts(synthesized) - Counter({"aws_sns_topic_subscription": subscriptions})
+            == expected
+        )
+
+
+def test_dev_uses_local_state_and_needs_no_account(dev_json: str) -> None:
+    doc = _doc(dev_json)
+    assert doc["terraform"]["backend"] == {
+        "local": {"path": "../../../terraform.mlbatch-dev.tfstate"}
+    }
+    assert "allowed_account_ids" not in doc["provider"]["aws"][0]
+    assert "aws_caller_identity" in doc["data"]
+    assert Testing.to_have_provider_with_properties(dev_json, "aws", {"region": "eu-west-1"})
+
+
+def test_prod_uses_encrypted_locked_s3_state_one_key_per_stack(prod_json: str) -> None:
+    doc = _doc(prod_json)
+    assert doc["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
+            "key": "cdktf/mlbatch-prod.tfstate",
+            "region": "eu-west-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
+    assert doc["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
+    assert "data" not in doc  # the account is pinned: no lookup needed
+    assert resources(prod_json, "aws_s3_bucket")[0]["bucket"].endswith("-123456789012-eu-west-1")
+
+
+def test_default_tags_on_everything(dev_json: str) -> None:
+    [provider] = _doc(dev_json)["provider"]["aws"]
+    assert provider["default_tags"] == [
+        {
+            "tags": {
+                "project": "mlbatch",
+                "environment": "dev",
+                "managed-by": "cdktf",
+                "owner": "ml-platform",
+                "cost-center": "ml",
+            }
+        }
+    ]
+
+
+def test_layers_are_wired_to_each_other(prod_json: str) -> None:
+    churn = "mlbatch-prod-churn"
+    machine = resource_named(prod_json, "aws_sfn_state_machine", name=churn)
+    model = resource_named(prod_json, "aws_sagemaker_model", name=churn)
+    schedule = resource_named(prod_json, "aws_scheduler_schedule", name=churn)
+    definition = json.loads(machine["definition"])
+    task = definition["States"]["RunTransformJob"]["Parameters"]
+    # sagemaker -> sfn
+    assert task["ModelName"] == reference(prod_json, "aws_sagemaker_model", "name", name=churn)
+    # alert topic -> sfn
+    topic_arn = reference(prod_json, "aws_sns_topic", "arn")
+    assert definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] == topic_arn
+    # storage -> sfn and sagemaker
+    input_bucket = reference(
+        prod_json, "aws_s3_bucket", "bucket", bucket="mlbatch-prod-input-123456789012-eu-west-1"
+    )
+    assert input_bucket in task["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"]
+    models_bucket = reference(
+        prod_json, "aws_s3_bucket", "bucket", bucket="mlbatch-prod-models-123456789012-eu-west-1"
+    )
+    assert (
+        model["primary_container"]["model_data_url"] == f"s3://{models_bucket}/churn/model.tar.gz"
+    )
+    # sfn -> scheduler
+    machine_arn = reference(prod_json, "aws_sfn_state_machine", "arn", name=churn)
+    assert schedule["target"]["arn"] == machine_arn
+    # sfn and alert topic -> alarms
+    failed = resource_named(
+        prod_json, "aws_cloudwatch_metric_alarm", alarm_name=f"{churn}-ExecutionsFailed"
+    )
+    assert failed["dimensions"] == {"StateMachineArn": machine_arn}
+    assert failed["alarm_actions"] == [topic_arn]
+    # the state machine may pass exactly the pipeline's SageMaker role
+    sfn_role = reference(prod_json, "aws_iam_role", "id", name=f"{churn}-sfn")
+    sfn_policy = policy_of(resource_named(prod_json, "aws_iam_role_policy", role=sfn_role))
+    pass_role = next(
+        s for s in sfn_policy["Statement"] if s["Sid"] == "PassExecutionRoleToSageMakerOnly"
+    )
+    assert pass_role["Resource"] == reference(
+        prod_json, "aws_iam_role", "arn", name=f"{churn}-sagemaker"
+    )
+
+
+def test_outputs_users_need(prod_json: str) -> None:
+    outputs = _doc(prod_json)["output"]
+    for name in (
+        "input_bucket",
+        "output_bucket",
+        "model_bucket",
+        "alert_topic_arn",
+        "kms_key_arn",
+        "schedule_group",
+        "churn_state_machine_arn",
+        "churn_schedule_name",
+        "churn_input_uri",
+        "ltv_state_machine_arn",
+    ):
+        assert name in outputs and outputs[name]["description"]
+
+
+def test_no_statement_grants_a_wildcard_action(dev_json: str, prod_json: str) -> None:
+    for synthesized in (dev_json, prod_json):
+        for resource_type, attribute in (
+            ("aws_iam_role_policy", "policy"),
+            ("aws_iam_role", "assume_role_policy"),
+            ("aws_kms_key", "policy"),
+            ("aws_s3_bucket_policy", "policy"),
+            ("aws_sns_topic_policy", "policy"),
+        ):
+            for resource in resources(synthesized, resource_type):
+                for stmt in policy_of(resource, attribute)["Statement"]:
+                    if stmt["Effect"] == "Allow":
+                        granted = (
+                            [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
+                        )
+                        assert not any("*" in a for a in granted), (resource_type, stmt["Sid"])
+
+
+def test_app_synthesizes_environments_and_bootstrap(
+    default_config: ProjectConfig, tmp_path: Any
+) -> None:
+    app = build_app(default_config, outdir=tmp_path)
+    app.synth()
+    stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
+    assert stacks == ["mlbatch-dev", "mlbatch-prod", "mlbatch-state"]
+    only_dev = tmp_path / "only-dev"
+    build_app(default_config, outdir=only_dev, environments=["dev"]).synth()
+    assert sorted(p.name for p in (only_dev / "stacks").iterdir()) == ["mlbatch-dev"]
+
+
+@pytest.fixture(scope="module")
+def bootstrap(full_config: ProjectConfig) -> str:
+    [(region, stores)] = state_stores_by_region(full_config).items()
+    assert region == "us-west-2"
+    return Testing.synth(StateBootstrapStack(Testing.app(), "full-state", "full", region, stores))
+
+
+def test_bootstrap_creates_protected_encrypted_state_bucket_and_lock_table(bootstrap: str) -> None:
+    doc = _doc(bootstrap)
+    assert doc["terraform"]["backend"] == {
+        "local": {"path": "../../../terraform.full-state.tfstate"}
+    }
+    [bucket] = resources(bootstrap, "aws_s3_bucket")
+    assert bucket["bucket"] == "full-tfstate-stage"
+    assert bucket["lifecycle"] == {"prevent_destroy": True} and bucket["force_destroy"] is False
+    assert Testing.to_have_resource_with_properties(
+        bootstrap, "aws_kms_key", {"enable_key_rotation": True}
+    )
+    assert Testing.to_have_resource_with_properties(
+        bootstrap, "aws_s3_bucket_versioning", {"versioning_configuration": {"status": "Enabled"}}
+    )
+    assert Testing.to_have_resource_with_properties(
+        bootstrap,
+        "aws_dynamodb_table",
+        {
+            "name": "full-tflock",
+            "hash_key": "LockID",
+            "attribute": [{"name": "LockID", "type": "S"}],
+            "billing_mode": "PAY_PER_REQUEST",
+            "point_in_time_recovery": {"enabled": True},
+            "deletion_protection_enabled": True,
+        },
+    )
+
+
+def test_full_config_backend_uses_dynamodb_lock(full_config: ProjectConfig, synth_env: Any) -> None:
+    backend = _doc(synth_env(full_config, "stage"))["terraform"]["backend"]["s3"]
+    assert backend == {
+        "bucket": "full-tfstate-stage",
+        "key": "ml/batch/full-stage.tfstate",
+        "region": "us-west-2",
+        "encrypt": True,
+        "dynamodb_table": "full-tflock",
+    }
