@@ -13,7 +13,7 @@ export PIPENV_YES := 1
 PYTHON := .venv/bin/python
 INSTALLED := .venv/.installed
 
-.PHONY: install synth test lint format clean
+.PHONY: install synth test lint format bench clean
 
 # The virtualenv is rebuilt whenever Pipfile.lock changes.
 $(INSTALLED): Pipfile.lock
@@ -26,7 +26,7 @@ install: $(INSTALLED)
 
 synth: $(INSTALLED)
 	rm -rf cdktf.out
-	$(PYTHON) main.py
+	$(PYTHON) -O main.py
 	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
 test: $(INSTALLED) lint
@@ -40,6 +40,12 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
+
+# Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
+bench/node_modules/.package-lock.json: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+bench: $(INSTALLED) bench/node_modules/.package-lock.json
+	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache

