@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import filecmp
-import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -101,7 +99,9 @@ def same_stacks(left: Path, right: Path) -> bool:
     if stacks != sorted(p.name for p in (right / "stacks").iterdir()):
         return False
     return all(
-        filecmp.cmp(left / "stacks" / s / "cdk.tf.json", right / "stacks" / s / "cdk.tf.json", False)
+        filecmp.cmp(
+            left / "stacks" / s / "cdk.tf.json", right / "stacks" / s / "cdk.tf.json", False
+        )
         for s in stacks
     )
 

@@ -24,7 +24,8 @@ EAGER_APP = (
 FAST_APP_COUNTING_MODULES = (
     "import sys; sys.path.insert(0, {repo!r});"
     "import main; code = main.main();"
-    "loaded = {{m.split('.')[1] for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')}};"
+    "prefix = 'cdktf_cdktf_provider_aws.';"
+    "loaded = {{m.split('.')[1] for m in sys.modules if m.startswith(prefix)}};"
     "print(len(loaded)); sys.exit(code)"
 )
 
@@ -86,7 +87,7 @@ def test_works_when_the_provider_package_is_already_imported() -> None:
 
 
 def test_unknown_class_names_the_place_to_add_it() -> None:
-    with pytest.raises(AttributeError, match="add it to CLASS_MODULES in imports/aws.py"):
+    with pytest.raises(AttributeError, match=r"add it to CLASS_MODULES in imports/aws\.py"):
         aws.__getattr__("NoSuchResource")
 
 
@@ -95,5 +96,7 @@ def test_provider_shape_change_fails_with_a_clear_message(monkeypatch: pytest.Mo
     monkeypatch.setitem(aws.CLASS_MODULES, "RenamedClass", "s3_bucket")
     with pytest.raises(aws.ProviderShapeError, match=r"module_that_was_renamed does not exist"):
         aws.__getattr__("MovedResource")
-    with pytest.raises(aws.ProviderShapeError, match=r"cdktf-cdktf-provider-aws 21\.22\.1 .*no class"):
+    with pytest.raises(
+        aws.ProviderShapeError, match=r"cdktf-cdktf-provider-aws 21\.22\.1 .*no class"
+    ):
         aws.__getattr__("RenamedClass")
