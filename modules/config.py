@@ -448,7 +448,7 @@ class EnvironmentConfig(StrictModel):
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags on every resource (provider default_tags)."
     )
-    log_retention_days: int = Field(default=90)
+    log_retention_days: int = Field(default=365, description="CloudWatch Logs retention (days).")
     kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)

@@ -60,7 +60,58 @@ def policy_document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
 
 
+LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+]
+XRAY_ACTIONS = [
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+]
+VPC_NETWORK_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+]
+
+# The only actions an identity policy of this project may grant on Resource "*", each with the
+# reason: AWS offers no narrower resource for them. allow() refuses "*" for anything else.
+UNSCOPED_ACTIONS: dict[str, str] = {
+    **dict.fromkeys(LOG_DELIVERY_ACTIONS, "Step Functions log delivery accepts only '*'"),
+    **dict.fromkeys(XRAY_ACTIONS, "X-Ray tracing accepts only '*'"),
+    "cloudwatch:PutMetricData": "no resource type; scoped by the cloudwatch:namespace condition",
+    "ecr:GetAuthorizationToken": "no resource type: it only issues a registry login token",
+    **dict.fromkeys(
+        VPC_NETWORK_ACTIONS,
+        "SageMaker VPC placement: Describe* have no resource type, and the network interfaces "
+        "SageMaker creates for a job do not exist before it runs",
+    ),
+}
+
+
 def allow(sid: str, actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
+    """An Allow statement. No wildcard actions; Resource "*" only for UNSCOPED_ACTIONS."""
+    wildcards = [a for a in actions if "*" in a]
+    if wildcards:
+        raise ValueError(f"{sid}: wildcard actions are not allowed: {wildcards}")
+    if resources == "*" and "Principal" not in extra:
+        scoped = sorted(set(actions) - set(UNSCOPED_ACTIONS))
+        if scoped:
+            raise ValueError(f"{sid}: {scoped} must name their resources, not '*'")
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",

@@ -21,7 +21,14 @@ from constructs import Construct
 
 from imports.aws import IamRole, IamRolePolicy, SagemakerModel
 from modules.config import PipelineConfig
-from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.context import (
+    VPC_NETWORK_ACTIONS,
+    AwsContext,
+    Names,
+    allow,
+    policy_document,
+    service_trust_policy,
+)
 from modules.storage import KEY_USE_ACTIONS, StorageOutputs
 
 
@@ -160,23 +167,6 @@ class SagemakerModelLayer(Construct):
                 allow("LogInToEcr", ["ecr:GetAuthorizationToken"], "*"),
             ]
         if model.vpc is not None:
-            statements.append(
-                # EC2 network-interface and Describe actions used for VPC placement do not support
-                # resource-level scoping for the resources SageMaker creates on our behalf.
-                allow(
-                    "ManageVpcNetworkInterfaces",
-                    [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeVpcs",
-                    ],
-                    "*",
-                )
-            )
+            # See UNSCOPED_ACTIONS for why these take Resource "*".
+            statements.append(allow("ManageVpcNetworkInterfaces", VPC_NETWORK_ACTIONS, "*"))
         return statements

@@ -132,7 +132,7 @@ class PipelineSchedule(Construct):
             policy=policy_document(
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
                 allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq.arn),
-                allow("EncryptDlqMessages", KEY_USE_ACTIONS, kms_key_arn),
+                allow("UseKeyForPayloadAndDlq", KEY_USE_ACTIONS, kms_key_arn),
             ),
         )
         flexible_window = (
@@ -151,6 +151,8 @@ class PipelineSchedule(Construct):
             start_date=_iso(schedule.start_date),
             end_date=_iso(schedule.end_date),
             state="ENABLED" if schedule.enabled else "DISABLED",
+            # The run payload is stored encrypted with the environment's key; the role decrypts it.
+            kms_key_arn=kms_key_arn,
             flexible_time_window=flexible_window,
             target={
                 "arn": state_machine.arn,

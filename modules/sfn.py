@@ -24,32 +24,21 @@ from constructs import Construct
 
 from imports.aws import CloudwatchLogGroup, IamRole, IamRolePolicy, SfnStateMachine
 from modules.config import EnvironmentConfig, PipelineConfig
-from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.context import (
+    LOG_DELIVERY_ACTIONS,
+    XRAY_ACTIONS,
+    AwsContext,
+    Names,
+    allow,
+    policy_document,
+    service_trust_policy,
+)
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import KEY_USE_ACTIONS, StorageOutputs
 from modules.workflow import WorkflowTargets, build_definition, definition_json
 
 # The managed rule through which Step Functions learns that a transform job finished.
 SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
-
-# Log delivery and X-Ray actions that only accept Resource "*" (documented by AWS for Step
-# Functions logging and tracing). They are the only "*" resources of the state machine role.
-LOG_DELIVERY_ACTIONS = [
-    "logs:CreateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:DescribeLogGroups",
-    "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:UpdateLogDelivery",
-]
-XRAY_ACTIONS = [
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:PutTelemetryRecords",
-    "xray:PutTraceSegments",
-]
 
 
 @dataclass(frozen=True)
@@ -183,6 +172,6 @@ class StateMachineLayer(Construct):
                 storage.key_arn,
                 Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
-            # These actions accept only Resource "*" (see LOG_DELIVERY_ACTIONS / XRAY_ACTIONS).
+            # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
             allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
         ]

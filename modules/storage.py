@@ -294,7 +294,6 @@ class Storage(Construct):
                 "Principal": {"Service": aws.service_principal(f"logs.{aws.region}")},
                 "Action": [
                     "kms:Decrypt",
-                    "kms:DescribeKey",
                     "kms:Encrypt",
                     "kms:GenerateDataKey",
                     "kms:GenerateDataKeyWithoutPlaintext",
@@ -302,7 +301,7 @@ class Storage(Construct):
                     "kms:ReEncryptTo",
                 ],
                 "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+                "Condition": {"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             },
             {
                 # Alarm actions and EventBridge targets publish to the encrypted alert topic.

@@ -36,7 +36,7 @@ def test_default_config_has_dev_with_local_state_and_prod_with_s3(
 def test_defaults_and_pipeline_overrides_are_merged(default_config: ProjectConfig) -> None:
     dev, prod = default_config.environments["dev"], default_config.environments["prod"]
     assert dev.region == prod.region == "eu-west-1"  # from defaults
-    assert dev.log_retention_days == 14 and prod.log_retention_days == 90
+    assert dev.log_retention_days == 14 and prod.log_retention_days == 365
     assert dev.tags == {"owner": "ml-platform", "cost-center": "ml"}
     dev_churn, prod_churn = dev.pipelines[0], prod.pipelines[0]
     assert dev_churn.transform.instance_type == "ml.m5.large"  # environment override

@@ -90,7 +90,7 @@ def test_vpc_and_container_environment(vpc: str) -> None:
         vpc,
         "aws_sagemaker_model",
         {
-            "enable_network_isolation": False,
+            "enable_network_isolation": True,
             "vpc_config": {
                 "subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
                 "security_group_ids": ["sg-0123456789abcdef0"],

@@ -9,9 +9,9 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.context import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS, Names
 from modules.sagemaker import SagemakerOutputs
-from modules.sfn import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS, StateMachineLayer
+from modules.sfn import StateMachineLayer
 from tests.helpers import (
     TEST_AWS,
     actions,
@@ -73,7 +73,7 @@ def test_encrypted_vended_log_group_with_retention(synthesized: str) -> None:
         "aws_cloudwatch_log_group",
         {
             "name": "/aws/vendedlogs/states/mlbatch-prod-churn",
-            "retention_in_days": 90,
+            "retention_in_days": 365,
             "kms_key_id": "arn:aws:kms:eu-west-1:111122223333:key/test-key",
         },
     )

@@ -52,7 +52,7 @@ def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
     assert not any("*" in a for s in policy["Statement"] for a in s["Action"])
     logs = statement(policy, "CloudWatchLogsEncryptsThisEnvironmentsLogGroups")
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
-    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+    assert logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"] == (
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vendedlogs/states/mlbatch-prod-*"
     )
     publishers = statement(policy, "AlarmsAndEventsPublishToEncryptedTopic")
