@@ -12,15 +12,27 @@ export PIPENV_YES := 1
 
 PYTHON := .venv/bin/python
 INSTALLED := .venv/.installed
+CHECKOV_INSTALLED := tools/checkov/.venv/.installed
+NODE_TOOLS := node_modules/.package-lock.json
+PIPENV := python3 -m pipenv
 
 .PHONY: install synth test lint format bench clean
 
-# The virtualenv is rebuilt whenever Pipfile.lock changes.
+# Each environment is rebuilt whenever its lock file changes.
 $(INSTALLED): Pipfile.lock
-	@python3 -m pipenv --version >/dev/null 2>&1 || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)" \
+	@$(PIPENV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)" \
 		|| python3 -m pip install --quiet --user "pipenv==$(PIPENV_VERSION)"
-	python3 -m pipenv sync --dev
+	$(PIPENV) sync --dev
 	@touch $@
+
+# checkov pins its own dependencies: it gets a virtualenv of its own (tools/checkov/Pipfile.lock).
+$(CHECKOV_INSTALLED): tools/checkov/Pipfile.lock $(INSTALLED)
+	cd tools/checkov && $(PIPENV) sync
+	@touch $@
+
+# asl-validator (package-lock.json), on the machine's npm.
+$(NODE_TOOLS): package-lock.json
+	npm ci --no-audit --no-fund
 
 install: $(INSTALLED)
 
@@ -29,8 +41,8 @@ synth: $(INSTALLED)
 	$(PYTHON) -O main.py
 	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: $(INSTALLED) lint
-	$(PYTHON) -m pytest
+test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) lint
+	$(PYTHON) -m pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(PYTHON) -m ruff check .

@@ -544,6 +544,12 @@ def _deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+def _name_of(pipeline: Any) -> str | None:
+    """A pipeline's name if it has a usable one (validation reports the rest)."""
+    name = pipeline.get("name") if isinstance(pipeline, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _merge_environment(
     name: str, settings: dict[str, Any], defaults: dict[str, Any], pipelines: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -553,8 +559,8 @@ def _merge_environment(
     overrides = merged.pop("pipelines", None) or {}
     if not isinstance(overrides, dict):
         raise ConfigError(f"environments.{name}.pipelines: must map pipeline names to overrides")
-    known = [p.get("name") for p in pipelines if isinstance(p, dict)]
-    unknown = sorted(set(overrides) - set(known))
+    known = [_name_of(p) for p in pipelines]
+    unknown = sorted(map(str, set(overrides) - set(known)))
     if unknown:
         raise ConfigError(
             f"environments.{name}.pipelines: no pipeline named {', '.join(map(repr, unknown))} "
@@ -562,7 +568,7 @@ def _merge_environment(
         )
     merged["name"] = name
     merged["pipelines"] = [
-        _deep_merge(p, overrides.get(p.get("name"), {})) if isinstance(p, dict) else p
+        _deep_merge(p, overrides.get(_name_of(p), {})) if isinstance(p, dict) else p
         for p in pipelines
     ]
     return merged
@@ -633,8 +639,8 @@ def parse_config(raw: Any, source: str) -> ProjectConfig:
         layout = _FileLayout.model_validate(raw if raw is not None else {})
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error.errors()[0], {})}") from None
-    names = [p.get("name") for p in layout.pipelines if isinstance(p, dict)]
-    duplicates = sorted({str(n) for n in names if names.count(n) > 1})
+    names = [n for n in map(_name_of, layout.pipelines) if n is not None]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{source}: pipelines: duplicate pipeline names: {', '.join(duplicates)}")
     try:

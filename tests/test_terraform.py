@@ -20,7 +20,7 @@ from modules.config import ProjectConfig
 
 
 @cache
-def _terraform_unavailable(probe_dir: Path) -> str | None:
+def terraform_unavailable(probe_dir: Path) -> str | None:
     """None when `terraform init` can install the AWS provider here, else the reason it cannot."""
     if shutil.which("terraform") is None:
         return "terraform is not installed"
@@ -38,7 +38,7 @@ def _terraform_unavailable(probe_dir: Path) -> str | None:
 
 
 def _init_and_validate(stack_dir: Path) -> subprocess.CompletedProcess[str]:
-    reason = _terraform_unavailable(stack_dir)
+    reason = terraform_unavailable(stack_dir)
     if reason:
         pytest.skip(reason)
     return subprocess.run(
@@ -58,7 +58,7 @@ def test_dev_stack_is_valid_terraform(default_config: ProjectConfig) -> None:
     )
     out_dir = Path(Testing.full_synth(stack))
     stack_dir = next(out_dir.glob("stacks/*"))
-    reason = _terraform_unavailable(stack_dir)
+    reason = terraform_unavailable(stack_dir)
     if reason:
         pytest.skip(reason)
     assert Testing.to_be_valid_terraform(str(out_dir))

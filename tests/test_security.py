@@ -1,0 +1,358 @@
+"""Secure and valid by construction: policy scan, ASL validation, IAM lint, data safety, stability.
+
+Scanned: every stack of the shipped config and of tests/fixtures/all-features.yaml (every optional
+feature on). Tools: checkov (its own virtualenv, tools/checkov), asl-validator (npm, pinned in
+package-lock.json), parliament (PyPI). Accepted findings live in security/: one reviewed place.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modules.config import ProjectConfig, S3State, load_config
+from modules.context import UNSCOPED_ACTIONS
+from tests.conftest import FIXTURES, REPO
+from tests.placeholders import resolve, unresolved
+
+CHECKOV = REPO / "tools" / "checkov" / ".venv" / "bin" / "checkov"
+ASL_VALIDATOR = REPO / "node_modules" / ".bin" / "asl-validator"
+SECURITY = REPO / "security"
+CONFIGS = {
+    "shipped": REPO / "config" / "pipelines.yaml",
+    "all-features": FIXTURES / "all-features.yaml",
+}
+POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+
+
+@pytest.fixture(scope="session")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every stack of both configs, synthesized through the app: {"<config>/<stack>": json}."""
+    from modules.stack import build_app
+
+    out: dict[str, dict[str, Any]] = {}
+    for label, path in CONFIGS.items():
+        outdir = tmp_path_factory.mktemp(label)
+        build_app(load_config(path), outdir=outdir).synth()
+        for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
+            out[f"{label}/{stack_file.parent.name}"] = json.loads(stack_file.read_text())
+    return out
+
+
+@pytest.fixture(scope="session")
+def stack_dirs(stacks: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("scan")
+    for name, document in stacks.items():
+        target = root / name.replace("/", "__")
+        target.mkdir()
+        (target / "cdk.tf.json").write_text(json.dumps(document, indent=2))
+    return root
+
+
+def policy_documents(stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(where, resource type, document) for every IAM document the project synthesizes."""
+    found = []
+    for stack, document in stacks.items():
+        for resource_type, resources in document.get("resource", {}).items():
+            for logical_id, resource in resources.items():
+                for attribute in POLICY_ATTRIBUTES:
+                    if attribute in resource:
+                        where = f"{stack}:{resource_type}.{logical_id}.{attribute}"
+                        found.append((where, resource_type, json.loads(resource[attribute])))
+    return found
+
+
+def test_all_stacks_are_scanned(stacks: dict[str, dict[str, Any]]) -> None:
+    assert set(stacks) == {
+        "shipped/mlbatch-dev",
+        "shipped/mlbatch-prod",
+        "shipped/mlbatch-state",
+        "all-features/full-stage",
+        "all-features/full-state",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# checkov
+
+
+def test_checkov_finds_no_failed_check(stack_dirs: Path) -> None:
+    assert CHECKOV.exists(), "checkov is installed by `make test` (tools/checkov)"
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "--config-file",
+            str(SECURITY / "checkov.yaml"),
+            "-d",
+            str(stack_dirs),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [
+        f"{f['check_id']} {f['check_name']}: {f['resource']} ({f['file_path']})"
+        for report in reports
+        for f in report["results"]["failed_checks"]
+    ]
+    passed = sum(report["summary"]["passed"] for report in reports)
+    assert failed == [], "\n".join(failed)
+    assert passed > 400  # the scan really ran over all stacks
+    print(f"checkov: {passed} passed, 0 failed, {len(_checkov_skips())} checks skipped")
+
+
+def _checkov_skips() -> list[str]:
+    return list(yaml.safe_load((SECURITY / "checkov.yaml").read_text())["skip-check"])
+
+
+def test_every_checkov_skip_is_justified() -> None:
+    text = (SECURITY / "checkov.yaml").read_text()
+    for check in _checkov_skips():
+        before = text.split(f"  - {check}\n")[0].rstrip().splitlines()
+        assert before[-1].lstrip().startswith("#"), f"{check} needs a justification comment"
+
+
+# --------------------------------------------------------------------------------------------
+# Amazon States Language
+
+
+def test_every_state_machine_definition_is_valid_asl(
+    stacks: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    assert ASL_VALIDATOR.exists(), "asl-validator is installed by `make test` (npm ci)"
+    paths = []
+    for stack, document in stacks.items():
+        for logical_id, machine in (
+            document.get("resource", {}).get("aws_sfn_state_machine", {}).items()
+        ):
+            assert unresolved(machine["definition"]) == []
+            path = tmp_path / f"{stack.replace('/', '__')}__{logical_id}.json"
+            path.write_text(resolve(machine["definition"]))
+            paths.append(path)
+    assert len(paths) == 6
+    arguments = [arg for path in paths for arg in ("--json-path", str(path))]
+    result = subprocess.run(
+        [str(ASL_VALIDATOR), *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asl_validator_rejects_a_broken_definition(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"StartAt": "Missing", "States": {"A": {"Type": "Succeed"}}}))
+    result = subprocess.run(
+        [str(ASL_VALIDATOR), "--json-path", str(broken)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+
+
+# --------------------------------------------------------------------------------------------
+# IAM
+
+
+def _accepted_findings() -> list[dict[str, str]]:
+    return list(yaml.safe_load((SECURITY / "iam-findings.yaml").read_text())["accepted"])
+
+
+def _is_accepted(resource_type: str, issue: str, actions: set[str]) -> bool:
+    for accepted in _accepted_findings():
+        if accepted["issue"] != issue or accepted["resource_type"] != resource_type:
+            continue
+        allowed = set(accepted.get("actions", []))
+        if not allowed or actions <= allowed:
+            return True
+    return False
+
+
+def test_parliament_lints_every_policy_document(stacks: dict[str, dict[str, Any]]) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # parliament imports pkg_resources
+        from parliament import analyze_policy_string
+
+    documents = policy_documents(stacks)
+    problems = []
+    for where, resource_type, document in documents:
+        policy = analyze_policy_string(
+            resolve(json.dumps(document)), include_community_auditors=True
+        )
+        for finding in policy.findings:
+            detail = finding.detail
+            actions = set()
+            if isinstance(finding.location, dict):
+                actions = {a.lower() for a in finding.location.get("actions", [])}
+            if isinstance(detail, list):
+                actions |= {a.lower() for a in detail if isinstance(a, str)}
+            if not _is_accepted(resource_type, finding.issue, actions):
+                problems.append(f"{where}: {finding.issue} {detail} {finding.location}")
+    assert problems == [], "\n".join(problems)
+    print(f"parliament: {len(documents)} policy documents linted")
+
+
+def test_accepted_iam_findings_are_justified() -> None:
+    for accepted in _accepted_findings():
+        assert len(accepted.get("why", "")) > 20, accepted
+
+
+def test_no_wildcard_actions_and_star_resources_only_where_unavoidable(
+    stacks: dict[str, dict[str, Any]],
+) -> None:
+    for where, resource_type, document in policy_documents(stacks):
+        for stmt in document["Statement"]:
+            if stmt["Effect"] != "Allow":
+                continue
+            actions = [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
+            assert not any("*" in a for a in actions), (where, stmt["Sid"])
+            if stmt.get("Resource") == "*" and resource_type != "aws_kms_key":
+                # (In a key policy, Resource "*" means the key itself.)
+                assert set(actions) <= set(UNSCOPED_ACTIONS), (where, stmt["Sid"])
+
+
+EXPECTED_TRUST = {
+    "-sagemaker": ("sagemaker.amazonaws.com", {"aws:SourceAccount"}),
+    "-sfn": ("states.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),
+    "-scheduler": ("scheduler.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),
+}
+
+
+def test_trust_policies_name_one_service_and_guard_against_confused_deputies(
+    stacks: dict[str, dict[str, Any]],
+) -> None:
+    roles = 0
+    for document in stacks.values():
+        for role in document.get("resource", {}).get("aws_iam_role", {}).values():
+            suffix = next(s for s in EXPECTED_TRUST if role["name"].endswith(s))
+            principal, keys = EXPECTED_TRUST[suffix]
+            [stmt] = json.loads(role["assume_role_policy"])["Statement"]
+            assert stmt["Principal"] == {"Service": principal}
+            assert stmt["Action"] == "sts:AssumeRole"
+            condition_keys = {key for block in stmt["Condition"].values() for key in block}
+            assert condition_keys == keys, role["name"]
+            roles += 1
+    assert roles == 3 * 6
+
+
+# --------------------------------------------------------------------------------------------
+# Data safety
+
+
+def _protected_environments() -> list[tuple[str, str]]:
+    found = []
+    for label, path in CONFIGS.items():
+        config = load_config(path)
+        for env in config.environments.values():
+            if not env.allow_destroy:
+                found.append((label, f"{config.project}-{env.name}"))
+    return found
+
+
+@pytest.mark.parametrize(("label", "stack"), _protected_environments())
+def test_data_outlives_a_mistaken_destroy(
+    label: str, stack: str, stacks: dict[str, dict[str, Any]]
+) -> None:
+    resources = stacks[f"{label}/{stack}"]["resource"]
+    for bucket in resources["aws_s3_bucket"].values():
+        assert bucket["lifecycle"] == {"prevent_destroy": True}, bucket["bucket"]
+        assert bucket["force_destroy"] is False, bucket["bucket"]
+    for key in resources["aws_kms_key"].values():
+        assert key["lifecycle"] == {"prevent_destroy": True}
+        assert 7 <= key["deletion_window_in_days"] <= 30
+
+
+def test_state_stores_are_always_protected(stacks: dict[str, dict[str, Any]]) -> None:
+    for name in ("shipped/mlbatch-state", "all-features/full-state"):
+        resources = stacks[name]["resource"]
+        for resource_type in ("aws_s3_bucket", "aws_kms_key"):
+            for resource in resources[resource_type].values():
+                assert resource["lifecycle"] == {"prevent_destroy": True}
+        for table in resources.get("aws_dynamodb_table", {}).values():
+            assert table["deletion_protection_enabled"] is True
+    config = load_config(CONFIGS["all-features"])
+    assert any(
+        isinstance(e.state, S3State) and e.state.lock == "dynamodb"
+        for e in config.environments.values()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Determinism
+
+
+def test_two_synths_are_byte_identical(default_config: ProjectConfig, tmp_path: Path) -> None:
+    from modules.stack import build_app
+
+    build_app(default_config, outdir=tmp_path / "a").synth()
+    build_app(default_config, outdir=tmp_path / "b").synth()
+    for file in sorted((tmp_path / "a").rglob("*.json")):
+        other = tmp_path / "b" / file.relative_to(tmp_path / "a")
+        assert file.read_bytes() == other.read_bytes(), file.name
+
+
+def _pipeline_resources(document: dict[str, Any], pipeline: str) -> dict[str, Any]:
+    prefix = f"pipeline-{pipeline}_"
+    return {
+        f"{t}.{i}": r
+        for t, resources in document["resource"].items()
+        for i, r in resources.items()
+        if i.startswith(prefix)
+    }
+
+
+def test_changing_one_pipeline_leaves_the_others_untouched(make_config: Any) -> None:
+    from cdktf import Testing
+
+    from modules.stack import EnvironmentStack
+
+    def synth(config: ProjectConfig) -> dict[str, Any]:
+        env = config.environments["prod"]
+        return json.loads(Testing.synth(EnvironmentStack(Testing.app(), config.project, env)))
+
+    def bigger_churn(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["transform"]["instance_type"] = "ml.c5.4xlarge"
+        raw["pipelines"][0]["schedule"]["expression"] = "rate(2 hours)"
+
+    before, after = synth(make_config()), synth(make_config(bigger_churn))
+    assert _pipeline_resources(before, "churn") != _pipeline_resources(after, "churn")
+    assert _pipeline_resources(before, "ltv") == _pipeline_resources(after, "ltv")
+    assert _pipeline_resources(before, "ltv")
+
+
+# --------------------------------------------------------------------------------------------
+# terraform validate on every stack (where the AWS provider can be installed)
+
+
+def test_terraform_validate_every_stack(stack_dirs: Path) -> None:
+    from tests.test_terraform import terraform_unavailable
+
+    dirs = sorted(p for p in stack_dirs.iterdir() if p.is_dir())
+    reason = terraform_unavailable(dirs[0])
+    if reason:
+        pytest.skip(reason)
+    for stack_dir in dirs:
+        shutil.rmtree(stack_dir / ".terraform", ignore_errors=True)
+        subprocess.run(
+            ["terraform", "init", "-backend=false", "-input=false"],
+            cwd=stack_dir,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        result = subprocess.run(
+            ["terraform", "validate", "-no-color"],
+            cwd=stack_dir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"{stack_dir.name}: {result.stdout}{result.stderr}"
