@@ -7,8 +7,12 @@ Alerting has two ends in the stack:
 - ``PipelineAlarms`` comes last and watches one pipeline: CloudWatch alarms on the state machine's
   ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted and ExecutionThrottled and on the
   schedule's dead-letter queue depth (alarm and OK actions to the topic; no data means nothing
-  happened, so missing data is not breaching), and an EventBridge rule that forwards this
-  pipeline's SageMaker "Transform Job State Change" events with status Failed or Stopped.
+  happened, so missing data is not breaching); a freshness alarm that fires when no run
+  succeeded within the pipeline's window (there, missing data is the symptom); and an EventBridge
+  rule that forwards this pipeline's SageMaker "Transform Job State Change" events with status
+  Failed or Stopped.
+- ``EnvironmentDashboard``: one CloudWatch dashboard per environment with, per pipeline, runs
+  started/succeeded/failed, run duration, transform job CPU/memory, DLQ depth and alarm states.
 
 Needs: ``Names``, ``AwsContext``, the KMS key ARN, the subscriptions, and for a pipeline the state
 machine and schedule outputs.
@@ -17,11 +21,13 @@ machine and schedule outputs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from imports.aws import (
+    CloudwatchDashboard,
     CloudwatchEventRule,
     CloudwatchEventTarget,
     CloudwatchMetricAlarm,
@@ -133,8 +139,9 @@ class PipelineAlarms(Construct):
         period = pipeline.alarms.period_seconds
         actions = {"alarm_actions": [topic_arn], "ok_actions": [topic_arn]}
 
+        alarms: list[CloudwatchMetricAlarm] = []
         for metric, meaning in EXECUTION_ALARMS:
-            CloudwatchMetricAlarm(
+            alarm = CloudwatchMetricAlarm(
                 self,
                 f"alarm-{metric}",
                 alarm_name=f"{name}-{metric}",
@@ -151,7 +158,8 @@ class PipelineAlarms(Construct):
                 treat_missing_data="notBreaching",
                 **actions,
             )
-        CloudwatchMetricAlarm(
+            alarms.append(alarm)
+        dlq_alarm = CloudwatchMetricAlarm(
             self,
             "alarm-dlq-depth",
             alarm_name=f"{name}-ScheduleDeadLetters",
@@ -170,6 +178,33 @@ class PipelineAlarms(Construct):
             treat_missing_data="notBreaching",
             **actions,
         )
+        alarms.append(dlq_alarm)
+
+        window = pipeline.freshness_window_hours
+        if window is not None:
+            freshness = CloudwatchMetricAlarm(
+                self,
+                "alarm-freshness",
+                alarm_name=f"{name}-NoRecentSuccess",
+                alarm_description=(
+                    f"{name}: no run succeeded in the last {window} hours. Is the schedule "
+                    "still enabled and firing? (Runs that fail raise their own alarms.)"
+                ),
+                namespace="AWS/States",
+                metric_name="ExecutionsSucceeded",
+                dimensions={"StateMachineArn": state_machine.arn},
+                statistic="Sum",
+                period=3600,
+                evaluation_periods=window,
+                datapoints_to_alarm=window,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                # Here no data is the symptom: every hour of the window without a success breaches.
+                treat_missing_data="breaching",
+                **actions,
+            )
+            alarms.append(freshness)
+        self.alarm_arns: list[str] = [alarm.arn for alarm in alarms]
 
         rule = CloudwatchEventRule(
             self,
@@ -202,3 +237,108 @@ class PipelineAlarms(Construct):
                 "input_template": json.dumps(f"{name}: transform job <job> is <status>: <reason>"),
             },
         )
+
+
+@dataclass(frozen=True)
+class DashboardPipeline:
+    name: str
+    job_prefix: str
+    state_machine_arn: str
+    dlq_name: str
+    alarm_arns: list[str]
+
+
+class EnvironmentDashboard(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        region: str,
+        pipelines: list[DashboardPipeline],
+    ) -> None:
+        super().__init__(scope, id)
+        widgets: list[dict[str, object]] = [
+            {
+                "type": "text",
+                "width": 24,
+                "height": 1,
+                "properties": {"markdown": f"## {names.prefix}: scheduled batch inference"},
+            }
+        ]
+        for pipeline in pipelines:
+            widgets += self._pipeline_row(pipeline, region)
+        CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=names.prefix,
+            dashboard_body=json.dumps({"widgets": widgets}, indent=2),
+        )
+
+    @staticmethod
+    def _pipeline_row(pipeline: DashboardPipeline, region: str) -> list[dict[str, object]]:
+        machine = ["StateMachineArn", pipeline.state_machine_arn]
+
+        def metric(
+            title: str, metrics: Sequence[Sequence[object]], stat: str, width: int = 6
+        ) -> dict[str, object]:
+            return {
+                "type": "metric",
+                "width": width,
+                "height": 6,
+                "properties": {
+                    "title": f"{pipeline.name}: {title}",
+                    "region": region,
+                    "stat": stat,
+                    "period": 3600,
+                    "view": "timeSeries",
+                    "metrics": metrics,
+                },
+            }
+
+        runs = [
+            ["AWS/States", m, *machine, {"label": label}]
+            for m, label in (
+                ("ExecutionsStarted", "started"),
+                ("ExecutionsSucceeded", "succeeded"),
+                ("ExecutionsFailed", "failed"),
+                ("ExecutionsTimedOut", "timed out"),
+            )
+        ]
+        jobs = [
+            [
+                {
+                    "expression": (
+                        f"SEARCH('{{/aws/sagemaker/TransformJobs,Host}} {metric_name} "
+                        f"{pipeline.job_prefix}', 'Average', 300)"
+                    ),
+                    "label": metric_name,
+                    "id": f"e{index}",
+                }
+            ]
+            for index, metric_name in enumerate(("CPUUtilization", "MemoryUtilization"))
+        ]
+        return [
+            metric("runs", runs, "Sum"),
+            metric(
+                "run duration (ms)",
+                [["AWS/States", "ExecutionTime", *machine, {"label": "average"}]],
+                "Average",
+            ),
+            metric("transform job utilisation (%)", jobs, "Average"),
+            metric(
+                "schedule dead letters",
+                [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", pipeline.dlq_name]],
+                "Maximum",
+            ),
+            {
+                "type": "alarm",
+                "width": 24,
+                "height": 2,
+                "properties": {
+                    "title": f"{pipeline.name}: alarms",
+                    "alarms": pipeline.alarm_arns,
+                },
+            },
+        ]

@@ -60,12 +60,43 @@ _MODEL_PACKAGE_ARN_RE = (
     r"/\d+$"
 )
 _MODEL_PACKAGE_GROUP_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+_ECR_REPOSITORY_ARN_RE = (
+    r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9]+(?:[._/-][a-z0-9]+)*$"
+)
+_MARKER_RE = r"^[A-Za-z0-9!_.'()-]{1,128}$"
 _RATE_RE = r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$"
 _AT_RE = r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$"
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 _ENV_KEY_RE = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
 _SUBNET_RE = r"^subnet-[0-9a-f]{8,17}$"
 _SECURITY_GROUP_RE = r"^sg-[0-9a-f]{8,17}$"
+
+
+# CloudWatch: an alarm of 1-hour periods may evaluate at most 7 days.
+MAX_FRESHNESS_HOURS = 168
+
+
+def schedule_interval_hours(expression: str) -> int | None:
+    """About how many hours lie between two runs of a schedule; None when it cannot be told
+    (one-time ``at()``, monthly or irregular cron)."""
+    rate = re.match(r"^rate\((\d+) (minute|hour|day)s?\)$", expression)
+    if rate:
+        value, unit = int(rate[1]), rate[2]
+        return max(1, -(-value * {"minute": 1, "hour": 60, "day": 1440}[unit] // 60))
+    if not expression.startswith("cron("):
+        return None
+    fields = expression[5:-1].split()
+    if len(fields) != 6:
+        return None
+    _, hour, day_of_month, month, day_of_week, _ = fields
+    if month != "*" or day_of_month not in ("*", "?"):
+        return None  # monthly or rarer
+    if day_of_week not in ("*", "?"):
+        # One weekday: weekly. Lists and ranges (MON-FRI) leave irregular gaps: no default.
+        return 24 * 7 if re.fullmatch(r"[A-Za-z0-9]+", day_of_week) else None
+    if hour == "*" or "/" in hour or "," in hour or "-" in hour:
+        return 1
+    return 24
 
 
 class ConfigError(Exception):
@@ -164,6 +195,16 @@ class ModelConfig(StrictModel):
         pattern=_MODEL_PACKAGE_ARN_RE,
         description="A versioned Model Registry package to deploy instead of image + artifact.",
     )
+    model_package_group: str | None = Field(
+        default=None,
+        pattern=_MODEL_PACKAGE_GROUP_RE,
+        description="Model Registry group: each run uses its newest Approved package.",
+    )
+    ecr_repository_arns: list[Annotated[str, Field(pattern=_ECR_REPOSITORY_ARN_RE)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="ECR repositories the registry packages' images come from (pull permission).",
+    )
     environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
         default_factory=dict, description="Environment variables of the inference container."
     )
@@ -175,11 +216,27 @@ class ModelConfig(StrictModel):
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
         from_image = self.image is not None or self.artifact_key is not None
-        if from_image and self.model_package_arn is not None:
-            raise ValueError("give either image + artifact_key or model_package_arn, not both")
-        if self.model_package_arn is None and (self.image is None or self.artifact_key is None):
-            raise ValueError("needs both image and artifact_key (or a model_package_arn)")
+        sources = [
+            from_image,
+            self.model_package_arn is not None,
+            self.model_package_group is not None,
+        ]
+        if sum(sources) > 1:
+            raise ValueError(
+                "give one of image + artifact_key, model_package_arn or model_package_group"
+            )
+        if not any(sources[1:]) and (self.image is None or self.artifact_key is None):
+            raise ValueError(
+                "needs both image and artifact_key (or a model_package_arn / model_package_group)"
+            )
+        if self.ecr_repository_arns and self.model_package_group is None:
+            raise ValueError("ecr_repository_arns is only used with model_package_group")
         return self
+
+    @property
+    def resolved_per_run(self) -> bool:
+        """The model is created per run from the newest approved package of a group."""
+        return self.model_package_group is not None
 
     @field_validator("environment")
     @classmethod
@@ -251,6 +308,14 @@ class ScheduleConfig(StrictModel):
             raise ValueError(f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
         return value
 
+    @field_validator("payload")
+    @classmethod
+    def _safe_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        _no_terraform_template(json.dumps(value))
+        return value
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> ScheduleConfig:
         if self.start_date and self.end_date and self.start_date >= self.end_date:
@@ -318,6 +383,27 @@ class PipelineAlarms(StrictModel):
 
     period_seconds: Literal[60, 300, 900, 3600] = Field(default=300)
     dlq_messages_threshold: int = Field(default=1, ge=1)
+    freshness: bool = Field(
+        default=True,
+        description="Alarm when no run succeeded within freshness_window_hours (catches a "
+        "schedule that silently stopped). Off for disabled and one-time schedules.",
+    )
+    freshness_window_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_FRESHNESS_HOURS,
+        description="Default: derived from the schedule (about twice its interval).",
+    )
+
+
+class EventTrigger(StrictModel):
+    """Start a run when a marker object lands under the pipeline's input prefix."""
+
+    marker: str = Field(
+        default="_SUCCESS",
+        pattern=_MARKER_RE,
+        description="Object name that marks a complete input folder, e.g. _SUCCESS.",
+    )
 
 
 class PipelineConfig(StrictModel):
@@ -340,11 +426,42 @@ class PipelineConfig(StrictModel):
         "each run writes under '<prefix><run id>/'.",
     )
     alarms: PipelineAlarms = Field(default_factory=PipelineAlarms)
+    overlap: Literal["skip", "allow"] = Field(
+        default="skip",
+        description="A run that starts while another is running: skip it (finish as "
+        "'skipped' and notify) or allow both.",
+    )
+    trigger: EventTrigger | None = Field(
+        default=None, description="Also start runs from S3 marker objects (off by default)."
+    )
+    skip_empty_input: bool = Field(
+        default=True,
+        description="End a run cleanly as 'no input' when its input prefix holds no objects.",
+    )
+    notify_on_empty_input: bool = Field(default=False, description="Notify on 'no input' runs.")
+    write_manifest: bool = Field(
+        default=True,
+        description="Write <output prefix><run id>/_manifest.json after a successful run.",
+    )
+    notify_on_success: bool = Field(default=False, description="Notify on successful runs.")
 
     @field_validator("description")
     @classmethod
     def _safe(cls, value: str) -> str:
         return _no_terraform_template(value)
+
+    @property
+    def freshness_window_hours(self) -> int | None:
+        """Hours without a successful run before the freshness alarm fires, or None for none."""
+        if not self.alarms.freshness or not self.schedule.enabled:
+            return None
+        if self.alarms.freshness_window_hours is not None:
+            return self.alarms.freshness_window_hours
+        interval = schedule_interval_hours(self.schedule.expression)
+        if interval is None:
+            return None
+        window = interval + max(2, interval // 4)  # one missed run, plus time to finish
+        return window if window <= MAX_FRESHNESS_HOURS else None
 
     @property
     def default_input_prefix(self) -> str:

@@ -95,6 +95,7 @@ UNSCOPED_ACTIONS: dict[str, str] = {
     **dict.fromkeys(XRAY_ACTIONS, "X-Ray tracing accepts only '*'"),
     "cloudwatch:PutMetricData": "no resource type; scoped by the cloudwatch:namespace condition",
     "ecr:GetAuthorizationToken": "no resource type: it only issues a registry login token",
+    "sagemaker:ListModelPackages": "no resource type; the group is fixed in the definition",
     **dict.fromkeys(
         VPC_NETWORK_ACTIONS,
         "SageMaker VPC placement: Describe* have no resource type, and the network interfaces "

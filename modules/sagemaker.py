@@ -7,7 +7,10 @@ Creates
   the environment's KMS key, pull the pipeline's image, write transform job logs and metrics,
   and, with a VPC, manage its network interfaces;
 - the ``aws_sagemaker_model`` from image + artifact, or from a versioned Model Registry package,
-  with network isolation and VPC placement from config.
+  with network isolation and VPC placement from config. A pipeline that follows a Model Package
+  Group gets no model here: its state machine creates one per run from the newest approved
+  package (the role then reads artifacts under ``<models bucket>/<pipeline>/`` and pulls from
+  the configured ``ecr_repository_arns``).
 
 Needs: the pipeline config, ``Names``, ``AwsContext`` and the storage layer's outputs.
 """
@@ -34,7 +37,7 @@ from modules.storage import KEY_USE_ACTIONS, StorageOutputs
 
 @dataclass(frozen=True)
 class SagemakerOutputs:
-    model_name: str
+    model_name: str | None  # None: each run creates its model from the newest approved package
     execution_role_arn: str
 
 
@@ -71,6 +74,11 @@ class SagemakerModelLayer(Construct):
             policy=policy_document(*self._statements(pipeline, aws, storage)),
         )
 
+        if model.resolved_per_run:
+            # The state machine creates (and deletes) a model per run from the newest approved
+            # package of the group; there is no long-lived model to declare here.
+            self.outputs = SagemakerOutputs(model_name=None, execution_role_arn=role.arn)
+            return
         if model.model_package_arn is not None:
             container: dict[str, Any] = {"model_package_name": model.model_package_arn}
         else:
@@ -150,9 +158,11 @@ class SagemakerModelLayer(Construct):
                 },
             ),
         ]
-        repository = model.ecr_repository
-        if repository is not None:
-            account, region, name = repository
+        repositories = list(model.ecr_repository_arns)
+        if model.ecr_repository is not None:
+            account, region, name = model.ecr_repository
+            repositories.append(f"arn:{aws.partition}:ecr:{region}:{account}:repository/{name}")
+        if repositories:
             statements += [
                 allow(
                     "PullInferenceImage",
@@ -161,7 +171,7 @@ class SagemakerModelLayer(Construct):
                         "ecr:BatchGetImage",
                         "ecr:GetDownloadUrlForLayer",
                     ],
-                    f"arn:{aws.partition}:ecr:{region}:{account}:repository/{name}",
+                    repositories if len(repositories) > 1 else repositories[0],
                 ),
                 # GetAuthorizationToken has no resource type: it only issues a registry login.
                 allow("LogInToEcr", ["ecr:GetAuthorizationToken"], "*"),

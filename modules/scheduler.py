@@ -1,4 +1,5 @@
-"""Scheduler layer: the environment's schedule group and one schedule per pipeline.
+"""Scheduler layer: what starts runs. The environment's schedule group, and per pipeline its
+schedule and (optionally) its S3 event trigger.
 
 Creates
 - ``ScheduleGroup``: one EventBridge Scheduler schedule group for the environment;
@@ -6,7 +7,12 @@ Creates
   queue policy), a role EventBridge Scheduler assumes (trust: ``scheduler.amazonaws.com`` for this
   account and this schedule) that may only start this state machine and send to its DLQ, and the
   schedule itself: expression, time zone, flexible window, start/end date, state, a bounded retry
-  policy and the run payload.
+  policy and the run payload (encrypted with the environment key);
+- with ``trigger`` configured: an EventBridge rule on "Object Created" events of the input bucket
+  for the marker object under the pipeline's prefix, a target that starts the state machine with
+  ``{"trigger": "event", "marker_key": ...}`` (bounded retries, same DLQ), and its own role (trust:
+  ``events.amazonaws.com`` for this rule) limited to ``states:StartExecution``. Both triggers feed
+  the same workflow.
 
 Scheduler retries only cover failing to *start* a run; a run that starts and fails is reported by
 the state machine and the alarms.
@@ -22,6 +28,8 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from imports.aws import (
+    CloudwatchEventRule,
+    CloudwatchEventTarget,
     IamRole,
     IamRolePolicy,
     SchedulerSchedule,
@@ -82,11 +90,13 @@ class PipelineSchedule(Construct):
         group_name: str,
         kms_key_arn: str,
         state_machine: StateMachineOutputs,
+        input_bucket_name: str,
     ) -> None:
         super().__init__(scope, id)
         name = names.pipeline(pipeline.name)
         schedule = pipeline.schedule
         schedule_arn = aws.arn("scheduler", f"schedule/{names.prefix}/{name}")
+        trigger_rule_arn = aws.arn("events", f"rule/{name}-input-ready")
 
         dlq = SqsQueue(
             self,
@@ -108,7 +118,21 @@ class PipelineSchedule(Construct):
                     "Action": "sqs:*",
                     "Resource": dlq.arn,
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
+                },
+                *(
+                    [
+                        # EventBridge delivers undeliverable events with the queue's permission.
+                        allow(
+                            "EventTriggerDeadLetters",
+                            ["sqs:SendMessage"],
+                            dlq.arn,
+                            Principal={"Service": aws.service_principal("events")},
+                            Condition={"ArnEquals": {"aws:SourceArn": trigger_rule_arn}},
+                        )
+                    ]
+                    if pipeline.trigger
+                    else []
+                ),
             ),
         )
         role = IamRole(
@@ -166,10 +190,86 @@ class PipelineSchedule(Construct):
             },
             depends_on=[role_policy],
         )
+        if pipeline.trigger is not None:
+            self._event_trigger(
+                pipeline, name, aws, input_bucket_name, state_machine.arn, dlq.arn, trigger_rule_arn
+            )
         self.outputs = ScheduleOutputs(
             schedule_name=scheduler_schedule.name,
             schedule_arn=scheduler_schedule.arn,
             dlq_arn=dlq.arn,
             dlq_name=dlq.name,
             dlq_url=dlq.url,
+        )
+
+    def _event_trigger(
+        self,
+        pipeline: PipelineConfig,
+        name: str,
+        aws: AwsContext,
+        input_bucket_name: str,
+        state_machine_arn: str,
+        dlq_arn: str,
+        rule_arn: str,
+    ) -> None:
+        assert pipeline.trigger is not None
+        prefix, marker = pipeline.default_input_prefix, pipeline.trigger.marker
+        rule = CloudwatchEventRule(
+            self,
+            "input-ready-rule",
+            name=f"{name}-input-ready",
+            description=f"{name}: start a run when {marker} lands under {prefix}",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {
+                        "bucket": {"name": [input_bucket_name]},
+                        "object": {
+                            "key": [f"{prefix}{marker}", {"wildcard": f"{prefix}*/{marker}"}]
+                        },
+                    },
+                },
+                indent=2,
+            ),
+        )
+        role = IamRole(
+            self,
+            "trigger-role",
+            name=f"{name}-trigger",
+            description=f"EventBridge starts {name} runs from marker objects with this role",
+            assume_role_policy=service_trust_policy(
+                aws.service_principal("events"),
+                {
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    "ArnEquals": {"aws:SourceArn": rule_arn},
+                },
+            ),
+        )
+        IamRolePolicy(
+            self,
+            "trigger-policy",
+            name="start-run",
+            role=role.id,
+            policy=policy_document(
+                allow("StartThisStateMachine", ["states:StartExecution"], state_machine_arn)
+            ),
+        )
+        CloudwatchEventTarget(
+            self,
+            "input-ready-target",
+            rule=rule.name,
+            arn=state_machine_arn,
+            role_arn=role.arn,
+            input_transformer={
+                "input_paths": {"key": "$.detail.object.key", "time": "$.time"},
+                "input_template": (
+                    '{"trigger": "event", "marker_key": <key>, "event_time": <time>}'
+                ),
+            },
+            retry_policy={
+                "maximum_retry_attempts": pipeline.schedule.retry.max_attempts,
+                "maximum_event_age_in_seconds": pipeline.schedule.retry.max_event_age_seconds,
+            },
+            dead_letter_config={"arn": dlq_arn},
         )

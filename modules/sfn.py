@@ -35,7 +35,7 @@ from modules.context import (
 )
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import KEY_USE_ACTIONS, StorageOutputs
-from modules.workflow import WorkflowTargets, build_definition, definition_json
+from modules.workflow import MANIFEST_NAME, WorkflowTargets, build_definition, definition_json
 
 # The managed rule through which Step Functions learns that a transform job finished.
 SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
@@ -92,7 +92,7 @@ class StateMachineLayer(Construct):
             name="run-transform",
             role=role.id,
             policy=policy_document(
-                *self._statements(name, aws, storage, sagemaker, alert_topic_arn)
+                *self._statements(pipeline, name, aws, storage, sagemaker, alert_topic_arn)
             ),
         )
         targets = WorkflowTargets(
@@ -101,6 +101,7 @@ class StateMachineLayer(Construct):
             environment=env.name,
             job_prefix=name,
             model_name=sagemaker.model_name,
+            execution_role_arn=sagemaker.execution_role_arn,
             input_bucket=storage.input.name,
             output_bucket=storage.output.name,
             kms_key_arn=storage.key_arn,
@@ -128,6 +129,7 @@ class StateMachineLayer(Construct):
 
     @staticmethod
     def _statements(
+        pipeline: PipelineConfig,
         name: str,
         aws: AwsContext,
         storage: StorageOutputs,
@@ -135,7 +137,8 @@ class StateMachineLayer(Construct):
         alert_topic_arn: str,
     ) -> list[dict[str, Any]]:
         transform_jobs = aws.arn("sagemaker", f"transform-job/{name}-*")
-        return [
+        tagged = [transform_jobs]
+        statements = [
             allow(
                 "RunThisPipelinesTransformJobs",
                 [
@@ -143,12 +146,6 @@ class StateMachineLayer(Construct):
                     "sagemaker:DescribeTransformJob",
                     "sagemaker:StopTransformJob",
                 ],
-                transform_jobs,
-            ),
-            # Step Functions tags the jobs it starts; without AddTags CreateTransformJob fails.
-            allow(
-                "TagThisPipelinesTransformJobs",
-                ["sagemaker:AddTags", "sagemaker:ListTags"],
                 transform_jobs,
             ),
             allow(
@@ -164,7 +161,7 @@ class StateMachineLayer(Construct):
                 ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
                 aws.arn("events", SYNC_EVENTS_RULE),
             ),
-            allow("PublishFailureAlerts", ["sns:Publish"], alert_topic_arn),
+            allow("PublishAlerts", ["sns:Publish"], alert_topic_arn),
             allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], storage.key_arn),
             allow(
                 "GrantEnvironmentKeyToTransformVolumes",
@@ -175,3 +172,56 @@ class StateMachineLayer(Construct):
             # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
             allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
         ]
+        if pipeline.overlap == "skip":
+            statements.append(
+                allow(
+                    "SeeRunningExecutionsOfThisStateMachine",
+                    ["states:ListExecutions"],
+                    aws.arn("states", f"stateMachine:{name}"),
+                )
+            )
+        if pipeline.skip_empty_input:
+            statements.append(
+                allow(
+                    "CheckForInput",
+                    ["s3:ListBucket"],
+                    storage.input.arn,
+                    Condition={"StringLike": {"s3:prefix": [f"{pipeline.default_input_prefix}*"]}},
+                )
+            )
+        if pipeline.write_manifest:
+            statements.append(
+                allow(
+                    "WriteRunManifest",
+                    ["s3:PutObject"],
+                    f"{storage.output.arn}/{pipeline.run_output_prefix}*/{MANIFEST_NAME}",
+                )
+            )
+        group = pipeline.model.model_package_group
+        if group is not None:
+            run_models = aws.arn("sagemaker", f"model/{name}-*")
+            tagged.append(run_models)
+            statements += [
+                # ListModelPackages has no resource type (see UNSCOPED_ACTIONS).
+                allow("FindApprovedPackages", ["sagemaker:ListModelPackages"], "*"),
+                allow(
+                    "ReadPackagesOfThisGroup",
+                    ["sagemaker:DescribeModelPackage"],
+                    aws.arn("sagemaker", f"model-package/{group.lower()}/*"),
+                ),
+                allow(
+                    "CreateAndDeletePerRunModels",
+                    ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel"],
+                    run_models,
+                ),
+            ]
+        # Step Functions and the SDK integrations tag what they create.
+        statements.insert(
+            1,
+            allow(
+                "TagWhatThisPipelineCreates",
+                ["sagemaker:AddTags", "sagemaker:ListTags"],
+                tagged if len(tagged) > 1 else tagged[0],
+            ),
+        )
+        return statements

@@ -3,6 +3,7 @@
 ``EnvironmentStack`` composes the layers in data-flow order:
 
     storage ──> alert topic ──> per pipeline: sagemaker ──> sfn ──> scheduler ──> alarms
+                                                                       └──> dashboard
 
 It configures the AWS provider (region, allowed account, default tags on everything) and the
 backend (local file, or S3 with encryption, locking and one key per stack), and exports what users
@@ -27,7 +28,7 @@ from imports.aws import (
     DynamodbTableAttribute,
     KmsKey,
 )
-from modules.alerting import AlertTopic, PipelineAlarms
+from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
 from modules.config import EnvironmentConfig, LocalState, ProjectConfig, S3State, partition_of
 from modules.context import AwsContext, Names, policy_document
 from modules.sagemaker import SagemakerModelLayer
@@ -108,6 +109,7 @@ class EnvironmentStack(TerraformStack):
         self._output("alert_topic_arn", alerts.topic_arn, "SNS topic for failures and alarms")
         self._output("schedule_group", group.name, "EventBridge Scheduler schedule group")
 
+        dashboard_rows: list[DashboardPipeline] = []
         for pipeline in env.pipelines:
             scope_id = f"pipeline-{pipeline.name}"
             pipeline_scope = Construct(self, scope_id)
@@ -139,8 +141,9 @@ class EnvironmentStack(TerraformStack):
                 group_name=group.name,
                 kms_key_arn=storage.key_arn,
                 state_machine=state_machine,
+                input_bucket_name=storage.input.name,
             ).outputs
-            PipelineAlarms(
+            alarms = PipelineAlarms(
                 pipeline_scope,
                 "alarms",
                 pipeline=pipeline,
@@ -148,6 +151,15 @@ class EnvironmentStack(TerraformStack):
                 topic_arn=alerts.topic_arn,
                 state_machine=state_machine,
                 schedule=schedule,
+            )
+            dashboard_rows.append(
+                DashboardPipeline(
+                    name=pipeline.name,
+                    job_prefix=names.pipeline(pipeline.name),
+                    state_machine_arn=state_machine.arn,
+                    dlq_name=schedule.dlq_name,
+                    alarm_arns=alarms.alarm_arns,
+                )
             )
             self._pipeline_outputs(
                 pipeline.name,
@@ -158,6 +170,10 @@ class EnvironmentStack(TerraformStack):
                 sagemaker.model_name,
                 schedule.dlq_url,
             )
+        EnvironmentDashboard(
+            self, "dashboard", names=names, region=env.region, pipelines=dashboard_rows
+        )
+        self._output("dashboard_name", names.prefix, "CloudWatch dashboard of the environment")
 
     def _pipeline_outputs(
         self,
@@ -166,13 +182,14 @@ class EnvironmentStack(TerraformStack):
         storage: StorageOutputs,
         state_machine_arn: str,
         schedule_name: str,
-        model_name: str,
+        model_name: str | None,
         dlq_url: str,
     ) -> None:
         key = pipeline.replace("-", "_")
         self._output(f"{key}_state_machine_arn", state_machine_arn, f"Start {pipeline} runs here")
         self._output(f"{key}_schedule_name", schedule_name, f"Schedule of {pipeline}")
-        self._output(f"{key}_model_name", model_name, f"SageMaker model of {pipeline}")
+        if model_name is not None:
+            self._output(f"{key}_model_name", model_name, f"SageMaker model of {pipeline}")
         self._output(f"{key}_dlq_url", dlq_url, f"Runs of {pipeline} the scheduler could not start")
         self._output(
             f"{key}_input_uri",

@@ -8,6 +8,7 @@ Creates
 - data buckets ``input``, ``output`` and ``models``: SSE-KMS with that key, versioning, public
   access fully blocked, bucket-owner-enforced ownership, a TLS-only bucket policy, lifecycle rules
   (noncurrent versions and incomplete uploads everywhere; old outputs expire), access logging;
+  EventBridge notifications on the input bucket when a pipeline has an event trigger;
 - an access-log bucket (``logs``, SSE-S3 because S3 server access logging cannot write to SSE-KMS).
 
 Needs: the environment config, ``Names`` and an ``AwsContext``. In an environment without
@@ -33,6 +34,7 @@ from imports.aws import (
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLoggingA,
+    S3BucketNotification,
     S3BucketOwnershipControls,
     S3BucketPolicy,
     S3BucketPublicAccessBlock,
@@ -266,6 +268,9 @@ class Storage(Construct):
         logs = self._bucket("logs", kms=False)
         self._logs_bucket = logs
         buckets = {purpose: self._bucket(purpose, kms=True) for purpose in DATA_BUCKETS}
+        if any(p.trigger is not None for p in env.pipelines):
+            # Event triggers match "Object Created" events of the input bucket in EventBridge.
+            S3BucketNotification(self, "input-events", bucket=buckets["input"].id, eventbridge=True)
 
         self.outputs = StorageOutputs(
             key_arn=key.arn,

@@ -1,18 +1,22 @@
 """The state machine definition of one pipeline, as plain Python data (Amazon States Language).
 
-Flow (JSONPath):
+Flow (JSONPath; the two computed values use JSONata Pass states). Bracketed parts are switched by
+the pipeline's config:
 
-    CheckRunInput ─┬─ input_prefix given and under the pipeline's prefix ─> UseRequestedInput ─┐
-                   ├─ input_prefix given but elsewhere ─> RejectRunInput (Fail)               │
-                   └─ no input_prefix ─> UseDefaultInput ──────────────────────────────────────┤
-                                                                                               v
-    RunTransformJob (createTransformJob.sync, Retry on transient SageMaker errors, timeout)
-       ├─ success ─> RunSucceeded
-       └─ Catch States.ALL ─> DescribeFailure ─> NotifyFailure (SNS) ─> RunFailed (Fail)
+    [CheckTrigger ─ marker_key given ─> InputFromMarker]           (event trigger)
+    CheckRunInput ─┬─ input_prefix under the pipeline's prefix ─> UseRequestedInput ─┐
+                   ├─ input_prefix elsewhere ─> RejectRunInput (Fail)               │
+                   └─ none ─> UseDefaultInput ───────────────────────────────────────┤
+    [ListRunningExecutions ─> CheckOverlap ─ another run ─> NotifySkipped ─> RunSkipped]  (overlap)
+    [ListInput ─> CheckInputPresent ─ empty ─> [NotifyNoInput] ─> NoInput]         (empty input)
+    [FindApprovedModel ─> CheckApprovedModel ─> CreateRunModel]                         (registry)
+    RunTransformJob (createTransformJob.sync; Retry on transient SageMaker errors; timeout)
+    [DeleteRunModel] ─> [BuildManifest ─> WriteManifest] ─> [NotifySuccess] ─> RunSucceeded
+    any failure ─> DescribeFailure ─> [DeleteRunModelAfterFailure] ─> NotifyFailure ─> RunFailed
 
-Run identity: the run id is the execution name (unique per state machine); the transform job is
-named ``<project>-<env>-<pipeline>-<MD5 of the execution name>``, which is valid for SageMaker (63
-characters, [a-zA-Z0-9-]) whatever execution name a caller chose, and outputs land under
+Run identity: the run id is the execution name (unique per state machine); the transform job (and
+a per-run model) is named ``<project>-<env>-<pipeline>-<MD5 of the execution name>``, valid for
+SageMaker (63 characters, [a-zA-Z0-9-]) whatever execution name a caller chose; outputs land under
 ``<output prefix><run id>/`` so runs never overwrite each other.
 
 Values that are Terraform references (bucket names, ARNs) are passed in as strings and stay inside
@@ -35,9 +39,23 @@ TRANSIENT_SAGEMAKER_ERRORS = [
     "SageMaker.ResourceLimitExceededException",
     "SageMaker.ThrottlingException",
 ]
+# SDK integrations report throttling under the service's own exception names.
+TRANSIENT_SDK_RETRY = {
+    "ErrorEquals": [
+        "Sfn.SfnException",
+        "S3.S3Exception",
+        "SageMaker.SageMakerException",
+        "States.Timeout",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+    "JitterStrategy": "FULL",
+}
 
 # Time for Step Functions to stop the job and notify after the task's own timeout.
 STATE_MACHINE_GRACE_SECONDS = 900
+MANIFEST_NAME = "_manifest.json"
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,8 @@ class WorkflowTargets:
     region: str
     environment: str
     job_prefix: str
-    model_name: str
+    model_name: str | None  # None: a model is created per run from the registry
+    execution_role_arn: str
     input_bucket: str
     output_bucket: str
     kms_key_arn: str
@@ -62,12 +81,51 @@ def _escape_intrinsic(text: str) -> str:
     return text
 
 
+def _catch_to(state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": state}]
+
+
+def _sdk(service_action: str, t: WorkflowTargets) -> str:
+    return f"arn:{t.partition}:states:::aws-sdk:{service_action}"
+
+
+def _publish(
+    t: WorkflowTargets, subject: str, message_path: str, next_state: str
+) -> dict[str, Any]:
+    """An SNS notification whose own failure never changes the run's result."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:{t.partition}:states:::sns:publish",
+        "Parameters": {
+            "TopicArn": t.alert_topic_arn,
+            "Subject": f"[{t.job_prefix}] {subject}",
+            "Message.$": message_path,
+        },
+        "ResultPath": None,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5, "MaxAttempts": 2}],
+        "Catch": _catch_to(next_state, "$.notify_error"),
+        "Next": next_state,
+    }
+
+
+class _Chain:
+    """Collects states in order; each added section links to whatever comes next."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, state: dict[str, Any]) -> None:
+        assert name not in self.states, name
+        self.states[name] = state
+
+
 def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
     transform = pipeline.transform
     output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
+    model = {"ModelName": t.model_name} if t.model_name else {"ModelName.$": "$.run.job_name"}
     params: dict[str, Any] = {
         "TransformJobName.$": "$.run.job_name",
-        "ModelName": t.model_name,
+        **model,
         "BatchStrategy": transform.batch_strategy,
         "MaxPayloadInMB": transform.max_payload_mb,
         "ModelClientConfig": {
@@ -98,10 +156,7 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
             "InstanceCount": transform.instance_count,
             "VolumeKmsKeyId": t.kms_key_arn,
         },
-        "Tags": [
-            {"Key": "pipeline", "Value": pipeline.name},
-            {"Key": "environment", "Value": t.environment},
-        ],
+        "Tags": _tags(pipeline, t),
     }
     if transform.max_concurrent_transforms:
         params["MaxConcurrentTransforms"] = transform.max_concurrent_transforms
@@ -122,6 +177,13 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
     return params
 
 
+def _tags(pipeline: PipelineConfig, t: WorkflowTargets) -> list[dict[str, str]]:
+    return [
+        {"Key": "pipeline", "Value": pipeline.name},
+        {"Key": "environment", "Value": t.environment},
+    ]
+
+
 def _run_parameters(t: WorkflowTargets, input_prefix: dict[str, str]) -> dict[str, Any]:
     return {
         **input_prefix,
@@ -133,140 +195,481 @@ def _run_parameters(t: WorkflowTargets, input_prefix: dict[str, str]) -> dict[st
     }
 
 
-def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
-    timeout_seconds = pipeline.transform.timeout_minutes * 60
+def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> str:
     default_prefix = pipeline.default_input_prefix
+    chain.add(
+        "CheckRunInput",
+        {
+            "Type": "Choice",
+            "Comment": "A run may read another prefix, but only under the pipeline's own.",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.input_prefix", "IsPresent": True},
+                        {"Variable": "$.input_prefix", "IsString": True},
+                        {
+                            "Variable": "$.input_prefix",
+                            "StringMatches": default_prefix.replace("\\", "\\\\") + "*",
+                        },
+                    ],
+                    "Next": "UseRequestedInput",
+                },
+                {"Variable": "$.input_prefix", "IsPresent": True, "Next": "RejectRunInput"},
+            ],
+            "Default": "UseDefaultInput",
+        },
+    )
+    chain.add(
+        "RejectRunInput",
+        {
+            "Type": "Fail",
+            "Error": "InvalidRunInput",
+            "Cause": f"input_prefix must be a string starting with '{default_prefix}'",
+        },
+    )
+    for name, prefix in (
+        ("UseRequestedInput", {"input_prefix.$": "$.input_prefix"}),
+        ("UseDefaultInput", {"input_prefix": default_prefix}),
+    ):
+        chain.add(
+            name,
+            {
+                "Type": "Pass",
+                "Parameters": _run_parameters(t, prefix),
+                "ResultPath": "$.run",
+                "Next": nxt,
+            },
+        )
+    if pipeline.trigger is None:
+        return "CheckRunInput"
+    marker = pipeline.trigger.marker
+    chain.add(
+        "CheckTrigger",
+        {
+            "Type": "Choice",
+            "Comment": "Runs started by a marker object read the folder the marker is in.",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.marker_key", "IsPresent": True},
+                        {"Variable": "$.marker_key", "IsString": True},
+                    ],
+                    "Next": "InputFromMarker",
+                }
+            ],
+            "Default": "CheckRunInput",
+        },
+    )
+    chain.add(
+        "InputFromMarker",
+        {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": (
+                "{% $merge([$states.input, {'input_prefix': $substring($states.input.marker_key, "
+                f"0, $length($states.input.marker_key) - {len(marker)})}}]) %}}"
+            ),
+            "Next": "CheckRunInput",
+        },
+    )
+    return "CheckTrigger"
+
+
+def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
+    chain.add(
+        "ListRunningExecutions",
+        {
+            "Type": "Task",
+            "Comment": "This run is one of them; a second one means a previous run is going.",
+            "Resource": _sdk("sfn:listExecutions", t),
+            "Parameters": {
+                "StateMachineArn.$": "$$.StateMachine.Id",
+                "StatusFilter": "RUNNING",
+                "MaxResults": 2,
+            },
+            "ResultSelector": {"running.$": "States.ArrayLength($.Executions)"},
+            "ResultPath": "$.overlap",
+            "Retry": [TRANSIENT_SDK_RETRY],
+            "Catch": _catch_to("DescribeFailure"),
+            "Next": "CheckOverlap",
+        },
+    )
+    chain.add(
+        "CheckOverlap",
+        {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": "NotifySkipped"}
+            ],
+            "Default": nxt,
+        },
+    )
+    chain.add(
+        "NotifySkipped",
+        _publish(
+            t,
+            "run skipped: the previous run is still going",
+            "States.Format('Run {} skipped: another run of {} is still running. Execution: {}', "
+            f"$$.Execution.Name, '{t.job_prefix}', $$.Execution.Id)",
+            "RunSkipped",
+        ),
+    )
+    chain.add(
+        "RunSkipped",
+        {
+            "Type": "Pass",
+            "Result": {"status": "skipped", "reason": "another run was still running"},
+            "ResultPath": "$.result",
+            "End": True,
+        },
+    )
+    return "ListRunningExecutions"
+
+
+def _empty_input_states(
+    chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str
+) -> str:
+    chain.add(
+        "ListInput",
+        {
+            "Type": "Task",
+            "Resource": _sdk("s3:listObjectsV2", t),
+            "Parameters": {
+                "Bucket": t.input_bucket,
+                "Prefix.$": "$.run.input_prefix",
+                "MaxKeys": 1,
+            },
+            "ResultSelector": {"objects.$": "$.KeyCount"},
+            "ResultPath": "$.input_check",
+            "Retry": [TRANSIENT_SDK_RETRY],
+            "Catch": _catch_to("DescribeFailure"),
+            "Next": "CheckInputPresent",
+        },
+    )
+    empty = "NotifyNoInput" if pipeline.notify_on_empty_input else "NoInput"
+    chain.add(
+        "CheckInputPresent",
+        {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.input_check.objects", "NumericEquals": 0, "Next": empty}],
+            "Default": nxt,
+        },
+    )
+    if pipeline.notify_on_empty_input:
+        chain.add(
+            "NotifyNoInput",
+            _publish(
+                t,
+                "run found no input",
+                "States.Format('Run {} found no objects under s3://"
+                f"{t.input_bucket}/{{}}; no transform job was started.', "
+                "$$.Execution.Name, $.run.input_prefix)",
+                "NoInput",
+            ),
+        )
+    chain.add(
+        "NoInput",
+        {
+            "Type": "Pass",
+            "Result": {"status": "no-input", "reason": "the input prefix holds no objects"},
+            "ResultPath": "$.result",
+            "End": True,
+        },
+    )
+    return "ListInput"
+
+
+def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> str:
+    model = pipeline.model
+    group = model.model_package_group
+    chain.add(
+        "FindApprovedModel",
+        {
+            "Type": "Task",
+            "Resource": _sdk("sagemaker:listModelPackages", t),
+            "Parameters": {
+                "ModelPackageGroupName": group,
+                "ModelApprovalStatus": "Approved",
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+            "ResultSelector": {"packages.$": "$.ModelPackageSummaryList"},
+            "ResultPath": "$.model_package",
+            "Retry": [TRANSIENT_SDK_RETRY],
+            "Catch": _catch_to("DescribeFailure"),
+            "Next": "CheckApprovedModel",
+        },
+    )
+    chain.add(
+        "CheckApprovedModel",
+        {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.model_package.packages[0].ModelPackageArn",
+                    "IsPresent": True,
+                    "Next": "UseApprovedModel",
+                }
+            ],
+            "Default": "NoApprovedModel",
+        },
+    )
+    chain.add(
+        "NoApprovedModel",
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "Error": "NoApprovedModelPackage",
+                "Cause": f"Model package group {group} has no Approved package",
+            },
+            "ResultPath": "$.error",
+            "Next": "DescribeFailure",
+        },
+    )
+    chain.add(
+        "UseApprovedModel",
+        {
+            "Type": "Pass",
+            "Parameters": {"arn.$": "$.model_package.packages[0].ModelPackageArn"},
+            "ResultPath": "$.model_package",
+            "Next": "CreateRunModel",
+        },
+    )
+    create: dict[str, Any] = {
+        "ModelName.$": "$.run.job_name",
+        "ExecutionRoleArn": t.execution_role_arn,
+        "PrimaryContainer": {"ModelPackageName.$": "$.model_package.arn"},
+        "EnableNetworkIsolation": model.network_isolation,
+        "Tags": _tags(pipeline, t),
+    }
+    if model.vpc is not None:
+        create["VpcConfig"] = {
+            "Subnets": list(model.vpc.subnet_ids),
+            "SecurityGroupIds": list(model.vpc.security_group_ids),
+        }
+    chain.add(
+        "CreateRunModel",
+        {
+            "Type": "Task",
+            "Comment": "A model for this run only, named like its transform job; deleted after.",
+            "Resource": _sdk("sagemaker:createModel", t),
+            "Parameters": create,
+            "ResultPath": None,
+            "Retry": [TRANSIENT_SDK_RETRY],
+            "Catch": _catch_to("DescribeFailure"),
+            "Next": nxt,
+        },
+    )
+    return "FindApprovedModel"
+
+
+def _delete_run_model(t: WorkflowTargets, nxt: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": _sdk("sagemaker:deleteModel", t),
+        "Parameters": {"ModelName.$": "$.run.job_name"},
+        "ResultPath": None,
+        "Retry": [TRANSIENT_SDK_RETRY],
+        # A model that was never created (or is gone) must not hide the run's real outcome.
+        "Catch": _catch_to(nxt, "$.cleanup_error"),
+        "Next": nxt,
+    }
+
+
+def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
+    model = "$states.input.model_package.arn" if t.model_name is None else f"'{t.model_name}'"
+    fields = {
+        "pipeline": f"'{pipeline.name}'",
+        "environment": f"'{t.environment}'",
+        "run_id": "$states.context.Execution.Name",
+        "trigger": "$exists($states.input.trigger) ? $states.input.trigger : 'manual'",
+        "model": model,
+        "input": f"'s3://{t.input_bucket}/' & $states.input.run.input_prefix",
+        "output": "$states.input.transform.output_path",
+        "transform_job": "$states.input.transform.job_name",
+        "started_at": "$states.context.Execution.StartTime",
+        "finished_at": "$now()",
+        "duration_seconds": (
+            "$round(($toMillis($now()) - $toMillis($states.context.Execution.StartTime)) / 1000)"
+        ),
+    }
+    body = ", ".join(f"'{key}': {value}" for key, value in fields.items())
+    return f"{{% $merge([$states.input, {{'manifest': {{{body}}}}}]) %}}"
+
+
+def _success_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets) -> str:
+    chain.add("RunSucceeded", {"Type": "Succeed"})
+    nxt = "RunSucceeded"
+    if pipeline.notify_on_success:
+        chain.add(
+            "NotifySuccess",
+            _publish(t, "batch inference run succeeded", "States.JsonToString($.manifest)", nxt),
+        )
+        nxt = "NotifySuccess"
+    if pipeline.write_manifest:
+        output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
+        chain.add(
+            "WriteManifest",
+            {
+                "Type": "Task",
+                "Comment": "Downstream jobs can trigger on this object.",
+                "Resource": _sdk("s3:putObject", t),
+                "Parameters": {
+                    "Bucket": t.output_bucket,
+                    "Key.$": f"States.Format('{output_prefix}{{}}/{MANIFEST_NAME}', $.run.run_id)",
+                    "Body.$": "States.JsonToString($.manifest)",
+                    "ContentType": "application/json",
+                    "ServerSideEncryption": "aws:kms",
+                    "SSEKMSKeyId": t.kms_key_arn,
+                },
+                "ResultPath": None,
+                "Retry": [TRANSIENT_SDK_RETRY],
+                "Catch": _catch_to("DescribeFailure"),
+                "Next": nxt,
+            },
+        )
+        nxt = "WriteManifest"
+    if pipeline.write_manifest or pipeline.notify_on_success:
+        chain.add(
+            "BuildManifest",
+            {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": _manifest_expression(pipeline, t),
+                "Next": nxt,
+            },
+        )
+        nxt = "BuildManifest"
+    if t.model_name is None:
+        chain.add("DeleteRunModel", _delete_run_model(t, nxt))
+        nxt = "DeleteRunModel"
+    return nxt
+
+
+def _failure_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets) -> None:
     console = (
         f"https://{t.region}.console.aws.amazon.com/states/home?region={t.region}"
         "#/v2/executions/details/{}"
     )
+    after_describe = "DeleteRunModelAfterFailure" if t.model_name is None else "NotifyFailure"
+    chain.add(
+        "DescribeFailure",
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "pipeline": pipeline.name,
+                "environment": t.environment,
+                "execution.$": "$$.Execution.Id",
+                "run_id.$": "$$.Execution.Name",
+                "transform_job.$": "$.run.job_name",
+                "input_prefix.$": "$.run.input_prefix",
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+                "console.$": f"States.Format('{console}', $$.Execution.Id)",
+            },
+            "ResultPath": "$.failure",
+            "Next": after_describe,
+        },
+    )
+    if t.model_name is None:
+        chain.add("DeleteRunModelAfterFailure", _delete_run_model(t, "NotifyFailure"))
+    # A lost notification must not turn a failed run into a succeeded one: both paths fail.
+    chain.add(
+        "NotifyFailure",
+        _publish(t, "batch inference run failed", "States.JsonToString($.failure)", "RunFailed"),
+    )
+    chain.add(
+        "RunFailed",
+        {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    )
+
+
+def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+    timeout_seconds = pipeline.transform.timeout_minutes * 60
+    chain = _Chain()
+
+    after_transform = _success_states(chain, pipeline, t)
+    chain.add(
+        "RunTransformJob",
+        {
+            "Type": "Task",
+            "Resource": f"arn:{t.partition}:states:::sagemaker:createTransformJob.sync",
+            "Parameters": _transform_parameters(pipeline, t),
+            "ResultSelector": {
+                "job_name.$": "$.TransformJobName",
+                "job_arn.$": "$.TransformJobArn",
+                "status.$": "$.TransformJobStatus",
+                "output_path.$": "$.TransformOutput.S3OutputPath",
+            },
+            "ResultPath": "$.transform",
+            "TimeoutSeconds": timeout_seconds,
+            "Retry": [
+                {
+                    "ErrorEquals": TRANSIENT_SAGEMAKER_ERRORS,
+                    "IntervalSeconds": 30,
+                    "MaxAttempts": 3,
+                    "BackoffRate": 2.0,
+                    "MaxDelaySeconds": 300,
+                    "JitterStrategy": "FULL",
+                }
+            ],
+            "Catch": _catch_to("DescribeFailure"),
+            "Next": after_transform,
+        },
+    )
+    _failure_states(chain, pipeline, t)
+
+    nxt = "RunTransformJob"
+    if pipeline.model.resolved_per_run:
+        nxt = _registry_states(chain, pipeline, t, nxt)
+    if pipeline.skip_empty_input:
+        nxt = _empty_input_states(chain, pipeline, t, nxt)
+    if pipeline.overlap == "skip":
+        nxt = _overlap_states(chain, t, nxt)
+    start = _input_states(chain, pipeline, t, nxt)
+
     return {
         "Comment": f"Scheduled batch inference: {t.job_prefix}",
-        "StartAt": "CheckRunInput",
+        "StartAt": start,
         "TimeoutSeconds": timeout_seconds + STATE_MACHINE_GRACE_SECONDS,
-        "States": {
-            "CheckRunInput": {
-                "Type": "Choice",
-                "Comment": "A run may read another prefix, but only under the pipeline's own.",
-                "Choices": [
-                    {
-                        "And": [
-                            {"Variable": "$.input_prefix", "IsPresent": True},
-                            {"Variable": "$.input_prefix", "IsString": True},
-                            {
-                                "Variable": "$.input_prefix",
-                                "StringMatches": default_prefix.replace("\\", "\\\\") + "*",
-                            },
-                        ],
-                        "Next": "UseRequestedInput",
-                    },
-                    {
-                        "Variable": "$.input_prefix",
-                        "IsPresent": True,
-                        "Next": "RejectRunInput",
-                    },
-                ],
-                "Default": "UseDefaultInput",
-            },
-            "RejectRunInput": {
-                "Type": "Fail",
-                "Error": "InvalidRunInput",
-                "Cause": f"input_prefix must be a string starting with '{default_prefix}'",
-            },
-            "UseRequestedInput": {
-                "Type": "Pass",
-                "Parameters": _run_parameters(t, {"input_prefix.$": "$.input_prefix"}),
-                "ResultPath": "$.run",
-                "Next": "RunTransformJob",
-            },
-            "UseDefaultInput": {
-                "Type": "Pass",
-                "Parameters": _run_parameters(t, {"input_prefix": default_prefix}),
-                "ResultPath": "$.run",
-                "Next": "RunTransformJob",
-            },
-            "RunTransformJob": {
-                "Type": "Task",
-                "Resource": f"arn:{t.partition}:states:::sagemaker:createTransformJob.sync",
-                "Parameters": _transform_parameters(pipeline, t),
-                "ResultSelector": {
-                    "job_name.$": "$.TransformJobName",
-                    "job_arn.$": "$.TransformJobArn",
-                    "status.$": "$.TransformJobStatus",
-                    "output_path.$": "$.TransformOutput.S3OutputPath",
-                },
-                "ResultPath": "$.transform",
-                "TimeoutSeconds": timeout_seconds,
-                "Retry": [
-                    {
-                        "ErrorEquals": TRANSIENT_SAGEMAKER_ERRORS,
-                        "IntervalSeconds": 30,
-                        "MaxAttempts": 3,
-                        "BackoffRate": 2.0,
-                        "MaxDelaySeconds": 300,
-                        "JitterStrategy": "FULL",
-                    }
-                ],
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "ResultPath": "$.error",
-                        "Next": "DescribeFailure",
-                    }
-                ],
-                "Next": "RunSucceeded",
-            },
-            "RunSucceeded": {"Type": "Succeed"},
-            "DescribeFailure": {
-                "Type": "Pass",
-                "Parameters": {
-                    "pipeline": pipeline.name,
-                    "environment": t.environment,
-                    "execution.$": "$$.Execution.Id",
-                    "run_id.$": "$$.Execution.Name",
-                    "transform_job.$": "$.run.job_name",
-                    "input_prefix.$": "$.run.input_prefix",
-                    "error.$": "$.error.Error",
-                    "cause.$": "$.error.Cause",
-                    "console.$": f"States.Format('{console}', $$.Execution.Id)",
-                },
-                "ResultPath": "$.failure",
-                "Next": "NotifyFailure",
-            },
-            "NotifyFailure": {
-                "Type": "Task",
-                "Resource": f"arn:{t.partition}:states:::sns:publish",
-                "Parameters": {
-                    "TopicArn": t.alert_topic_arn,
-                    "Subject": f"[{t.job_prefix}] batch inference run failed",
-                    "Message.$": "States.JsonToString($.failure)",
-                },
-                "ResultPath": None,
-                "Retry": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "IntervalSeconds": 5,
-                        "MaxAttempts": 2,
-                        "BackoffRate": 2.0,
-                    }
-                ],
-                # A lost notification must not turn a failed run into a succeeded one.
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "ResultPath": "$.notify_error",
-                        "Next": "RunFailed",
-                    }
-                ],
-                "Next": "RunFailed",
-            },
-            "RunFailed": {
-                "Type": "Fail",
-                "ErrorPath": "$.error.Error",
-                "CausePath": "$.error.Cause",
-            },
-        },
+        "States": dict(
+            sorted(chain.states.items(), key=lambda item: _READING_ORDER.index(item[0]))
+        ),
     }
+
+
+_READING_ORDER = [
+    "CheckTrigger",
+    "InputFromMarker",
+    "CheckRunInput",
+    "RejectRunInput",
+    "UseRequestedInput",
+    "UseDefaultInput",
+    "ListRunningExecutions",
+    "CheckOverlap",
+    "NotifySkipped",
+    "RunSkipped",
+    "ListInput",
+    "CheckInputPresent",
+    "NotifyNoInput",
+    "NoInput",
+    "FindApprovedModel",
+    "CheckApprovedModel",
+    "NoApprovedModel",
+    "UseApprovedModel",
+    "CreateRunModel",
+    "RunTransformJob",
+    "DeleteRunModel",
+    "BuildManifest",
+    "WriteManifest",
+    "NotifySuccess",
+    "RunSucceeded",
+    "DescribeFailure",
+    "DeleteRunModelAfterFailure",
+    "NotifyFailure",
+    "RunFailed",
+]
 
 
 def definition_json(definition: dict[str, Any]) -> str:

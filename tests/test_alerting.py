@@ -124,3 +124,61 @@ def test_transform_job_failures_of_this_pipeline_reach_the_topic(synthesized: st
     assert Testing.to_have_resource_with_properties(
         synthesized, "aws_cloudwatch_event_target", {"arn": TOPIC}
     )
+
+
+def test_freshness_alarm_fires_when_no_run_succeeded_in_the_window(synthesized: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_cloudwatch_metric_alarm",
+        {
+            "alarm_name": "full-stage-scores-NoRecentSuccess",
+            "namespace": "AWS/States",
+            "metric_name": "ExecutionsSucceeded",
+            "dimensions": {"StateMachineArn": STATE_MACHINE},
+            "period": 3600,
+            "evaluation_periods": 14,
+            "datapoints_to_alarm": 14,
+            "comparison_operator": "LessThanThreshold",
+            "threshold": 1,
+            "treat_missing_data": "breaching",
+            "alarm_actions": [TOPIC],
+        },
+    )
+
+
+def test_freshness_window_is_derived_from_the_schedule(
+    default_config: ProjectConfig, full_config: ProjectConfig
+) -> None:
+    prod = {p.name: p for p in default_config.environments["prod"].pipelines}
+    assert prod["churn"].freshness_window_hours == 30  # daily + slack
+    assert prod["ltv"].freshness_window_hours == 168  # weekly: set in the config
+    dev = {p.name: p for p in default_config.environments["dev"].pipelines}
+    assert dev["ltv"].freshness_window_hours is None  # schedule disabled
+    stage = {p.name: p for p in full_config.environments["stage"].pipelines}
+    assert stage["latest"].freshness_window_hours == 3  # hourly
+    assert stage["registry"].freshness_window_hours is None  # one-time at()
+
+
+def test_dashboard_per_environment(dev_json: str) -> None:
+    [dashboard] = resources(dev_json, "aws_cloudwatch_dashboard")
+    assert dashboard["dashboard_name"] == "mlbatch-dev"
+    widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+    titles = [w["properties"].get("title") for w in widgets]
+    for pipeline in ("churn", "ltv"):
+        for title in (
+            "runs",
+            "run duration (ms)",
+            "transform job utilisation (%)",
+            "schedule dead letters",
+            "alarms",
+        ):
+            assert f"{pipeline}: {title}" in titles
+    alarm_widget = next(w for w in widgets if w["properties"].get("title") == "churn: alarms")
+    assert len(alarm_widget["properties"]["alarms"]) == 6  # 4 execution + DLQ + freshness
+    runs = next(w for w in widgets if w["properties"].get("title") == "churn: runs")
+    assert [m[1] for m in runs["properties"]["metrics"]] == [
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    ]

@@ -11,7 +11,16 @@ from modules.config import ProjectConfig
 from modules.context import Names
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineOutputs
-from tests.helpers import TEST_AWS, actions, layer_stack, policy_of, resources, statement
+from tests.helpers import (
+    TEST_AWS,
+    actions,
+    layer_stack,
+    policy_of,
+    reference,
+    resource_named,
+    resources,
+    statement,
+)
 
 STATE_MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:full-stage-scores"
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/test-key"
@@ -30,6 +39,7 @@ def _synth(config: ProjectConfig, env: str, pipeline: str) -> str:
         group_name=group.name,
         kms_key_arn=KEY,
         state_machine=StateMachineOutputs(arn=STATE_MACHINE, name="n", log_group_name="l"),
+        input_bucket_name="test-input",
     )
     return Testing.synth(stack)
 
@@ -120,12 +130,13 @@ def test_encrypted_standard_dlq_with_tls_only_policy(scores: str) -> None:
 
 
 def test_role_may_only_start_this_state_machine(scores: str) -> None:
-    [role] = resources(scores, "aws_iam_role")
+    role = resource_named(scores, "aws_iam_role", name="full-stage-scores-scheduler")
     [trust] = policy_of(role, "assume_role_policy")["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     schedule_arn = "arn:aws:scheduler:eu-west-1:111122223333:schedule/full-stage/full-stage-scores"
     assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": schedule_arn}
-    policy = policy_of(resources(scores, "aws_iam_role_policy")[0])
+    role_id = reference(scores, "aws_iam_role", "id", name="full-stage-scores-scheduler")
+    policy = policy_of(resource_named(scores, "aws_iam_role_policy", role=role_id))
     start = statement(policy, "StartThisStateMachine")
     assert actions(start) == {"states:StartExecution"} and start["Resource"] == STATE_MACHINE
     assert actions(statement(policy, "SendUndeliveredRunsToDlq")) == {"sqs:SendMessage"}
@@ -135,3 +146,47 @@ def test_role_may_only_start_this_state_machine(scores: str) -> None:
         "kms:Decrypt",
         "kms:GenerateDataKey",
     }
+
+
+def test_event_trigger_starts_runs_from_marker_objects(scores: str) -> None:
+    rule = resource_named(scores, "aws_cloudwatch_event_rule", name="full-stage-scores-input-ready")
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": ["test-input"]},
+            "object": {"key": ["scores/_READY", {"wildcard": "scores/*/_READY"}]},
+        },
+    }
+    [target] = resources(scores, "aws_cloudwatch_event_target")
+    assert target["arn"] == STATE_MACHINE
+    assert target["input_transformer"]["input_paths"] == {
+        "key": "$.detail.object.key",
+        "time": "$.time",
+    }
+    assert '"trigger": "event"' in target["input_transformer"]["input_template"]
+    assert target["retry_policy"] == {
+        "maximum_retry_attempts": 5,
+        "maximum_event_age_in_seconds": 7200,
+    }
+    assert target["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.")
+
+
+def test_event_trigger_role_and_dlq_permission(scores: str) -> None:
+    role = resource_named(scores, "aws_iam_role", name="full-stage-scores-trigger")
+    [trust] = policy_of(role, "assume_role_policy")["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    rule_arn = "arn:aws:events:eu-west-1:111122223333:rule/full-stage-scores-input-ready"
+    assert trust["Condition"]["ArnEquals"] == {"aws:SourceArn": rule_arn}
+    role_id = reference(scores, "aws_iam_role", "id", name="full-stage-scores-trigger")
+    policy = policy_of(resource_named(scores, "aws_iam_role_policy", role=role_id))
+    assert [actions(s) for s in policy["Statement"]] == [{"states:StartExecution"}]
+    queue_policy = policy_of(resources(scores, "aws_sqs_queue_policy")[0])
+    dead_letters = statement(queue_policy, "EventTriggerDeadLetters")
+    assert dead_letters["Principal"] == {"Service": "events.amazonaws.com"}
+    assert dead_letters["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+
+
+def test_no_event_trigger_unless_configured(churn: str) -> None:
+    assert resources(churn, "aws_cloudwatch_event_rule") == []
+    assert "EventTriggerDeadLetters" not in resources(churn, "aws_sqs_queue_policy")[0]["policy"]

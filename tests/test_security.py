@@ -139,7 +139,7 @@ def test_every_state_machine_definition_is_valid_asl(
             path = tmp_path / f"{stack.replace('/', '__')}__{logical_id}.json"
             path.write_text(resolve(machine["definition"]))
             paths.append(path)
-    assert len(paths) == 6
+    assert len(paths) == 7
     arguments = [arg for path in paths for arg in ("--json-path", str(path))]
     result = subprocess.run(
         [str(ASL_VALIDATOR), *arguments], capture_output=True, text=True, timeout=120
@@ -194,6 +194,9 @@ def test_parliament_lints_every_policy_document(stacks: dict[str, dict[str, Any]
                 actions = {a.lower() for a in finding.location.get("actions", [])}
             if isinstance(detail, list):
                 actions |= {a.lower() for a in detail if isinstance(a, str)}
+                actions |= {
+                    d["action"].lower() for d in detail if isinstance(d, dict) and "action" in d
+                }
             if not _is_accepted(resource_type, finding.issue, actions):
                 problems.append(f"{where}: {finding.issue} {detail} {finding.location}")
     assert problems == [], "\n".join(problems)
@@ -223,6 +226,7 @@ EXPECTED_TRUST = {
     "-sagemaker": ("sagemaker.amazonaws.com", {"aws:SourceAccount"}),
     "-sfn": ("states.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),
     "-scheduler": ("scheduler.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),
+    "-trigger": ("events.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),
 }
 
 
@@ -240,7 +244,7 @@ def test_trust_policies_name_one_service_and_guard_against_confused_deputies(
             condition_keys = {key for block in stmt["Condition"].values() for key in block}
             assert condition_keys == keys, role["name"]
             roles += 1
-    assert roles == 3 * 6
+    assert roles == 3 * 7 + 3  # three per pipeline, plus one per event-triggered pipeline
 
 
 # --------------------------------------------------------------------------------------------

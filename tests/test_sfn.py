@@ -82,7 +82,7 @@ def test_encrypted_vended_log_group_with_retention(synthesized: str) -> None:
 def test_definition_is_json_text_with_references_only_in_strings(synthesized: str) -> None:
     [machine] = resources(synthesized, "aws_sfn_state_machine")
     definition = json.loads(machine["definition"])  # plain JSON document, not an HCL expression
-    assert definition["StartAt"] == "CheckRunInput"
+    assert definition["StartAt"] == "CheckTrigger"  # prod churn also starts from marker objects
     assert not machine["definition"].startswith("${")
     params = definition["States"]["RunTransformJob"]["Parameters"]
     assert params["ModelName"] == "mlbatch-prod-churn"
@@ -109,7 +109,7 @@ def test_role_has_exactly_what_sync_transform_needs(policy: dict[str, Any]) -> N
         "sagemaker:StopTransformJob",
     }
     assert run["Resource"] == jobs
-    tags = statement(policy, "TagThisPipelinesTransformJobs")
+    tags = statement(policy, "TagWhatThisPipelineCreates")
     assert actions(tags) == {"sagemaker:AddTags", "sagemaker:ListTags"} and tags["Resource"] == jobs
     pass_role = statement(policy, "PassExecutionRoleToSageMakerOnly")
     assert pass_role["Resource"] == EXECUTION_ROLE
@@ -121,7 +121,7 @@ def test_role_has_exactly_what_sync_transform_needs(policy: dict[str, Any]) -> N
     assert events["Resource"] == (
         "arn:aws:events:eu-west-1:111122223333:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
     )
-    assert statement(policy, "PublishFailureAlerts")["Resource"] == TOPIC
+    assert statement(policy, "PublishAlerts")["Resource"] == TOPIC
     assert actions(statement(policy, "UseEnvironmentKey")) >= {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
@@ -130,3 +130,61 @@ def test_star_resources_only_for_log_delivery_and_xray(policy: dict[str, Any]) -
     assert [s["Sid"] for s in star] == ["DeliverLogsAndTraces"]
     assert actions(star[0]) == set(LOG_DELIVERY_ACTIONS + XRAY_ACTIONS)
     assert not any("*" in a for a in all_actions(policy))
+
+
+def _role_policy(
+    config: ProjectConfig, env_name: str, pipeline: str, model: str | None
+) -> dict[str, Any]:
+    stack = layer_stack()
+    env = config.environments[env_name]
+    StateMachineLayer(
+        stack,
+        "sfn",
+        env=env,
+        pipeline=next(p for p in env.pipelines if p.name == pipeline),
+        names=Names(config.project, env_name),
+        aws=TEST_AWS,
+        storage=fake_storage_outputs(),
+        sagemaker=SagemakerOutputs(model_name=model, execution_role_arn=EXECUTION_ROLE),
+        alert_topic_arn=TOPIC,
+    )
+    return policy_of(resources(Testing.synth(stack), "aws_iam_role_policy")[0])
+
+
+def test_feature_permissions_are_scoped(policy: dict[str, Any]) -> None:
+    overlap = statement(policy, "SeeRunningExecutionsOfThisStateMachine")
+    assert actions(overlap) == {"states:ListExecutions"}
+    assert overlap["Resource"] == (
+        "arn:aws:states:eu-west-1:111122223333:stateMachine:mlbatch-prod-churn"
+    )
+    listing = statement(policy, "CheckForInput")
+    assert listing["Resource"] == "arn:aws:s3:::test-input"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["churn/*"]}}
+    manifest = statement(policy, "WriteRunManifest")
+    assert actions(manifest) == {"s3:PutObject"}
+    assert manifest["Resource"] == "arn:aws:s3:::test-output/churn/*/_manifest.json"
+
+
+def test_registry_permissions_cover_per_run_models_only(full_config: ProjectConfig) -> None:
+    policy = _role_policy(full_config, "stage", "latest", None)
+    models = "arn:aws:sagemaker:eu-west-1:111122223333:model/full-stage-latest-*"
+    per_run = statement(policy, "CreateAndDeletePerRunModels")
+    assert actions(per_run) == {
+        "sagemaker:CreateModel",
+        "sagemaker:DeleteModel",
+        "sagemaker:DescribeModel",
+    }
+    assert per_run["Resource"] == models
+    assert statement(policy, "ReadPackagesOfThisGroup")["Resource"] == (
+        "arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud-models/*"
+    )
+    assert statement(policy, "FindApprovedPackages")["Resource"] == "*"
+    assert models in statement(policy, "TagWhatThisPipelineCreates")["Resource"]
+    # features switched off in this pipeline grant nothing
+    sids = {s["Sid"] for s in policy["Statement"]}
+    assert not {"CheckForInput", "WriteRunManifest"} & sids
+
+
+def test_overlap_allowed_grants_no_listing(full_config: ProjectConfig) -> None:
+    policy = _role_policy(full_config, "stage", "scores", "model")
+    assert "SeeRunningExecutionsOfThisStateMachine" not in {s["Sid"] for s in policy["Statement"]}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cdktf import Testing
 
-from modules.config import ProjectConfig
+from modules.config import EnvironmentConfig, ProjectConfig
 from modules.stack import StateBootstrapStack, build_app, state_stores_by_region
 from tests.helpers import policy_of, reference, resource_named, resources
 
@@ -17,13 +17,18 @@ from tests.helpers import policy_of, reference, resource_named, resources
 PER_PIPELINE = {
     "aws_iam_role": 3,
     "aws_iam_role_policy": 3,
-    "aws_sagemaker_model": 1,
     "aws_cloudwatch_log_group": 1,
     "aws_sfn_state_machine": 1,
     "aws_sqs_queue": 1,
     "aws_sqs_queue_policy": 1,
     "aws_scheduler_schedule": 1,
     "aws_cloudwatch_metric_alarm": 5,
+    "aws_cloudwatch_event_rule": 1,
+    "aws_cloudwatch_event_target": 1,
+}
+PER_EVENT_TRIGGER = {
+    "aws_iam_role": 1,
+    "aws_iam_role_policy": 1,
     "aws_cloudwatch_event_rule": 1,
     "aws_cloudwatch_event_target": 1,
 }
@@ -41,7 +46,24 @@ SHARED = {
     "aws_sns_topic": 1,
     "aws_sns_topic_policy": 1,
     "aws_scheduler_schedule_group": 1,
+    "aws_cloudwatch_dashboard": 1,
 }
+
+
+def expected_inventory(env: EnvironmentConfig) -> Counter[str]:
+    expected = Counter(SHARED)
+    expected["aws_sns_topic_subscription"] += len(env.alerting.subscriptions)
+    for pipeline in env.pipelines:
+        expected.update(PER_PIPELINE)
+        if not pipeline.model.resolved_per_run:
+            expected["aws_sagemaker_model"] += 1
+        if pipeline.freshness_window_hours is not None:
+            expected["aws_cloudwatch_metric_alarm"] += 1
+        if pipeline.trigger is not None:
+            expected.update(PER_EVENT_TRIGGER)
+    if any(p.trigger is not None for p in env.pipelines):
+        expected["aws_s3_bucket_notification"] += 1
+    return expected
 
 
 def _doc(synthesized: str) -> dict[str, Any]:
@@ -52,14 +74,12 @@ def _counts(synthesized: str) -> Counter[str]:
     return Counter({t: len(r) for t, r in _doc(synthesized)["resource"].items()})
 
 
-def test_resource_inventory_per_pipeline(dev_json: str, prod_json: str) -> None:
-    for synthesized in (dev_json, prod_json):
-        expected = Counter(SHARED) + Counter({t: 2 * n for t, n in PER_PIPELINE.items()})
-        subscriptions = len(resources(synthesized, "aws_sns_topic_subscription"))
-        assert (
-            _counts(synthesized) - Counter({"aws_sns_topic_subscription": subscriptions})
-            == expected
-        )
+def test_resource_inventory(
+    default_config: ProjectConfig, full_config: ProjectConfig, synth_env: Any
+) -> None:
+    for config in (default_config, full_config):
+        for name, env in config.environments.items():
+            assert _counts(synth_env(config, name)) == expected_inventory(env), name
 
 
 def test_dev_uses_local_state_and_needs_no_account(dev_json: str) -> None:

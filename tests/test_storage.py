@@ -165,7 +165,7 @@ def test_lifecycle_rules_have_filters_and_expire_outputs(prod: str) -> None:
         bucket="${aws_s3_bucket.storage_output_bucket_8AB5F6EE.id}",
     )["rule"]
     expire = next(rule for rule in output_rules if rule["id"] == "expire-objects")
-    assert expire["expiration"] == [{"days": 90}]
+    assert expire["expiration"] == [{"days": 365}]
 
 
 def test_prod_data_is_protected_from_destroy(prod: str) -> None:
@@ -180,3 +180,12 @@ def test_dev_allows_destroy(dev: str) -> None:
         assert bucket["force_destroy"] is True
         assert "lifecycle" not in bucket
     assert resources(dev, "aws_kms_key")[0]["deletion_window_in_days"] == 7
+
+
+def test_input_bucket_sends_events_only_when_a_pipeline_has_a_trigger(prod: str, dev: str) -> None:
+    assert Testing.to_have_resource_with_properties(
+        prod, "aws_s3_bucket_notification", {"eventbridge": True}
+    )
+    [notification] = resources(prod, "aws_s3_bucket_notification")
+    assert "storage_input_bucket" in notification["bucket"]
+    assert resources(dev, "aws_s3_bucket_notification") == []

@@ -17,6 +17,7 @@ TARGETS = WorkflowTargets(
     environment="prod",
     job_prefix="mlbatch-prod-churn",
     model_name="MODEL",
+    execution_role_arn="ROLE",
     input_bucket="IN",
     output_bucket="OUT",
     kms_key_arn="KEY",
@@ -30,7 +31,8 @@ def _pipeline(config: ProjectConfig, env: str, name: str) -> PipelineConfig:
 
 @pytest.fixture(scope="module")
 def definition(default_config: ProjectConfig) -> dict[str, Any]:
-    return build_definition(_pipeline(default_config, "prod", "churn"), TARGETS)
+    """dev's churn: defaults for every switch (no trigger, no notifications)."""
+    return build_definition(_pipeline(default_config, "dev", "churn"), TARGETS)
 
 
 def _next_states(state: dict[str, Any]) -> set[str]:
@@ -126,8 +128,8 @@ def test_failures_notify_then_fail(definition: dict[str, Any]) -> None:
 def test_default_transform_settings(definition: dict[str, Any]) -> None:
     params = definition["States"]["RunTransformJob"]["Parameters"]
     assert params["TransformResources"] == {
-        "InstanceType": "ml.m5.xlarge",
-        "InstanceCount": 2,
+        "InstanceType": "ml.m5.large",
+        "InstanceCount": 1,
         "VolumeKmsKeyId": "KEY",
     }
     assert params["TransformOutput"]["KmsKeyId"] == "KEY"
@@ -161,3 +163,138 @@ def test_every_transform_knob_reaches_the_job(full_config: ProjectConfig) -> Non
     assert params["TransformOutput"]["S3OutputPath.$"].startswith(
         "States.Format('s3://OUT/predictions/scores/{}/'"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Switchable features
+
+
+def _all_pipelines(*configs: ProjectConfig) -> list[PipelineConfig]:
+    return [p for c in configs for env in c.environments.values() for p in env.pipelines]
+
+
+def test_every_variant_is_fully_connected(
+    default_config: ProjectConfig, full_config: ProjectConfig
+) -> None:
+    for pipeline in _all_pipelines(default_config, full_config):
+        test_every_transition_exists_and_every_state_is_reachable(
+            build_definition(pipeline, TARGETS)
+        )
+
+
+def _states(config: ProjectConfig, env: str, name: str, **target: Any) -> dict[str, Any]:
+    targets = TARGETS if not target else WorkflowTargets(**{**TARGETS.__dict__, **target})
+    return build_definition(_pipeline(config, env, name), targets)["States"]
+
+
+def test_overlap_guard_skips_and_notifies(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert states["UseDefaultInput"]["Next"] == "ListRunningExecutions"
+    listing = states["ListRunningExecutions"]
+    assert listing["Resource"] == "arn:aws:states:::aws-sdk:sfn:listExecutions"
+    assert listing["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "StatusFilter": "RUNNING",
+        "MaxResults": 2,
+    }
+    [rule] = states["CheckOverlap"]["Choices"]
+    assert rule == {
+        "Variable": "$.overlap.running",
+        "NumericGreaterThan": 1,
+        "Next": "NotifySkipped",
+    }
+    assert states["NotifySkipped"]["Next"] == "RunSkipped"
+    assert states["RunSkipped"]["Result"]["status"] == "skipped" and states["RunSkipped"]["End"]
+
+
+def test_overlap_allowed_has_no_guard(full_config: ProjectConfig) -> None:
+    assert "ListRunningExecutions" not in _states(full_config, "stage", "scores")
+
+
+def test_empty_input_ends_cleanly(definition: dict[str, Any], full_config: ProjectConfig) -> None:
+    states = definition["States"]
+    listing = states["ListInput"]
+    assert listing["Resource"] == "arn:aws:states:::aws-sdk:s3:listObjectsV2"
+    assert listing["Parameters"] == {"Bucket": "IN", "Prefix.$": "$.run.input_prefix", "MaxKeys": 1}
+    [rule] = states["CheckInputPresent"]["Choices"]
+    assert rule["Variable"] == "$.input_check.objects" and rule["NumericEquals"] == 0
+    assert rule["Next"] == "NoInput" and states["NoInput"]["Result"]["status"] == "no-input"
+    notified = _states(full_config, "stage", "scores")
+    assert notified["CheckInputPresent"]["Choices"][0]["Next"] == "NotifyNoInput"
+    assert notified["NotifyNoInput"]["Next"] == "NoInput"
+    assert "ListInput" not in _states(full_config, "stage", "latest")
+
+
+def test_event_trigger_reads_the_markers_folder(full_config: ProjectConfig) -> None:
+    states = _states(full_config, "stage", "scores")
+    assert states["CheckTrigger"]["Choices"][0]["Next"] == "InputFromMarker"
+    derive = states["InputFromMarker"]
+    assert derive["QueryLanguage"] == "JSONata"
+    assert (
+        "$substring($states.input.marker_key, 0, $length($states.input.marker_key) - 6)"
+        in (derive["Output"])
+    )  # len("_READY")
+    assert derive["Next"] == "CheckRunInput"  # and then the usual prefix check
+
+
+def test_latest_approved_model_is_resolved_created_used_and_deleted(
+    full_config: ProjectConfig,
+) -> None:
+    states = _states(full_config, "stage", "latest", model_name=None)
+    find = states["FindApprovedModel"]
+    assert find["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:listModelPackages"
+    assert find["Parameters"] == {
+        "ModelPackageGroupName": "fraud-models",
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 1,
+    }
+    assert states["CheckApprovedModel"]["Default"] == "NoApprovedModel"
+    assert states["NoApprovedModel"]["Next"] == "DescribeFailure"
+    create = states["CreateRunModel"]
+    assert create["Parameters"]["ModelName.$"] == "$.run.job_name"
+    assert create["Parameters"]["ExecutionRoleArn"] == "ROLE"
+    assert create["Parameters"]["PrimaryContainer"] == {"ModelPackageName.$": "$.model_package.arn"}
+    assert create["Parameters"]["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"]
+    assert create["Next"] == "RunTransformJob"
+    assert states["RunTransformJob"]["Parameters"]["ModelName.$"] == "$.run.job_name"
+    # cleaned up on success and on failure
+    assert states["RunTransformJob"]["Next"] == "DeleteRunModel"
+    assert states["DescribeFailure"]["Next"] == "DeleteRunModelAfterFailure"
+    assert states["DeleteRunModelAfterFailure"]["Next"] == "NotifyFailure"
+    for name in ("DeleteRunModel", "DeleteRunModelAfterFailure"):
+        assert states[name]["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:deleteModel"
+        assert states[name]["Catch"][0]["Next"] == states[name]["Next"]
+
+
+def test_completion_manifest_next_to_outputs(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert states["RunTransformJob"]["Next"] == "BuildManifest"
+    manifest = states["BuildManifest"]["Output"]
+    for field in (
+        "'run_id'", "'trigger'", "'model': 'MODEL'", "'input'", "'output'", "'transform_job'",
+        "'started_at'", "'finished_at'", "'duration_seconds'",
+    ):  # fmt: skip
+        assert field in manifest
+    write = states["WriteManifest"]
+    assert write["Resource"] == "arn:aws:states:::aws-sdk:s3:putObject"
+    assert write["Parameters"]["Bucket"] == "OUT"
+    assert write["Parameters"]["Key.$"] == "States.Format('churn/{}/_manifest.json', $.run.run_id)"
+    assert write["Parameters"]["SSEKMSKeyId"] == "KEY"
+    assert write["Catch"][0]["Next"] == "DescribeFailure"
+
+
+def test_registry_manifest_records_the_package_that_ran(full_config: ProjectConfig) -> None:
+    states = _states(full_config, "stage", "scores", model_name=None)
+    assert "'model': $states.input.model_package.arn" in states["BuildManifest"]["Output"]
+
+
+def test_success_notification_is_optional(
+    definition: dict[str, Any], default_config: ProjectConfig
+) -> None:
+    assert "NotifySuccess" not in definition["States"]
+    states = build_definition(_pipeline(default_config, "prod", "churn"), TARGETS)["States"]
+    assert states["WriteManifest"]["Next"] == "NotifySuccess"
+    assert states["NotifySuccess"]["Parameters"]["Message.$"] == "States.JsonToString($.manifest)"
+    assert states["NotifySuccess"]["Next"] == "RunSucceeded"
