@@ -16,7 +16,7 @@ CHECKOV_INSTALLED := tools/checkov/.venv/.installed
 NODE_TOOLS := node_modules/.package-lock.json
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench clean
+.PHONY: install synth test lint format bench docs diagram hcl clean
 
 # Each environment is rebuilt whenever its lock file changes.
 $(INSTALLED): Pipfile.lock
@@ -53,11 +53,31 @@ format: $(INSTALLED)
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
+# The pinned cdktf CLI (bench/package-lock.json), for `make bench` and `make hcl`.
+CDKTF_CLI := bench/node_modules/cdktf-cli/bundle/bin/cdktf
 bench/node_modules/.package-lock.json: bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund
+
+# Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
 bench: $(INSTALLED) bench/node_modules/.package-lock.json
 	$(PYTHON) bench/run.py
 
+# HCL of every stack, for reading in review (hcl.out/stacks/<stack>/cdk.tf).
+hcl: $(INSTALLED) bench/node_modules/.package-lock.json
+	rm -rf hcl.out
+	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
+	@ls hcl.out/stacks/*/cdk.tf
+
+# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest.
+docs: $(INSTALLED) diagram
+	$(PYTHON) tools/config_reference.py
+	$(PYTHON) tools/outputs_reference.py
+
+# The architecture picture from the dev stack's Terraform JSON (needs Graphviz's `dot` to render).
+diagram: $(INSTALLED)
+	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz) \
+		|| echo "install Graphviz (dot) to render the SVG/PNG; the DOT source is written anyway"
+	$(PYTHON) tools/diagram.py
+
 clean:
-	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out hcl.out .pytest_cache .mypy_cache .ruff_cache

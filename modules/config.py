@@ -277,7 +277,9 @@ class ScheduleConfig(StrictModel):
     start_date: datetime | None = Field(default=None, description="No runs before this time.")
     end_date: datetime | None = Field(default=None, description="No runs after this time.")
     enabled: bool = Field(default=True, description="Whether the schedule fires.")
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    retry: RetryPolicy = Field(
+        default_factory=RetryPolicy, description="Retries to start a run: see Retry policy."
+    )
     payload: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra keys for the run input (e.g. input_prefix to read another prefix).",
@@ -328,34 +330,56 @@ class DataProcessing(StrictModel):
 
     input_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
     output_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
-    join_source: Literal["None", "Input"] = Field(default="None")
+    join_source: Literal["None", "Input"] = Field(
+        default="None", description="Input: join each prediction to its input record."
+    )
 
 
 class ModelClient(StrictModel):
     """How the transform job calls the container."""
 
-    invocations_timeout_seconds: int = Field(default=600, ge=1, le=3600)
-    invocations_max_retries: int = Field(default=1, ge=0, le=3)
+    invocations_timeout_seconds: int = Field(
+        default=600, ge=1, le=3600, description="Timeout of one request to the container."
+    )
+    invocations_max_retries: int = Field(
+        default=1, ge=0, le=3, description="Retries of a failed request to the container."
+    )
 
 
 class TransformConfig(StrictModel):
     """The Batch Transform job each run starts."""
 
     instance_type: str = Field(default="ml.m5.xlarge", description="Transform instance type.")
-    instance_count: int = Field(default=1, ge=1, le=100)
-    batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(default="MultiRecord")
-    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = Field(default="Line")
-    compression_type: Literal["None", "Gzip"] = Field(default="None")
-    content_type: str = Field(default="text/csv", min_length=1, max_length=256)
-    accept: str = Field(default="text/csv", min_length=1, max_length=256)
-    assemble_with: Literal["None", "Line"] = Field(default="Line")
-    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    instance_count: int = Field(default=1, ge=1, le=100, description="Instances per job.")
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(
+        default="MultiRecord", description="Records per request to the container."
+    )
+    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = Field(
+        default="Line", description="How input files are split into records."
+    )
+    compression_type: Literal["None", "Gzip"] = Field(
+        default="None", description="Compression of the input files."
+    )
+    content_type: str = Field(
+        default="text/csv", min_length=1, max_length=256, description="MIME type of the input."
+    )
+    accept: str = Field(
+        default="text/csv", min_length=1, max_length=256, description="MIME type of the output."
+    )
+    assemble_with: Literal["None", "Line"] = Field(
+        default="Line", description="How output records are joined."
+    )
+    max_payload_mb: int = Field(
+        default=6, ge=0, le=100, description="Largest request to the container (MB)."
+    )
     max_concurrent_transforms: int = Field(default=0, ge=0, le=1000, description="0 = auto.")
     environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
         default_factory=dict, description="Environment variables for the transform job."
     )
-    data_processing: DataProcessing = Field(default_factory=DataProcessing)
-    model_client: ModelClient = Field(default_factory=ModelClient)
+    data_processing: DataProcessing = Field(
+        default_factory=DataProcessing, description="See Data processing."
+    )
+    model_client: ModelClient = Field(default_factory=ModelClient, description="See Model client.")
     timeout_minutes: int = Field(
         default=360, ge=5, le=10080, description="A run is stopped and failed after this long."
     )
@@ -381,8 +405,12 @@ class TransformConfig(StrictModel):
 class PipelineAlarms(StrictModel):
     """Thresholds of a pipeline's alarms."""
 
-    period_seconds: Literal[60, 300, 900, 3600] = Field(default=300)
-    dlq_messages_threshold: int = Field(default=1, ge=1)
+    period_seconds: Literal[60, 300, 900, 3600] = Field(
+        default=300, description="Period of the execution and DLQ alarms."
+    )
+    dlq_messages_threshold: int = Field(
+        default=1, ge=1, description="Undelivered runs in the DLQ that raise the alarm."
+    )
     freshness: bool = Field(
         default=True,
         description="Alarm when no run succeeded within freshness_window_hours (catches a "
@@ -410,10 +438,12 @@ class PipelineConfig(StrictModel):
     """One model scored on one schedule."""
 
     name: str = Field(pattern=_PIPELINE_RE, max_length=24, description="Pipeline name.")
-    description: str = Field(default="", max_length=256)
-    model: ModelConfig
-    schedule: ScheduleConfig
-    transform: TransformConfig = Field(default_factory=TransformConfig)
+    description: str = Field(default="", max_length=256, description="Free text, on resources.")
+    model: ModelConfig = Field(description="What runs: see Model.")
+    schedule: ScheduleConfig = Field(description="When it runs: see Schedule.")
+    transform: TransformConfig = Field(
+        default_factory=TransformConfig, description="How it runs: see Transform."
+    )
     input_prefix: str | None = Field(
         default=None,
         pattern=_S3_KEY_PREFIX_RE,
@@ -425,7 +455,7 @@ class PipelineConfig(StrictModel):
         description="Output prefix in the output bucket (default '<name>/'); "
         "each run writes under '<prefix><run id>/'.",
     )
-    alarms: PipelineAlarms = Field(default_factory=PipelineAlarms)
+    alarms: PipelineAlarms = Field(default_factory=PipelineAlarms, description="See Alarms.")
     overlap: Literal["skip", "allow"] = Field(
         default="skip",
         description="A run that starts while another is running: skip it (finish as "
@@ -479,21 +509,27 @@ class PipelineConfig(StrictModel):
 class LocalState(StrictModel):
     """Terraform state in a local file (the default dev environment; no AWS account needed)."""
 
-    backend: Literal["local"]
+    backend: Literal["local"] = Field(description="Selects this kind of state.")
     path: str | None = Field(default=None, description="State file (default per stack).")
 
 
 class S3State(StrictModel):
     """Remote state in S3: encrypted, locked, one key per stack."""
 
-    backend: Literal["s3"]
+    backend: Literal["s3"] = Field(description="Selects this kind of state.")
     bucket: str = Field(pattern=_BUCKET_RE, description="State bucket (from the bootstrap stack).")
     region: str | None = Field(default=None, description="Bucket region (default: environment's).")
-    key_prefix: str = Field(default="cdktf", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    key_prefix: str = Field(
+        default="cdktf",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="State keys are <key_prefix>/<stack>.tfstate.",
+    )
     lock: Literal["lockfile", "dynamodb"] = Field(
         default="lockfile", description="S3 native lock file (Terraform >= 1.10) or DynamoDB."
     )
-    dynamodb_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    dynamodb_table: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Lock table (lock: dynamodb)."
+    )
 
     @model_validator(mode="after")
     def _table_for_dynamodb(self) -> S3State:
@@ -510,8 +546,10 @@ StateConfig = Annotated[LocalState | S3State, Field(discriminator="backend")]
 class Subscription(StrictModel):
     """Who hears about failures."""
 
-    protocol: Literal["email", "email-json", "https", "sqs", "lambda", "sms"]
-    endpoint: str = Field(min_length=3, max_length=2048)
+    protocol: Literal["email", "email-json", "https", "sqs", "lambda", "sms"] = Field(
+        description="SNS protocol."
+    )
+    endpoint: str = Field(min_length=3, max_length=2048, description="Address for the protocol.")
 
     @model_validator(mode="after")
     def _endpoint_fits_protocol(self) -> Subscription:
@@ -535,8 +573,12 @@ class StorageSettings(StrictModel):
     """Lifecycle of the data buckets."""
 
     output_expiration_days: int = Field(default=90, ge=1, description="Delete outputs after.")
-    noncurrent_version_expiration_days: int = Field(default=30, ge=1)
-    abort_incomplete_multipart_days: int = Field(default=7, ge=1)
+    noncurrent_version_expiration_days: int = Field(
+        default=30, ge=1, description="Delete overwritten object versions after."
+    )
+    abort_incomplete_multipart_days: int = Field(
+        default=7, ge=1, description="Abort unfinished multipart uploads after."
+    )
     access_log_expiration_days: int = Field(
         default=365, ge=1, description="Delete access logs after."
     )
@@ -545,7 +587,9 @@ class StorageSettings(StrictModel):
 class AlertingSettings(StrictModel):
     """Where alerts go."""
 
-    subscriptions: list[Subscription] = Field(default_factory=list)
+    subscriptions: list[Subscription] = Field(
+        default_factory=list, description="Who is told about failures and alarms."
+    )
 
 
 class EnvironmentConfig(StrictModel):
@@ -561,14 +605,18 @@ class EnvironmentConfig(StrictModel):
     allow_destroy: bool = Field(
         default=False, description="Let terraform destroy data (force_destroy, no protection)."
     )
-    state: StateConfig
+    state: StateConfig = Field(description="Terraform state: see Local state / S3 state.")
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
         default_factory=dict, description="Tags on every resource (provider default_tags)."
     )
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention (days).")
-    kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    kms_deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Waiting period before a KMS key is deleted."
+    )
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="See Storage.")
+    alerting: AlertingSettings = Field(
+        default_factory=AlertingSettings, description="See Alerting."
+    )
     pipelines: list[PipelineConfig] = Field(min_length=1)
 
     @field_validator("region")

@@ -102,12 +102,38 @@ class EnvironmentStack(TerraformStack):
         ).outputs
         group = ScheduleGroup(self, "schedule-group", names=names)
 
-        self._output("kms_key_arn", storage.key_arn, "KMS key encrypting the environment's data")
-        self._output("input_bucket", storage.input.name, "Upload run input under <pipeline>/")
-        self._output("output_bucket", storage.output.name, "Predictions: <pipeline>/<run id>/")
-        self._output("model_bucket", storage.models.name, "Model artifacts (model.tar.gz)")
-        self._output("alert_topic_arn", alerts.topic_arn, "SNS topic for failures and alarms")
-        self._output("schedule_group", group.name, "EventBridge Scheduler schedule group")
+        self._output(
+            "kms_key_arn",
+            storage.key_arn,
+            "KMS key of the environment's data, logs, alerts and queues; uploads use it "
+            "automatically (bucket default encryption)",
+        )
+        self._output(
+            "input_bucket",
+            storage.input.name,
+            "Put run input under <pipeline>/ (e.g. aws s3 cp data.csv s3://<this>/churn/2026-11-26/)",
+        )
+        self._output(
+            "output_bucket",
+            storage.output.name,
+            "Predictions land in <pipeline>/<run id>/, with _manifest.json when the run succeeded",
+        )
+        self._output(
+            "model_bucket",
+            storage.models.name,
+            "Upload model.tar.gz to the pipeline's artifact_key here before the first run",
+        )
+        self._output(
+            "alert_topic_arn",
+            alerts.topic_arn,
+            "SNS topic of failures and alarms; add subscribers in config, or aws sns subscribe",
+        )
+        self._output(
+            "schedule_group",
+            group.name,
+            "EventBridge Scheduler group of the schedules (aws scheduler list-schedules "
+            "--group-name <this>)",
+        )
 
         dashboard_rows: list[DashboardPipeline] = []
         for pipeline in env.pipelines:
@@ -173,7 +199,11 @@ class EnvironmentStack(TerraformStack):
         EnvironmentDashboard(
             self, "dashboard", names=names, region=env.region, pipelines=dashboard_rows
         )
-        self._output("dashboard_name", names.prefix, "CloudWatch dashboard of the environment")
+        self._output(
+            "dashboard_name",
+            names.prefix,
+            "CloudWatch dashboard: runs, duration, transform utilisation, dead letters, alarms",
+        )
 
     def _pipeline_outputs(
         self,
@@ -186,11 +216,26 @@ class EnvironmentStack(TerraformStack):
         dlq_url: str,
     ) -> None:
         key = pipeline.replace("-", "_")
-        self._output(f"{key}_state_machine_arn", state_machine_arn, f"Start {pipeline} runs here")
-        self._output(f"{key}_schedule_name", schedule_name, f"Schedule of {pipeline}")
+        self._output(
+            f"{key}_state_machine_arn",
+            state_machine_arn,
+            f"Backfill or ad-hoc {pipeline} run: aws stepfunctions start-execution "
+            f"--state-machine-arn <this> --name <run id> --input "
+            f"'{{\"trigger\": \"manual\", \"input_prefix\": \"{input_prefix}<folder>/\"}}'",
+        )
+        self._output(
+            f"{key}_schedule_name",
+            schedule_name,
+            f"Schedule of {pipeline} (pause: set schedule.enabled false in config)",
+        )
         if model_name is not None:
-            self._output(f"{key}_model_name", model_name, f"SageMaker model of {pipeline}")
-        self._output(f"{key}_dlq_url", dlq_url, f"Runs of {pipeline} the scheduler could not start")
+            self._output(f"{key}_model_name", model_name, f"SageMaker model {pipeline} runs")
+        self._output(
+            f"{key}_dlq_url",
+            dlq_url,
+            f"Starts of {pipeline} that could not be delivered (aws sqs receive-message "
+            "--queue-url <this>); each message is the run input to replay",
+        )
         self._output(
             f"{key}_input_uri",
             f"s3://{storage.input.name}/{input_prefix}",

@@ -1,0 +1,53 @@
+"""The generated documents stay true: they are regenerated here and compared with the committed
+ones (run `make docs` after changing the schema or the stacks)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO
+from tools import config_reference, outputs_reference
+
+
+def test_config_reference_matches_the_schema() -> None:
+    committed = (REPO / "docs" / "config-reference.md").read_text()
+    assert committed == config_reference.render(), "docs/config-reference.md is stale: make docs"
+
+
+def test_every_config_field_is_described() -> None:
+    for _, model, hidden, _ in config_reference.SECTIONS:
+        for name, field in model.model_fields.items():
+            if name not in hidden:
+                assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_outputs_reference_matches_the_stacks(tmp_path: Path) -> None:
+    from modules.config import DEFAULT_CONFIG_PATH, load_config
+    from modules.stack import build_app
+
+    build_app(load_config(DEFAULT_CONFIG_PATH), outdir=tmp_path).synth()
+    stacks: dict[str, dict[str, Any]] = {
+        p.parent.name: json.loads(p.read_text()) for p in sorted(tmp_path.glob("stacks/*/cdk.tf.json"))
+    }
+    committed = (REPO / "docs" / "outputs.md").read_text()
+    assert committed == outputs_reference.render(stacks), "docs/outputs.md is stale: make docs"
+    for document in stacks.values():
+        for name, output in document["output"].items():
+            assert len(output.get("description", "")) > 15, name
+
+
+def test_changelog_names_the_project_version() -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    first = re.search(r"^## \[(?P<version>[^\]]+)\]", changelog, re.MULTILINE)
+    assert first is not None and first["version"] == version
+
+
+def test_readme_links_the_generated_documents() -> None:
+    readme = (REPO / "README.md").read_text()
+    for document in ("docs/config-reference.md", "docs/outputs.md", "docs/architecture.svg"):
+        assert document in readme
