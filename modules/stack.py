@@ -221,7 +221,7 @@ class EnvironmentStack(TerraformStack):
             state_machine_arn,
             f"Backfill or ad-hoc {pipeline} run: aws stepfunctions start-execution "
             f"--state-machine-arn <this> --name <run id> --input "
-            f"'{{\"trigger\": \"manual\", \"input_prefix\": \"{input_prefix}<folder>/\"}}'",
+            f'\'{{"trigger": "manual", "input_prefix": "{input_prefix}<folder>/"}}\'',
         )
         self._output(
             f"{key}_schedule_name",

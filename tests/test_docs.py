@@ -31,7 +31,8 @@ def test_outputs_reference_matches_the_stacks(tmp_path: Path) -> None:
 
     build_app(load_config(DEFAULT_CONFIG_PATH), outdir=tmp_path).synth()
     stacks: dict[str, dict[str, Any]] = {
-        p.parent.name: json.loads(p.read_text()) for p in sorted(tmp_path.glob("stacks/*/cdk.tf.json"))
+        p.parent.name: json.loads(p.read_text())
+        for p in sorted(tmp_path.glob("stacks/*/cdk.tf.json"))
     }
     committed = (REPO / "docs" / "outputs.md").read_text()
     assert committed == outputs_reference.render(stacks), "docs/outputs.md is stale: make docs"

@@ -59,7 +59,8 @@ One YAML file (default `config/pipelines.yaml`, or the path in `PIPELINE_CONFIG`
 | `defaults` | mapping | environment settings every environment starts from (deep-merged) |
 | `pipelines` | list of [Pipeline](#pipeline) | defined once, deployed to every environment |
 | `environments` | mapping of name to [Environment](#environment) | name: `^[a-z][a-z0-9]{1,7}$` |
-| `environments.<name>.pipelines` | mapping of pipeline name to partial [Pipeline](#pipeline) | per-environment overrides, deep-merged |
+| `environments.<name>.pipelines` | mapping of pipeline name to partial [Pipeline](#pipeline) \
+| per-environment overrides, deep-merged |
 
 Unknown keys are errors everywhere. `<project>-<environment>-<pipeline>` may be at most 30
 characters, so that transform job names (it, `-` and a 32-character run hash) fit SageMaker's 63.
@@ -88,9 +89,7 @@ def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         return f"mapping to {_type(values, defs)}" if isinstance(values, dict) else "mapping"
     if prop.get("format") == "date-time":
         return "date-time (ISO 8601)"
-    return {"string": "string", "integer": "integer", "boolean": "boolean", "number": "number"}.get(
-        kind, kind
-    )
+    return str(kind)
 
 
 def _constraints(prop: dict[str, Any]) -> str:
