@@ -123,8 +123,12 @@ def allow(sid: str, actions: list[str], resources: list[str] | str, **extra: Any
     return statement
 
 
-def service_trust_policy(principal: str, conditions: dict[str, dict[str, Any]]) -> str:
-    """Trust policy letting one AWS service assume a role, guarded against confused deputies."""
+def service_trust_policy(principal: str, account_id: str, source_arn: str | None = None) -> str:
+    """Trust policy letting one AWS service assume a role, guarded against confused deputies:
+    only on behalf of this account, and of one resource where the service says which."""
+    conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        conditions["ArnLike"] = {"aws:SourceArn": source_arn}
     return policy_document(
         {
             "Sid": "TrustedService",

@@ -62,8 +62,7 @@ class SagemakerModelLayer(Construct):
             name=f"{name}-sagemaker",
             description=f"SageMaker runs the transform jobs of {name} with this role",
             assume_role_policy=service_trust_policy(
-                aws.service_principal("sagemaker"),
-                {"StringEquals": {"aws:SourceAccount": aws.account_id}},
+                aws.service_principal("sagemaker"), aws.account_id
             ),
         )
         IamRolePolicy(

@@ -141,11 +141,7 @@ class PipelineSchedule(Construct):
             name=f"{name}-scheduler",
             description=f"EventBridge Scheduler starts {name} runs with this role",
             assume_role_policy=service_trust_policy(
-                aws.service_principal("scheduler"),
-                {
-                    "StringEquals": {"aws:SourceAccount": aws.account_id},
-                    "ArnLike": {"aws:SourceArn": schedule_arn},
-                },
+                aws.service_principal("scheduler"), aws.account_id, schedule_arn
             ),
         )
         role_policy = IamRolePolicy(
@@ -239,11 +235,7 @@ class PipelineSchedule(Construct):
             name=f"{name}-trigger",
             description=f"EventBridge starts {name} runs from marker objects with this role",
             assume_role_policy=service_trust_policy(
-                aws.service_principal("events"),
-                {
-                    "StringEquals": {"aws:SourceAccount": aws.account_id},
-                    "ArnEquals": {"aws:SourceArn": rule_arn},
-                },
+                aws.service_principal("events"), aws.account_id, rule_arn
             ),
         )
         IamRolePolicy(

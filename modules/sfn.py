@@ -79,11 +79,7 @@ class StateMachineLayer(Construct):
             name=f"{name}-sfn",
             description=f"Step Functions runs the {name} workflow with this role",
             assume_role_policy=service_trust_policy(
-                aws.service_principal("states"),
-                {
-                    "StringEquals": {"aws:SourceAccount": aws.account_id},
-                    "ArnLike": {"aws:SourceArn": state_machine_arn},
-                },
+                aws.service_principal("states"), aws.account_id, state_machine_arn
             ),
         )
         role_policy = IamRolePolicy(

@@ -177,7 +177,7 @@ def test_event_trigger_role_and_dlq_permission(scores: str) -> None:
     [trust] = policy_of(role, "assume_role_policy")["Statement"]
     assert trust["Principal"] == {"Service": "events.amazonaws.com"}
     rule_arn = "arn:aws:events:eu-west-1:111122223333:rule/full-stage-scores-input-ready"
-    assert trust["Condition"]["ArnEquals"] == {"aws:SourceArn": rule_arn}
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": rule_arn}
     role_id = reference(scores, "aws_iam_role", "id", name="full-stage-scores-trigger")
     policy = policy_of(resource_named(scores, "aws_iam_role_policy", role=role_id))
     assert [actions(s) for s in policy["Statement"]] == [{"states:StartExecution"}]
