@@ -130,6 +130,7 @@ class PipelineAlarms(Construct):
         *,
         pipeline: PipelineConfig,
         names: Names,
+        aws: AwsContext,
         topic_arn: str,
         state_machine: StateMachineOutputs,
         schedule: ScheduleOutputs,
@@ -139,9 +140,9 @@ class PipelineAlarms(Construct):
         period = pipeline.alarms.period_seconds
         actions = {"alarm_actions": [topic_arn], "ok_actions": [topic_arn]}
 
-        alarms: list[CloudwatchMetricAlarm] = []
+        alarm_names: list[str] = []
         for metric, meaning in EXECUTION_ALARMS:
-            alarm = CloudwatchMetricAlarm(
+            CloudwatchMetricAlarm(
                 self,
                 f"alarm-{metric}",
                 alarm_name=f"{name}-{metric}",
@@ -158,8 +159,8 @@ class PipelineAlarms(Construct):
                 treat_missing_data="notBreaching",
                 **actions,
             )
-            alarms.append(alarm)
-        dlq_alarm = CloudwatchMetricAlarm(
+            alarm_names.append(f"{name}-{metric}")
+        CloudwatchMetricAlarm(
             self,
             "alarm-dlq-depth",
             alarm_name=f"{name}-ScheduleDeadLetters",
@@ -178,11 +179,11 @@ class PipelineAlarms(Construct):
             treat_missing_data="notBreaching",
             **actions,
         )
-        alarms.append(dlq_alarm)
+        alarm_names.append(f"{name}-ScheduleDeadLetters")
 
         window = pipeline.freshness_window_hours
         if window is not None:
-            freshness = CloudwatchMetricAlarm(
+            CloudwatchMetricAlarm(
                 self,
                 "alarm-freshness",
                 alarm_name=f"{name}-NoRecentSuccess",
@@ -203,8 +204,11 @@ class PipelineAlarms(Construct):
                 treat_missing_data="breaching",
                 **actions,
             )
-            alarms.append(freshness)
-        self.alarm_arns: list[str] = [alarm.arn for alarm in alarms]
+            alarm_names.append(f"{name}-NoRecentSuccess")
+        # Known from the names: no round trip to the jsii runtime per alarm.
+        self.alarm_arns: list[str] = [
+            aws.arn("cloudwatch", f"alarm:{alarm_name}") for alarm_name in alarm_names
+        ]
 
         rule = CloudwatchEventRule(
             self,

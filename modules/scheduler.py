@@ -48,7 +48,6 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and re
 @dataclass(frozen=True)
 class ScheduleOutputs:
     schedule_name: str
-    schedule_arn: str
     dlq_arn: str
     dlq_name: str
     dlq_url: str
@@ -98,25 +97,28 @@ class PipelineSchedule(Construct):
         schedule_arn = aws.arn("scheduler", f"schedule/{names.prefix}/{name}")
         trigger_rule_arn = aws.arn("events", f"rule/{name}-input-ready")
 
+        dlq_name = f"{name}-schedule-dlq"
         dlq = SqsQueue(
             self,
             "dead-letter-queue",
-            name=f"{name}-schedule-dlq",
+            name=dlq_name,
             kms_master_key_id=kms_key_arn,
             kms_data_key_reuse_period_seconds=3600,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
         )
+        # Each attribute read is a round trip to the jsii runtime: read once.
+        dlq_arn, dlq_url, dlq_name = dlq.arn, dlq.url, dlq.name
         SqsQueuePolicy(
             self,
             "dead-letter-queue-policy",
-            queue_url=dlq.url,
+            queue_url=dlq_url,
             policy=policy_document(
                 {
                     "Sid": "DenyInsecureTransport",
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "sqs:*",
-                    "Resource": dlq.arn,
+                    "Resource": dlq_arn,
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 },
                 *(
@@ -125,7 +127,7 @@ class PipelineSchedule(Construct):
                         allow(
                             "EventTriggerDeadLetters",
                             ["sqs:SendMessage"],
-                            dlq.arn,
+                            dlq_arn,
                             Principal={"Service": aws.service_principal("events")},
                             Condition={"ArnEquals": {"aws:SourceArn": trigger_rule_arn}},
                         )
@@ -151,7 +153,7 @@ class PipelineSchedule(Construct):
             role=role.id,
             policy=policy_document(
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
-                allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq.arn),
+                allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq_arn),
                 allow("UseKeyForPayloadAndDlq", KEY_USE_ACTIONS, kms_key_arn),
             ),
         )
@@ -160,7 +162,7 @@ class PipelineSchedule(Construct):
             if schedule.flexible_window_minutes
             else {"mode": "OFF"}
         )
-        scheduler_schedule = SchedulerSchedule(
+        SchedulerSchedule(
             self,
             "schedule",
             name=name,
@@ -182,20 +184,19 @@ class PipelineSchedule(Construct):
                     "maximum_retry_attempts": schedule.retry.max_attempts,
                     "maximum_event_age_in_seconds": schedule.retry.max_event_age_seconds,
                 },
-                "dead_letter_config": {"arn": dlq.arn},
+                "dead_letter_config": {"arn": dlq_arn},
             },
             depends_on=[role_policy],
         )
         if pipeline.trigger is not None:
             self._event_trigger(
-                pipeline, name, aws, input_bucket_name, state_machine.arn, dlq.arn, trigger_rule_arn
+                pipeline, name, aws, input_bucket_name, state_machine.arn, dlq_arn, trigger_rule_arn
             )
         self.outputs = ScheduleOutputs(
-            schedule_name=scheduler_schedule.name,
-            schedule_arn=scheduler_schedule.arn,
-            dlq_arn=dlq.arn,
-            dlq_name=dlq.name,
-            dlq_url=dlq.url,
+            schedule_name=name,
+            dlq_arn=dlq_arn,
+            dlq_name=dlq_name,
+            dlq_url=dlq_url,
         )
 
     def _event_trigger(

@@ -44,8 +44,6 @@ SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
 @dataclass(frozen=True)
 class StateMachineOutputs:
     arn: str
-    name: str
-    log_group_name: str
 
 
 class StateMachineLayer(Construct):
@@ -119,9 +117,7 @@ class StateMachineLayer(Construct):
             # The role's permissions must exist before the first execution can start.
             depends_on=[role_policy],
         )
-        self.outputs = StateMachineOutputs(
-            arn=state_machine.arn, name=state_machine.name, log_group_name=log_group.name
-        )
+        self.outputs = StateMachineOutputs(arn=state_machine.arn)
 
     @staticmethod
     def _statements(

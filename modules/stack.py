@@ -174,6 +174,7 @@ class EnvironmentStack(TerraformStack):
                 "alarms",
                 pipeline=pipeline,
                 names=names,
+                aws=aws,
                 topic_arn=alerts.topic_arn,
                 state_machine=state_machine,
                 schedule=schedule,

@@ -37,11 +37,11 @@ def synthesized(full_config: ProjectConfig) -> str:
         "alarms",
         pipeline=env.pipelines[0],
         names=names,
+        aws=TEST_AWS,
         topic_arn=TOPIC,
-        state_machine=StateMachineOutputs(arn=STATE_MACHINE, name="n", log_group_name="l"),
+        state_machine=StateMachineOutputs(arn=STATE_MACHINE),
         schedule=ScheduleOutputs(
             schedule_name="s",
-            schedule_arn="a",
             dlq_arn="q",
             dlq_name="full-stage-scores-dlq",
             dlq_url="u",

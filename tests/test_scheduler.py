@@ -38,7 +38,7 @@ def _synth(config: ProjectConfig, env: str, pipeline: str) -> str:
         aws=TEST_AWS,
         group_name=group.name,
         kms_key_arn=KEY,
-        state_machine=StateMachineOutputs(arn=STATE_MACHINE, name="n", log_group_name="l"),
+        state_machine=StateMachineOutputs(arn=STATE_MACHINE),
         input_bucket_name="test-input",
     )
     return Testing.synth(stack)
