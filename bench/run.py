@@ -108,7 +108,7 @@ def same_stacks(left: Path, right: Path) -> bool:
 
 def row(label: str, seconds: float, memory: float | None = None, note: str = "") -> str:
     mem = f"{memory:8.0f} MB" if memory is not None else " " * 11
-    return f"| {label:<52} | {seconds:7.2f} s | {mem} | {note}"
+    return f"| {label:<52} | {seconds:7.2f} s | {mem} | {note} |"
 
 
 def main() -> int:
@@ -121,8 +121,8 @@ def main() -> int:
         f"Benchmark on {os.cpu_count()} cores, median of {args.runs} runs "
         f"(peak memory: max over runs, Python + Node)",
         "",
-        f"| {'what':<52} | {'wall':>9} | {'peak mem':>11} | note",
-        f"|{'-' * 54}|{'-' * 11}|{'-' * 13}|------",
+        f"| {'what':<52} | {'wall':>9} | {'peak mem':>11} | note |",
+        f"|{'-' * 54}|{'-' * 11}|{'-' * 13}|------|",
     ]
 
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -155,7 +155,7 @@ def main() -> int:
         per_pipeline = (times[50] - times[1]) / 49
         lines.append(
             f"| {'per added pipeline':<52} | {per_pipeline * 1000:7.1f} ms|"
-            f"{'':13}| 50 pipelines = {times[50] / times[1]:.2f}x one"
+            f"{'':13}| 50 pipelines = {times[50] / times[1]:.2f}x one |"
         )
 
         if args.skip_cli:
