@@ -49,7 +49,8 @@ _PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
 _ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
 _PIPELINE_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 _ACCOUNT_RE = r"^\d{12}$"
-_S3_KEY_PREFIX_RE = r"^([A-Za-z0-9!_.*'()-]+/)+$"
+# No "*": prefixes end up in StringMatches and IAM s3:prefix conditions, where it is a wildcard.
+_S3_KEY_PREFIX_RE = r"^([A-Za-z0-9!_.'()-]+/)+$"
 _BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _ECR_IMAGE_RE = (
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
@@ -71,6 +72,11 @@ _ENV_KEY_RE = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
 _SUBNET_RE = r"^subnet-[0-9a-f]{8,17}$"
 _SECURITY_GROUP_RE = r"^sg-[0-9a-f]{8,17}$"
 
+
+# Instance families with local NVMe instance storage (besides the "...d" families like m5d).
+_INSTANCE_STORE_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "trn1n", "trn2"}
+)
 
 # CloudWatch: an alarm of 1-hour periods may evaluate at most 7 days.
 MAX_FRESHNESS_HOURS = 168
@@ -203,7 +209,8 @@ class ModelConfig(StrictModel):
     ecr_repository_arns: list[Annotated[str, Field(pattern=_ECR_REPOSITORY_ARN_RE)]] = Field(
         default_factory=list,
         max_length=10,
-        description="ECR repositories the registry packages' images come from (pull permission).",
+        description="ECR repositories the registry packages' images come from (pull permission); "
+        "their artifacts must be under <models bucket>/<pipeline>/.",
     )
     environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
         default_factory=dict, description="Environment variables of the inference container."
@@ -229,8 +236,10 @@ class ModelConfig(StrictModel):
             raise ValueError(
                 "needs both image and artifact_key (or a model_package_arn / model_package_group)"
             )
-        if self.ecr_repository_arns and self.model_package_group is None:
-            raise ValueError("ecr_repository_arns is only used with model_package_group")
+        if self.ecr_repository_arns and self.image is not None:
+            raise ValueError(
+                "ecr_repository_arns is for registry packages; an image grants its own repository"
+            )
         return self
 
     @property
@@ -283,6 +292,13 @@ class ScheduleConfig(StrictModel):
     payload: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra keys for the run input (e.g. input_prefix to read another prefix).",
+    )
+    input_folder: str | None = Field(
+        default=None,
+        pattern=r"^([A-Za-z0-9_.=-]|\[[YMDHmsfdFWw0-9#,]+\])+$",
+        description="Scheduled runs read <input prefix><folder>/, the folder named from the "
+        "scheduled time (UTC) with this JSONata date picture, e.g. [Y0001]-[M01]-[D01]. "
+        "Without it they read the whole input prefix.",
     )
 
     @field_validator("expression")
@@ -400,6 +416,13 @@ class TransformConfig(StrictModel):
     @classmethod
     def _safe(cls, value: str) -> str:
         return _no_terraform_template(value)
+
+    @property
+    def has_instance_storage(self) -> bool:
+        """Instance types whose volumes are local NVMe (always hardware-encrypted): SageMaker
+        refuses a VolumeKmsKeyId for them."""
+        family = self.instance_type.split(".")[1]
+        return family in _INSTANCE_STORE_FAMILIES or bool(re.fullmatch(r"[a-z]+\d+[a-z]*d", family))
 
 
 class PipelineAlarms(StrictModel):
@@ -653,6 +676,15 @@ class EnvironmentConfig(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate pipeline names: {', '.join(duplicates)}")
+        # IAM and event patterns match a pipeline's jobs and models by "<prefix>-": "churn" would
+        # also match "churn-eu"'s.
+        for name in names:
+            for other in names:
+                if other.startswith(f"{name}-"):
+                    raise ValueError(
+                        f"pipeline names {name!r} and {other!r} overlap (one is the other plus "
+                        "'-...'), so their permissions would too; rename one"
+                    )
         return value
 
     @property
@@ -709,6 +741,12 @@ def _deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+def _shown(name: object) -> str:
+    """A user-given key or name as it may appear in a one-line message."""
+    text = str(name)
+    return text if re.fullmatch(r"[\w.@/-]+", text) else repr(text)
+
+
 def _name_of(pipeline: Any) -> str | None:
     """A pipeline's name if it has a usable one (validation reports the rest)."""
     name = pipeline.get("name") if isinstance(pipeline, dict) else None
@@ -719,16 +757,19 @@ def _merge_environment(
     name: str, settings: dict[str, Any], defaults: dict[str, Any], pipelines: list[dict[str, Any]]
 ) -> dict[str, Any]:
     if not isinstance(settings, dict):
-        raise ConfigError(f"environments.{name}: must be a mapping of settings")
+        raise ConfigError(f"environments.{_shown(name)}: must be a mapping of settings")
     merged: dict[str, Any] = _deep_merge(defaults, settings)
     overrides = merged.pop("pipelines", None) or {}
     if not isinstance(overrides, dict):
-        raise ConfigError(f"environments.{name}.pipelines: must map pipeline names to overrides")
+        raise ConfigError(
+            f"environments.{_shown(name)}.pipelines: must map pipeline names to overrides"
+        )
     known = [_name_of(p) for p in pipelines]
     unknown = sorted(map(str, set(overrides) - set(known)))
     if unknown:
         raise ConfigError(
-            f"environments.{name}.pipelines: no pipeline named {', '.join(map(repr, unknown))} "
+            f"environments.{_shown(name)}.pipelines: no pipeline named "
+            f"{', '.join(map(repr, unknown))} "
             f"(pipelines: {', '.join(map(str, known))})"
         )
     merged["name"] = name
@@ -759,13 +800,13 @@ def _describe(error: Any, raw: dict[str, Any], layout: _FileLayout | None = None
             index = rest[1]
             entry = pipelines[index] if index < len(pipelines) else {}
             name = entry.get("name", index) if isinstance(entry, dict) else index
-            parts.append(f"pipelines[{name}]")
+            parts.append(f"pipelines[{_shown(name)}]")
             parts.extend(_loc_names(rest[2:]))
-            where = ".".join(parts) + f" (in environment '{env}')"
+            where = ".".join(parts) + f" (in environment {_shown(env)!r})"
         elif from_defaults:
-            where = ".".join(["defaults", *_loc_names(rest)]) + f" (in environment '{env}')"
+            where = ".".join(["defaults", *_loc_names(rest)]) + f" (in environment {_shown(env)!r})"
         else:
-            where = ".".join([f"environments.{env}", *_loc_names(rest)])
+            where = ".".join([f"environments.{_shown(env)}", *_loc_names(rest)])
     else:
         where = ".".join(_loc_names(loc)) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
@@ -794,7 +835,7 @@ def _loc_names(loc: list[Any]) -> list[str]:
             else:
                 out.append(f"[{item}]")
         elif not _internal_tag(item, out):
-            out.append(str(item))
+            out.append(_shown(item))
     return out
 
 
@@ -807,7 +848,8 @@ def parse_config(raw: Any, source: str) -> ProjectConfig:
     names = [n for n in map(_name_of, layout.pipelines) if n is not None]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"{source}: pipelines: duplicate pipeline names: {', '.join(duplicates)}")
+        shown = ", ".join(map(_shown, duplicates))
+        raise ConfigError(f"{source}: pipelines: duplicate pipeline names: {shown}")
     try:
         merged = {
             "project": layout.project,

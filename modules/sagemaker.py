@@ -65,7 +65,7 @@ class SagemakerModelLayer(Construct):
                 aws.service_principal("sagemaker"), aws.account_id
             ),
         )
-        IamRolePolicy(
+        execution_policy = IamRolePolicy(
             self,
             "execution-policy",
             name="transform-job",
@@ -94,6 +94,8 @@ class SagemakerModelLayer(Construct):
             execution_role_arn=role.arn,
             primary_container=container,
             enable_network_isolation=model.network_isolation,
+            # CreateModel checks that the role can read the artifact: the policy must exist first.
+            depends_on=[execution_policy],
             vpc_config=(
                 {
                     "subnets": list(model.vpc.subnet_ids),

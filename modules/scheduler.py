@@ -4,10 +4,10 @@ schedule and (optionally) its S3 event trigger.
 Creates
 - ``ScheduleGroup``: one EventBridge Scheduler schedule group for the environment;
 - ``PipelineSchedule``: for one pipeline, an encrypted standard SQS dead-letter queue (TLS-only
-  queue policy), a role EventBridge Scheduler assumes (trust: ``scheduler.amazonaws.com`` for this
-  account and this schedule) that may only start this state machine and send to its DLQ, and the
-  schedule itself: expression, time zone, flexible window, start/end date, state, a bounded retry
-  policy and the run payload (encrypted with the environment key);
+  queue policy), a role EventBridge Scheduler assumes (trust: ``scheduler.amazonaws.com`` for
+  this account and this schedule group) that may only start this state machine and send to its
+  DLQ, and the schedule itself: expression, time zone, flexible window, start/end date, state,
+  a bounded retry policy and the run payload (encrypted with the environment key);
 - with ``trigger`` configured: an EventBridge rule on "Object Created" events of the input bucket
   for the marker object under the pipeline's prefix, a target that starts the state machine with
   ``{"trigger": "event", "marker_key": ...}`` (bounded retries, same DLQ), and its own role (trust:
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from constructs import Construct
 
@@ -70,11 +71,13 @@ def run_payload(pipeline: PipelineConfig) -> str:
     return json.dumps(payload, sort_keys=True)
 
 
-def _iso(value: object) -> str | None:
+def _iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC; a date-time without an offset is read as UTC."""
     if value is None:
         return None
-    text = value.isoformat()  # type: ignore[attr-defined]
-    return text if "+" in text or text.endswith("Z") else f"{text}Z"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PipelineSchedule(Construct):
@@ -94,7 +97,8 @@ class PipelineSchedule(Construct):
         super().__init__(scope, id)
         name = names.pipeline(pipeline.name)
         schedule = pipeline.schedule
-        schedule_arn = aws.arn("scheduler", f"schedule/{names.prefix}/{name}")
+        # Scheduler sets aws:SourceArn to the schedule *group* (AWS: do not scope it to a schedule).
+        schedule_group_arn = aws.arn("scheduler", f"schedule-group/{names.prefix}")
         trigger_rule_arn = aws.arn("events", f"rule/{name}-input-ready")
 
         dlq_name = f"{name}-schedule-dlq"
@@ -143,7 +147,7 @@ class PipelineSchedule(Construct):
             name=f"{name}-scheduler",
             description=f"EventBridge Scheduler starts {name} runs with this role",
             assume_role_policy=service_trust_policy(
-                aws.service_principal("scheduler"), aws.account_id, schedule_arn
+                aws.service_principal("scheduler"), aws.account_id, schedule_group_arn
             ),
         )
         role_policy = IamRolePolicy(

@@ -4,6 +4,7 @@ Flow (JSONPath; the two computed values use JSONata Pass states). Bracketed part
 the pipeline's config:
 
     [CheckTrigger ─ marker_key given ─> InputFromMarker]           (event trigger)
+    [CheckScheduledRun ─ scheduled_time given ─> InputFromSchedule]  (dated input folders)
     CheckRunInput ─┬─ input_prefix under the pipeline's prefix ─> UseRequestedInput ─┐
                    ├─ input_prefix elsewhere ─> RejectRunInput (Fail)               │
                    └─ none ─> UseDefaultInput ───────────────────────────────────────┤
@@ -154,10 +155,12 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
         "TransformResources": {
             "InstanceType": transform.instance_type,
             "InstanceCount": transform.instance_count,
-            "VolumeKmsKeyId": t.kms_key_arn,
         },
         "Tags": _tags(pipeline, t),
     }
+    if not transform.has_instance_storage:
+        # Local NVMe volumes are encrypted by the hardware; SageMaker refuses a key for them.
+        params["TransformResources"]["VolumeKmsKeyId"] = t.kms_key_arn
     if transform.max_concurrent_transforms:
         params["MaxConcurrentTransforms"] = transform.max_concurrent_transforms
     if transform.environment:
@@ -240,8 +243,43 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
                 "Next": nxt,
             },
         )
+    start = "CheckRunInput"
+    folder = pipeline.schedule.input_folder
+    if folder is not None:
+        chain.add(
+            "CheckScheduledRun",
+            {
+                "Type": "Choice",
+                "Comment": "Scheduled runs read the folder of their scheduled date.",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.scheduled_time", "IsPresent": True},
+                            {"Variable": "$.scheduled_time", "IsString": True},
+                            {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
+                        ],
+                        "Next": "InputFromSchedule",
+                    }
+                ],
+                "Default": "CheckRunInput",
+            },
+        )
+        chain.add(
+            "InputFromSchedule",
+            {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": (
+                    f"{{% $merge([$states.input, {{'input_prefix': '{default_prefix}' & "
+                    "$fromMillis($toMillis($states.input.scheduled_time), "
+                    f"'{folder}') & '/'}}]) %}}"
+                ),
+                "Next": "CheckRunInput",
+            },
+        )
+        start = "CheckScheduledRun"
     if pipeline.trigger is None:
-        return "CheckRunInput"
+        return start
     marker = pipeline.trigger.marker
     chain.add(
         "CheckTrigger",
@@ -257,7 +295,7 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
                     "Next": "InputFromMarker",
                 }
             ],
-            "Default": "CheckRunInput",
+            "Default": start,
         },
     )
     chain.add(
@@ -642,6 +680,8 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
 _READING_ORDER = [
     "CheckTrigger",
     "InputFromMarker",
+    "CheckScheduledRun",
+    "InputFromSchedule",
     "CheckRunInput",
     "RejectRunInput",
     "UseRequestedInput",

@@ -88,15 +88,19 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-def _rename_churn(new: str) -> Callable[[dict[str, Any]], None]:
+def _rename(old: str, new: str) -> Callable[[dict[str, Any]], None]:
     def edit(raw: dict[str, Any]) -> None:
-        raw["pipelines"][0]["name"] = new
+        next(p for p in raw["pipelines"] if p["name"] == old)["name"] = new
         for env in raw["environments"].values():
             overrides = env.get("pipelines", {})
-            if "churn" in overrides:
-                overrides[new] = overrides.pop("churn")
+            if old in overrides:
+                overrides[new] = overrides.pop(old)
 
     return edit
+
+
+def _rename_churn(new: str) -> Callable[[dict[str, Any]], None]:
+    return _rename("churn", new)
 
 
 BAD_CONFIGS = [
@@ -132,6 +136,25 @@ BAD_CONFIGS = [
         "model_package_arn",
     ),
     ("bad input prefix", _set("pipelines.0.input_prefix", "/abs"), "input_prefix"),
+    ("wildcard in prefix", _set("pipelines.0.input_prefix", "churn*/"), "input_prefix"),
+    (
+        "overlapping pipeline names",
+        _rename("ltv", "churn-eu"),
+        "pipeline names 'churn' and 'churn-eu' overlap",
+    ),
+    (
+        "bad input folder picture",
+        _set("pipelines.0.schedule.input_folder", "{date}"),
+        "schedule.input_folder",
+    ),
+    (
+        "ecr repositories with an image",
+        _set(
+            "pipelines.0.model.ecr_repository_arns",
+            ["arn:aws:ecr:eu-west-1:123456789012:repository/x"],
+        ),
+        "ecr_repository_arns is for registry packages",
+    ),
     ("duplicate pipelines", _set("pipelines.1.name", "churn"), "duplicate pipeline names: churn"),
     ("no pipelines", _set("pipelines", []), "pipelines"),
     (

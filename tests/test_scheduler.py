@@ -66,8 +66,8 @@ def test_schedule_in_its_group_with_expression_timezone_window_dates(scores: str
             "schedule_expression": "rate(6 hours)",
             "schedule_expression_timezone": "America/New_York",
             "flexible_time_window": {"mode": "FLEXIBLE", "maximum_window_in_minutes": 30},
-            "start_date": "2026-01-01T00:00:00+00:00",
-            "end_date": "2030-01-01T00:00:00+00:00",
+            "start_date": "2026-01-01T00:00:00Z",
+            "end_date": "2030-01-01T00:00:00Z",
             "state": "ENABLED",
         },
     )
@@ -133,8 +133,9 @@ def test_role_may_only_start_this_state_machine(scores: str) -> None:
     role = resource_named(scores, "aws_iam_role", name="full-stage-scores-scheduler")
     [trust] = policy_of(role, "assume_role_policy")["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    schedule_arn = "arn:aws:scheduler:eu-west-1:111122223333:schedule/full-stage/full-stage-scores"
-    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": schedule_arn}
+    # Scheduler sets aws:SourceArn to the schedule group, not to the schedule.
+    group_arn = "arn:aws:scheduler:eu-west-1:111122223333:schedule-group/full-stage"
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": group_arn}
     role_id = reference(scores, "aws_iam_role", "id", name="full-stage-scores-scheduler")
     policy = policy_of(resource_named(scores, "aws_iam_role_policy", role=role_id))
     start = statement(policy, "StartThisStateMachine")
@@ -190,3 +191,14 @@ def test_event_trigger_role_and_dlq_permission(scores: str) -> None:
 def test_no_event_trigger_unless_configured(churn: str) -> None:
     assert resources(churn, "aws_cloudwatch_event_rule") == []
     assert "EventTriggerDeadLetters" not in resources(churn, "aws_sqs_queue_policy")[0]["policy"]
+
+
+def test_dates_are_rfc3339_in_utc() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from modules.scheduler import _iso
+
+    eastern = timezone(timedelta(hours=-5))
+    assert _iso(datetime(2030, 1, 1, tzinfo=eastern)) == "2030-01-01T05:00:00Z"
+    assert _iso(datetime(2030, 1, 1)) == "2030-01-01T00:00:00Z"
+    assert _iso(None) is None

@@ -298,3 +298,28 @@ def test_success_notification_is_optional(
     assert states["WriteManifest"]["Next"] == "NotifySuccess"
     assert states["NotifySuccess"]["Parameters"]["Message.$"] == "States.JsonToString($.manifest)"
     assert states["NotifySuccess"]["Next"] == "RunSucceeded"
+
+
+def test_instance_storage_types_get_no_volume_key(make_config: Any) -> None:
+    def gpu(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["transform"]["instance_type"] = "ml.g5.xlarge"
+
+    config = make_config(gpu)
+    resources = build_definition(_pipeline(config, "prod", "churn"), TARGETS)["States"][
+        "RunTransformJob"
+    ]["Parameters"]["TransformResources"]
+    assert resources == {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2}
+
+
+def test_scheduled_runs_read_the_folder_of_their_date(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert definition["StartAt"] == "CheckScheduledRun"
+    rule = states["CheckScheduledRun"]["Choices"][0]
+    assert {"Not": {"Variable": "$.input_prefix", "IsPresent": True}} in rule["And"]
+    assert rule["Next"] == "InputFromSchedule"
+    derive = states["InputFromSchedule"]
+    assert derive["QueryLanguage"] == "JSONata" and derive["Next"] == "CheckRunInput"
+    assert (
+        "'churn/' & $fromMillis($toMillis($states.input.scheduled_time), '[Y0001]-[M01]-[D01]')"
+        in derive["Output"]
+    )
