@@ -198,6 +198,11 @@ def _run_parameters(t: WorkflowTargets, input_prefix: dict[str, str]) -> dict[st
     }
 
 
+def _present_string(path: str) -> list[dict[str, Any]]:
+    """Choice conditions: the run input has a string at this path."""
+    return [{"Variable": path, "IsPresent": True}, {"Variable": path, "IsString": True}]
+
+
 def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> str:
     default_prefix = pipeline.default_input_prefix
     chain.add(
@@ -208,8 +213,7 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
             "Choices": [
                 {
                     "And": [
-                        {"Variable": "$.input_prefix", "IsPresent": True},
-                        {"Variable": "$.input_prefix", "IsString": True},
+                        *_present_string("$.input_prefix"),
                         {
                             "Variable": "$.input_prefix",
                             "StringMatches": default_prefix.replace("\\", "\\\\") + "*",
@@ -254,8 +258,7 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
                 "Choices": [
                     {
                         "And": [
-                            {"Variable": "$.scheduled_time", "IsPresent": True},
-                            {"Variable": "$.scheduled_time", "IsString": True},
+                            *_present_string("$.scheduled_time"),
                             {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
                         ],
                         "Next": "InputFromSchedule",
@@ -288,10 +291,7 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
             "Comment": "Runs started by a marker object read the folder the marker is in.",
             "Choices": [
                 {
-                    "And": [
-                        {"Variable": "$.marker_key", "IsPresent": True},
-                        {"Variable": "$.marker_key", "IsString": True},
-                    ],
+                    "And": _present_string("$.marker_key"),
                     "Next": "InputFromMarker",
                 }
             ],
