@@ -65,6 +65,12 @@ def policy_of(resource: dict[str, Any], attribute: str = "policy") -> dict[str, 
     return json.loads(resource[attribute])
 
 
+def role_policy(synthesized: str) -> dict[str, Any]:
+    """The policy document of the only inline role policy of a layer synthesized alone."""
+    [resource] = resources(synthesized, "aws_iam_role_policy")
+    return policy_of(resource)
+
+
 def statement(policy: dict[str, Any], sid: str) -> dict[str, Any]:
     found = [s for s in policy["Statement"] if s.get("Sid") == sid]
     assert len(found) == 1, f"no statement {sid} in {[s.get('Sid') for s in policy['Statement']]}"

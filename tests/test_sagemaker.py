@@ -18,6 +18,7 @@ from tests.helpers import (
     layer_stack,
     policy_of,
     resources,
+    role_policy,
     statement,
 )
 
@@ -52,7 +53,7 @@ def registry(full_config: ProjectConfig) -> str:
 
 
 def _policy(synthesized: str) -> dict[str, Any]:
-    return policy_of(resources(synthesized, "aws_iam_role_policy")[0])
+    return role_policy(synthesized)
 
 
 def test_model_from_image_and_artifact(churn: str) -> None:

@@ -20,6 +20,7 @@ from tests.helpers import (
     layer_stack,
     policy_of,
     resources,
+    role_policy,
     statement,
 )
 
@@ -49,7 +50,7 @@ def synthesized(default_config: ProjectConfig) -> str:
 
 @pytest.fixture(scope="module")
 def policy(synthesized: str) -> dict[str, Any]:
-    return policy_of(resources(synthesized, "aws_iam_role_policy")[0])
+    return role_policy(synthesized)
 
 
 def test_standard_state_machine_with_logging_and_tracing(synthesized: str) -> None:
@@ -148,7 +149,7 @@ def _role_policy(
         sagemaker=SagemakerOutputs(model_name=model, execution_role_arn=EXECUTION_ROLE),
         alert_topic_arn=TOPIC,
     )
-    return policy_of(resources(Testing.synth(stack), "aws_iam_role_policy")[0])
+    return role_policy(Testing.synth(stack))
 
 
 def test_feature_permissions_are_scoped(policy: dict[str, Any]) -> None:
