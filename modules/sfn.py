@@ -7,7 +7,10 @@ Creates
   with exactly what ``createTransformJob.sync`` needs: create/describe/stop and tag this pipeline's
   transform jobs, pass the SageMaker execution role to SageMaker only, manage the managed
   EventBridge rule the ``.sync`` pattern uses, publish to the alert topic, use the KMS key, and
-  deliver logs and X-Ray traces;
+  deliver logs and X-Ray traces; plus, only for the features a pipeline switches on: list this
+  state machine's running executions (overlap guard), list the pipeline's input prefix (empty-input
+  guard), write ``_manifest.json`` under its output prefix, and find approved packages of its
+  Model Package Group and create/delete its per-run models;
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
