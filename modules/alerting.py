@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from constructs import Construct
 
@@ -138,15 +139,26 @@ class PipelineAlarms(Construct):
         super().__init__(scope, id)
         name = names.pipeline(pipeline.name)
         period = pipeline.alarms.period_seconds
-        actions = {"alarm_actions": [topic_arn], "ok_actions": [topic_arn]}
-
         alarm_names: list[str] = []
-        for metric, meaning in EXECUTION_ALARMS:
+
+        def alarm(construct_id: str, suffix: str, description: str, **metric: Any) -> None:
+            """One alarm of this pipeline, paging the topic and telling it when it recovers."""
             CloudwatchMetricAlarm(
                 self,
+                construct_id,
+                alarm_name=f"{name}-{suffix}",
+                alarm_description=f"{name}: {description}",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+                **metric,
+            )
+            alarm_names.append(f"{name}-{suffix}")
+
+        for metric, meaning in EXECUTION_ALARMS:
+            alarm(
                 f"alarm-{metric}",
-                alarm_name=f"{name}-{metric}",
-                alarm_description=f"{name}: {meaning}. The Step Functions console shows the run.",
+                metric,
+                f"{meaning}. The Step Functions console shows the run.",
                 namespace="AWS/States",
                 metric_name=metric,
                 dimensions={"StateMachineArn": state_machine.arn},
@@ -157,17 +169,12 @@ class PipelineAlarms(Construct):
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 # No data means no run in this period: nothing went wrong.
                 treat_missing_data="notBreaching",
-                **actions,
             )
-            alarm_names.append(f"{name}-{metric}")
-        CloudwatchMetricAlarm(
-            self,
+        alarm(
             "alarm-dlq-depth",
-            alarm_name=f"{name}-ScheduleDeadLetters",
-            alarm_description=(
-                f"{name}: EventBridge Scheduler could not start a run; the undelivered run is in "
-                "the dead-letter queue."
-            ),
+            "ScheduleDeadLetters",
+            "EventBridge Scheduler could not start a run; the undelivered run is in the "
+            "dead-letter queue.",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": schedule.dlq_name},
@@ -177,20 +184,14 @@ class PipelineAlarms(Construct):
             threshold=pipeline.alarms.dlq_messages_threshold,
             comparison_operator="GreaterThanOrEqualToThreshold",
             treat_missing_data="notBreaching",
-            **actions,
         )
-        alarm_names.append(f"{name}-ScheduleDeadLetters")
-
         window = pipeline.freshness_window_hours
         if window is not None:
-            CloudwatchMetricAlarm(
-                self,
+            alarm(
                 "alarm-freshness",
-                alarm_name=f"{name}-NoRecentSuccess",
-                alarm_description=(
-                    f"{name}: no run succeeded in the last {window} hours. Is the schedule "
-                    "still enabled and firing? (Runs that fail raise their own alarms.)"
-                ),
+                "NoRecentSuccess",
+                f"no run succeeded in the last {window} hours. Is the schedule still enabled "
+                "and firing? (Runs that fail raise their own alarms.)",
                 namespace="AWS/States",
                 metric_name="ExecutionsSucceeded",
                 dimensions={"StateMachineArn": state_machine.arn},
@@ -202,9 +203,7 @@ class PipelineAlarms(Construct):
                 comparison_operator="LessThanThreshold",
                 # Here no data is the symptom: every hour of the window without a success breaches.
                 treat_missing_data="breaching",
-                **actions,
             )
-            alarm_names.append(f"{name}-NoRecentSuccess")
         # Known from the names: no round trip to the jsii runtime per alarm.
         self.alarm_arns: list[str] = [
             aws.arn("cloudwatch", f"alarm:{alarm_name}") for alarm_name in alarm_names

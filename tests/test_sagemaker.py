@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from cdktf import Testing
 
@@ -52,10 +50,6 @@ def registry(full_config: ProjectConfig) -> str:
     return _synth(full_config, "stage", "registry")
 
 
-def _policy(synthesized: str) -> dict[str, Any]:
-    return role_policy(synthesized)
-
-
 def test_model_from_image_and_artifact(churn: str) -> None:
     assert Testing.to_have_resource_with_properties(
         churn,
@@ -99,7 +93,7 @@ def test_vpc_and_container_environment(vpc: str) -> None:
             "primary_container": {"environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
         },
     )
-    assert "ec2:CreateNetworkInterface" in all_actions(_policy(vpc))
+    assert "ec2:CreateNetworkInterface" in all_actions(role_policy(vpc))
 
 
 def test_trust_is_sagemaker_for_this_account_only(churn: str) -> None:
@@ -110,7 +104,7 @@ def test_trust_is_sagemaker_for_this_account_only(churn: str) -> None:
 
 
 def test_execution_role_is_scoped_to_the_pipelines_data(churn: str) -> None:
-    policy = _policy(churn)
+    policy = role_policy(churn)
     assert statement(policy, "ReadModelArtifact")["Resource"] == (
         "arn:aws:s3:::test-models/churn/model.tar.gz"
     )
@@ -129,6 +123,6 @@ def test_execution_role_is_scoped_to_the_pipelines_data(churn: str) -> None:
 
 def test_only_documented_statements_use_star_resources(churn: str, vpc: str) -> None:
     for synthesized in (churn, vpc):
-        star = {s["Sid"] for s in _policy(synthesized)["Statement"] if s["Resource"] == "*"}
+        star = {s["Sid"] for s in role_policy(synthesized)["Statement"] if s["Resource"] == "*"}
         assert star <= {"WriteTransformJobMetrics", "LogInToEcr", "ManageVpcNetworkInterfaces"}
-        assert not any("*" in a for a in all_actions(_policy(synthesized)))
+        assert not any("*" in a for a in all_actions(role_policy(synthesized)))

@@ -28,24 +28,28 @@ EXECUTION_ROLE = "arn:aws:iam::111122223333:role/mlbatch-prod-churn-sagemaker"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:mlbatch-prod-alerts"
 
 
-@pytest.fixture(scope="module")
-def synthesized(default_config: ProjectConfig) -> str:
+def _synth(
+    config: ProjectConfig, env_name: str, pipeline: str, model: str | None = "mlbatch-prod-churn"
+) -> str:
     stack = layer_stack()
-    env = default_config.environments["prod"]
+    env = config.environments[env_name]
     StateMachineLayer(
         stack,
         "sfn",
         env=env,
-        pipeline=env.pipelines[0],
-        names=Names(default_config.project, "prod"),
+        pipeline=next(p for p in env.pipelines if p.name == pipeline),
+        names=Names(config.project, env_name),
         aws=TEST_AWS,
         storage=fake_storage_outputs(),
-        sagemaker=SagemakerOutputs(
-            model_name="mlbatch-prod-churn", execution_role_arn=EXECUTION_ROLE
-        ),
+        sagemaker=SagemakerOutputs(model_name=model, execution_role_arn=EXECUTION_ROLE),
         alert_topic_arn=TOPIC,
     )
     return Testing.synth(stack)
+
+
+@pytest.fixture(scope="module")
+def synthesized(default_config: ProjectConfig) -> str:
+    return _synth(default_config, "prod", "churn")
 
 
 @pytest.fixture(scope="module")
@@ -136,20 +140,7 @@ def test_star_resources_only_for_log_delivery_and_xray(policy: dict[str, Any]) -
 def _role_policy(
     config: ProjectConfig, env_name: str, pipeline: str, model: str | None
 ) -> dict[str, Any]:
-    stack = layer_stack()
-    env = config.environments[env_name]
-    StateMachineLayer(
-        stack,
-        "sfn",
-        env=env,
-        pipeline=next(p for p in env.pipelines if p.name == pipeline),
-        names=Names(config.project, env_name),
-        aws=TEST_AWS,
-        storage=fake_storage_outputs(),
-        sagemaker=SagemakerOutputs(model_name=model, execution_role_arn=EXECUTION_ROLE),
-        alert_topic_arn=TOPIC,
-    )
-    return role_policy(Testing.synth(stack))
+    return role_policy(_synth(config, env_name, pipeline, model))
 
 
 def test_feature_permissions_are_scoped(policy: dict[str, Any]) -> None:
