@@ -16,7 +16,12 @@ CHECKOV_INSTALLED := tools/checkov/.venv/.installed
 NODE_TOOLS := node_modules/.package-lock.json
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench docs diagram hcl clean
+.PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
+
+# actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
+# into .tools/ (git-ignored); a new version gets a new folder.
+ACTIONLINT_VERSION := 1.7.12
+ACTIONLINT := .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 # Each environment is rebuilt whenever its lock file changes.
 $(INSTALLED): Pipfile.lock
@@ -34,6 +39,11 @@ $(CHECKOV_INSTALLED): tools/checkov/Pipfile.lock $(INSTALLED)
 $(NODE_TOOLS): package-lock.json
 	npm ci --no-audit --no-fund
 
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/$(dir $@) GOMODCACHE=$(CURDIR)/.tools/go/mod GOCACHE=$(CURDIR)/.tools/go/cache \
+		GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+		go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
+
 install: $(INSTALLED)
 
 synth: $(INSTALLED)
@@ -44,10 +54,11 @@ synth: $(INSTALLED)
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) $(ACTIONLINT)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
+	$(ACTIONLINT) -no-color
 
 format: $(INSTALLED)
 	$(PYTHON) -m ruff format .
@@ -79,5 +90,17 @@ diagram: $(INSTALLED)
 		|| echo "install Graphviz (dot) to render the SVG/PNG; the DOT source is written anyway"
 	$(PYTHON) tools/diagram.py
 
+# Plan every stack of one environment in deploy order into plans/<stack>.json (needs AWS
+# credentials and the hashicorp/aws provider; says in one line which is missing).
+plan: $(INSTALLED)
+	@test -n "$(ENV)" || { echo "usage: make plan ENV=<environment>" >&2; exit 2; }
+	@$(PYTHON) -m tools.plan_review.plan --env "$(ENV)"
+
+# Review plan JSON as Markdown: make plan-review PLAN="plans/mlbatch-prod.json ..." (or plans/*.json).
+# The reviewer exits 3 on data at risk and 1 on unreadable input; make then reports "Error 3"/"Error 1".
+plan-review: $(INSTALLED)
+	@test -n "$(PLAN)" || { echo "usage: make plan-review PLAN=\"plans/<stack>.json ...\"" >&2; exit 1; }
+	@$(PYTHON) -m tools.plan_review $(PLAN)
+
 clean:
-	rm -rf cdktf.out hcl.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out hcl.out plans .pytest_cache .mypy_cache .ruff_cache

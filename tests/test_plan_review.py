@@ -1,0 +1,472 @@
+"""`make plan` and `make plan-review` (tools/plan_review): the reader on real `terraform show -json`
+output (terraform's built-in terraform_data, no provider needed), and what it says about this
+project's own resources in plans built from two synthesized configs (tests/plan_fixtures.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modules.config import ProjectConfig
+from tests.plan_fixtures import build_plan, synthesize
+from tools.plan_review.plan import deploy_order
+from tools.plan_review.report import main as review_main
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = "mlbatch"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the reviewer
+
+
+class Review:
+    def __init__(self, status: int, out: str, err: str) -> None:
+        self.status, self.out, self.err = status, out, err
+
+    def section(self, heading: str) -> str:
+        """The text under one `#### ` heading, up to the next heading."""
+        start = self.out.index(heading)
+        end = min(
+            (i for i in (self.out.find("\n###", start + 1),) if i != -1), default=len(self.out)
+        )
+        return self.out[start:end]
+
+
+@pytest.fixture
+def review(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Review]:
+    def run(plans: dict[str, dict[str, Any]], *args: str) -> Review:
+        paths = []
+        for stack, plan in plans.items():
+            path = tmp_path / f"{stack}.json"
+            path.write_text(json.dumps(plan))
+            paths.append(str(path))
+        capsys.readouterr()
+        status = review_main([*paths, *args])
+        captured = capsys.readouterr()
+        return Review(status, captured.out, captured.err)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Real plans from terraform's built-in terraform_data resource
+
+TF_BEFORE = {
+    "pipeline-churn_sfn_marker_A1B2C3D4": {"input": {"instance_count": 1}},
+    "pipeline-churn_sfn_secret_0A0B0C0D": {"input": '${sensitive("old-secret-value")}'},
+    "storage_rotated_11223344": {"input": "x", "triggers_replace": ["v1"]},
+    "storage_retired_55667788": {"input": "gone"},
+}
+TF_AFTER = {
+    "pipeline-churn_sfn_marker_A1B2C3D4": {"input": {"instance_count": 2}},
+    "pipeline-churn_sfn_secret_0A0B0C0D": {"input": '${sensitive("new-secret-value")}'},
+    "storage_rotated_11223344": {"input": "x", "triggers_replace": ["v2"]},
+    "pipeline-ltv_sfn_marker_99AABBCC": {"input": "${terraform_data.storage_rotated_11223344.id}"},
+}
+
+
+def _terraform(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def real_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`terraform show -json` of a real plan (create, update, replace, delete) and of a state."""
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed")
+    work = tmp_path_factory.mktemp("terraform")
+    cli_config = work / "terraformrc"
+    cli_config.write_text("")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TF_", "AWS_")) and key != "CHECKPOINT_DISABLE"
+    } | {
+        "CHECKPOINT_DISABLE": "1",
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "TF_DATA_DIR": str(work / ".terraform"),
+        "TF_PLUGIN_CACHE_DIR": str(work / "plugins"),
+    }
+    (work / "plugins").mkdir()
+    config = work / "main.tf.json"
+    config.write_text(json.dumps({"resource": {"terraform_data": TF_BEFORE}}))
+    _terraform(["init", "-input=false"], work, env)
+    _terraform(["apply", "-auto-approve", "-input=false"], work, env)
+    state = work / "state.json"
+    state.write_text(_terraform(["show", "-json"], work, env))
+    config.write_text(json.dumps({"resource": {"terraform_data": TF_AFTER}}))
+    _terraform(["plan", "-input=false", "-out=plan.tfplan"], work, env)
+    plan = work / "plan.json"
+    plan.write_text(_terraform(["show", "-json", "plan.tfplan"], work, env))
+    return {"plan": plan, "state": state}
+
+
+def _review_files(paths: list[Path], capsys: pytest.CaptureFixture[str]) -> Review:
+    capsys.readouterr()
+    status = review_main([str(p) for p in paths])
+    captured = capsys.readouterr()
+    return Review(status, captured.out, captured.err)
+
+
+def test_real_plan_counts_and_values(
+    real_plans: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = json.loads(real_plans["plan"].read_text())
+    assert plan["terraform_version"] == "1.11.4"  # the real thing, not a fixture
+    path = tmp_path / "mlbatch-dev.json"
+    shutil.copy(real_plans["plan"], path)
+    result = _review_files([path], capsys)
+    assert result.status == 0, result.err
+    assert "**1 stack: 1 to create, 2 to update, 1 to replace, 1 to delete.**" in result.out
+    assert "| `mlbatch-dev` | (environment) | · | · | 1 | 1 |" in result.out
+    assert "| `mlbatch-dev` | `churn` | · | 2 | · | · |" in result.out
+    assert "| `mlbatch-dev` | `ltv` | 1 | · | · | · |" in result.out
+    assert "### Stack `mlbatch-dev` (environment `dev`, sets `allow_destroy`)" in result.out
+
+    churn = result.section("#### Pipeline `churn`")
+    assert "`input.instance_count`: `1` → `2`" in churn
+    assert '`output`: `{"instance_count": 1}` → `(known after apply)`' in churn
+    assert "`input`: `(sensitive)` → `(sensitive)`" in churn
+    # A sensitive value is in the JSON but never printed. (Terraform 1.11 does not carry the mark
+    # to the prior `output` of terraform_data, so that one shows, as in terraform's own plan.)
+    assert "new-secret-value" not in result.out
+    assert "old-secret-value" not in churn.replace("`output`: `old-secret-value`", "")
+
+    shared = result.section("#### Environment-wide")
+    assert "- `-/+` replace `terraform_data.storage_rotated_11223344`" in shared
+    assert "`triggers_replace[0]`: `v1` → `v2` (forces replacement)" in shared
+    assert "- `-` delete `terraform_data.storage_retired_55667788`" in shared
+    # terraform_data holds no data: nothing is guarded
+    assert "Data at risk" not in result.out
+
+
+def test_pipeline_stack_owns_its_resources(
+    real_plans: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With one stack per pipeline (`<project>-<env>-<pipeline>`), resources outside a
+    pipeline-<name> construct path belong to that stack's pipeline."""
+    path = tmp_path / "mlbatch-dev-churn.json"
+    shutil.copy(real_plans["plan"], path)
+    result = _review_files([path], capsys)
+    assert "| `mlbatch-dev-churn` | `churn` | · | 2 | 1 | 1 |" in result.out
+    assert "#### Environment-wide" not in result.out
+
+
+def test_state_is_not_a_plan(
+    real_plans: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _review_files([real_plans["state"]], capsys)
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err.count("\n") == 1
+    assert "this is a state, not a plan" in result.err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read it"),
+        ("{not json", "not JSON (line 1"),
+        ('{"resource_changes": []}', "no format_version"),
+        ('{"format_version": "2.0", "resource_changes": []}', "plan format 2.0 is not supported"),
+        (
+            '{"format_version": "1.2", "resource_changes": [{"address": "x"}]}',
+            "resource_changes[0] is malformed",
+        ),
+    ],
+)
+def test_unreadable_input_is_one_line_and_exit_1(
+    content: str | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mlbatch-dev.json"
+    if content is not None:
+        path.write_text(content)
+    result = _review_files([path], capsys)
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and message in result.err, result.err
+
+
+# ---------------------------------------------------------------------------------------------
+# This project's resources: plans between two synthesized configs
+
+
+@pytest.fixture(scope="module")
+def raw_config() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    return loaded
+
+
+def _config(raw: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> ProjectConfig:
+    from modules.config import parse_config
+
+    copy = json.loads(json.dumps(raw))
+    edit(copy)
+    return parse_config(copy, "test.yaml")
+
+
+@pytest.fixture(scope="module")
+def synth(
+    tmp_path_factory: pytest.TempPathFactory, raw_config: dict[str, Any]
+) -> Iterator[Callable[..., dict[str, dict[str, Any]]]]:
+    def run(
+        edit: Callable[[dict[str, Any]], None] = lambda raw: None,
+        environments: list[str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        outdir = tmp_path_factory.mktemp("synth")
+        return synthesize(_config(raw_config, edit), outdir, environments)
+
+    yield run
+
+
+@pytest.fixture(scope="module")
+def baseline(synth: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    return synth()
+
+
+def test_transform_instance_count_changes_one_field_of_one_state(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["environments"]["dev"]["pipelines"]["churn"]["transform"]["instance_count"] = 2
+
+    after = synth(edit, ["dev"])
+    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    assert result.status == 0
+    assert "| `mlbatch-dev` | `churn` | · | 1 | · | · |" in result.out
+    assert result.out.count("\n- `") == 1  # one resource changes: the churn state machine
+    churn = result.section("#### Pipeline `churn`")
+    assert "update `aws_sfn_state_machine.pipeline-churn_sfn_state-machine_" in churn
+    assert churn.count("changed:") == 1
+    assert "state `RunTransformJob` changed:" in churn
+    assert "    - `Parameters.TransformResources.InstanceCount`: `1` → `2`" in churn
+    assert churn.count("→") == 1
+
+
+def test_added_pipeline_only_creates(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    raw_config: dict[str, Any],
+    review: Callable[..., Review],
+) -> None:
+    churn = raw_config["pipelines"][0]
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"].append(
+            {
+                "name": "fraud",
+                "model": {"image": churn["model"]["image"], "artifact_key": "fraud/model.tar.gz"},
+                "schedule": {"expression": "rate(1 hour)"},
+                "transform": {"instance_type": "ml.m5.large", "content_type": "text/csv"},
+            }
+        )
+
+    after = synth(edit, ["dev"])
+    plan = build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])
+    result = review({"mlbatch-dev": plan})
+    assert result.status == 0
+    created = [c for c in plan["resource_changes"] if c["change"]["actions"] == ["create"]]
+    assert len(created) >= 15
+    assert f"| `mlbatch-dev` | `fraud` | {len(created)} | · | · | · |" in result.out
+    assert "`churn`" not in result.out and "`ltv`" not in result.out
+    fraud = result.section("#### Pipeline `fraud`")
+    assert fraud.count("create `") == len(created)
+    assert "update" not in fraud and "delete" not in fraud
+    # the new role policies point at roles that do not exist yet
+    assert "policy: (known after apply)" in fraud
+
+
+def _bucket_address(stack: dict[str, Any], role: str) -> str:
+    names = [n for n in stack["resource"]["aws_s3_bucket"] if f"_{role}_" in n]
+    assert len(names) == 1
+    return f"aws_s3_bucket.{names[0]}"
+
+
+def test_replaced_bucket_is_guarded_first_and_exits_3(
+    baseline: dict[str, dict[str, Any]], review: Callable[..., Review]
+) -> None:
+    prod = baseline["mlbatch-prod"]
+    bucket = _bucket_address(prod, "output")
+    result = review({"mlbatch-prod": build_plan(prod, prod, replace=(bucket,))})
+    assert result.status == 3
+    risk = result.out.index("### ⛔ Data at risk")
+    assert risk < result.out.index("| stack | pipeline |") < result.out.index("### Stack")
+    assert f"| `mlbatch-prod` | replace | `{bucket}` | bucket:" in result.out
+    assert "| `mlbatch-prod` | replace | `aws_s3_bucket_versioning." in result.out
+    assert "**blocked**" in result.out
+
+
+def test_unknown_after_apply_values_are_shown_as_such(
+    baseline: dict[str, dict[str, Any]], review: Callable[..., Review]
+) -> None:
+    """A new bucket's ARN is unknown until apply: every policy naming it is too."""
+    prod = baseline["mlbatch-prod"]
+    plan = build_plan(prod, prod, replace=(_bucket_address(prod, "output"),))
+    result = review({"mlbatch-prod": plan})
+    churn = result.section("#### Pipeline `churn`")
+    assert "update `aws_iam_role_policy.pipeline-churn_sagemaker_execution-policy_" in churn
+    assert "  - policy: (known after apply)" in churn
+    assert "(forces replacement)" in result.section("#### Environment-wide")
+
+
+def test_kms_key_deleted_with_allow_destroy_is_listed_exit_0(
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+    raw_config: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    plan = build_plan(baseline["mlbatch-dev"], None)  # terraform plan -destroy of dev
+    key = next(c["address"] for c in plan["resource_changes"] if c["type"] == "aws_kms_key")
+    result = review({"mlbatch-dev": plan})
+    assert result.status == 0
+    assert "### Data deleted (allowed)" in result.out
+    assert f"| `mlbatch-dev` | delete | `{key}` | KMS key:" in result.out
+
+    # the same plan where dev does not allow destroy: blocked
+    strict = json.loads(json.dumps(raw_config))
+    strict["environments"]["dev"]["allow_destroy"] = False
+    config = tmp_path / "strict.yaml"
+    config.write_text(yaml.safe_dump(strict))
+    blocked = review({"mlbatch-dev": plan}, "--config", str(config))
+    assert blocked.status == 3
+    assert f"| `mlbatch-dev` | delete | `{key}` | KMS key:" in blocked.out
+
+
+def test_widened_policy_statement_is_shown_by_sid(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+) -> None:
+    repository = "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-sklearn"
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"][1]["model"]["ecr_repository_arns"].append(repository)
+
+    after = synth(edit, ["dev"])
+    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    assert result.status == 0
+    ltv = result.section("#### Pipeline `ltv`")
+    assert "update `aws_iam_role_policy.pipeline-ltv_sagemaker_execution-policy_" in ltv
+    assert f"policy statement `PullInferenceImage` changed: Resource: + `{repository}`" in ltv
+    assert ltv.count("statement") == 1
+
+
+def test_renamed_state_bucket_is_guarded_in_the_bootstrap_stack(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["environments"]["prod"]["state"]["bucket"] = "mlbatch-tfstate-v2-123456789012-eu-west-1"
+
+    after = synth(edit)
+    plans = {
+        "mlbatch-state": build_plan(baseline["mlbatch-state"], after["mlbatch-state"]),
+        "mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"]),
+    }
+    result = review(plans)
+    assert result.status == 3
+    assert "**2 stacks:" in result.out
+    assert "### Stack `mlbatch-state` (no environment of the config" in result.out
+    assert "### Stack `mlbatch-dev` (environment `dev`, sets `allow_destroy`)\n\nNo changes." in (
+        result.out
+    )
+    assert "| `mlbatch-state` | delete | `aws_s3_bucket.state-mlbatch-tfstate-1234" in result.out
+
+
+def test_make_plan_review_fails_on_data_at_risk(
+    baseline: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    prod = baseline["mlbatch-prod"]
+    path = tmp_path / "mlbatch-prod.json"
+    path.write_text(json.dumps(build_plan(prod, prod, replace=(_bucket_address(prod, "input"),))))
+    result = subprocess.run(
+        ["make", "--no-print-directory", "plan-review", f"PLAN={path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.startswith("<!-- plan-review -->\n## Plan review")
+    assert result.returncode != 0
+    assert "Error 3" in result.stderr  # make reports the reviewer's status, and exits 2 itself
+
+
+# ---------------------------------------------------------------------------------------------
+# make plan
+
+
+def test_deploy_order_follows_the_manifest() -> None:
+    manifest = {
+        "stacks": {
+            "mlbatch-dev-churn": {"dependencies": ["mlbatch-dev"]},
+            "mlbatch-dev": {"dependencies": []},
+            "mlbatch-dev-dashboard": {"dependencies": ["mlbatch-dev-churn", "mlbatch-dev"]},
+        }
+    }
+    assert deploy_order(manifest) == ["mlbatch-dev", "mlbatch-dev-churn", "mlbatch-dev-dashboard"]
+
+
+def test_make_plan_names_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    from tests.test_terraform import terraform_unavailable
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.plan_review.plan",
+            "--env",
+            "dev",
+            "--outdir",
+            str(tmp_path / "out"),
+            "--plans",
+            str(tmp_path / "plans"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("make plan: cannot plan dev: no AWS credentials")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    stack_dir = tmp_path / "out" / manifest["stacks"][deploy_order(manifest)[0]]["workingDirectory"]
+    provider_missing = terraform_unavailable(stack_dir) is not None
+    assert ("cannot install the AWS provider" in result.stderr) == provider_missing
+    assert not (tmp_path / "plans").exists()
+
+
+def test_workflow_uses_oidc_and_no_secrets() -> None:
+    text = (REPO / ".github" / "workflows" / "plan-review.yml").read_text()
+    workflow = yaml.safe_load(text)
+    plan = workflow["jobs"]["plan"]
+    assert plan["permissions"]["id-token"] == "write"
+    credentials = next(
+        s for s in plan["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws")
+    )
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
+    assert "secrets." not in text and "aws-access-key-id" not in text
+    assert "<!-- plan-review -->" in text  # finds and updates its own comment
