@@ -470,3 +470,23 @@ def test_workflow_uses_oidc_and_no_secrets() -> None:
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
     assert "secrets." not in text and "aws-access-key-id" not in text
     assert "<!-- plan-review -->" in text  # finds and updates its own comment
+
+
+def test_readme_shows_a_real_review(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+) -> None:
+    """The README's example is this review, verbatim."""
+
+    def edit(raw: dict[str, Any]) -> None:
+        raw["environments"]["dev"]["pipelines"]["churn"]["transform"]["instance_count"] = 2
+        raw["pipelines"][1]["model"]["ecr_repository_arns"].append(
+            "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-sklearn"
+        )
+
+    after = synth(edit, ["dev"])
+    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    shown = result.out.removeprefix("<!-- plan-review -->\n")
+    readme = (REPO / "README.md").read_text()
+    assert f"```markdown\n{shown}```" in readme
