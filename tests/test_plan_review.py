@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,6 +234,44 @@ def synth(
     yield run
 
 
+def env_plans(
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]] | None,
+    env: str,
+    replace: tuple[str, ...] = (),
+) -> dict[str, dict[str, Any]]:
+    """A plan for every stack of one environment (one, or one per pipeline: whatever the app
+    synthesizes); `after=None` destroys them all."""
+    base = f"{PROJECT}-{env}"
+    names = set(before) | set(after or {})
+    return {
+        name: build_plan(before.get(name), (after or {}).get(name), replace)
+        for name in sorted(names)
+        if name == base or name.startswith(f"{base}-")
+    }
+
+
+def row(
+    pipeline: str | None, create: int, update: int, replace: int, delete: int
+) -> re.Pattern[str]:
+    """The summary row of a pipeline, in whichever stack holds it."""
+    cells = " | ".join(str(n) if n else "·" for n in (create, update, replace, delete))
+    label = f"`{pipeline}`" if pipeline else "(environment)"
+    return re.compile(rf"^\| `[a-z0-9-]+` \| {re.escape(label)} \| {re.escape(cells)} \|$", re.M)
+
+
+def bucket_address(stacks: dict[str, dict[str, Any]], env: str, role: str) -> str:
+    found = [
+        f"aws_s3_bucket.{name}"
+        for stack, body in stacks.items()
+        if stack.startswith(f"{PROJECT}-{env}")
+        for name in body.get("resource", {}).get("aws_s3_bucket", {})
+        if f"_{role}_" in name
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
 @pytest.fixture(scope="module")
 def baseline(synth: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     return synth()
@@ -247,9 +286,9 @@ def test_transform_instance_count_changes_one_field_of_one_state(
         raw["environments"]["dev"]["pipelines"]["churn"]["transform"]["instance_count"] = 2
 
     after = synth(edit, ["dev"])
-    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    result = review(env_plans(baseline, after, "dev"))
     assert result.status == 0
-    assert "| `mlbatch-dev` | `churn` | · | 1 | · | · |" in result.out
+    assert row("churn", 0, 1, 0, 0).search(result.out)
     assert result.out.count("\n- `") == 1  # one resource changes: the churn state machine
     churn = result.section("#### Pipeline `churn`")
     assert "update `aws_sfn_state_machine.pipeline-churn_sfn_state-machine_" in churn
@@ -278,12 +317,17 @@ def test_added_pipeline_only_creates(
         )
 
     after = synth(edit, ["dev"])
-    plan = build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])
-    result = review({"mlbatch-dev": plan})
+    plans = env_plans(baseline, after, "dev")
+    result = review(plans)
     assert result.status == 0
-    created = [c for c in plan["resource_changes"] if c["change"]["actions"] == ["create"]]
+    created = [
+        c
+        for plan in plans.values()
+        for c in plan["resource_changes"]
+        if c["change"]["actions"] == ["create"]
+    ]
     assert len(created) >= 15
-    assert f"| `mlbatch-dev` | `fraud` | {len(created)} | · | · | · |" in result.out
+    assert row("fraud", len(created), 0, 0, 0).search(result.out)
     assert "`churn`" not in result.out and "`ltv`" not in result.out
     fraud = result.section("#### Pipeline `fraud`")
     assert fraud.count("create `") == len(created)
@@ -292,23 +336,20 @@ def test_added_pipeline_only_creates(
     assert "policy: (known after apply)" in fraud
 
 
-def _bucket_address(stack: dict[str, Any], role: str) -> str:
-    names = [n for n in stack["resource"]["aws_s3_bucket"] if f"_{role}_" in n]
-    assert len(names) == 1
-    return f"aws_s3_bucket.{names[0]}"
-
-
 def test_replaced_bucket_is_guarded_first_and_exits_3(
     baseline: dict[str, dict[str, Any]], review: Callable[..., Review]
 ) -> None:
-    prod = baseline["mlbatch-prod"]
-    bucket = _bucket_address(prod, "output")
-    result = review({"mlbatch-prod": build_plan(prod, prod, replace=(bucket,))})
+    bucket = bucket_address(baseline, "prod", "output")
+    result = review(env_plans(baseline, baseline, "prod", replace=(bucket,)))
     assert result.status == 3
     risk = result.out.index("### ⛔ Data at risk")
     assert risk < result.out.index("| stack | pipeline |") < result.out.index("### Stack")
-    assert f"| `mlbatch-prod` | replace | `{bucket}` | bucket:" in result.out
-    assert "| `mlbatch-prod` | replace | `aws_s3_bucket_versioning." in result.out
+    assert re.search(
+        rf"^\| `mlbatch-prod[a-z0-9-]*` \| replace \| `{bucket}` \| bucket:", result.out, re.M
+    )
+    assert re.search(
+        r"^\| `mlbatch-prod[a-z0-9-]*` \| replace \| `aws_s3_bucket_versioning\.", result.out, re.M
+    )
     assert "**blocked**" in result.out
 
 
@@ -316,9 +357,8 @@ def test_unknown_after_apply_values_are_shown_as_such(
     baseline: dict[str, dict[str, Any]], review: Callable[..., Review]
 ) -> None:
     """A new bucket's ARN is unknown until apply: every policy naming it is too."""
-    prod = baseline["mlbatch-prod"]
-    plan = build_plan(prod, prod, replace=(_bucket_address(prod, "output"),))
-    result = review({"mlbatch-prod": plan})
+    bucket = bucket_address(baseline, "prod", "output")
+    result = review(env_plans(baseline, baseline, "prod", replace=(bucket,)))
     churn = result.section("#### Pipeline `churn`")
     assert "update `aws_iam_role_policy.pipeline-churn_sagemaker_execution-policy_" in churn
     assert "  - policy: (known after apply)" in churn
@@ -331,21 +371,28 @@ def test_kms_key_deleted_with_allow_destroy_is_listed_exit_0(
     raw_config: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    plan = build_plan(baseline["mlbatch-dev"], None)  # terraform plan -destroy of dev
-    key = next(c["address"] for c in plan["resource_changes"] if c["type"] == "aws_kms_key")
-    result = review({"mlbatch-dev": plan})
+    plans = env_plans(baseline, None, "dev")  # terraform plan -destroy of dev's stacks
+    keys = [
+        c["address"]
+        for plan in plans.values()
+        for c in plan["resource_changes"]
+        if c["type"] == "aws_kms_key"
+    ]
+    assert len(keys) == 1
+    key_row = re.compile(rf"^\| `mlbatch-dev[a-z0-9-]*` \| delete \| `{keys[0]}` \| KMS key:", re.M)
+    result = review(plans)
     assert result.status == 0
     assert "### Data deleted (allowed)" in result.out
-    assert f"| `mlbatch-dev` | delete | `{key}` | KMS key:" in result.out
+    assert key_row.search(result.out)
 
     # the same plan where dev does not allow destroy: blocked
     strict = json.loads(json.dumps(raw_config))
     strict["environments"]["dev"]["allow_destroy"] = False
     config = tmp_path / "strict.yaml"
     config.write_text(yaml.safe_dump(strict))
-    blocked = review({"mlbatch-dev": plan}, "--config", str(config))
+    blocked = review(plans, "--config", str(config))
     assert blocked.status == 3
-    assert f"| `mlbatch-dev` | delete | `{key}` | KMS key:" in blocked.out
+    assert key_row.search(blocked.out)
 
 
 def test_widened_policy_statement_is_shown_by_sid(
@@ -359,7 +406,7 @@ def test_widened_policy_statement_is_shown_by_sid(
         raw["pipelines"][1]["model"]["ecr_repository_arns"].append(repository)
 
     after = synth(edit, ["dev"])
-    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    result = review(env_plans(baseline, after, "dev"))
     assert result.status == 0
     ltv = result.section("#### Pipeline `ltv`")
     assert "update `aws_iam_role_policy.pipeline-ltv_sagemaker_execution-policy_" in ltv
@@ -376,13 +423,11 @@ def test_renamed_state_bucket_is_guarded_in_the_bootstrap_stack(
         raw["environments"]["prod"]["state"]["bucket"] = "mlbatch-tfstate-v2-123456789012-eu-west-1"
 
     after = synth(edit)
-    plans = {
-        "mlbatch-state": build_plan(baseline["mlbatch-state"], after["mlbatch-state"]),
-        "mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"]),
-    }
+    plans = {"mlbatch-state": build_plan(baseline["mlbatch-state"], after["mlbatch-state"])}
+    plans |= env_plans(baseline, after, "dev")
     result = review(plans)
     assert result.status == 3
-    assert "**2 stacks:" in result.out
+    assert f"**{len(plans)} stacks:" in result.out
     assert "### Stack `mlbatch-state` (no environment of the config" in result.out
     assert "### Stack `mlbatch-dev` (environment `dev`, sets `allow_destroy`)\n\nNo changes." in (
         result.out
@@ -393,11 +438,11 @@ def test_renamed_state_bucket_is_guarded_in_the_bootstrap_stack(
 def test_make_plan_review_fails_on_data_at_risk(
     baseline: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    prod = baseline["mlbatch-prod"]
-    path = tmp_path / "mlbatch-prod.json"
-    path.write_text(json.dumps(build_plan(prod, prod, replace=(_bucket_address(prod, "input"),))))
+    bucket = bucket_address(baseline, "prod", "input")
+    for stack, plan in env_plans(baseline, baseline, "prod", replace=(bucket,)).items():
+        (tmp_path / f"{stack}.json").write_text(json.dumps(plan))
     result = subprocess.run(
-        ["make", "--no-print-directory", "plan-review", f"PLAN={path}"],
+        ["make", "--no-print-directory", "plan-review", f"PLAN={tmp_path}/*.json"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -486,7 +531,7 @@ def test_readme_shows_a_real_review(
         )
 
     after = synth(edit, ["dev"])
-    result = review({"mlbatch-dev": build_plan(baseline["mlbatch-dev"], after["mlbatch-dev"])})
+    result = review(env_plans(baseline, after, "dev"))
     shown = result.out.removeprefix("<!-- plan-review -->\n")
     readme = (REPO / "README.md").read_text()
     assert f"```markdown\n{shown}```" in readme
