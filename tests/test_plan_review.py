@@ -298,6 +298,25 @@ def test_transform_instance_count_changes_one_field_of_one_state(
     assert churn.count("→") == 1
 
 
+def test_states_added_and_removed_by_name(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    baseline: dict[str, dict[str, Any]],
+    review: Callable[..., Review],
+) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["environments"]["dev"]["pipelines"]["churn"]["notify_on_success"] = True
+
+    after = synth(edit, ["dev"])
+    on = review(env_plans(baseline, after, "dev")).section("#### Pipeline `churn`")
+    assert "  - state `NotifySuccess` added (Task)" in on
+    assert (
+        "  - state `WriteManifest` changed:\n    - `Next`: `RunSucceeded` → `NotifySuccess`" in on
+    )
+    off = review(env_plans(after, baseline, "dev")).section("#### Pipeline `churn`")
+    assert "  - state `NotifySuccess` removed" in off
+    assert "    - `Next`: `NotifySuccess` → `RunSucceeded`" in off
+
+
 def test_added_pipeline_only_creates(
     synth: Callable[..., dict[str, dict[str, Any]]],
     baseline: dict[str, dict[str, Any]],
@@ -467,8 +486,13 @@ def test_deploy_order_follows_the_manifest() -> None:
     assert deploy_order(manifest) == ["mlbatch-dev", "mlbatch-dev-churn", "mlbatch-dev-dashboard"]
 
 
-def test_make_plan_names_what_is_missing_in_one_line(tmp_path: Path) -> None:
+def test_make_plan_names_what_is_missing_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.test_terraform import terraform_unavailable
+
+    monkeypatch.setenv("CHECKPOINT_DISABLE", "1")
+    monkeypatch.setenv("TF_DATA_DIR", str(tmp_path / "probe"))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
