@@ -38,7 +38,7 @@ from imports.aws import (
 )
 from modules.config import PipelineConfig, Subscription
 from modules.context import AwsContext, Names, allow, policy_document
-from modules.scheduler import ScheduleOutputs
+from modules.scheduler import ScheduleOutputs, schedule_dlq_name
 from modules.sfn import StateMachineOutputs
 
 # (metric, what it means) for the Step Functions metrics that each mean "a run went wrong".
@@ -204,10 +204,8 @@ class PipelineAlarms(Construct):
                 # Here no data is the symptom: every hour of the window without a success breaches.
                 treat_missing_data="breaching",
             )
-        # Known from the names: no round trip to the jsii runtime per alarm.
-        self.alarm_arns: list[str] = [
-            aws.arn("cloudwatch", f"alarm:{alarm_name}") for alarm_name in alarm_names
-        ]
+        # The dashboard builds the same names from config alone (it may live in another stack).
+        assert alarm_names == pipeline_alarm_names(pipeline, names), "alarm names drifted"
 
         rule = CloudwatchEventRule(
             self,
@@ -242,6 +240,15 @@ class PipelineAlarms(Construct):
         )
 
 
+def pipeline_alarm_names(pipeline: PipelineConfig, names: Names) -> list[str]:
+    """The names of a pipeline's alarms, known from config alone."""
+    name = names.pipeline(pipeline.name)
+    suffixes = [metric for metric, _ in EXECUTION_ALARMS] + ["ScheduleDeadLetters"]
+    if pipeline.freshness_window_hours is not None:
+        suffixes.append("NoRecentSuccess")
+    return [f"{name}-{suffix}" for suffix in suffixes]
+
+
 @dataclass(frozen=True)
 class DashboardPipeline:
     name: str
@@ -249,6 +256,27 @@ class DashboardPipeline:
     state_machine_arn: str
     dlq_name: str
     alarm_arns: list[str]
+
+    @classmethod
+    def of(cls, pipeline: PipelineConfig, names: Names, aws: AwsContext) -> DashboardPipeline:
+        """A pipeline's row, from names only: the dashboard needs no reference to its resources,
+        so it can live in a stack of its own without reading every pipeline's state."""
+        name = names.pipeline(pipeline.name)
+        return cls(
+            name=pipeline.name,
+            job_prefix=name,
+            state_machine_arn=aws.arn("states", f"stateMachine:{name}"),
+            dlq_name=schedule_dlq_name(name),
+            alarm_arns=[
+                aws.arn("cloudwatch", f"alarm:{alarm}")
+                for alarm in pipeline_alarm_names(pipeline, names)
+            ],
+        )
+
+
+# CloudWatch allows 500 widgets per dashboard; a pipeline takes 5. Larger environments get
+# further dashboards <project>-<env>-2, -3, ... of this many pipelines each.
+PIPELINES_PER_DASHBOARD = 50
 
 
 class EnvironmentDashboard(Construct):
@@ -262,22 +290,27 @@ class EnvironmentDashboard(Construct):
         pipelines: list[DashboardPipeline],
     ) -> None:
         super().__init__(scope, id)
-        widgets: list[dict[str, object]] = [
-            {
-                "type": "text",
-                "width": 24,
-                "height": 1,
-                "properties": {"markdown": f"## {names.prefix}: scheduled batch inference"},
-            }
-        ]
-        for pipeline in pipelines:
-            widgets += self._pipeline_row(pipeline, region)
-        CloudwatchDashboard(
-            self,
-            "dashboard",
-            dashboard_name=names.prefix,
-            dashboard_body=json.dumps({"widgets": widgets}, indent=2),
-        )
+        self.dashboard_names: list[str] = []
+        for start in range(0, len(pipelines), PIPELINES_PER_DASHBOARD):
+            page = start // PIPELINES_PER_DASHBOARD
+            dashboard_name = names.prefix if page == 0 else f"{names.prefix}-{page + 1}"
+            widgets: list[dict[str, object]] = [
+                {
+                    "type": "text",
+                    "width": 24,
+                    "height": 1,
+                    "properties": {"markdown": f"## {dashboard_name}: scheduled batch inference"},
+                }
+            ]
+            for pipeline in pipelines[start : start + PIPELINES_PER_DASHBOARD]:
+                widgets += self._pipeline_row(pipeline, region)
+            CloudwatchDashboard(
+                self,
+                "dashboard" if page == 0 else f"dashboard-{page + 1}",
+                dashboard_name=dashboard_name,
+                dashboard_body=json.dumps({"widgets": widgets}, indent=2),
+            )
+            self.dashboard_names.append(dashboard_name)
 
     @staticmethod
     def _pipeline_row(pipeline: DashboardPipeline, region: str) -> list[dict[str, object]]:

@@ -47,6 +47,8 @@ LOG_RETENTION_DAYS = (
 
 _PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
 _ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
+# Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
+RESERVED_PIPELINE_NAME = "dashboard"
 _PIPELINE_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 _ACCOUNT_RE = r"^\d{12}$"
 # No "*": prefixes end up in StringMatches and IAM s3:prefix conditions, where it is a wildcard.
@@ -640,6 +642,13 @@ class EnvironmentConfig(StrictModel):
     alerting: AlertingSettings = Field(
         default_factory=AlertingSettings, description="See Alerting."
     )
+    layout: Literal["per-pipeline", "single"] = Field(
+        default="per-pipeline",
+        description=(
+            "Stacks (Terraform states) of the environment: per-pipeline = a base stack with what "
+            "pipelines share, one stack per pipeline and a dashboard stack; single = one stack."
+        ),
+    )
     pipelines: list[PipelineConfig] = Field(min_length=1)
 
     @field_validator("region")
@@ -676,6 +685,11 @@ class EnvironmentConfig(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate pipeline names: {', '.join(duplicates)}")
+        if RESERVED_PIPELINE_NAME in names:
+            raise ValueError(
+                f"pipeline name {RESERVED_PIPELINE_NAME!r} is reserved: the environment's "
+                f"<project>-<env>-{RESERVED_PIPELINE_NAME} stack holds its dashboard"
+            )
         # IAM and event patterns match a pipeline's jobs and models by "<prefix>-": "churn" would
         # also match "churn-eu"'s.
         for name in names:

@@ -46,6 +46,11 @@ from modules.storage import KEY_USE_ACTIONS
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay
 
 
+def schedule_dlq_name(pipeline_prefix: str) -> str:
+    """The dead-letter queue of a pipeline's schedule, named from <project>-<env>-<pipeline>."""
+    return f"{pipeline_prefix}-schedule-dlq"
+
+
 @dataclass(frozen=True)
 class ScheduleOutputs:
     schedule_name: str
@@ -101,7 +106,7 @@ class PipelineSchedule(Construct):
         schedule_group_arn = aws.arn("scheduler", f"schedule-group/{names.prefix}")
         trigger_rule_arn = aws.arn("events", f"rule/{name}-input-ready")
 
-        dlq_name = f"{name}-schedule-dlq"
+        dlq_name = schedule_dlq_name(name)
         dlq = SqsQueue(
             self,
             "dead-letter-queue",

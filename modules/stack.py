@@ -15,9 +15,10 @@ environments' S3 backends name. It keeps local state and is deployed first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import App, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf import App, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from imports.aws import (
@@ -29,13 +30,22 @@ from imports.aws import (
     KmsKey,
 )
 from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
-from modules.config import EnvironmentConfig, LocalState, ProjectConfig, S3State, partition_of
+from modules.config import (
+    RESERVED_PIPELINE_NAME,
+    EnvironmentConfig,
+    LocalState,
+    PipelineConfig,
+    ProjectConfig,
+    S3State,
+    partition_of,
+)
 from modules.context import AwsContext, Names, policy_document
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineLayer
 from modules.storage import (
     KEY_ACCOUNT_ACTIONS,
+    BucketRef,
     SecureBucket,
     Storage,
     StorageOutputs,
@@ -48,7 +58,16 @@ STATE_NONCURRENT_VERSION_DAYS = 90
 
 
 def stack_name(project: str, environment: str) -> str:
+    """The environment's stack: everything (single layout), or what its pipelines share."""
     return f"{project}-{environment}"
+
+
+def pipeline_stack_name(project: str, environment: str, pipeline: str) -> str:
+    return f"{project}-{environment}-{pipeline}"
+
+
+def dashboard_stack_name(project: str, environment: str) -> str:
+    return f"{project}-{environment}-{RESERVED_PIPELINE_NAME}"
 
 
 def bootstrap_stack_name(project: str) -> str:
@@ -61,203 +80,344 @@ def _local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
     LocalBackend(scope, path=state.path or f"../../../terraform.{name}.tfstate")
 
 
+def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) -> None:
+    """The backend of every stack of an environment: one state (file or S3 key) per stack."""
+    state = env.state
+    if isinstance(state, LocalState):
+        _local_backend(stack, name, state)
+        return
+    S3Backend(
+        stack,
+        bucket=state.bucket,
+        key=f"{state.key_prefix}/{name}.tfstate",
+        region=state.region or env.region,
+        encrypt=True,
+        dynamodb_table=state.dynamodb_table,
+    )
+    if state.lock == "lockfile":
+        # cdktf 0.21's S3Backend has no use_lockfile argument (S3 native locking, TF >= 1.10).
+        stack.add_override("terraform.backend.s3.use_lockfile", True)
+
+
+def _configure_stack(
+    stack: TerraformStack, name: str, project: str, env: EnvironmentConfig
+) -> AwsContext:
+    """Provider (region, allowed account, default tags) and backend of a stack of ``env``; the
+    account comes from config or, when not pinned, from the stack's own caller identity (no
+    cross-stack reference needed for it)."""
+    AwsProvider(
+        stack,
+        "aws",
+        region=env.region,
+        allowed_account_ids=[env.account_id] if env.account_id else None,
+        default_tags=[
+            AwsProviderDefaultTags(
+                tags={
+                    "project": project,
+                    "environment": env.name,
+                    "managed-by": MANAGED_BY,
+                    **env.tags,
+                }
+            )
+        ],
+    )
+    configure_backend(stack, name, env)
+    account_id = env.account_id or DataAwsCallerIdentity(stack, "current").account_id
+    return AwsContext(account_id=account_id, region=env.region, partition=env.partition)
+
+
+def _output(scope: Construct, name: str, value: str, description: str) -> None:
+    TerraformOutput(scope, name, value=value, description=description)
+
+
+@dataclass(frozen=True)
+class SharedOutputs:
+    """What the pipelines of an environment share (from the base stack, or the single stack)."""
+
+    storage: StorageOutputs
+    alert_topic_arn: str
+    schedule_group_name: str
+
+
+def _shared_resources(
+    stack: TerraformStack, env: EnvironmentConfig, names: Names, aws: AwsContext
+) -> SharedOutputs:
+    """Key, buckets, alert topic and schedule group, with their outputs. Nothing here names a
+    pipeline's resources: the key and topic policies match them by name prefix, so this part
+    does not change when pipelines come and go."""
+    storage = Storage(stack, "storage", env=env, names=names, aws=aws).outputs
+    alerts = AlertTopic(
+        stack,
+        "alerts",
+        names=names,
+        aws=aws,
+        kms_key_arn=storage.key_arn,
+        subscriptions=list(env.alerting.subscriptions),
+    ).outputs
+    group = ScheduleGroup(stack, "schedule-group", names=names)
+    _output(
+        stack,
+        "kms_key_arn",
+        storage.key_arn,
+        "KMS key of the environment's data, logs, alerts and queues; uploads use it "
+        "automatically (bucket default encryption)",
+    )
+    _output(
+        stack,
+        "input_bucket",
+        storage.input.name,
+        "Put run input under <pipeline>/ (e.g. aws s3 cp data.csv s3://<this>/churn/2026-11-26/)",
+    )
+    _output(
+        stack,
+        "output_bucket",
+        storage.output.name,
+        "Predictions land in <pipeline>/<run id>/, with _manifest.json when the run succeeded",
+    )
+    _output(
+        stack,
+        "model_bucket",
+        storage.models.name,
+        "Upload model.tar.gz to the pipeline's artifact_key here before the first run",
+    )
+    _output(
+        stack,
+        "alert_topic_arn",
+        alerts.topic_arn,
+        "SNS topic of failures and alarms; add subscribers in config, or aws sns subscribe",
+    )
+    _output(
+        stack,
+        "schedule_group",
+        group.name,
+        "EventBridge Scheduler group of the schedules (aws scheduler list-schedules "
+        "--group-name <this>)",
+    )
+    return SharedOutputs(
+        storage=storage, alert_topic_arn=alerts.topic_arn, schedule_group_name=group.name
+    )
+
+
+def _pipeline_resources(
+    stack: TerraformStack,
+    env: EnvironmentConfig,
+    pipeline: PipelineConfig,
+    names: Names,
+    aws: AwsContext,
+    shared: SharedOutputs,
+) -> None:
+    """One pipeline's layers and outputs. The construct path (``pipeline-<name>/...``) is the same
+    in both layouts, so resource addresses are too: moving state between layouts is a move of
+    identical addresses."""
+    storage = shared.storage
+    pipeline_scope = Construct(stack, f"pipeline-{pipeline.name}")
+    sagemaker = SagemakerModelLayer(
+        pipeline_scope, "sagemaker", pipeline=pipeline, names=names, aws=aws, storage=storage
+    ).outputs
+    state_machine = StateMachineLayer(
+        pipeline_scope,
+        "sfn",
+        env=env,
+        pipeline=pipeline,
+        names=names,
+        aws=aws,
+        storage=storage,
+        sagemaker=sagemaker,
+        alert_topic_arn=shared.alert_topic_arn,
+    ).outputs
+    schedule = PipelineSchedule(
+        pipeline_scope,
+        "scheduler",
+        pipeline=pipeline,
+        names=names,
+        aws=aws,
+        group_name=shared.schedule_group_name,
+        kms_key_arn=storage.key_arn,
+        state_machine=state_machine,
+        input_bucket_name=storage.input.name,
+    ).outputs
+    PipelineAlarms(
+        pipeline_scope,
+        "alarms",
+        pipeline=pipeline,
+        names=names,
+        aws=aws,
+        topic_arn=shared.alert_topic_arn,
+        state_machine=state_machine,
+        schedule=schedule,
+    )
+
+    key = pipeline.name.replace("-", "_")
+    input_prefix = pipeline.default_input_prefix
+    _output(
+        stack,
+        f"{key}_state_machine_arn",
+        state_machine.arn,
+        f"Backfill or ad-hoc {pipeline.name} run: aws stepfunctions start-execution "
+        f"--state-machine-arn <this> --name <run id> --input "
+        f'\'{{"trigger": "manual", "input_prefix": "{input_prefix}<folder>/"}}\'',
+    )
+    _output(
+        stack,
+        f"{key}_schedule_name",
+        schedule.schedule_name,
+        f"Schedule of {pipeline.name} (pause: set schedule.enabled false in config)",
+    )
+    if sagemaker.model_name is not None:
+        _output(
+            stack,
+            f"{key}_model_name",
+            sagemaker.model_name,
+            f"SageMaker model {pipeline.name} runs",
+        )
+    _output(
+        stack,
+        f"{key}_dlq_url",
+        schedule.dlq_url,
+        f"Starts of {pipeline.name} that could not be delivered (aws sqs receive-message "
+        "--queue-url <this>); each message is the run input to replay",
+    )
+    _output(
+        stack,
+        f"{key}_input_uri",
+        f"s3://{storage.input.name}/{input_prefix}",
+        f"Default input location of {pipeline.name}",
+    )
+
+
+def _dashboard(
+    stack: TerraformStack, env: EnvironmentConfig, names: Names, aws: AwsContext
+) -> None:
+    dashboard = EnvironmentDashboard(
+        stack,
+        "dashboard",
+        names=names,
+        region=env.region,
+        pipelines=[DashboardPipeline.of(p, names, aws) for p in env.pipelines],
+    )
+    _output(
+        stack,
+        "dashboard_name",
+        dashboard.dashboard_names[0],
+        "CloudWatch dashboard: runs, duration, transform utilisation, dead letters, alarms",
+    )
+
+
+def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
+    """The base stack's outputs as seen from a pipeline stack: all of them pass through one local
+    (``local.base``), so every pipeline stack reads the same complete set of base outputs. The
+    base stack's outputs then never depend on which of them a pipeline happens to use, and adding
+    or changing a pipeline cannot change the base stack."""
+    storage = shared.storage
+    values = {
+        "kms_key_arn": storage.key_arn,
+        "kms_key_alias": storage.key_alias,
+        "alert_topic_arn": shared.alert_topic_arn,
+        "schedule_group": shared.schedule_group_name,
+    }
+    for purpose in ("input", "output", "models", "logs"):
+        bucket: BucketRef = getattr(storage, purpose)
+        values[f"{purpose}_bucket"] = bucket.name
+        values[f"{purpose}_bucket_arn"] = bucket.arn
+    TerraformLocal(stack, "base", values)
+
+    def ref(key: str) -> str:
+        return f"${{local.base.{key}}}"
+
+    def bucket_ref(purpose: str) -> BucketRef:
+        return BucketRef(ref(f"{purpose}_bucket"), ref(f"{purpose}_bucket_arn"))
+
+    return SharedOutputs(
+        storage=StorageOutputs(
+            key_arn=ref("kms_key_arn"),
+            key_alias=ref("kms_key_alias"),
+            input=bucket_ref("input"),
+            output=bucket_ref("output"),
+            models=bucket_ref("models"),
+            logs=bucket_ref("logs"),
+        ),
+        alert_topic_arn=ref("alert_topic_arn"),
+        schedule_group_name=ref("schedule_group"),
+    )
+
+
 class EnvironmentStack(TerraformStack):
+    """``layout: single``: the whole environment in one stack (one state)."""
+
     def __init__(self, scope: Construct, project: str, env: EnvironmentConfig) -> None:
         name = stack_name(project, env.name)
         super().__init__(scope, name)
         names = Names(project, env.name)
-
-        AwsProvider(
-            self,
-            "aws",
-            region=env.region,
-            allowed_account_ids=[env.account_id] if env.account_id else None,
-            default_tags=[
-                AwsProviderDefaultTags(
-                    tags={
-                        "project": project,
-                        "environment": env.name,
-                        "managed-by": MANAGED_BY,
-                        **env.tags,
-                    }
-                )
-            ],
-        )
-        if isinstance(env.state, S3State):
-            self._s3_backend(name, env.state, env.region)
-        else:
-            _local_backend(self, name, env.state)
-
-        account_id = env.account_id or DataAwsCallerIdentity(self, "current").account_id
-        aws = AwsContext(account_id=account_id, region=env.region, partition=env.partition)
-
-        storage = Storage(self, "storage", env=env, names=names, aws=aws).outputs
-        alerts = AlertTopic(
-            self,
-            "alerts",
-            names=names,
-            aws=aws,
-            kms_key_arn=storage.key_arn,
-            subscriptions=list(env.alerting.subscriptions),
-        ).outputs
-        group = ScheduleGroup(self, "schedule-group", names=names)
-
-        self._output(
-            "kms_key_arn",
-            storage.key_arn,
-            "KMS key of the environment's data, logs, alerts and queues; uploads use it "
-            "automatically (bucket default encryption)",
-        )
-        self._output(
-            "input_bucket",
-            storage.input.name,
-            "Put run input under <pipeline>/ (e.g. aws s3 cp data.csv s3://<this>/churn/2026-11-26/)",
-        )
-        self._output(
-            "output_bucket",
-            storage.output.name,
-            "Predictions land in <pipeline>/<run id>/, with _manifest.json when the run succeeded",
-        )
-        self._output(
-            "model_bucket",
-            storage.models.name,
-            "Upload model.tar.gz to the pipeline's artifact_key here before the first run",
-        )
-        self._output(
-            "alert_topic_arn",
-            alerts.topic_arn,
-            "SNS topic of failures and alarms; add subscribers in config, or aws sns subscribe",
-        )
-        self._output(
-            "schedule_group",
-            group.name,
-            "EventBridge Scheduler group of the schedules (aws scheduler list-schedules "
-            "--group-name <this>)",
-        )
-
-        dashboard_rows: list[DashboardPipeline] = []
+        aws = _configure_stack(self, name, project, env)
+        shared = _shared_resources(self, env, names, aws)
         for pipeline in env.pipelines:
-            scope_id = f"pipeline-{pipeline.name}"
-            pipeline_scope = Construct(self, scope_id)
-            sagemaker = SagemakerModelLayer(
-                pipeline_scope,
-                "sagemaker",
-                pipeline=pipeline,
-                names=names,
-                aws=aws,
-                storage=storage,
-            ).outputs
-            state_machine = StateMachineLayer(
-                pipeline_scope,
-                "sfn",
-                env=env,
-                pipeline=pipeline,
-                names=names,
-                aws=aws,
-                storage=storage,
-                sagemaker=sagemaker,
-                alert_topic_arn=alerts.topic_arn,
-            ).outputs
-            schedule = PipelineSchedule(
-                pipeline_scope,
-                "scheduler",
-                pipeline=pipeline,
-                names=names,
-                aws=aws,
-                group_name=group.name,
-                kms_key_arn=storage.key_arn,
-                state_machine=state_machine,
-                input_bucket_name=storage.input.name,
-            ).outputs
-            alarms = PipelineAlarms(
-                pipeline_scope,
-                "alarms",
-                pipeline=pipeline,
-                names=names,
-                aws=aws,
-                topic_arn=alerts.topic_arn,
-                state_machine=state_machine,
-                schedule=schedule,
-            )
-            dashboard_rows.append(
-                DashboardPipeline(
-                    name=pipeline.name,
-                    job_prefix=names.pipeline(pipeline.name),
-                    state_machine_arn=state_machine.arn,
-                    dlq_name=schedule.dlq_name,
-                    alarm_arns=alarms.alarm_arns,
-                )
-            )
-            self._pipeline_outputs(
-                pipeline.name,
-                pipeline.default_input_prefix,
-                storage,
-                state_machine.arn,
-                schedule.schedule_name,
-                sagemaker.model_name,
-                schedule.dlq_url,
-            )
-        EnvironmentDashboard(
-            self, "dashboard", names=names, region=env.region, pipelines=dashboard_rows
-        )
-        self._output(
-            "dashboard_name",
-            names.prefix,
-            "CloudWatch dashboard: runs, duration, transform utilisation, dead letters, alarms",
-        )
+            _pipeline_resources(self, env, pipeline, names, aws, shared)
+        _dashboard(self, env, names, aws)
 
-    def _pipeline_outputs(
+
+class BaseStack(TerraformStack):
+    """``layout: per-pipeline``: what the pipelines of an environment share. Its size does not
+    depend on the number of pipelines."""
+
+    def __init__(self, scope: Construct, project: str, env: EnvironmentConfig) -> None:
+        name = stack_name(project, env.name)
+        super().__init__(scope, name)
+        names = Names(project, env.name)
+        aws = _configure_stack(self, name, project, env)
+        self.shared = _shared_resources(self, env, names, aws)
+
+
+class PipelineStack(TerraformStack):
+    """``layout: per-pipeline``: one pipeline's resources. What it uses of the base stack (key,
+    buckets, topic, group) are cdktf cross-stack references: outputs of the base stack, read here
+    through a ``terraform_remote_state`` data source on the base stack's backend."""
+
+    def __init__(
         self,
-        pipeline: str,
-        input_prefix: str,
-        storage: StorageOutputs,
-        state_machine_arn: str,
-        schedule_name: str,
-        model_name: str | None,
-        dlq_url: str,
+        scope: Construct,
+        project: str,
+        env: EnvironmentConfig,
+        pipeline: PipelineConfig,
+        base: BaseStack,
     ) -> None:
-        key = pipeline.replace("-", "_")
-        self._output(
-            f"{key}_state_machine_arn",
-            state_machine_arn,
-            f"Backfill or ad-hoc {pipeline} run: aws stepfunctions start-execution "
-            f"--state-machine-arn <this> --name <run id> --input "
-            f'\'{{"trigger": "manual", "input_prefix": "{input_prefix}<folder>/"}}\'',
-        )
-        self._output(
-            f"{key}_schedule_name",
-            schedule_name,
-            f"Schedule of {pipeline} (pause: set schedule.enabled false in config)",
-        )
-        if model_name is not None:
-            self._output(f"{key}_model_name", model_name, f"SageMaker model {pipeline} runs")
-        self._output(
-            f"{key}_dlq_url",
-            dlq_url,
-            f"Starts of {pipeline} that could not be delivered (aws sqs receive-message "
-            "--queue-url <this>); each message is the run input to replay",
-        )
-        self._output(
-            f"{key}_input_uri",
-            f"s3://{storage.input.name}/{input_prefix}",
-            f"Default input location of {pipeline}",
-        )
+        name = pipeline_stack_name(project, env.name, pipeline.name)
+        super().__init__(scope, name)
+        self.add_dependency(base)
+        names = Names(project, env.name)
+        aws = _configure_stack(self, name, project, env)
+        _pipeline_resources(self, env, pipeline, names, aws, _imported(self, base.shared))
 
-    def _output(self, name: str, value: str, description: str) -> None:
-        TerraformOutput(self, name, value=value, description=description)
 
-    def _s3_backend(self, name: str, state: S3State, default_region: str) -> None:
-        S3Backend(
-            self,
-            bucket=state.bucket,
-            key=f"{state.key_prefix}/{name}.tfstate",
-            region=state.region or default_region,
-            encrypt=True,
-            dynamodb_table=state.dynamodb_table,
-        )
-        if state.lock == "lockfile":
-            # cdktf 0.21's S3Backend has no use_lockfile argument (S3 native locking, TF >= 1.10).
-            self.add_override("terraform.backend.s3.use_lockfile", True)
+class DashboardStack(TerraformStack):
+    """``layout: per-pipeline``: the environment's dashboard(s). Built from names alone (no state
+    of another stack is read); it depends on the pipeline stacks only so that ``cdktf deploy``
+    runs it after them. Adding or removing a pipeline changes this stack and that pipeline's."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        project: str,
+        env: EnvironmentConfig,
+        pipelines: list[PipelineStack],
+    ) -> None:
+        name = dashboard_stack_name(project, env.name)
+        super().__init__(scope, name)
+        for pipeline in pipelines:
+            self.add_dependency(pipeline)
+        names = Names(project, env.name)
+        aws = _configure_stack(self, name, project, env)
+        _dashboard(self, env, names, aws)
+
+
+def build_environment(
+    scope: Construct, project: str, env: EnvironmentConfig
+) -> list[TerraformStack]:
+    """The stacks of one environment, in the layout its config chooses."""
+    if env.layout == "single":
+        return [EnvironmentStack(scope, project, env)]
+    base = BaseStack(scope, project, env)
+    pipelines = [PipelineStack(scope, project, env, p, base) for p in env.pipelines]
+    return [base, *pipelines, DashboardStack(scope, project, env, pipelines)]
 
 
 class StateBootstrapStack(TerraformStack):
@@ -361,7 +521,7 @@ def build_app(
     app = App(outdir=str(outdir)) if outdir is not None else App()
     for name, env in config.environments.items():
         if environments is None or name in environments:
-            EnvironmentStack(app, config.project, env)
+            build_environment(app, config.project, env)
     if environments is None:
         regions = state_stores_by_region(config)
         for region, stores in regions.items():

@@ -8,7 +8,7 @@ Creates
 - data buckets ``input``, ``output`` and ``models``: SSE-KMS with that key, versioning, public
   access fully blocked, bucket-owner-enforced ownership, a TLS-only bucket policy, lifecycle rules
   (noncurrent versions and incomplete uploads everywhere; old outputs expire), access logging;
-  EventBridge notifications on the input bucket when a pipeline has an event trigger;
+  EventBridge notifications on the input bucket (for pipelines' event triggers);
 - an access-log bucket (``logs``, SSE-S3 because S3 server access logging cannot write to SSE-KMS).
 
 Needs: the environment config, ``Names`` and an ``AwsContext``. In an environment without
@@ -268,9 +268,10 @@ class Storage(Construct):
         logs = self._bucket("logs", kms=False)
         self._logs_bucket = logs
         buckets = {purpose: self._bucket(purpose, kms=True) for purpose in DATA_BUCKETS}
-        if any(p.trigger is not None for p in env.pipelines):
-            # Event triggers match "Object Created" events of the input bucket in EventBridge.
-            S3BucketNotification(self, "input-events", bucket=buckets["input"].id, eventbridge=True)
+        # Event triggers match "Object Created" events of the input bucket in EventBridge. Always
+        # on (AWS service events to the default bus cost nothing unmatched), so that the shared
+        # storage does not change when a pipeline gets a trigger.
+        S3BucketNotification(self, "input-events", bucket=buckets["input"].id, eventbridge=True)
 
         self.outputs = StorageOutputs(
             key_arn=key.arn,

@@ -17,6 +17,24 @@ configure_jsii_runtime()  # before cdktf is imported anywhere in the session
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONFIGS = {
+    "shipped": REPO / "config" / "pipelines.yaml",
+    "all-features": FIXTURES / "all-features.yaml",
+}
+
+
+@pytest.fixture(scope="session")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every stack of both configs, synthesized through the app: {"<config>/<stack>": json}."""
+    from modules.stack import build_app
+
+    out: dict[str, dict[str, Any]] = {}
+    for label, path in CONFIGS.items():
+        outdir = tmp_path_factory.mktemp(label)
+        build_app(load_config(path), outdir=outdir).synth()
+        for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
+            out[f"{label}/{stack_file.parent.name}"] = json.loads(stack_file.read_text())
+    return out
 
 
 @pytest.fixture(scope="session")

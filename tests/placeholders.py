@@ -32,8 +32,24 @@ def _value(match: re.Match[str]) -> str:
     return "placeholder"
 
 
+# A pipeline stack reads the base stack's outputs through ``local.base.<key>`` (modules/stack.py).
+_BASE_REFERENCE = re.compile(r"\$\{local\.base\.([a-z_]+)\}")
+_BASE_TYPES = {"kms_key": "aws_kms_key", "alert_topic": "aws_sns_topic"}
+
+
+def _base_value(match: re.Match[str]) -> str:
+    key = match.group(1)
+    if key.endswith("_arn"):
+        stem = key.removesuffix("_arn")
+        resource_type = _BASE_TYPES.get(stem, "aws_s3_bucket" if stem.endswith("_bucket") else "")
+        return _ARNS.get(resource_type, f"arn:aws:placeholder:{REGION}:{ACCOUNT}:x")
+    if key.endswith("_bucket"):
+        return "placeholder-bucket"
+    return "placeholder"
+
+
 def resolve(text: str) -> str:
-    return _REFERENCE.sub(_value, text)
+    return _BASE_REFERENCE.sub(_base_value, _REFERENCE.sub(_value, text))
 
 
 def unresolved(text: str) -> list[str]:

@@ -22,15 +22,24 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_default_config_environment(
-    env: str,
-    default_config: ProjectConfig,
-    synth_env: Callable[[ProjectConfig, str], str],
-    snapshot_json: SnapshotAssertion,
+SHIPPED_STACKS = [
+    f"mlbatch-{env}{suffix}"
+    for env in ("dev", "prod")
+    for suffix in ("", "-churn", "-ltv", "-dashboard")
+]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_default_config_stack(
+    stack: str, stacks: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion
 ) -> None:
-    document: dict[str, Any] = json.loads(synth_env(default_config, env))
-    assert document == snapshot_json
+    """Every stack of the shipped config, in its default per-pipeline layout."""
+    assert stacks[f"shipped/{stack}"] == snapshot_json
+
+
+def test_every_shipped_environment_stack_has_a_snapshot(stacks: dict[str, dict[str, Any]]) -> None:
+    shipped = {n.removeprefix("shipped/") for n in stacks if n.startswith("shipped/")}
+    assert shipped - {"mlbatch-state"} == set(SHIPPED_STACKS)
 
 
 def test_all_features_environment(
@@ -38,4 +47,5 @@ def test_all_features_environment(
     synth_env: Callable[[ProjectConfig, str], str],
     snapshot_json: SnapshotAssertion,
 ) -> None:
+    """The one-stack layout (all-features.yaml chooses it)."""
     assert json.loads(synth_env(full_config, "stage")) == snapshot_json

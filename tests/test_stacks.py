@@ -1,4 +1,8 @@
-"""Environment stacks: provider, backend, wiring between layers, outputs; the bootstrap stack."""
+"""Environment stacks: provider, backend, wiring between layers, outputs; the bootstrap stack.
+
+Composition is checked on the one-stack layout (``EnvironmentStack``: every layer and its wiring
+in one document); tests/test_layout.py checks how the per-pipeline layout splits the same
+resources into stacks."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 from cdktf import Testing
 
+from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.stack import StateBootstrapStack, build_app, state_stores_by_region
 from tests.helpers import policy_of, reference, resource_named, resources
@@ -46,7 +51,7 @@ SHARED = {
     "aws_sns_topic": 1,
     "aws_sns_topic_policy": 1,
     "aws_scheduler_schedule_group": 1,
-    "aws_cloudwatch_dashboard": 1,
+    "aws_s3_bucket_notification": 1,
 }
 
 
@@ -61,8 +66,7 @@ def expected_inventory(env: EnvironmentConfig) -> Counter[str]:
             expected["aws_cloudwatch_metric_alarm"] += 1
         if pipeline.trigger is not None:
             expected.update(PER_EVENT_TRIGGER)
-    if any(p.trigger is not None for p in env.pipelines):
-        expected["aws_s3_bucket_notification"] += 1
+    expected["aws_cloudwatch_dashboard"] += -(-len(env.pipelines) // PIPELINES_PER_DASHBOARD)
     return expected
 
 
@@ -207,10 +211,17 @@ def test_app_synthesizes_environments_and_bootstrap(
     app = build_app(default_config, outdir=tmp_path)
     app.synth()
     stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
-    assert stacks == ["mlbatch-dev", "mlbatch-prod", "mlbatch-state"]
+    per_pipeline = ["", "-churn", "-dashboard", "-ltv"]
+    assert stacks == [
+        *(f"mlbatch-dev{suffix}" for suffix in per_pipeline),
+        *(f"mlbatch-prod{suffix}" for suffix in per_pipeline),
+        "mlbatch-state",
+    ]
     only_dev = tmp_path / "only-dev"
     build_app(default_config, outdir=only_dev, environments=["dev"]).synth()
-    assert sorted(p.name for p in (only_dev / "stacks").iterdir()) == ["mlbatch-dev"]
+    assert sorted(p.name for p in (only_dev / "stacks").iterdir()) == [
+        f"mlbatch-dev{suffix}" for suffix in per_pipeline
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -182,10 +182,13 @@ def test_dev_allows_destroy(dev: str) -> None:
     assert resources(dev, "aws_kms_key")[0]["deletion_window_in_days"] == 7
 
 
-def test_input_bucket_sends_events_only_when_a_pipeline_has_a_trigger(prod: str, dev: str) -> None:
-    assert Testing.to_have_resource_with_properties(
-        prod, "aws_s3_bucket_notification", {"eventbridge": True}
-    )
-    [notification] = resources(prod, "aws_s3_bucket_notification")
-    assert "storage_input_bucket" in notification["bucket"]
-    assert resources(dev, "aws_s3_bucket_notification") == []
+def test_input_bucket_sends_events_whether_or_not_a_pipeline_has_a_trigger(
+    prod: str, dev: str
+) -> None:
+    # Always on, so that the shared storage does not change when a pipeline gets a trigger.
+    for synthesized in (prod, dev):
+        assert Testing.to_have_resource_with_properties(
+            synthesized, "aws_s3_bucket_notification", {"eventbridge": True}
+        )
+        [notification] = resources(synthesized, "aws_s3_bucket_notification")
+        assert "storage_input_bucket" in notification["bucket"]
