@@ -14,7 +14,7 @@ import pytest
 
 from modules.config import ProjectConfig
 from modules.stack import stack_name
-from tools.diagram import Model, build_diagram, build_model, title_for
+from tools.diagram import Model, StackMap, build_diagram, build_model, merge_stacks, title_for
 
 COMMITTED_DOT = Path(__file__).resolve().parent.parent / "docs" / "architecture.dot"
 TOPIC = "alerts/topic"
@@ -23,9 +23,19 @@ INPUT, OUTPUT, MODELS = "storage/input/bucket", "storage/output/bucket", "storag
 
 
 @pytest.fixture(scope="module")
-def stack(dev_json: str) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(dev_json)
-    return parsed
+def split(stacks: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], StackMap]:
+    """The dev environment's stacks (per-pipeline layout), merged as `make diagram` does."""
+    dev = {
+        name.removeprefix("shipped/"): doc
+        for name, doc in stacks.items()
+        if name == "shipped/mlbatch-dev" or name.startswith("shipped/mlbatch-dev-")
+    }
+    return merge_stacks(dev)
+
+
+@pytest.fixture(scope="module")
+def stack(split: tuple[dict[str, Any], StackMap]) -> dict[str, Any]:
+    return split[0]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +44,8 @@ def title(default_config: ProjectConfig) -> str:
 
 
 @pytest.fixture(scope="module")
-def source(stack: dict[str, Any], title: str) -> str:
-    text: str = build_diagram(stack, title=title).source
+def source(split: tuple[dict[str, Any], StackMap], title: str) -> str:
+    text: str = build_diagram(split[0], title=title, stacks=split[1]).source
     return text
 
 
@@ -154,9 +164,21 @@ def _reordered(value: Any) -> Any:
     return value
 
 
-def test_deterministic(stack: dict[str, Any], title: str, source: str) -> None:
-    assert build_diagram(copy.deepcopy(stack), title=title).source == source
-    assert build_diagram(_reordered(stack), title=title).source == source
+def test_deterministic(split: tuple[dict[str, Any], StackMap], title: str, source: str) -> None:
+    stack, stacks = split
+    assert build_diagram(copy.deepcopy(stack), title=title, stacks=stacks).source == source
+    assert build_diagram(_reordered(stack), title=title, stacks=stacks).source == source
+
+
+def test_stack_boundaries_are_drawn(split: tuple[dict[str, Any], StackMap], source: str) -> None:
+    _, stacks = split
+    assert stacks["storage"] == stacks["alerts"] == "mlbatch-dev"
+    assert stacks["pipeline-churn"] == "mlbatch-dev-churn"
+    assert stacks["dashboard"] == "mlbatch-dev-dashboard"
+    for stack in ("mlbatch-dev", "mlbatch-dev-churn", "mlbatch-dev-ltv", "mlbatch-dev-dashboard"):
+        assert f'"cluster_stack_{stack}"' in source or f"cluster_stack_{stack} " in source
+    # A cross-stack reference is drawn as the arrow it stands for: model -> base model bucket.
+    assert "local.base" not in json.dumps(split[0])
 
 
 def test_metadata_paths_and_logical_ids_agree() -> None:

@@ -3,10 +3,8 @@ ones (run `make docs` after changing the schema or the stacks)."""
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
@@ -25,20 +23,14 @@ def test_every_config_field_is_described() -> None:
                 assert field.description, f"{model.__name__}.{name} has no description"
 
 
-def test_outputs_reference_matches_the_stacks(tmp_path: Path) -> None:
-    from modules.config import DEFAULT_CONFIG_PATH, load_config
-    from modules.stack import build_app
-
-    build_app(load_config(DEFAULT_CONFIG_PATH), outdir=tmp_path).synth()
-    stacks: dict[str, dict[str, Any]] = {
-        p.parent.name: json.loads(p.read_text())
-        for p in sorted(tmp_path.glob("stacks/*/cdk.tf.json"))
-    }
+def test_outputs_reference_matches_the_stacks(stacks: dict[str, dict[str, Any]]) -> None:
+    shipped = {n.removeprefix("shipped/"): d for n, d in stacks.items() if n.startswith("shipped/")}
     committed = (REPO / "docs" / "outputs.md").read_text()
-    assert committed == outputs_reference.render(stacks), "docs/outputs.md is stale: make docs"
-    for document in stacks.values():
+    assert committed == outputs_reference.render(shipped), "docs/outputs.md is stale: make docs"
+    for document in shipped.values():
         for name, output in document["output"].items():
-            assert len(output.get("description", "")) > 15, name
+            if not name.startswith(outputs_reference.CROSS_STACK_OUTPUT):
+                assert len(output.get("description", "")) > 15, name
 
 
 def test_changelog_names_the_project_version() -> None:

@@ -39,6 +39,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ DEFAULT_ENVIRONMENT = "dev"
 OUTPUT_STEM = "architecture"
 
 Body = Mapping[str, Any]
+StackMap = Mapping[str, str]  # top-level construct (e.g. "pipeline-churn") -> its stack
 
 # --------------------------------------------------------------------------------------------
 # Curated knowledge
@@ -646,8 +648,47 @@ def _cluster_name(path: tuple[str, ...]) -> str:
     return "cluster_" + "/".join(path)
 
 
-def build_diagram(stack_json: Mapping[str, Any], *, title: str = "") -> graphviz.Digraph:
-    """The architecture diagram of one synthesized stack (the parsed ``cdk.tf.json``)."""
+_REMOTE_OUTPUT = re.compile(r"^\$\{data\.terraform_remote_state\.[\w-]+\.outputs\.([\w-]+)\}$")
+_LOCAL_BASE = re.compile(r"\$\{local\.base\.(\w+)\}")
+
+
+def _imported(imports: Mapping[str, str], match: re.Match[str]) -> str:
+    return imports[match.group(1)]
+
+
+def merge_stacks(documents: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], StackMap]:
+    """One document of an environment's stacks, with each cross-stack reference
+    (``${local.base.<key>}`` -> remote state output -> base resource) replaced by the reference it
+    stands for, so arrows cross stack boundaries; and which stack each top-level construct is in.
+    """
+    outputs = {
+        name: output["value"]
+        for document in documents.values()
+        for name, output in document.get("output", {}).items()
+    }
+    merged: dict[str, dict[str, Any]] = {}
+    stack_of: dict[str, str] = {}
+    for stack, document in documents.items():
+        imports: dict[str, str] = {}
+        for key, value in document.get("locals", {}).get("base", {}).items():
+            match = _REMOTE_OUTPUT.match(value)
+            imports[key] = outputs[match.group(1)] if match else value
+        resources = document.get("resource", {})
+        if imports:
+            text = _LOCAL_BASE.sub(partial(_imported, imports), json.dumps(resources))
+            resources = json.loads(text)
+        for type_, instances in resources.items():
+            merged.setdefault(type_, {}).update(instances)
+            for logical_id, body in instances.items():
+                stack_of.setdefault(_construct_path(logical_id, body)[0], stack)
+    return {"resource": merged}, stack_of
+
+
+def build_diagram(
+    stack_json: Mapping[str, Any], *, title: str = "", stacks: StackMap | None = None
+) -> graphviz.Digraph:
+    """The architecture diagram of one synthesized stack (the parsed ``cdk.tf.json``), or of an
+    environment's stacks merged by ``merge_stacks``: then each stack is a box of its own."""
     model = build_model(stack_json)
     graph = graphviz.Digraph("architecture")
     graph.attr(
@@ -664,22 +705,31 @@ def build_diagram(stack_json: Mapping[str, Any], *, title: str = "") -> graphviz
     graph.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11")
     graph.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.7")
 
-    def draw(scope: graphviz.Digraph, cluster: tuple[str, ...]) -> None:
+    def draw(scope: graphviz.Digraph, cluster: tuple[str, ...], stack: str | None = None) -> None:
+        def in_stack(top: str) -> bool:
+            return stack is None or (stacks or {}).get(top) == stack
+
         for node in sorted(model.nodes.values(), key=lambda n: n.id):
-            if node.cluster == cluster:
+            if node.cluster == cluster and in_stack(node.members[0].path[0]):
                 color = SERVICE_COLORS.get(node.type.split("_")[1], DEFAULT_NODE_COLOR)
                 style = "rounded,filled"
                 if all(_disabled(member) for member in node.members):
                     style += ",dashed"
                 scope.node(node.id, _label(node), fillcolor=color, style=style)
-        for child in sorted(c for c in model.clusters if c[:-1] == cluster):
+        for child in sorted(c for c in model.clusters if c[:-1] == cluster and in_stack(c[0])):
             layer = _layer(child[-1]) or Layer(child[-1], DEFAULT_LAYER_COLOR)
             with scope.subgraph(name=_cluster_name(child)) as sub:
                 sub.attr(label=layer.label, style="rounded,filled", fillcolor=layer.color)
                 sub.attr(color="#999999", fontsize="13" if len(child) == 1 else "11")
                 draw(sub, child)
 
-    draw(graph, ())
+    if stacks is None:
+        draw(graph, ())
+    for stack in sorted(set((stacks or {}).values())):
+        with graph.subgraph(name=f"cluster_stack_{stack}") as box:
+            box.attr(label=f"stack {stack} (own state)", style="dashed", color="#333333")
+            box.attr(fontsize="14", fillcolor="white")
+            draw(box, (), stack)
     for edge in sorted(model.edges, key=lambda e: (e.tail, e.head)):
         if not edge.visible:  # same rank at most: a hub sits next to what it serves
             graph.edge(edge.tail, edge.head, style="invis", minlen="0")
@@ -703,8 +753,9 @@ def build_diagram(stack_json: Mapping[str, Any], *, title: str = "") -> graphviz
 # --------------------------------------------------------------------------------------------
 
 
-def synthesize(environment: str = DEFAULT_ENVIRONMENT) -> tuple[str, dict[str, Any]]:
-    """Synthesize one environment of the default config: (stack name, parsed cdk.tf.json).
+def synthesize(environment: str = DEFAULT_ENVIRONMENT) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Synthesize one environment of the default config: (its base stack's name, every stack's
+    parsed cdk.tf.json by stack name).
 
     Always ``config/pipelines.yaml`` ($PIPELINE_CONFIG is ignored): the committed diagram is the
     one the test suite checks against that file.
@@ -721,12 +772,15 @@ def synthesize(environment: str = DEFAULT_ENVIRONMENT) -> tuple[str, dict[str, A
     stack = stack_name(config.project, environment)
     with tempfile.TemporaryDirectory() as outdir:
         build_app(config, outdir=outdir, environments=[environment]).synth()
-        synthesized = Path(outdir, "stacks", stack, "cdk.tf.json").read_text()
-    return stack, json.loads(synthesized)
+        documents = {
+            path.parent.name: json.loads(path.read_text())
+            for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json"))
+        }
+    return stack, documents
 
 
 def title_for(stack: str) -> str:
-    return f"{stack}: scheduled batch inference (from cdk.tf.json; make diagram)"
+    return f"{stack}: scheduled batch inference, one box per stack (from cdk.tf.json; make diagram)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -735,8 +789,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=DOCS)
     args = parser.parse_args(argv)
 
-    stack, stack_json = synthesize(args.environment)
-    graph = build_diagram(stack_json, title=title_for(stack))
+    stack, documents = synthesize(args.environment)
+    merged, stacks = merge_stacks(documents)
+    graph = build_diagram(merged, title=title_for(stack), stacks=stacks)
     args.outdir.mkdir(parents=True, exist_ok=True)
     dot_file = args.outdir / f"{OUTPUT_STEM}.dot"
     dot_file.write_text(graph.source, encoding="utf-8")

@@ -18,6 +18,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 OUTPUT = REPO / "docs" / "outputs.md"
+CROSS_STACK_OUTPUT = "cross-stack-output-"
 
 
 def synthesized_stacks() -> dict[str, dict[str, Any]]:
@@ -43,11 +44,16 @@ def render(stacks: dict[str, dict[str, Any]]) -> str:
         "After `terraform apply`, read them in the stack's directory:\n\n"
         "```bash\ncd cdktf.out/stacks/mlbatch-prod && terraform output\n"
         "terraform output -raw churn_state_machine_arn\n```\n\n"
-        "Per-pipeline outputs are prefixed with the pipeline name (`-` becomes `_`).",
+        "Per-pipeline outputs are prefixed with the pipeline name (`-` becomes `_`); in the "
+        "per-pipeline layout they are in the pipeline's stack `<project>-<env>-<pipeline>`. "
+        "The base stack also has `cross-stack-output-*` outputs: cdktf's cross-stack references, "
+        "read by the pipeline stacks (not listed here).",
     ]
     for stack, document in stacks.items():
         rows = ["| output | what it is / how to use it |", "|---|---|"]
         for name, output in document.get("output", {}).items():
+            if name.startswith(CROSS_STACK_OUTPUT):
+                continue
             description = output.get("description", "").replace("|", "\\|")
             rows.append(f"| `{name}` | {description} |")
         blocks.append(f"## {stack}\n\n" + "\n".join(rows))
