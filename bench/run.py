@@ -8,7 +8,10 @@ Measures, on this machine, each as the median of several runs of a fresh process
    which also starts the runtime without the lazy-exports hook), and the ratio between the two;
 3. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
    pipelines), as time per added pipeline;
-4. `cdktf synth` through the pinned cdktf CLI (bench/package-lock.json) against the app command,
+4. the per-pipeline layout (the default) at 200 pipelines against the one-stack layout of the same
+   config, and the size of its stacks: base stack resources at 1, 50 and 200 pipelines (must not
+   grow), the largest pipeline stack (at most 30 resources);
+5. `cdktf synth` through the pinned cdktf CLI (bench/package-lock.json) against the app command,
    with the Terraform JSON they produce compared for equality.
 
 Usage: .venv/bin/python bench/run.py [--runs N] [--skip-cli]
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import filecmp
+import json
 import os
 import statistics
 import subprocess
@@ -77,7 +81,7 @@ def app_env(outdir: Path, config: Path | None = None) -> dict[str, str]:
     return env
 
 
-def scaled_config(pipelines: int, path: Path) -> Path:
+def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> Path:
     """The default config reduced to its dev environment, with N copies of its first pipeline."""
     raw: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
     template = raw["pipelines"][0]
@@ -89,9 +93,19 @@ def scaled_config(pipelines: int, path: Path) -> Path:
         raw["pipelines"].append(pipeline)
     dev = raw["environments"]["dev"]
     dev.pop("pipelines", None)
+    dev["layout"] = layout
     raw["environments"] = {"dev": dev}
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def resource_counts(outdir: Path) -> dict[str, int]:
+    """Resources per synthesized stack."""
+    counts: dict[str, int] = {}
+    for path in sorted(outdir.glob("stacks/*/cdk.tf.json")):
+        resources = json.loads(path.read_text()).get("resource", {})
+        counts[path.parent.name] = sum(len(instances) for instances in resources.values())
+    return counts
 
 
 def same_stacks(left: Path, right: Path) -> bool:
@@ -156,6 +170,50 @@ def main() -> int:
         lines.append(
             f"| {'per added pipeline':<52} | {per_pipeline * 1000:7.1f} ms|"
             f"{'':13}| 50 pipelines = {times[50] / times[1]:.2f}x one |"
+        )
+
+        # The per-pipeline layout at scale, against the one-stack layout of the same config.
+        base_sizes: dict[int, int] = {}
+        largest = 0
+        for count in (1, 50, 200):
+            out = tmp / f"out-{count}"
+            if count == 200:
+                config = scaled_config(count, tmp / f"p{count}.yaml")
+                split_t, split_m = median_of(args.runs, [python, *APP], app_env(out, config))
+                single = scaled_config(count, tmp / f"p{count}-single.yaml", "single")
+                single_t, single_m = median_of(
+                    args.runs, [python, *APP], app_env(tmp / "out-single", single)
+                )
+            counts = resource_counts(out)
+            base_sizes[count] = counts["mlbatch-dev"]
+            pipelines = {
+                n: c for n, c in counts.items() if n.removeprefix("mlbatch-dev-")[:1] == "p"
+            }
+            largest = max(largest, *pipelines.values())
+        whole = resource_counts(tmp / "out-single")["mlbatch-dev"]
+        lines.append(
+            row(
+                "200 pipelines, one stack (`layout: single`)",
+                single_t,
+                single_m,
+                f"1 state of {whole} resources",
+            )
+        )
+        lines.append(
+            row(
+                "200 pipelines, per-pipeline stacks (default)",
+                split_t,
+                split_m,
+                f"{split_t / single_t:.2f}x the one-stack synth; {len(counts)} stacks",
+            )
+        )
+        sizes = ", ".join(f"{n}: {c}" for n, c in base_sizes.items())
+        lines.append(
+            f"| {'resources: base stack at 1, 50, 200 pipelines':<52} | {'':9} | {'':11} | "
+            f"{sizes} |"
+        )
+        lines.append(
+            f"| {'resources: largest pipeline stack':<52} | {'':9} | {'':11} | {largest} |"
         )
 
         if args.skip_cli:
