@@ -1,4 +1,4 @@
-"""The CDKTF app: read the config, then synthesize one stack per environment (+ state bootstrap).
+"""The CDKTF app: read the config, then synthesize each environment's stacks (+ state bootstrap).
 
     python -O main.py                      # every environment in config/pipelines.yaml
     PIPELINE_CONFIG=other.yaml python main.py

@@ -1,13 +1,18 @@
-"""Stacks: one per environment, plus the bootstrap stack that holds remote Terraform state.
+"""Stacks of an environment, plus the bootstrap stack that holds remote Terraform state.
 
-``EnvironmentStack`` composes the layers in data-flow order:
+Layout ``per-pipeline`` (the default), one Terraform state each:
 
-    storage ──> alert topic ──> per pipeline: sagemaker ──> sfn ──> scheduler ──> alarms
-                                                                       └──> dashboard
+    BaseStack      <project>-<env>             storage ──> alert topic, schedule group
+    PipelineStack  <project>-<env>-<pipeline>  sagemaker ──> sfn ──> scheduler ──> alarms
+                                               (base outputs via terraform_remote_state)
+    DashboardStack <project>-<env>-dashboard   dashboard(s), from names only
 
-It configures the AWS provider (region, allowed account, default tags on everything) and the
-backend (local file, or S3 with encryption, locking and one key per stack), and exports what users
-need as outputs.
+Layout ``single``: ``EnvironmentStack`` composes the same parts in one stack. Both layouts build
+the same construct paths, so the same resource addresses.
+
+Every stack gets the AWS provider (region, allowed account, default tags on everything) and its
+own backend from ``configure_backend`` (local file, or S3 with encryption, locking and one key per
+stack), and exports what users need as outputs.
 
 ``StateBootstrapStack`` creates the S3 state buckets (and DynamoDB lock tables) that the
 environments' S3 backends name. It keeps local state and is deployed first.

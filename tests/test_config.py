@@ -143,6 +143,12 @@ BAD_CONFIGS = [
         "pipeline names 'churn' and 'churn-eu' overlap",
     ),
     (
+        "pipeline named like the dashboard stack",
+        _rename("ltv", "dashboard"),
+        "pipeline name 'dashboard' is reserved",
+    ),
+    ("unknown layout", _set("environments.dev.layout", "split"), "layout"),
+    (
         "bad input folder picture",
         _set("pipelines.0.schedule.input_folder", "{date}"),
         "schedule.input_folder",
