@@ -274,9 +274,11 @@ class DashboardPipeline:
         )
 
 
-# CloudWatch allows 500 widgets per dashboard; a pipeline takes 5. Larger environments get
-# further dashboards <project>-<env>-2, -3, ... of this many pipelines each.
-PIPELINES_PER_DASHBOARD = 50
+# The dashboard body structure allows at most 100 widgets (CloudWatch API reference, "Dashboard
+# Body Structure and Syntax"). Larger environments get further dashboards <project>-<env>-2, -3, ...
+MAX_DASHBOARD_WIDGETS = 100
+PIPELINE_WIDGETS = 5  # per pipeline: runs, duration, utilisation, dead letters, alarms
+PIPELINES_PER_DASHBOARD = (MAX_DASHBOARD_WIDGETS - 1) // PIPELINE_WIDGETS  # after the title
 
 
 class EnvironmentDashboard(Construct):
@@ -303,7 +305,9 @@ class EnvironmentDashboard(Construct):
                 }
             ]
             for pipeline in pipelines[start : start + PIPELINES_PER_DASHBOARD]:
-                widgets += self._pipeline_row(pipeline, region)
+                row = self._pipeline_row(pipeline, region)
+                assert len(row) == PIPELINE_WIDGETS, "PIPELINE_WIDGETS is out of date"
+                widgets += row
             CloudwatchDashboard(
                 self,
                 "dashboard" if page == 0 else f"dashboard-{page + 1}",

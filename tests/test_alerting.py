@@ -7,7 +7,14 @@ import json
 import pytest
 from cdktf import Testing
 
-from modules.alerting import EXECUTION_ALARMS, AlertTopic, PipelineAlarms
+from modules.alerting import (
+    EXECUTION_ALARMS,
+    MAX_DASHBOARD_WIDGETS,
+    AlertTopic,
+    DashboardPipeline,
+    EnvironmentDashboard,
+    PipelineAlarms,
+)
 from modules.config import ProjectConfig
 from modules.context import Names
 from modules.scheduler import ScheduleOutputs
@@ -182,3 +189,24 @@ def test_dashboard_per_environment(dev_json: str) -> None:
         "ExecutionsFailed",
         "ExecutionsTimedOut",
     ]
+
+
+def test_large_environments_get_several_dashboards_within_the_widget_limit(
+    full_config: ProjectConfig,
+) -> None:
+    pipeline = full_config.environments["stage"].pipelines[0]
+    names = Names("p", "dev")
+    rows = [
+        DashboardPipeline.of(pipeline.model_copy(update={"name": f"p{i:03d}"}), names, TEST_AWS)
+        for i in range(45)
+    ]
+    stack = layer_stack()
+    EnvironmentDashboard(stack, "dashboard", names=names, region="eu-west-1", pipelines=rows)
+    dashboards = resources(Testing.synth(stack), "aws_cloudwatch_dashboard")
+    assert [d["dashboard_name"] for d in dashboards] == ["p-dev", "p-dev-2", "p-dev-3"]
+    titles = []
+    for dashboard in dashboards:
+        widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+        assert len(widgets) <= MAX_DASHBOARD_WIDGETS
+        titles += [w["properties"].get("title", "") for w in widgets]
+    assert [t for t in titles if t.endswith(": alarms")] == [f"p{i:03d}: alarms" for i in range(45)]
