@@ -535,7 +535,14 @@ class LocalState(StrictModel):
     """Terraform state in a local file (the default dev environment; no AWS account needed)."""
 
     backend: Literal["local"] = Field(description="Selects this kind of state.")
-    path: str | None = Field(default=None, description="State file (default per stack).")
+    path: str | None = Field(
+        default=None,
+        description=(
+            "State file, relative to cdktf.out/stacks/<stack>/; `{stack}` stands for the stack "
+            "name and is required with layout per-pipeline, where every stack has its own state "
+            "(default ../../../terraform.{stack}.tfstate)."
+        ),
+    )
 
 
 class S3State(StrictModel):
@@ -650,6 +657,22 @@ class EnvironmentConfig(StrictModel):
         ),
     )
     pipelines: list[PipelineConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_state_per_stack(self) -> EnvironmentConfig:
+        state = self.state
+        if (
+            self.layout == "per-pipeline"
+            and isinstance(state, LocalState)
+            and state.path is not None
+            and "{stack}" not in state.path
+        ):
+            raise ValueError(
+                f"state.path: {state.path!r} would be one file for every stack of the "
+                "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate') or set "
+                "layout: single"
+            )
+        return self
 
     @field_validator("region")
     @classmethod

@@ -82,7 +82,9 @@ def bootstrap_stack_name(project: str) -> str:
 def _local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
     # Relative to cdktf.out/stacks/<stack>/: the state file lives in the project directory, so
     # wiping cdktf.out/ never loses it, and the synthesized JSON has no machine-specific path.
-    LocalBackend(scope, path=state.path or f"../../../terraform.{name}.tfstate")
+    LocalBackend(
+        scope, path=(state.path or "../../../terraform.{stack}.tfstate").format(stack=name)
+    )
 
 
 def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) -> None:

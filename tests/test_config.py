@@ -149,6 +149,11 @@ BAD_CONFIGS = [
     ),
     ("unknown layout", _set("environments.dev.layout", "split"), "layout"),
     (
+        "one local state file for every stack",
+        _set("environments.dev.state", {"backend": "local", "path": "dev.tfstate"}),
+        "put {stack} in it",
+    ),
+    (
         "bad input folder picture",
         _set("pipelines.0.schedule.input_folder", "{date}"),
         "schedule.input_folder",

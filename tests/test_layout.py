@@ -196,3 +196,16 @@ def test_single_layout_is_one_stack(
         raw["environments"]["dev"]["layout"] = "single"
 
     assert list(synth_dev(make_config(single))) == ["mlbatch-dev"]
+
+
+def test_a_local_state_path_is_per_stack(
+    make_config: Callable[..., ProjectConfig], synth_dev: Callable[[ProjectConfig], Stacks]
+) -> None:
+    def state_dir(raw: dict[str, Any]) -> None:
+        raw["environments"]["dev"]["state"] = {"backend": "local", "path": "../st/{stack}.tfstate"}
+
+    split = {name: json.loads(doc) for name, doc in synth_dev(make_config(state_dir)).items()}
+    paths = {name: doc["terraform"]["backend"]["local"]["path"] for name, doc in split.items()}
+    assert paths == {name: f"../st/{name}.tfstate" for name in split}
+    [remote] = split["mlbatch-dev-churn"]["data"]["terraform_remote_state"].values()
+    assert remote["config"]["path"] == "../st/mlbatch-dev.tfstate"
