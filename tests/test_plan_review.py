@@ -373,11 +373,18 @@ def test_replaced_bucket_is_guarded_first_and_exits_3(
 
 
 def test_unknown_after_apply_values_are_shown_as_such(
-    baseline: dict[str, dict[str, Any]], review: Callable[..., Review]
+    synth: Callable[..., dict[str, dict[str, Any]]], review: Callable[..., Review]
 ) -> None:
-    """A new bucket's ARN is unknown until apply: every policy naming it is too."""
-    bucket = bucket_address(baseline, "prod", "output")
-    result = review(env_plans(baseline, baseline, "prod", replace=(bucket,)))
+    """A new bucket's ARN is unknown until apply: every policy naming it in the same state is too.
+    That takes one state (`layout: single`); with one stack per pipeline, the pipeline stacks read
+    the new ARN from the base stack's state once it is applied, in their own plans."""
+
+    def single(raw: dict[str, Any]) -> None:
+        raw["environments"]["prod"]["layout"] = "single"
+
+    stacks = synth(single, ["prod"])
+    bucket = bucket_address(stacks, "prod", "output")
+    result = review(env_plans(stacks, stacks, "prod", replace=(bucket,)))
     churn = result.section("#### Pipeline `churn`")
     assert "update `aws_iam_role_policy.pipeline-churn_sagemaker_execution-policy_" in churn
     assert "  - policy: (known after apply)" in churn
