@@ -14,6 +14,13 @@ PYTHON := .venv/bin/python
 INSTALLED := .venv/.installed
 CHECKOV_INSTALLED := tools/checkov/.venv/.installed
 NODE_TOOLS := node_modules/.package-lock.json
+SFN_ENGINE_INSTALLED := tools/sfn-engine/.venv/.installed
+# The Step Functions engine needs Python 3.12+ and a JDK (JSONata runs on the JVM).
+# (A pyenv shim may exist and still refuse to run: take the first interpreter that runs.)
+PYTHON313 ?= $(shell for p in $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) \
+	$$(command -v python3.13 2>/dev/null); do "$$p" -c pass 2>/dev/null && echo "$$p" && break; done)
+SFN_ENGINE_JAVA_HOME ?= /usr/lib/jvm/java-17-openjdk-amd64
+export SFN_ENGINE_JAVA_HOME
 PIPENV := python3 -m pipenv
 
 .PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
@@ -35,6 +42,14 @@ $(CHECKOV_INSTALLED): tools/checkov/Pipfile.lock $(INSTALLED)
 	cd tools/checkov && $(PIPENV) sync
 	@touch $@
 
+# LocalStack's Step Functions engine for tests/test_executions*.py, in a Python 3.13 virtualenv of
+# its own (tools/sfn-engine/Pipfile.lock), on the machine's JDK 17.
+$(SFN_ENGINE_INSTALLED): tools/sfn-engine/Pipfile.lock $(INSTALLED)
+	@test -n "$(PYTHON313)" || (echo "the Step Functions engine needs python3.13 (set PYTHON313=...)" && exit 1)
+	@test -x "$(SFN_ENGINE_JAVA_HOME)/bin/java" || (apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless)
+	cd tools/sfn-engine && $(PIPENV) sync --python "$(PYTHON313)"
+	@touch $@
+
 # asl-validator (package-lock.json), on the machine's npm.
 $(NODE_TOOLS): package-lock.json
 	npm ci --no-audit --no-fund
@@ -51,7 +66,7 @@ synth: $(INSTALLED)
 	$(PYTHON) -O main.py
 	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) lint
+test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED) $(ACTIONLINT)

@@ -1,0 +1,474 @@
+"""Every run path of every generated state machine, executed on LocalStack's Step Functions engine.
+
+The state machines are read from the synthesized Terraform JSON of a config (what `terraform apply`
+would deploy), with Terraform references replaced by the literal names and ARNs they stand for.
+Runs start with the input AWS really sends: the schedule's ``input`` with Scheduler's
+``<aws.scheduler.scheduled-time>`` filled in, and the event rule's input transformer applied (by
+LocalStack's EventBridge code) to AWS's documented sample "Object Created" event. Every AWS call is
+mocked in Step Functions Local's mock-config format with responses shaped like AWS's.
+
+Named scenarios cover the paths a user relies on; on top of them, for every Task state a
+scenario is generated that makes that task fail, so a new state cannot go unexecuted
+(``check_coverage`` proves every state, Choice branch and Catch was taken).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modules.config import PipelineConfig, load_config
+from tests.aws_shapes import validate
+from tests.placeholders import resolve as resolve_placeholder
+from tests.sfn_engine import Engine, Execution
+
+SCHEDULED_TIME = "2026-11-26T01:00:00Z"
+# The folder date Scheduler's time gives for each input_folder picture the configs use.
+FOLDER_PICTURES = {"[Y0001]-[M01]-[D01]": "%Y-%m-%d"}
+TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
+
+# AWS's sample "Object Created" event (Amazon S3 user guide, "EventBridge event message structure").
+SAMPLE_OBJECT_CREATED = {
+    "version": "0",
+    "id": "17793124-05d4-b198-2fde-7ededc63b103",
+    "detail-type": "Object Created",
+    "source": "aws.s3",
+    "account": "111122223333",
+    "time": "2021-11-12T00:00:00Z",
+    "region": "ca-central-1",
+    "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
+    "detail": {
+        "version": "0",
+        "bucket": {"name": "amzn-s3-demo-bucket1"},
+        "object": {
+            "key": "example-key",
+            "size": 5,
+            "etag": "b1946ac92492d2347c6235b4d2611184",
+            "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mppz",
+            "sequencer": "00617F08299329D189",
+        },
+        "request-id": "N4N7GDK58NMKJ12R",
+        "requester": "123456789012",
+        "source-ip-address": "1.2.3.4",
+        "reason": "PutObject",
+    },
+}
+
+_ACCOUNT_REFERENCE = "${data.aws_caller_identity.current.account_id}"
+_REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One deployed state machine and what starts it."""
+
+    label: str
+    project: str
+    environment: str
+    region: str
+    account: str
+    pipeline: PipelineConfig
+    name: str
+    definition: str
+    schedule_input: str
+    input_bucket: str
+    output_bucket: str
+    model_name: str | None
+    rule_pattern: dict[str, Any] | None
+    rule_transformer: dict[str, Any] | None
+
+    @property
+    def states(self) -> dict[str, dict[str, Any]]:
+        states: dict[str, dict[str, Any]] = json.loads(self.definition)["States"]
+        return states
+
+    def job_name(self, execution: str) -> str:
+        return f"{self.project}-{self.environment}-{self.pipeline.name}-" + (
+            hashlib.md5(execution.encode()).hexdigest()
+        )
+
+    def output_path(self, execution: str) -> str:
+        return f"s3://{self.output_bucket}/{self.pipeline.run_output_prefix}{execution}/"
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
+
+def load_machines(config_path: Path, outdir: Path) -> list[Machine]:
+    """Every state machine of a config, from its synthesized Terraform JSON."""
+    from modules.stack import build_app
+
+    config = load_config(config_path)
+    build_app(config, outdir=outdir).synth()
+    machines = []
+    for env_name, env in config.environments.items():
+        document = json.loads(
+            (outdir / "stacks" / f"{config.project}-{env_name}" / "cdk.tf.json").read_text()
+        )
+        account = env.account_id or "111122223333"
+        resolve = _resolver(document, env.region, account)
+        resources = document["resource"]
+        buckets = {k: resolve(v["bucket"]) for k, v in resources["aws_s3_bucket"].items()}
+        for machine_id, machine in resources["aws_sfn_state_machine"].items():
+            arn_reference = f"${{aws_sfn_state_machine.{machine_id}.arn}}"
+            [schedule] = [
+                s
+                for s in resources["aws_scheduler_schedule"].values()
+                if s["target"]["arn"] == arn_reference
+            ]
+            targets = [
+                t
+                for t in resources.get("aws_cloudwatch_event_target", {}).values()
+                if t["arn"] == arn_reference
+            ]
+            rule_pattern = rule_transformer = None
+            if targets:
+                [target] = targets
+                rule_name = target["rule"].split(".")[1]
+                rule = resources["aws_cloudwatch_event_rule"][rule_name]
+                rule_pattern = json.loads(resolve(rule["event_pattern"]))
+                transformer = target["input_transformer"]
+                rule_transformer = {
+                    "InputPathsMap": transformer["input_paths"],
+                    "InputTemplate": transformer["input_template"],
+                }
+            [pipeline] = [
+                p
+                for p in env.pipelines
+                if machine["name"] == f"{config.project}-{env_name}-{p.name}"
+            ]
+            definition = resolve(machine["definition"])
+            models = resources.get("aws_sagemaker_model", {})
+            model_names = [m["name"] for m in models.values() if m["name"] == machine["name"]]
+            machines.append(
+                Machine(
+                    label=f"{config.project}-{env_name}-{pipeline.name}",
+                    project=config.project,
+                    environment=env_name,
+                    region=env.region,
+                    account=account,
+                    pipeline=pipeline,
+                    name=machine["name"],
+                    definition=definition,
+                    schedule_input=resolve(schedule["target"]["input"]),
+                    input_bucket=next(v for k, v in buckets.items() if "input" in k),
+                    output_bucket=next(v for k, v in buckets.items() if "output" in k),
+                    model_name=model_names[0] if model_names else None,
+                    rule_pattern=rule_pattern,
+                    rule_transformer=rule_transformer,
+                )
+            )
+    return machines
+
+
+def _resolver(document: dict[str, Any], region: str, account: str) -> Callable[[str], str]:
+    """Terraform references -> the literal value they stand for, where the JSON says it."""
+    resources = document["resource"]
+    arn_formats = {
+        "aws_iam_role": "arn:aws:iam::{account}:role/{name}",
+        "aws_sns_topic": "arn:aws:sns:{region}:{account}:{name}",
+        "aws_sfn_state_machine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+        "aws_sqs_queue": "arn:aws:sqs:{region}:{account}:{name}",
+    }
+
+    def value(match: re.Match[str]) -> str:
+        resource_type, logical_id, attribute = match.groups()
+        resource = resources.get(resource_type, {}).get(logical_id, {})
+        literal = resource.get(attribute)
+        if isinstance(literal, str):
+            literal = literal.replace(_ACCOUNT_REFERENCE, account)
+            if "${" not in literal:
+                return literal
+        if attribute == "arn" and resource_type in arn_formats and "name" in resource:
+            return arn_formats[resource_type].format(
+                region=region, account=account, name=resource["name"]
+            )
+        return resolve_placeholder(match.group(0))
+
+    def resolve(text: str) -> str:
+        text = text.replace(_ACCOUNT_REFERENCE, account)
+        return _REFERENCE.sub(value, text)
+
+    return resolve
+
+
+# --------------------------------------------------------------------------------------------
+# Mocked AWS responses, shaped like AWS's (PascalCase members, as Step Functions returns them)
+
+
+def ok(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"0": {"Return": payload}}
+
+
+def throw(error: str, cause: str, times: str = "0-9") -> dict[str, Any]:
+    return {times: {"Throw": {"Error": error, "Cause": cause}}}
+
+
+def package_arn(machine: Machine, version: int) -> str:
+    group = machine.pipeline.model.model_package_group
+    return machine.arn("sagemaker", f"model-package/{group}/{version}")
+
+
+def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
+    """A response for every Task state of the definition: the run goes the way it should."""
+    job = machine.job_name(execution)
+    responses: dict[str, dict[str, Any]] = {
+        "ListRunningExecutions": ok(
+            {
+                "Executions": [
+                    {
+                        "ExecutionArn": machine.arn(
+                            "states", f"execution:{machine.name}:{execution}"
+                        ),
+                        "StateMachineArn": machine.arn("states", f"stateMachine:{machine.name}"),
+                        "Name": execution,
+                        "Status": "RUNNING",
+                        "StartDate": "2026-11-26T01:00:05Z",
+                    }
+                ]
+            }
+        ),
+        "ListInput": ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1}),
+        "FindApprovedModel": ok(
+            {
+                "ModelPackageSummaryList": [
+                    {
+                        "ModelPackageGroupName": machine.pipeline.model.model_package_group,
+                        "ModelPackageVersion": 7,
+                        "ModelPackageArn": package_arn(machine, 7),
+                        "CreationTime": "2026-11-20T10:00:00Z",
+                        "ModelPackageStatus": "Completed",
+                        "ModelApprovalStatus": "Approved",
+                    }
+                ]
+            }
+        ),
+        "CreateRunModel": ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
+        "RunTransformJob": ok(
+            {
+                "TransformJobName": job,
+                "TransformJobArn": machine.arn("sagemaker", f"transform-job/{job}"),
+                "TransformJobStatus": "Completed",
+                "ModelName": machine.model_name or job,
+                "TransformOutput": {"S3OutputPath": machine.output_path(execution)},
+                "CreationTime": "2026-11-26T01:00:10Z",
+                "TransformEndTime": "2026-11-26T01:20:00Z",
+            }
+        ),
+        "DeleteRunModel": ok({}),
+        "DeleteRunModelAfterFailure": ok({}),
+        "WriteManifest": ok({"ETag": '"5d41402abc4b2a76b9719d911017c592"'}),
+    }
+    publish = ok({"MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e"})
+    mocks = {}
+    for name, state in machine.states.items():
+        if state["Type"] != "Task":
+            continue
+        if state["Resource"].endswith(":::sns:publish"):
+            mocks[name] = publish
+        else:
+            assert name in responses, f"no mocked response for Task state {name}"
+            mocks[name] = responses[name]
+    return mocks
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    input: str
+    mocks: dict[str, dict[str, Any]]
+    expect_prefix: str | None = None  # the input prefix the run should read
+    trigger: str = "manual"
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def expected_scheduled_prefix(machine: Machine) -> str:
+    pipeline = machine.pipeline
+    payload_prefix = pipeline.schedule.payload.get("input_prefix")
+    if isinstance(payload_prefix, str):
+        return payload_prefix
+    if pipeline.schedule.input_folder is not None:
+        when = datetime.strptime(SCHEDULED_TIME, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        folder = when.strftime(FOLDER_PICTURES[pipeline.schedule.input_folder])
+        return f"{pipeline.default_input_prefix}{folder}/"
+    return pipeline.default_input_prefix
+
+
+def scheduled_input(machine: Machine) -> str:
+    """What EventBridge Scheduler sends: the target input with its context attributes filled in."""
+    return machine.schedule_input.replace("<aws.scheduler.scheduled-time>", SCHEDULED_TIME)
+
+
+def marker_event(machine: Machine, key: str) -> dict[str, Any]:
+    event = json.loads(json.dumps(SAMPLE_OBJECT_CREATED))
+    event["account"], event["region"] = machine.account, machine.region
+    event["resources"] = [f"arn:aws:s3:::{machine.input_bucket}"]
+    event["detail"]["bucket"]["name"] = machine.input_bucket
+    event["detail"]["object"]["key"] = key
+    return event
+
+
+def marker_key(machine: Machine) -> str:
+    assert machine.pipeline.trigger is not None
+    return f"{machine.pipeline.default_input_prefix}2026-11-26/{machine.pipeline.trigger.marker}"
+
+
+def event_input(engine: Engine, machine: Machine, key: str) -> tuple[bool, str | None]:
+    answer = engine.call(
+        "event",
+        pattern=machine.rule_pattern,
+        event=marker_event(machine, key),
+        transformer=machine.rule_transformer,
+        target_arn=machine.arn("states", f"stateMachine:{machine.name}"),
+    )
+    return answer["matches"], answer["input"]
+
+
+def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **mocks,
+        "RunTransformJob": throw(
+            "States.TaskFailed",
+            json.dumps({"TransformJobStatus": "Failed", "FailureReason": "ClientError: bad input"}),
+        ),
+    }
+
+
+def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
+    p = machine.pipeline
+    found: list[Scenario] = []
+
+    def add(name: str, run_input: dict[str, Any] | str, **kwargs: Any) -> None:
+        text = run_input if isinstance(run_input, str) else json.dumps(run_input)
+        mocks = kwargs.pop("mocks", None) or happy_mocks(machine, name)
+        found.append(Scenario(name=name, input=text, mocks=mocks, **kwargs))
+
+    add(
+        "scheduled",
+        scheduled_input(machine),
+        expect_prefix=expected_scheduled_prefix(machine),
+        trigger="schedule",
+    )
+    if p.trigger is not None:
+        matches, text = event_input(engine, machine, marker_key(machine))
+        assert matches, "the event rule does not match a marker object in a dated folder"
+        assert text is not None
+        add(
+            "marker",
+            text,
+            expect_prefix=marker_key(machine)[: -len(p.trigger.marker)],
+            trigger="event",
+        )
+    # A backfill of another folder under the pipeline's prefix; the first CreateTransformJob is
+    # throttled and retried.
+    retried = happy_mocks(machine, "backfill")
+    retried["RunTransformJob"] = {
+        "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},
+        "1": retried["RunTransformJob"]["0"],
+    }
+    add(
+        "backfill",
+        {"trigger": "manual", "input_prefix": f"{p.default_input_prefix}2026-11-01/"},
+        mocks=retried,
+        expect_prefix=f"{p.default_input_prefix}2026-11-01/",
+    )
+    add("bad-input", {"input_prefix": "../elsewhere/"})
+    add(
+        "transform-fails",
+        {},
+        mocks=transform_failure(happy_mocks(machine, "transform-fails")),
+        expect_prefix=p.default_input_prefix,
+    )
+    failing_notify = transform_failure(happy_mocks(machine, "notify-fails"))
+    failing_notify["NotifyFailure"] = throw("SNS.AuthorizationErrorException", "not authorized")
+    add("notify-fails", {}, mocks=failing_notify, expect_prefix=p.default_input_prefix)
+    if p.overlap == "skip":
+        mocks = happy_mocks(machine, "overlap")
+        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        previous = {**running[0], "Name": "previous-run"}
+        mocks["ListRunningExecutions"] = ok({"Executions": [previous, running[0]]})
+        add("overlap", {}, mocks=mocks)
+    if p.skip_empty_input:
+        mocks = happy_mocks(machine, "empty-input")
+        mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
+        add("empty-input", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
+    if p.model.resolved_per_run:
+        mocks = happy_mocks(machine, "no-approved-package")
+        mocks["FindApprovedModel"] = ok({"ModelPackageSummaryList": []})
+        # The per-run model was never created: its clean-up fails, and must not hide the cause.
+        mocks["DeleteRunModelAfterFailure"] = throw(
+            "SageMaker.SageMakerException", "Could not find model"
+        )
+        add("no-approved-package", {}, mocks=mocks)
+    return found
+
+
+def _sdk_error(state: dict[str, Any]) -> str:
+    resource = state["Resource"]
+    if ":::aws-sdk:" in resource:
+        service = resource.split(":::aws-sdk:")[1].split(":")[0]
+        prefix = {"s3": "S3", "sfn": "Sfn", "sagemaker": "SageMaker"}[service]
+    else:
+        prefix = {"sns": "SNS", "sagemaker": "SageMaker"}[resource.split(":::")[1].split(":")[0]]
+    return f"{prefix}.AccessDeniedException"
+
+
+def fault_scenarios(
+    machine: Machine, named: list[tuple[Scenario, Execution]]
+) -> list[tuple[Scenario, str]]:
+    """For each Task state: a named scenario that reaches it, with that task failing.
+
+    Returns (scenario, name of the named scenario it derives from)."""
+    found = []
+    for state_name, state in machine.states.items():
+        if state["Type"] != "Task":
+            continue
+        base = next((s for s, run in named if state_name in run.states), None)
+        assert base is not None, f"no scenario reaches {state_name}"
+        name = f"fault-{state_name}"
+        # The base run's answers; those that name its job are rebuilt for this execution's name.
+        base_happy, rebuilt = happy_mocks(machine, base.name), happy_mocks(machine, name)
+        mocks = {k: rebuilt[k] if v == base_happy[k] else v for k, v in base.mocks.items()}
+        mocks[state_name] = throw(_sdk_error(state), f"injected failure of {state_name}")
+        found.append((replace(base, name=name, mocks=mocks), base.name))
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Checks over executions
+
+
+def request_problems(run: Execution) -> list[str]:
+    """Every request the run sent, checked against the operation's input shape in botocore."""
+    problems = []
+    for state, resource_type, resource, params in run.requests:
+        problems += [f"{state}: {p}" for p in validate(resource_type, resource, params)]
+    return problems
+
+
+def coverage_gaps(machine: Machine, runs: list[Execution]) -> list[str]:
+    """States never entered, Choice branches never taken, Catches never used."""
+    entered = {state for run in runs for state in run.states}
+    moves = {move for run in runs for move in run.transitions}
+    taken = {(a, b) for a, b, _ in moves}
+    gaps = [f"state {name} never ran" for name in machine.states if name not in entered]
+    for name, state in machine.states.items():
+        if state["Type"] == "Choice":
+            targets = [c["Next"] for c in state["Choices"]] + [state["Default"]]
+            gaps += [
+                f"{name} -> {t} (Choice) never taken" for t in targets if (name, t) not in taken
+            ]
+        for catch in state.get("Catch", []):
+            if (name, catch["Next"], "catch") not in moves:
+                gaps.append(f"{name} -> {catch['Next']} (Catch) never taken")
+    return gaps

@@ -1,0 +1,162 @@
+"""Client of the Step Functions engine driver (tools/sfn-engine/driver.py), for the tests.
+
+The engine (LocalStack's, Python 3.13) runs in a process of its own virtualenv; one such process
+serves a whole pytest worker, spoken to in JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+ENGINE_DIR = Path(__file__).resolve().parent.parent / "tools" / "sfn-engine"
+ENGINE_PYTHON = ENGINE_DIR / ".venv" / "bin" / "python"
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What a user sees of a finished execution: status, error, output and its event history."""
+
+    name: str
+    state_machine_arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    output_text: str | None
+    events: list[dict[str, Any]]
+    retry_waits: list[float]
+
+    @cached_property
+    def output(self) -> Any:
+        return None if self.output_text is None else json.loads(self.output_text)
+
+    @cached_property
+    def states(self) -> list[str]:
+        """Names of the states entered, in order."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.events
+            if e["type"].endswith("StateEntered")
+        ]
+
+    @cached_property
+    def requests(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(state, resource type, resource, parameters) of every TaskScheduled event, in order."""
+        found, state = [], ""
+        for event in self.events:
+            if event["type"].endswith("StateEntered"):
+                state = event["stateEnteredEventDetails"]["name"]
+            if event["type"] == "TaskScheduled":
+                details = event["taskScheduledEventDetails"]
+                found.append(
+                    (
+                        state,
+                        details["resourceType"],
+                        details["resource"],
+                        json.loads(details["parameters"]),
+                    )
+                )
+        return found
+
+    def requests_of(self, state: str) -> list[dict[str, Any]]:
+        return [params for name, _, _, params in self.requests if name == state]
+
+    @cached_property
+    def transitions(self) -> list[tuple[str, str, str]]:
+        """(from state, to state, "catch" | "next") for every move between states."""
+        moves: list[tuple[str, str, str]] = []
+        current: str | None = None
+        failed = False
+        for event in self.events:
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                if current is not None:
+                    moves.append((current, name, "catch" if failed else "next"))
+                current, failed = name, False
+            elif kind in ("TaskFailed", "TaskTimedOut", "ExecutionFailed"):
+                failed = True
+            elif kind in ("TaskSucceeded", "TaskScheduled"):
+                failed = False
+        return moves
+
+
+class Engine:
+    def __init__(self) -> None:
+        if not ENGINE_PYTHON.exists():
+            raise EngineError(
+                "the Step Functions engine is installed by `make test` (tools/sfn-engine)"
+            )
+        self.process = subprocess.Popen(
+            [str(ENGINE_PYTHON), str(ENGINE_DIR / "driver.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        ready = self._read()
+        if not ready["ok"]:
+            self.close()
+            raise EngineError(f"sfn-engine did not start: {ready['error']}")
+        self.version: str = ready["engine"]
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise EngineError("sfn-engine exited")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def call(self, op: str, **request: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"op": op, **request}) + "\n")
+        self.process.stdin.flush()
+        answer = self._read()
+        if not answer["ok"]:
+            raise EngineError(answer["error"] + "\n" + answer.get("traceback", ""))
+        return answer
+
+    def run(
+        self,
+        machine_name: str,
+        definition: str,
+        execution_name: str,
+        execution_input: str,
+        mocks: dict[str, dict[str, Any]],
+    ) -> Execution:
+        answer = self.call(
+            "run",
+            machine={"name": machine_name, "definition": definition},
+            name=execution_name,
+            input=execution_input,
+            mocks=mocks,
+        )
+        return Execution(
+            name=execution_name,
+            state_machine_arn=answer["state_machine_arn"],
+            status=answer["status"],
+            error=answer["error"],
+            cause=answer["cause"],
+            output_text=answer["output"],
+            events=answer["events"],
+            retry_waits=answer["retry_waits"],
+        )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                assert self.process.stdin is not None
+                self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.process.stdin.close()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()

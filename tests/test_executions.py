@@ -1,0 +1,350 @@
+"""Every run path of the shipped config's state machines, executed on a Step Functions engine.
+
+What a user would check after a real run: the states that ran, the final status and error, the
+run's output and manifest, and each request sent to AWS (also checked against botocore's model).
+tests/test_executions_all_features.py runs the same tests on tests/fixtures/all-features.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.executions import (
+    TRANSFORM_RETRY_INTERVAL,
+    Machine,
+    Scenario,
+    coverage_gaps,
+    event_input,
+    fault_scenarios,
+    load_machines,
+    named_scenarios,
+    package_arn,
+    request_problems,
+)
+from tests.sfn_engine import Engine, Execution
+
+CONFIG = REPO / "config" / "pipelines.yaml"
+
+
+@dataclass
+class Runs:
+    machine: Machine
+    runs: dict[str, tuple[Scenario, Execution]]
+    derived_from: dict[str, str]
+
+    def __getitem__(self, scenario: str) -> Execution:
+        return self.runs[scenario][1]
+
+    def has(self, scenario: str) -> bool:
+        return scenario in self.runs
+
+
+@pytest.fixture(scope="module")
+def config_path() -> Path:
+    return CONFIG
+
+
+@pytest.fixture(scope="module")
+def expected_machines() -> int:
+    return 4
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    engine = Engine()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def machines(config_path: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Machine]:
+    return load_machines(config_path, tmp_path_factory.mktemp("synth"))
+
+
+def _run(engine: Engine, machine: Machine, scenario: Scenario) -> Execution:
+    return engine.run(
+        machine.name, machine.definition, scenario.name, scenario.input, scenario.mocks
+    )
+
+
+@pytest.fixture(scope="module")
+def results(engine: Engine, machines: list[Machine]) -> list[Runs]:
+    """Every scenario of every machine, executed once for all the tests of this module."""
+    found = []
+    for machine in machines:
+        named = [(s, _run(engine, machine, s)) for s in named_scenarios(engine, machine)]
+        runs = {s.name: (s, run) for s, run in named}
+        derived = {}
+        for scenario, base in fault_scenarios(machine, named):
+            runs[scenario.name] = (scenario, _run(engine, machine, scenario))
+            derived[scenario.name] = base
+        found.append(Runs(machine, runs, derived))
+    return found
+
+
+def _only(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(requests) == 1, requests
+    return requests[0]
+
+
+def _transform_request(machine: Machine, run: Execution, prefix: str) -> None:
+    params = run.requests_of("RunTransformJob")[-1]
+    assert params["TransformJobName"] == machine.job_name(run.name)
+    assert params["ModelName"] == (machine.model_name or machine.job_name(run.name))
+    s3 = params["TransformInput"]["DataSource"]["S3DataSource"]
+    assert s3["S3Uri"] == f"s3://{machine.input_bucket}/{prefix}"
+    assert params["TransformOutput"]["S3OutputPath"] == machine.output_path(run.name)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_state_machine_is_executed(
+    results: list[Runs], engine: Engine, expected_machines: int
+) -> None:
+    assert len(results) == expected_machines
+    assert engine.version == "localstack-core 2026.3.0"
+
+
+def test_scheduled_run_reads_its_folder_and_succeeds(results: list[Runs]) -> None:
+    for r in results:
+        scenario, run = r.runs["scheduled"]
+        assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
+        assert run.states[-1] == "RunSucceeded"
+        assert scenario.expect_prefix is not None
+        _transform_request(r.machine, run, scenario.expect_prefix)
+        assert ("InputFromSchedule" in run.states) == (
+            r.machine.pipeline.schedule.input_folder is not None
+        )
+
+
+def test_success_writes_the_manifest_and_notifies_where_enabled(results: list[Runs]) -> None:
+    for r in results:
+        m, run = r.machine, r["scheduled"]
+        p = m.pipeline
+        manifest = run.output.get("manifest")
+        if p.write_manifest:
+            put = _only(run.requests_of("WriteManifest"))
+            assert put["Bucket"] == m.output_bucket
+            assert put["Key"] == f"{p.run_output_prefix}{run.name}/_manifest.json"
+            assert put["ServerSideEncryption"] == "aws:kms"
+            assert json.loads(put["Body"]) == manifest
+        else:
+            assert run.requests_of("WriteManifest") == []
+        if p.notify_on_success:
+            assert json.loads(_only(run.requests_of("NotifySuccess"))["Message"]) == manifest
+        else:
+            assert run.requests_of("NotifySuccess") == []
+        if manifest is None:
+            assert not (p.write_manifest or p.notify_on_success)
+            continue
+        model = package_arn(m, 7) if p.model.resolved_per_run else m.model_name
+        assert manifest["pipeline"] == p.name
+        assert manifest["environment"] == m.environment
+        assert manifest["run_id"] == run.name
+        assert manifest["trigger"] == "schedule"
+        assert manifest["model"] == model
+        assert manifest["input"] == f"s3://{m.input_bucket}/{r.runs['scheduled'][0].expect_prefix}"
+        assert manifest["output"] == m.output_path(run.name)
+        assert manifest["transform_job"] == m.job_name(run.name)
+        assert isinstance(manifest["duration_seconds"], int)
+
+
+def test_marker_object_starts_a_run_on_its_folder(results: list[Runs], engine: Engine) -> None:
+    triggered = [r for r in results if r.machine.pipeline.trigger is not None]
+    assert triggered
+    for r in triggered:
+        m = r.machine
+        scenario, run = r.runs["marker"]
+        assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
+        assert "InputFromMarker" in run.states
+        assert json.loads(scenario.input)["trigger"] == "event"
+        assert scenario.expect_prefix is not None
+        _transform_request(m, run, scenario.expect_prefix)
+        prefix = m.pipeline.default_input_prefix
+        for key in (f"{prefix}2026-11-26/part-0001.csv", f"other/2026-11-26/{m.pipeline.trigger}"):
+            assert event_input(engine, m, key)[0] is False, key
+
+
+def test_transient_sagemaker_error_is_retried_with_backoff(results: list[Runs]) -> None:
+    for r in results:
+        scenario, run = r.runs["backfill"]
+        assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
+        assert "UseRequestedInput" in run.states
+        first, second = run.requests_of("RunTransformJob")
+        assert first == second
+        [wait] = run.retry_waits
+        assert 0 <= wait <= TRANSFORM_RETRY_INTERVAL  # FULL jitter: up to the interval
+        assert scenario.expect_prefix is not None
+        _transform_request(r.machine, run, scenario.expect_prefix)
+
+
+def test_input_outside_the_pipeline_prefix_fails_before_any_call(results: list[Runs]) -> None:
+    for r in results:
+        run = r["bad-input"]
+        assert (run.status, run.error) == ("FAILED", "InvalidRunInput")
+        assert run.requests == []
+        assert run.states[-1] == "RejectRunInput"
+
+
+def _failure_message(run: Execution) -> dict[str, Any]:
+    notify = run.requests_of("NotifyFailure")
+    assert notify, run.states
+    assert all(n == notify[0] for n in notify)
+    assert notify[0]["Subject"].endswith("batch inference run failed")
+    message: dict[str, Any] = json.loads(notify[0]["Message"])
+    return message
+
+
+def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs]) -> None:
+    for r in results:
+        m, run = r.machine, r["transform-fails"]
+        assert run.status == "FAILED"
+        assert run.error == "States.TaskFailed"
+        assert json.loads(run.cause or "")["FailureReason"] == "ClientError: bad input"
+        assert len(run.requests_of("RunTransformJob")) == 1
+        assert len(run.requests_of("NotifyFailure")) == 1
+        message = _failure_message(run)
+        assert message["pipeline"] == m.pipeline.name
+        assert message["environment"] == m.environment
+        assert message["run_id"] == run.name
+        assert (
+            message["execution"]
+            == run.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.name}"
+        )
+        assert message["transform_job"] == m.job_name(run.name)
+        assert message["input_prefix"] == m.pipeline.default_input_prefix
+        assert (message["error"], message["cause"]) == (run.error, run.cause)
+        assert message["console"].endswith(message["execution"])
+        assert f"{m.region}.console.aws.amazon.com" in message["console"]
+        assert run.states[-1] == "RunFailed"
+
+
+def test_lost_failure_notification_keeps_the_run_failed(results: list[Runs]) -> None:
+    for r in results:
+        run = r["notify-fails"]
+        assert (run.status, run.error) == ("FAILED", "States.TaskFailed")
+        retry = r.machine.states["NotifyFailure"]["Retry"][0]
+        attempts = 1 + retry["MaxAttempts"]
+        assert len(run.requests_of("NotifyFailure")) == attempts
+        rate = retry.get("BackoffRate", 2.0)
+        expected = [retry["IntervalSeconds"] * rate**i for i in range(retry["MaxAttempts"])]
+        assert run.retry_waits == expected
+        assert run.states[-1] == "RunFailed"
+
+
+def test_overlapping_run_is_skipped_and_notified(results: list[Runs]) -> None:
+    for r in results:
+        if r.machine.pipeline.overlap != "skip":
+            assert not r.has("overlap")
+            continue
+        run = r["overlap"]
+        assert run.status == "SUCCEEDED"
+        assert run.output["result"]["status"] == "skipped"
+        message = _only(run.requests_of("NotifySkipped"))["Message"]
+        assert run.name in message
+        assert run.requests_of("RunTransformJob") == []
+        listed = _only(run.requests_of("ListRunningExecutions"))
+        assert listed["StatusFilter"] == "RUNNING"
+        assert listed["StateMachineArn"] == run.state_machine_arn
+
+
+def test_empty_input_starts_no_job(results: list[Runs]) -> None:
+    for r in results:
+        p = r.machine.pipeline
+        if not p.skip_empty_input:
+            assert not r.has("empty-input")
+            assert "ListInput" not in r.machine.states
+            continue
+        run = r["empty-input"]
+        assert run.status == "SUCCEEDED"
+        assert run.output["result"]["status"] == "no-input"
+        listed = _only(run.requests_of("ListInput"))
+        assert (listed["Bucket"], listed["Prefix"]) == (
+            r.machine.input_bucket,
+            p.default_input_prefix,
+        )
+        assert run.requests_of("RunTransformJob") == []
+        assert len(run.requests_of("NotifyNoInput")) == (1 if p.notify_on_empty_input else 0)
+
+
+def test_registry_runs_use_the_newest_approved_package_and_clean_up(results: list[Runs]) -> None:
+    for r in results:
+        m = r.machine
+        if not m.pipeline.model.resolved_per_run:
+            assert "CreateRunModel" not in m.states
+            continue
+        run = r["scheduled"]
+        job = m.job_name(run.name)
+        find = _only(run.requests_of("FindApprovedModel"))
+        assert find["ModelPackageGroupName"] == m.pipeline.model.model_package_group
+        assert (find["ModelApprovalStatus"], find["SortBy"], find["SortOrder"]) == (
+            "Approved",
+            "CreationTime",
+            "Descending",
+        )
+        create = _only(run.requests_of("CreateRunModel"))
+        assert create["ModelName"] == job
+        assert create["PrimaryContainer"]["ModelPackageName"] == package_arn(m, 7)
+        assert _only(run.requests_of("DeleteRunModel"))["ModelName"] == job
+        order = [state for state, *_ in run.requests]
+        assert order.index("CreateRunModel") < order.index("RunTransformJob")
+        assert order.index("RunTransformJob") < order.index("DeleteRunModel")
+        # On every failure after the model exists, it is deleted too.
+        for name, (_, failed) in r.runs.items():
+            if failed.status == "FAILED" and failed.requests_of("CreateRunModel"):
+                deleted = failed.requests_of("DeleteRunModelAfterFailure")
+                assert deleted and deleted[0]["ModelName"] == m.job_name(name), name
+        none = r["no-approved-package"]
+        assert (none.status, none.error) == ("FAILED", "NoApprovedModelPackage")
+        assert none.requests_of("CreateRunModel") == none.requests_of("RunTransformJob") == []
+        assert _failure_message(none)["error"] == "NoApprovedModelPackage"
+
+
+def test_each_failing_task_is_caught_and_reported(results: list[Runs]) -> None:
+    for r in results:
+        for name, base in r.derived_from.items():
+            scenario, run = r.runs[name]
+            state = name.removeprefix("fault-")
+            where = f"{r.machine.label} {name}"
+            injected = scenario.mocks[state]["0-9"]["Throw"]["Error"]
+            expected = r[base]
+            if (run.status, run.error) == ("FAILED", injected):
+                # The run failed because of this task: it must have gone the failure path.
+                assert (state, "DescribeFailure", "catch") in run.transitions, where
+                assert _failure_message(run)["error"] == injected, where
+                assert run.states[-1] == "RunFailed", where
+            else:  # a notification or a clean-up: the run's outcome must not change
+                assert (run.status, run.error) == (expected.status, expected.error), where
+                [catch] = r.machine.states[state]["Catch"]
+                assert (state, catch["Next"], "catch") in run.transitions, where
+
+
+def test_every_request_matches_the_aws_api(results: list[Runs], expected_machines: int) -> None:
+    problems = [
+        f"{r.machine.label} {name}: {problem}"
+        for r in results
+        for name, (_, run) in r.runs.items()
+        for problem in request_problems(run)
+    ]
+    assert problems == []
+    assert (
+        sum(len(run.requests) for r in results for _, run in r.runs.values())
+        > 10 * expected_machines
+    )
+
+
+def test_every_state_choice_branch_and_catch_is_executed(results: list[Runs]) -> None:
+    gaps = [
+        f"{r.machine.label}: {gap}"
+        for r in results
+        for gap in coverage_gaps(r.machine, [run for _, run in r.runs.values()])
+    ]
+    assert gaps == []

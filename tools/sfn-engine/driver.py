@@ -1,0 +1,214 @@
+"""Runs state machine executions on LocalStack's Step Functions engine, in process, for the tests.
+
+Started by tests/sfn_engine.py with this folder's own virtualenv (Python 3.13; the engine needs
+3.12+, the project runs on 3.11). It speaks JSON lines on stdin/stdout, one request per line, one
+answer per line:
+
+    {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks"}
+        -> {"status", "error", "cause", "output", "events", "retry_waits"}
+    {"op": "event", "pattern", "event", "transformer", "target_arn"}
+        -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
+           implements them, applied to an event
+    {"op": "quit"}
+
+``mocks`` maps state names to Step Functions Local mocked responses ({"0": {"Return": ...}},
+{"0-2": {"Throw": {"Error", "Cause"}}}); the execution runs as a mock test case
+(``<stateMachineArn>#<TestCase>``). Every answer is {"ok": true, ...} or {"ok": false, "error"}.
+
+Everything the engine writes (its JSONata jars, temporary files, mock configs) stays under
+``.filesystem/`` beside this file. Java: the engine wants a Java 21 it would download; the
+machine's JDK (``SFN_ENGINE_JAVA_HOME``, default Debian's OpenJDK 17) is linked in its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE / ".filesystem"
+JAVA_HOME = os.environ.get("SFN_ENGINE_JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")
+ACCOUNT = os.environ.get("SFN_ENGINE_ACCOUNT", "111122223333")
+REGION = os.environ.get("SFN_ENGINE_REGION", "eu-west-1")
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/state-machine"
+
+
+def _prepare_environment() -> None:
+    # Host paths, not the container ones (this machine is itself a container).
+    os.environ["OVERRIDE_IN_DOCKER"] = "0"
+    os.environ["FILESYSTEM_ROOT"] = str(ROOT)
+    os.environ["CONFIG_DIR"] = str(ROOT / "config")
+    os.environ["TMPDIR"] = str(ROOT / "tmp")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    (ROOT / "tmp").mkdir(parents=True, exist_ok=True)
+    java = ROOT / "var" / "lib" / "localstack" / "lib" / "java" / "21"
+    if not (Path(JAVA_HOME) / "bin" / "java").exists():
+        raise SystemExit(f"sfn-engine: no JDK at {JAVA_HOME} (set SFN_ENGINE_JAVA_HOME)")
+    java.parent.mkdir(parents=True, exist_ok=True)
+    if java.is_symlink() and os.readlink(java) != JAVA_HOME:
+        java.unlink()
+    if not java.exists():
+        java.symlink_to(JAVA_HOME)
+
+
+class Engine:
+    def __init__(self) -> None:
+        import patches
+        from localstack import config
+        from localstack.aws.api import RequestContext
+        from localstack.services.stepfunctions.backend.execution import Execution
+        from localstack.services.stepfunctions.provider import StepFunctionsProvider
+
+        patches.apply()
+        # Each status change would be posted to an EventBridge that is not there (6-11 s of
+        # retries per run); the tests read the history instead.
+        Execution.publish_execution_status_change_event = lambda self: None
+        logging.getLogger("localstack").setLevel(logging.CRITICAL)
+        self.clock = patches.CLOCK
+        self.config = config
+        self.provider = StepFunctionsProvider()
+        self.context = RequestContext(None)
+        self.context.account_id = ACCOUNT
+        self.context.region = REGION
+        self.machines: dict[str, str] = {}
+        self.runs = 0
+        (ROOT / "mocks").mkdir(parents=True, exist_ok=True)
+
+    def machine_arn(self, machine: dict[str, Any]) -> tuple[str, str]:
+        definition = machine["definition"]
+        digest = hashlib.sha256(definition.encode()).hexdigest()[:12]
+        name = f"{machine['name']}-{digest}"
+        if name not in self.machines:
+            created = self.provider.create_state_machine(
+                self.context, {"name": name, "definition": definition, "roleArn": ROLE}
+            )
+            self.machines[name] = created["stateMachineArn"]
+        return name, self.machines[name]
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        states = json.loads(request["machine"]["definition"])["States"]
+        unmocked = [
+            n for n, s in states.items() if s["Type"] == "Task" and n not in request["mocks"]
+        ]
+        if unmocked:  # the engine would call the real service
+            raise ValueError(f"Task states without a mocked response: {unmocked}")
+        name, arn = self.machine_arn(request["machine"])
+        self.runs += 1
+        case = f"case{self.runs}"
+        responses = {f"{case}-{state}": mock for state, mock in request["mocks"].items()}
+        mock_file = ROOT / "mocks" / f"{os.getpid()}-{self.runs}.json"
+        mock_file.write_text(
+            json.dumps(
+                {
+                    "StateMachines": {
+                        name: {"TestCases": {case: {s: f"{case}-{s}" for s in request["mocks"]}}}
+                    },
+                    "MockedResponses": responses,
+                }
+            )
+        )
+        self.config.SFN_MOCK_CONFIG = str(mock_file)
+        assert self.clock is not None
+        self.clock.waits.clear()
+        try:
+            started = self.provider.start_execution(
+                self.context,
+                state_machine_arn=f"{arn}#{case}",
+                name=request["name"],
+                input=request["input"],
+            )
+        finally:
+            mock_file.unlink()
+        execution_arn = started["executionArn"]
+        deadline = time.monotonic() + request.get("timeout", 30)
+        while True:
+            described = self.provider.describe_execution(self.context, execution_arn=execution_arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {request['name']} still running")
+            time.sleep(0.005)
+        history = self.provider.get_execution_history(
+            self.context, execution_arn=execution_arn, max_results=1000
+        )
+        waits = [w for waits in self.clock.waits.values() for w in waits]
+        return {
+            "status": described["status"],
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+            "output": described.get("output"),
+            "execution_arn": execution_arn,
+            "state_machine_arn": arn,
+            "events": json.loads(json.dumps(history["events"], default=str)),
+            "retry_waits": waits,
+        }
+
+    def event(self, request: dict[str, Any]) -> dict[str, Any]:
+        from localstack.services.events.target import StatesTargetSender
+        from localstack.utils.event_matcher import matches_event
+
+        matches = matches_event(request["pattern"], request["event"])
+        sender = StatesTargetSender(
+            target={
+                "Id": "target",
+                "Arn": request["target_arn"],
+                "RoleArn": ROLE,
+                "InputTransformer": request["transformer"],
+            },
+            rule_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:rule/rule",
+            rule_name="rule",
+            service="states",
+            region=REGION,
+            account_id=ACCOUNT,
+        )
+        # The sender's own send path names the execution after event["id"], which a transformed
+        # event does not have (a LocalStack quirk): apply its transformer, as it does, directly.
+        transformed = sender.transform_event_with_target_input_transformer(
+            request["transformer"], request["event"]
+        )
+        text = transformed if isinstance(transformed, str) else json.dumps(transformed)
+        return {"matches": matches, "input": text}
+
+
+def main() -> None:
+    _prepare_environment()
+    sys.path.insert(0, str(HERE))
+    out = sys.stdout
+    sys.stdout = sys.stderr  # whatever the engine prints must not break the protocol
+    try:
+        engine = Engine()
+        from localstack import version
+
+        ready = {"ok": True, "engine": f"localstack-core {version.__version__}"}
+    except Exception as error:
+        ready = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    out.write(json.dumps(ready) + "\n")
+    out.flush()
+    if not ready["ok"]:
+        return
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["op"] == "quit":
+            break
+        try:
+            answer = {"ok": True, **getattr(engine, request["op"])(request)}
+        except Exception as error:
+            answer = {
+                "ok": False,
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(),
+            }
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

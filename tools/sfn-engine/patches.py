@@ -1,0 +1,165 @@
+"""The small patches LocalStack's Step Functions engine needs to run this project's definitions.
+
+Each patch replaces one named attribute of the engine, pinned to the engine version in
+Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``apply()`` raises
+``EnginePatchError`` with a one-line message instead of letting the executions run unpatched.
+
+1. ``sagemaker-sync``: the engine refuses ``arn:aws:states:::sagemaker:createTransformJob.sync``
+   (SageMaker has no optimised integration in it) even when the task is mocked. With a mocked
+   task the engine returns the mocked value without calling anything, and that value is exactly
+   what ``.sync`` returns (the DescribeTransformJob result of the finished job), so allowing the
+   pattern for mocked SageMaker tasks is faithful (driver.py refuses to run a definition with an
+   unmocked Task state, so no real call is ever attempted).
+2. ``states-error-names``: the engine refuses error names starting with ``States.`` where a user
+   gives one: as a mocked task error (a ``.sync`` job that ran and failed surfaces as
+   ``States.TaskFailed``) and as a ``Fail`` state's ``ErrorPath`` result (this project's
+   ``RunFailed`` re-raises the caught error). Both are what Step Functions does; the patch turns
+   such names into the engine's own ``States.*`` error objects, so Retry and Catch match them as
+   Step Functions does (``States.TaskFailed`` is not one of the retried SageMaker errors).
+3. ``retry-clock``: a Retry waits real time in the engine (30 s and more for this project's
+   SageMaker retries). The wait is recorded per execution instead of slept, so the tests can
+   assert the backoff (interval, rate, jitter, max delay) without waiting for it.
+4. ``jsonpath-cache`` (speed only): the engine parses every JSONPath anew, and the parser it uses
+   builds its grammar tables on each parse (70 % of an execution's time here). Parsed paths are
+   cached by their text; a parsed path is not changed by evaluating it, so results are the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+ENGINE_VERSION = "2026.3.0"
+_ASL = "localstack.services.stepfunctions.asl.component"
+_TASK_SERVICE = f"{_ASL}.state.state_execution.state_task.service"
+
+
+class EnginePatchError(RuntimeError):
+    """The engine's internals moved: a patch no longer applies."""
+
+
+def _module(patch: str, name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise EnginePatchError(f"engine patch {patch!r}: cannot import {name} ({error})") from None
+
+
+def _attribute(patch: str, owner: Any, name: str, must_contain: str) -> Any:
+    """The attribute to replace, checked to still be the code the patch was written against."""
+    where = getattr(owner, "__name__", repr(owner))
+    if not hasattr(owner, name):
+        raise EnginePatchError(
+            f"engine patch {patch!r}: {where}.{name} is gone "
+            f"(patches are written for localstack-core {ENGINE_VERSION})"
+        )
+    value = getattr(owner, name)
+    try:
+        source = inspect.getsource(value)
+    except (OSError, TypeError):
+        source = ""
+    if must_contain not in source:
+        raise EnginePatchError(
+            f"engine patch {patch!r}: {where}.{name} no longer contains {must_contain!r} "
+            f"(patches are written for localstack-core {ENGINE_VERSION})"
+        )
+    return value
+
+
+def _patch_sagemaker_sync() -> None:
+    patch = "sagemaker-sync"
+    unsupported = _module(patch, f"{_TASK_SERVICE}.state_task_service_unsupported")
+    resource = _module(patch, f"{_TASK_SERVICE}.resource")
+    cls = unsupported.StateTaskServiceUnsupported
+    original = _attribute(
+        patch, cls, "_assert_integration_pattern_is_supported", "callback procedure"
+    )
+    # The check runs before the engine knows whether the state is mocked: driver.py makes sure
+    # every Task state is.
+    sync = resource.ResourceCondition.Sync
+
+    def assert_supported(self: Any) -> None:
+        if self.resource.service_name == "sagemaker" and self.resource.condition == sync:
+            return
+        original(self)
+
+    cls._assert_integration_pattern_is_supported = assert_supported
+
+
+def _patch_states_error_names() -> None:
+    patch = "states-error-names"
+    states_error = _module(patch, f"{_ASL}.common.error_name.states_error_name")
+    mocking = _module(patch, f"{_ASL}.state.state_execution.state_task.local_mock_eval_utils")
+    fail = _module(patch, f"{_ASL}.state.state_fail.state_fail")
+    from_name = states_error.StatesErrorName.from_name
+    for module, function in ((mocking, "_eval_mocked_response_throw"), (fail, "StateFail")):
+        _attribute(patch, module, function, "CustomErrorName(")
+        custom = _attribute(patch, module, "CustomErrorName", "MUST NOT begin with the prefix")
+
+        def error_name(name: str | None, _custom: Callable[..., Any] = custom) -> Any:
+            if name is not None and name.startswith("States."):
+                return from_name(name)  # raises for a States.* name Step Functions does not have
+            return _custom(name)
+
+        module.CustomErrorName = error_name
+
+
+class _RecordingClock:
+    """Stands in for the ``time`` module in the engine's retrier: waits are recorded, not slept."""
+
+    def __init__(self, real: ModuleType) -> None:
+        self._real = real
+        self._local = threading.local()
+        self.waits: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def sleep(self, seconds: float) -> None:
+        key = threading.current_thread().name
+        with self._lock:
+            self.waits.setdefault(key, []).append(float(seconds))
+
+
+CLOCK: _RecordingClock | None = None
+
+
+def _patch_retry_clock() -> None:
+    global CLOCK
+    patch = "retry-clock"
+    retrier = _module(patch, f"{_ASL}.common.retry.retrier_decl")
+    _attribute(patch, retrier.RetrierDecl, "_eval_body", "time.sleep(")
+    real = _attribute(patch, retrier, "time", "")
+    CLOCK = _RecordingClock(real)
+    retrier.time = CLOCK
+
+
+def _patch_jsonpath_cache() -> None:
+    patch = "jsonpath-cache"
+    for name in (
+        "localstack.services.stepfunctions.asl.utils.json_path",
+        f"{_ASL}.common.path.result_path",
+    ):
+        module = _module(patch, name)
+        parse = _attribute(patch, module, "parse", "def parse(")
+        module.parse = functools.lru_cache(maxsize=4096)(parse)
+
+
+def apply() -> None:
+    from localstack import version
+
+    if version.__version__ != ENGINE_VERSION:
+        raise EnginePatchError(
+            f"engine patches are written for localstack-core {ENGINE_VERSION}, "
+            f"found {version.__version__}"
+        )
+    _patch_sagemaker_sync()
+    _patch_states_error_names()
+    _patch_retry_clock()
+    _patch_jsonpath_cache()
