@@ -72,6 +72,23 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL)
 
 
+# What a ``.sync`` task returns: the describe call's result for the finished job.
+_SYNC_RESULTS = {"createTransformJob": "describeTransformJob"}
+
+
+def validate_result(resource_type: str, resource: str, result: dict[str, Any]) -> list[str]:
+    """Every way a (mocked) task result breaks the shape of what AWS returns."""
+    action, _, pattern = resource.partition(".")
+    if pattern == "sync":
+        action = _SYNC_RESULTS[action]
+    op = operation(resource_type, action)
+    problems: list[str] = []
+    if op.output_shape is None:
+        return [] if result == {} else [f"{op.name} returns nothing, mocked {result!r}"]
+    _check(op.output_shape, result, op.name, problems, resource_type.startswith("aws-sdk:"))
+    return problems
+
+
 def validate(resource_type: str, resource: str, params: dict[str, Any]) -> list[str]:
     """Every way the request breaks the operation's input shape (empty: it conforms)."""
     op = operation(resource_type, resource)

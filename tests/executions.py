@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from modules.config import PipelineConfig, load_config
-from tests.aws_shapes import validate
+from tests.aws_shapes import validate, validate_result
 from tests.placeholders import resolve as resolve_placeholder
 from tests.sfn_engine import Engine, Execution
 
@@ -256,7 +256,20 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
                 "TransformJobArn": machine.arn("sagemaker", f"transform-job/{job}"),
                 "TransformJobStatus": "Completed",
                 "ModelName": machine.model_name or job,
+                "TransformInput": {
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": f"s3://{machine.input_bucket}/"
+                            f"{machine.pipeline.default_input_prefix}",
+                        }
+                    }
+                },
                 "TransformOutput": {"S3OutputPath": machine.output_path(execution)},
+                "TransformResources": {
+                    "InstanceType": machine.pipeline.transform.instance_type,
+                    "InstanceCount": machine.pipeline.transform.instance_count,
+                },
                 "CreationTime": "2026-11-26T01:00:10Z",
                 "TransformEndTime": "2026-11-26T01:20:00Z",
             }
@@ -426,12 +439,14 @@ def _sdk_error(state: dict[str, Any]) -> str:
 def fault_scenarios(
     machine: Machine, named: list[tuple[Scenario, Execution]]
 ) -> list[tuple[Scenario, str]]:
-    """For each Task state: a named scenario that reaches it, with that task failing.
+    """For each Task state whose failure no named scenario made the run handle: a named scenario
+    that reaches it, with that task failing.
 
     Returns (scenario, name of the named scenario it derives from)."""
+    handled = {state for _, run in named for state, _, how in run.transitions if how == "catch"}
     found = []
     for state_name, state in machine.states.items():
-        if state["Type"] != "Task":
+        if state["Type"] != "Task" or state_name in handled:
             continue
         base = next((s for s, run in named if state_name in run.states), None)
         assert base is not None, f"no scenario reaches {state_name}"
@@ -453,6 +468,25 @@ def request_problems(run: Execution) -> list[str]:
     problems = []
     for state, resource_type, resource, params in run.requests:
         problems += [f"{state}: {p}" for p in validate(resource_type, resource, params)]
+    return problems
+
+
+def mock_problems(machine: Machine, scenario: Scenario) -> list[str]:
+    """Every mocked answer, checked against the shape of what AWS returns for that call."""
+    problems = []
+    for state, responses in scenario.mocks.items():
+        resource = machine.states[state]["Resource"].split(":::")[1]
+        if resource.startswith("aws-sdk:"):
+            service, action = resource.removeprefix("aws-sdk:").split(":")
+            resource_type = f"aws-sdk:{service}"
+        else:
+            resource_type, action = resource.split(":")
+        for response in responses.values():
+            if "Return" in response:
+                problems += [
+                    f"{state}: {p}"
+                    for p in validate_result(resource_type, action, response["Return"])
+                ]
     return problems
 
 

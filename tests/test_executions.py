@@ -24,6 +24,7 @@ from tests.executions import (
     event_input,
     fault_scenarios,
     load_machines,
+    mock_problems,
     named_scenarios,
     package_arn,
     request_problems,
@@ -339,6 +340,16 @@ def test_every_request_matches_the_aws_api(results: list[Runs], expected_machine
         sum(len(run.requests) for r in results for _, run in r.runs.values())
         > 10 * expected_machines
     )
+
+
+def test_every_mocked_answer_has_the_shape_aws_returns(results: list[Runs]) -> None:
+    problems = [
+        f"{r.machine.label} {name}: {problem}"
+        for r in results
+        for name, (scenario, _) in r.runs.items()
+        for problem in mock_problems(r.machine, scenario)
+    ]
+    assert problems == []
 
 
 def test_every_state_choice_branch_and_catch_is_executed(results: list[Runs]) -> None:
