@@ -449,7 +449,8 @@ def fault_scenarios(
         if state["Type"] != "Task" or state_name in handled:
             continue
         base = next((s for s, run in named if state_name in run.states), None)
-        assert base is not None, f"no scenario reaches {state_name}"
+        if base is None:
+            continue  # never reached: the coverage test names it
         name = f"fault-{state_name}"
         # The base run's answers; those that name its job are rebuilt for this execution's name.
         base_happy, rebuilt = happy_mocks(machine, base.name), happy_mocks(machine, name)
