@@ -14,14 +14,14 @@ scenario is generated that makes that task fail, so a new state cannot go unexec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from modules.config import PipelineConfig, load_config
 from tests.aws_shapes import validate, validate_result
@@ -60,8 +60,7 @@ SAMPLE_OBJECT_CREATED = {
     },
 }
 
-_ACCOUNT_REFERENCE = "${data.aws_caller_identity.current.account_id}"
-_REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+_ANY_REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -101,101 +100,128 @@ class Machine:
 
 
 def load_machines(config_path: Path, outdir: Path) -> list[Machine]:
-    """Every state machine of a config, from its synthesized Terraform JSON."""
+    """Every state machine of a config, from its synthesized Terraform JSON (any layout)."""
     from modules.stack import build_app
 
     config = load_config(config_path)
     build_app(config, outdir=outdir).synth()
     machines = []
     for env_name, env in config.environments.items():
-        document = json.loads(
-            (outdir / "stacks" / f"{config.project}-{env_name}" / "cdk.tf.json").read_text()
-        )
+        base = f"{config.project}-{env_name}"
+        stacks = {
+            path.parent.name: json.loads(path.read_text())
+            for path in sorted(outdir.glob("stacks/*/cdk.tf.json"))
+            if path.parent.name == base or path.parent.name.startswith(f"{base}-")
+        }
         account = env.account_id or "111122223333"
-        resolve = _resolver(document, env.region, account)
-        resources = document["resource"]
-        buckets = {k: resolve(v["bucket"]) for k, v in resources["aws_s3_bucket"].items()}
-        for machine_id, machine in resources["aws_sfn_state_machine"].items():
-            arn_reference = f"${{aws_sfn_state_machine.{machine_id}.arn}}"
-            [schedule] = [
-                s
-                for s in resources["aws_scheduler_schedule"].values()
-                if s["target"]["arn"] == arn_reference
-            ]
-            targets = [
-                t
-                for t in resources.get("aws_cloudwatch_event_target", {}).values()
-                if t["arn"] == arn_reference
-            ]
-            rule_pattern = rule_transformer = None
-            if targets:
-                [target] = targets
-                rule_name = target["rule"].split(".")[1]
-                rule = resources["aws_cloudwatch_event_rule"][rule_name]
-                rule_pattern = json.loads(resolve(rule["event_pattern"]))
-                transformer = target["input_transformer"]
-                rule_transformer = {
-                    "InputPathsMap": transformer["input_paths"],
-                    "InputTemplate": transformer["input_template"],
-                }
-            [pipeline] = [
-                p
-                for p in env.pipelines
-                if machine["name"] == f"{config.project}-{env_name}-{p.name}"
-            ]
-            definition = resolve(machine["definition"])
-            models = resources.get("aws_sagemaker_model", {})
-            model_names = [m["name"] for m in models.values() if m["name"] == machine["name"]]
-            machines.append(
-                Machine(
-                    label=f"{config.project}-{env_name}-{pipeline.name}",
-                    project=config.project,
-                    environment=env_name,
-                    region=env.region,
-                    account=account,
-                    pipeline=pipeline,
-                    name=machine["name"],
-                    definition=definition,
-                    schedule_input=resolve(schedule["target"]["input"]),
-                    input_bucket=next(v for k, v in buckets.items() if "input" in k),
-                    output_bucket=next(v for k, v in buckets.items() if "output" in k),
-                    model_name=model_names[0] if model_names else None,
-                    rule_pattern=rule_pattern,
-                    rule_transformer=rule_transformer,
+        resolver = _Resolver(stacks, env.region, account)
+        buckets = {
+            logical_id: resolver.resolve(stack, bucket["bucket"])
+            for stack, document in stacks.items()
+            for logical_id, bucket in document.get("resource", {}).get("aws_s3_bucket", {}).items()
+        }
+        [input_bucket] = [v for k, v in buckets.items() if "input_bucket" in k]
+        [output_bucket] = [v for k, v in buckets.items() if "output_bucket" in k]
+        for stack, document in stacks.items():
+            for machine_id in document.get("resource", {}).get("aws_sfn_state_machine", {}):
+                machine = _machine(config.project, env, stack, machine_id, resolver)
+                machines.append(
+                    replace(machine, input_bucket=input_bucket, output_bucket=output_bucket)
                 )
-            )
     return machines
 
 
-def _resolver(document: dict[str, Any], region: str, account: str) -> Callable[[str], str]:
-    """Terraform references -> the literal value they stand for, where the JSON says it."""
-    resources = document["resource"]
-    arn_formats = {
+def _machine(project: str, env: Any, stack: str, machine_id: str, resolver: _Resolver) -> Machine:
+    resources = resolver.stacks[stack]["resource"]
+    machine = resources["aws_sfn_state_machine"][machine_id]
+    resolve = functools.partial(resolver.resolve, stack)
+    arn_reference = f"${{aws_sfn_state_machine.{machine_id}.arn}}"
+    [schedule] = [
+        s
+        for s in resources["aws_scheduler_schedule"].values()
+        if s["target"]["arn"] == arn_reference
+    ]
+    targets = [
+        t
+        for t in resources.get("aws_cloudwatch_event_target", {}).values()
+        if t["arn"] == arn_reference
+    ]
+    rule_pattern = rule_transformer = None
+    if targets:
+        [target] = targets
+        rule = resources["aws_cloudwatch_event_rule"][target["rule"].split(".")[1]]
+        rule_pattern = json.loads(resolve(rule["event_pattern"]))
+        rule_transformer = {
+            "InputPathsMap": target["input_transformer"]["input_paths"],
+            "InputTemplate": target["input_transformer"]["input_template"],
+        }
+    [pipeline] = [p for p in env.pipelines if machine["name"] == f"{project}-{env.name}-{p.name}"]
+    definition = resolve(machine["definition"])
+    assert "${" not in definition, f"unresolved Terraform reference in {machine['name']}"
+    models = resources.get("aws_sagemaker_model", {})
+    model_names = [m["name"] for m in models.values() if m["name"] == machine["name"]]
+    return Machine(
+        label=machine["name"],
+        project=project,
+        environment=env.name,
+        region=env.region,
+        account=resolver.account,
+        pipeline=pipeline,
+        name=machine["name"],
+        definition=definition,
+        schedule_input=resolve(schedule["target"]["input"]),
+        input_bucket="",
+        output_bucket="",
+        model_name=model_names[0] if model_names else None,
+        rule_pattern=rule_pattern,
+        rule_transformer=rule_transformer,
+    )
+
+
+class _Resolver:
+    """Terraform references -> the literal value they stand for, where the JSON says it: resource
+    attributes, locals, and cdktf's cross-stack references (remote state outputs of another stack).
+    """
+
+    _ARNS: ClassVar[dict[str, str]] = {
         "aws_iam_role": "arn:aws:iam::{account}:role/{name}",
         "aws_sns_topic": "arn:aws:sns:{region}:{account}:{name}",
         "aws_sfn_state_machine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
         "aws_sqs_queue": "arn:aws:sqs:{region}:{account}:{name}",
     }
 
-    def value(match: re.Match[str]) -> str:
-        resource_type, logical_id, attribute = match.groups()
-        resource = resources.get(resource_type, {}).get(logical_id, {})
-        literal = resource.get(attribute)
-        if isinstance(literal, str):
-            literal = literal.replace(_ACCOUNT_REFERENCE, account)
-            if "${" not in literal:
-                return literal
-        if attribute == "arn" and resource_type in arn_formats and "name" in resource:
-            return arn_formats[resource_type].format(
-                region=region, account=account, name=resource["name"]
-            )
-        return resolve_placeholder(match.group(0))
+    def __init__(self, stacks: dict[str, dict[str, Any]], region: str, account: str) -> None:
+        self.stacks, self.region, self.account = stacks, region, account
 
-    def resolve(text: str) -> str:
-        text = text.replace(_ACCOUNT_REFERENCE, account)
-        return _REFERENCE.sub(value, text)
+    def resolve(self, stack: str, text: str) -> str:
+        return _ANY_REFERENCE.sub(lambda m: self._value(stack, m.group(1), m.group(0)), text)
 
-    return resolve
+    def _value(self, stack: str, reference: str, whole: str) -> str:
+        document = self.stacks[stack]
+        parts = reference.split(".")
+        if reference == "data.aws_caller_identity.current.account_id":
+            return self.account
+        if parts[0] == "local":
+            value: Any = document["locals"]
+            for part in parts[1:]:
+                value = value[part]
+            return self.resolve(stack, value)
+        if parts[:2] == ["data", "terraform_remote_state"] and parts[3] == "outputs":
+            producer = parts[2].removeprefix("cross-stack-reference-input-")
+            output = self.stacks[producer]["output"][parts[4]]["value"]
+            return self.resolve(producer, output)
+        if len(parts) == 3 and parts[0].startswith("aws_"):
+            resource_type, logical_id, attribute = parts
+            resource = document.get("resource", {}).get(resource_type, {}).get(logical_id, {})
+            literal = resource.get(attribute)
+            if isinstance(literal, str):
+                return self.resolve(stack, literal)
+            if attribute == "arn" and resource_type in self._ARNS and "name" in resource:
+                name = self.resolve(stack, resource["name"])
+                return self._ARNS[resource_type].format(
+                    region=self.region, account=self.account, name=name
+                )
+        return resolve_placeholder(whole)
 
 
 # --------------------------------------------------------------------------------------------
