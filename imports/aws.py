@@ -73,6 +73,7 @@ CLASS_MODULES: dict[str, str] = {
     "SnsTopic": "sns_topic",
     "SnsTopicPolicy": "sns_topic_policy",
     "SnsTopicSubscription": "sns_topic_subscription",
+    "LambdaPermission": "lambda_permission",
     "CloudwatchMetricAlarm": "cloudwatch_metric_alarm",
     "CloudwatchEventRule": "cloudwatch_event_rule",
     "CloudwatchEventTarget": "cloudwatch_event_target",

@@ -32,6 +32,7 @@ from imports.aws import (
     CloudwatchEventRule,
     CloudwatchEventTarget,
     CloudwatchMetricAlarm,
+    LambdaPermission,
     SnsTopic,
     SnsTopicPolicy,
     SnsTopicSubscription,
@@ -113,6 +114,17 @@ class AlertTopic(Construct):
             ),
         )
         for index, subscription in enumerate(subscriptions):
+            if subscription.protocol == "lambda":
+                # SNS invokes a function only with the function's own permission for this topic.
+                LambdaPermission(
+                    self,
+                    f"subscription-{index}-invoke",
+                    statement_id=f"{names.prefix}-alerts",
+                    action="lambda:InvokeFunction",
+                    function_name=subscription.endpoint,
+                    principal=aws.service_principal("sns"),
+                    source_arn=topic.arn,
+                )
             SnsTopicSubscription(
                 self,
                 f"subscription-{index}",

@@ -17,12 +17,14 @@ import functools
 import os
 import re
 import zoneinfo
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -70,7 +72,6 @@ _MARKER_RE = r"^[A-Za-z0-9!_.'()-]{1,128}$"
 _RATE_RE = r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$"
 _AT_RE = r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$"
 _EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-_ENV_KEY_RE = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
 _SUBNET_RE = r"^subnet-[0-9a-f]{8,17}$"
 _SECURITY_GROUP_RE = r"^sg-[0-9a-f]{8,17}$"
 
@@ -82,6 +83,22 @@ _INSTANCE_STORE_FAMILIES = frozenset(
 
 # CloudWatch: an alarm of 1-hour periods may evaluate at most 7 days.
 MAX_FRESHNESS_HOURS = 168
+
+# SageMaker CreateTransformJob: MaxPayloadInMB, and MaxConcurrentTransforms x MaxPayloadInMB, at
+# most 100 (stated in the API reference's prose, not in its model).
+MAX_PAYLOAD_MB = 100
+# Content types SageMaker's data processing (filters, join) can read.
+DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
+
+# EventBridge Scheduler: CreateSchedule/UpdateSchedule refuse a StartDate more than 5 minutes in
+# the past (recurring schedules), and Terraform sends it again with every later update.
+START_DATE_GRACE = timedelta(minutes=5)
+
+
+def freshness_margin_hours(interval_hours: int) -> int:
+    """Slack a freshness window needs over the schedule's interval: time for a run to finish,
+    a late start (flexible window), and a daylight-saving shift."""
+    return max(2, interval_hours // 4)
 
 
 def schedule_interval_hours(expression: str) -> int | None:
@@ -152,11 +169,30 @@ def transform_instance_types() -> tuple[str, ...]:
     return _sagemaker_enum("TransformInstanceType")
 
 
+# Partitions whose service principals and console this project knows (modules/context.py holds
+# the per-service table). China regions (aws-cn) are refused: most of their principals are not
+# "<service>.amazonaws.com.cn", and the ones this project needs are not verified.
+SUPPORTED_PARTITIONS = ("aws", "aws-us-gov")
+
+
+@functools.cache
+def _partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    from botocore.loaders import Loader
+
+    return tuple(
+        (p["partition"], p["regionRegex"], frozenset(p["regions"]))
+        for p in Loader().load_data("endpoints")["partitions"]
+    )
+
+
 def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
+    """The AWS partition of a region, as botocore's endpoint data defines it."""
+    for name, _, regions in _partitions():
+        if region in regions:
+            return name
+    for name, regex, _ in _partitions():
+        if re.match(regex, region):
+            return name
     return "aws"
 
 
@@ -167,7 +203,117 @@ def _no_terraform_template(value: str) -> str:
     return value
 
 
-SafeStr = Annotated[str, Field(min_length=1, max_length=1024)]
+# The one string type of the config: every string that can reach the Terraform JSON is a TfStr
+# (tests/test_config.py walks the schema to keep it so).
+NO_TERRAFORM_TEMPLATE = AfterValidator(_no_terraform_template)
+TfStr = Annotated[str, NO_TERRAFORM_TEMPLATE]
+
+
+# --------------------------------------------------------------------------------------------
+# SageMaker's own request rules, read from botocore's service model: a config field whose value
+# is sent in a CreateTransformJob or CreateModel request carries a SageMakerField marker naming
+# the request member, and is checked against that member's shape (length, range, pattern, map
+# size, enum). tests/test_sagemaker_limits.py walks the requests the project builds and fails for
+# any member fed from config without a marker.
+
+
+@functools.cache
+def _sagemaker_model() -> dict[str, Any]:
+    from botocore.loaders import Loader
+
+    model: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")
+    return model
+
+
+def sagemaker_shape(path: str) -> dict[str, Any]:
+    """The shape of a request member, e.g. ``CreateTransformJobRequest.Environment``."""
+    shapes = _sagemaker_model()["shapes"]
+    root, *members = path.split(".")
+    shape: dict[str, Any] = shapes[root]
+    for member in members:
+        target = shape["member"] if member == "[]" else shape["members"][member]
+        shape = shapes[target["shape"]]
+    return shape
+
+
+def _python_pattern(pattern: str) -> str:
+    # botocore patterns are Java regular expressions; the Unicode classes they use map onto
+    # Python's (letters and digits -> \w, separators -> \s: slightly wider, never narrower).
+    return pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", r"\s")
+
+
+def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
+    """Raise ValueError when AWS's API model would refuse this value for this shape."""
+    shapes = _sagemaker_model()["shapes"]
+    kind = shape["type"]
+    if kind == "string":
+        if "enum" in shape and value not in shape["enum"]:
+            shown = ", ".join(shape["enum"][:6])
+            raise ValueError(f"{value!r} is not a {what} (SageMaker allows {shown}, ...)")
+        if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} must be {shape.get('min', 0)} to {shape['max']} characters "
+                f"(SageMaker's limit), got {len(value)}"
+            )
+        if "pattern" in shape and not re.fullmatch(_python_pattern(shape["pattern"]), value):
+            raise ValueError(f"{what} {value!r} does not match SageMaker's {shape['pattern']!r}")
+    elif kind in ("integer", "long"):
+        low, high = shape.get("min"), shape.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(
+                f"{what} must be {low if low is not None else '...'} to "
+                f"{high if high is not None else '...'} (SageMaker's limit), got {value}"
+            )
+    elif kind == "map":
+        if len(value) > shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} may hold at most {shape['max']} entries (SageMaker's limit), "
+                f"got {len(value)}"
+            )
+        for key, item in value.items():
+            check_shape(key, shapes[shape["key"]["shape"]], f"{what} key")
+            check_shape(item, shapes[shape["value"]["shape"]], f"{what} value")
+    elif kind == "list":
+        if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} must hold {shape.get('min', 0)} to {shape['max']} items "
+                f"(SageMaker's limit), got {len(value)}"
+            )
+        for item in value:
+            check_shape(item, shapes[shape["member"]["shape"]], f"{what} item")
+
+
+@dataclass(frozen=True)
+class SageMakerField:
+    """Marks a config field as the source of a SageMaker request member (``request``: shape path
+    from the request's input shape). ``template`` places the value the way the project sends it,
+    with the longest values of the parts that are not from config (bucket names: 63 characters,
+    run ids: 80)."""
+
+    request: str
+    what: str
+    template: str = "{}"
+
+    def __call__(self, value: Any) -> Any:
+        if value is not None:
+            placed = self.template.format(value) if self.template != "{}" else value
+            check_shape(placed, sagemaker_shape(self.request), self.what)
+        return value
+
+
+def sagemaker(request: str, what: str, template: str = "{}") -> AfterValidator:
+    return AfterValidator(SageMakerField(request, what, template))
+
+
+_LONGEST_BUCKET = "b" * 63
+_LONGEST_RUN_ID = "r" * 80
+TRANSFORM = "CreateTransformJobRequest"
+MODEL = "CreateModelInput"
+# Pipeline and environment names are tag values of the transform jobs and per-run models.
+TAG_VALUE = (
+    sagemaker(f"{TRANSFORM}.Tags.[].Value", "tag value"),
+    sagemaker(f"{MODEL}.Tags.[].Value", "tag value"),
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,49 +323,63 @@ SafeStr = Annotated[str, Field(min_length=1, max_length=1024)]
 class VpcConfig(StrictModel):
     """Run the transform containers inside your VPC."""
 
-    subnet_ids: list[Annotated[str, Field(pattern=_SUBNET_RE)]] = Field(
-        min_length=1, max_length=16, description="Private subnets for the transform containers."
-    )
-    security_group_ids: list[Annotated[str, Field(pattern=_SECURITY_GROUP_RE)]] = Field(
-        min_length=1, max_length=5, description="Security groups for the transform containers."
-    )
+    subnet_ids: Annotated[
+        list[Annotated[TfStr, Field(pattern=_SUBNET_RE)]],
+        sagemaker(f"{MODEL}.VpcConfig.Subnets", "subnet list"),
+    ] = Field(description="Private subnets for the transform containers.")
+    security_group_ids: Annotated[
+        list[Annotated[TfStr, Field(pattern=_SECURITY_GROUP_RE)]],
+        sagemaker(f"{MODEL}.VpcConfig.SecurityGroupIds", "security group list"),
+    ] = Field(description="Security groups for the transform containers.")
 
 
 class ModelConfig(StrictModel):
     """The model a pipeline runs: an image plus an artifact, or a Model Registry package."""
 
-    image: str | None = Field(
+    image: Annotated[
+        TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.Image", "container image")
+    ] = Field(
         default=None,
         pattern=_ECR_IMAGE_RE,
         description="ECR image URI of the inference container (with a tag or digest).",
     )
-    artifact_key: str | None = Field(
+    artifact_key: Annotated[
+        TfStr | None,
+        sagemaker(
+            f"{MODEL}.PrimaryContainer.ModelDataUrl",
+            "model data URL",
+            f"s3://{_LONGEST_BUCKET}/{{}}",
+        ),
+    ] = Field(
         default=None,
         pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
         description="Key of model.tar.gz in the environment's model bucket.",
     )
-    model_package_arn: str | None = Field(
+    model_package_arn: Annotated[
+        TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.ModelPackageName", "model package")
+    ] = Field(
         default=None,
         pattern=_MODEL_PACKAGE_ARN_RE,
         description="A versioned Model Registry package to deploy instead of image + artifact.",
     )
-    model_package_group: str | None = Field(
+    model_package_group: TfStr | None = Field(
         default=None,
         pattern=_MODEL_PACKAGE_GROUP_RE,
         description="Model Registry group: each run uses its newest Approved package.",
     )
-    ecr_repository_arns: list[Annotated[str, Field(pattern=_ECR_REPOSITORY_ARN_RE)]] = Field(
+    ecr_repository_arns: list[Annotated[TfStr, Field(pattern=_ECR_REPOSITORY_ARN_RE)]] = Field(
         default_factory=list,
         max_length=10,
         description="ECR repositories the registry packages' images come from (pull permission); "
         "their artifacts must be under <models bucket>/<pipeline>/.",
     )
-    environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
-        default_factory=dict, description="Environment variables of the inference container."
-    )
-    network_isolation: bool = Field(
-        default=True, description="Deny the container all network access (secure default)."
-    )
+    environment: Annotated[
+        dict[TfStr, TfStr],
+        sagemaker(f"{MODEL}.PrimaryContainer.Environment", "container environment"),
+    ] = Field(default_factory=dict, description="Environment variables of the inference container.")
+    network_isolation: Annotated[
+        bool, sagemaker(f"{MODEL}.EnableNetworkIsolation", "network isolation")
+    ] = Field(default=True, description="Deny the container all network access (secure default).")
     vpc: VpcConfig | None = Field(default=None, description="Optional VPC placement.")
 
     @model_validator(mode="after")
@@ -249,13 +409,6 @@ class ModelConfig(StrictModel):
         """The model is created per run from the newest approved package of a group."""
         return self.model_package_group is not None
 
-    @field_validator("environment")
-    @classmethod
-    def _safe_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for item in value.values():
-            _no_terraform_template(item)
-        return value
-
     @property
     def ecr_repository(self) -> tuple[str, str, str] | None:
         """(account, region, repository) of the image, for a pull permission scoped to it."""
@@ -278,10 +431,10 @@ class RetryPolicy(StrictModel):
 class ScheduleConfig(StrictModel):
     """When a pipeline runs."""
 
-    expression: str = Field(
+    expression: TfStr = Field(
         description="EventBridge Scheduler expression: cron(...), rate(...) or at(...)."
     )
-    timezone: str = Field(default="UTC", description="IANA time zone the expression is read in.")
+    timezone: TfStr = Field(default="UTC", description="IANA time zone the expression is read in.")
     flexible_window_minutes: int = Field(
         default=0, ge=0, le=1440, description="Let Scheduler start up to this late (0 = exact)."
     )
@@ -291,11 +444,11 @@ class ScheduleConfig(StrictModel):
     retry: RetryPolicy = Field(
         default_factory=RetryPolicy, description="Retries to start a run: see Retry policy."
     )
-    payload: dict[str, Any] = Field(
+    payload: dict[TfStr, Any] = Field(
         default_factory=dict,
         description="Extra keys for the run input (e.g. input_prefix to read another prefix).",
     )
-    input_folder: str | None = Field(
+    input_folder: TfStr | None = Field(
         default=None,
         pattern=r"^([A-Za-z0-9_.=-]|\[[YMDHmsfdFWw0-9#,]+\])+$",
         description="Scheduled runs read <input prefix><folder>/, the folder named from the "
@@ -338,62 +491,95 @@ class ScheduleConfig(StrictModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ScheduleConfig:
-        if self.start_date and self.end_date and self.start_date >= self.end_date:
+        start, end = _utc(self.start_date), _utc(self.end_date)
+        if start and end and start >= end:
             raise ValueError("start_date must be before end_date")
+        if start and start < datetime.now(UTC) - START_DATE_GRACE:
+            raise ValueError(
+                f"start_date {start:%Y-%m-%dT%H:%M:%SZ} has passed; EventBridge Scheduler refuses "
+                "a start date more than 5 minutes in the past (on create and on every update), "
+                "so remove it once the schedule has started"
+            )
         return self
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A date-time without an offset is read as UTC (as the scheduler layer writes it)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class DataProcessing(StrictModel):
     """Filter and join records around the model (SageMaker DataProcessing)."""
 
-    input_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
-    output_filter: str | None = Field(default=None, max_length=63, description="JSONPath.")
-    join_source: Literal["None", "Input"] = Field(
-        default="None", description="Input: join each prediction to its input record."
-    )
+    input_filter: Annotated[
+        TfStr | None, sagemaker(f"{TRANSFORM}.DataProcessing.InputFilter", "input filter")
+    ] = Field(default=None, description="JSONPath selecting what is sent to the model.")
+    output_filter: Annotated[
+        TfStr | None, sagemaker(f"{TRANSFORM}.DataProcessing.OutputFilter", "output filter")
+    ] = Field(default=None, description="JSONPath selecting what is written.")
+    join_source: Annotated[
+        Literal["None", "Input"], sagemaker(f"{TRANSFORM}.DataProcessing.JoinSource", "join")
+    ] = Field(default="None", description="Input: join each prediction to its input record.")
 
 
 class ModelClient(StrictModel):
     """How the transform job calls the container."""
 
-    invocations_timeout_seconds: int = Field(
-        default=600, ge=1, le=3600, description="Timeout of one request to the container."
-    )
-    invocations_max_retries: int = Field(
-        default=1, ge=0, le=3, description="Retries of a failed request to the container."
-    )
+    invocations_timeout_seconds: Annotated[
+        int,
+        sagemaker(
+            f"{TRANSFORM}.ModelClientConfig.InvocationsTimeoutInSeconds", "invocation timeout"
+        ),
+    ] = Field(default=600, description="Timeout of one request to the container.")
+    invocations_max_retries: Annotated[
+        int,
+        sagemaker(f"{TRANSFORM}.ModelClientConfig.InvocationsMaxRetries", "invocation retries"),
+    ] = Field(default=1, description="Retries of a failed request to the container.")
 
 
 class TransformConfig(StrictModel):
     """The Batch Transform job each run starts."""
 
-    instance_type: str = Field(default="ml.m5.xlarge", description="Transform instance type.")
-    instance_count: int = Field(default=1, ge=1, le=100, description="Instances per job.")
-    batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(
-        default="MultiRecord", description="Records per request to the container."
+    instance_type: Annotated[
+        TfStr,
+        sagemaker(f"{TRANSFORM}.TransformResources.InstanceType", "Batch Transform instance type"),
+    ] = Field(default="ml.m5.xlarge", description="Transform instance type.")
+    instance_count: Annotated[
+        int, sagemaker(f"{TRANSFORM}.TransformResources.InstanceCount", "instance count")
+    ] = Field(default=1, description="Instances per job.")
+    batch_strategy: Annotated[
+        Literal["MultiRecord", "SingleRecord"],
+        sagemaker(f"{TRANSFORM}.BatchStrategy", "batch strategy"),
+    ] = Field(default="MultiRecord", description="Records per request to the container.")
+    split_type: Annotated[
+        Literal["None", "Line", "RecordIO", "TFRecord"],
+        sagemaker(f"{TRANSFORM}.TransformInput.SplitType", "split type"),
+    ] = Field(default="Line", description="How input files are split into records.")
+    compression_type: Annotated[
+        Literal["None", "Gzip"],
+        sagemaker(f"{TRANSFORM}.TransformInput.CompressionType", "compression type"),
+    ] = Field(default="None", description="Compression of the input files.")
+    content_type: Annotated[
+        TfStr, sagemaker(f"{TRANSFORM}.TransformInput.ContentType", "content type")
+    ] = Field(default="text/csv", min_length=1, description="MIME type of the input.")
+    accept: Annotated[TfStr, sagemaker(f"{TRANSFORM}.TransformOutput.Accept", "accept type")] = (
+        Field(default="text/csv", min_length=1, description="MIME type of the output.")
     )
-    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = Field(
-        default="Line", description="How input files are split into records."
+    assemble_with: Annotated[
+        Literal["None", "Line"],
+        sagemaker(f"{TRANSFORM}.TransformOutput.AssembleWith", "output assembly"),
+    ] = Field(default="Line", description="How output records are joined.")
+    max_payload_mb: Annotated[int, sagemaker(f"{TRANSFORM}.MaxPayloadInMB", "max payload")] = Field(
+        default=6, description="Largest request to the container (MB)."
     )
-    compression_type: Literal["None", "Gzip"] = Field(
-        default="None", description="Compression of the input files."
-    )
-    content_type: str = Field(
-        default="text/csv", min_length=1, max_length=256, description="MIME type of the input."
-    )
-    accept: str = Field(
-        default="text/csv", min_length=1, max_length=256, description="MIME type of the output."
-    )
-    assemble_with: Literal["None", "Line"] = Field(
-        default="Line", description="How output records are joined."
-    )
-    max_payload_mb: int = Field(
-        default=6, ge=0, le=100, description="Largest request to the container (MB)."
-    )
-    max_concurrent_transforms: int = Field(default=0, ge=0, le=1000, description="0 = auto.")
-    environment: dict[Annotated[str, Field(pattern=_ENV_KEY_RE)], SafeStr] = Field(
-        default_factory=dict, description="Environment variables for the transform job."
-    )
+    max_concurrent_transforms: Annotated[
+        int, sagemaker(f"{TRANSFORM}.MaxConcurrentTransforms", "max concurrent transforms")
+    ] = Field(default=0, description="0 = auto.")
+    environment: Annotated[
+        dict[TfStr, TfStr], sagemaker(f"{TRANSFORM}.Environment", "transform environment")
+    ] = Field(default_factory=dict, description="Environment variables for the transform job.")
     data_processing: DataProcessing = Field(
         default_factory=DataProcessing, description="See Data processing."
     )
@@ -402,22 +588,32 @@ class TransformConfig(StrictModel):
         default=360, ge=5, le=10080, description="A run is stopped and failed after this long."
     )
 
-    @field_validator("instance_type")
-    @classmethod
-    def _known_instance_type(cls, value: str) -> str:
-        allowed = transform_instance_types()
-        if value not in allowed:
-            families = sorted({t.split(".")[1] for t in allowed})
+    @model_validator(mode="after")
+    def _rules_across_fields(self) -> TransformConfig:
+        # Rules SageMaker states in prose, not in its API model: each written once, with its page.
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html
+        if self.max_payload_mb > MAX_PAYLOAD_MB:
+            raise ValueError(f"max_payload_mb may be at most {MAX_PAYLOAD_MB} (SageMaker's limit)")
+        product = self.max_concurrent_transforms * self.max_payload_mb
+        if product > MAX_PAYLOAD_MB:
             raise ValueError(
-                f"{value!r} is not a Batch Transform instance type "
-                f"(families: {', '.join(families)}; e.g. ml.m5.xlarge)"
+                f"max_concurrent_transforms x max_payload_mb is {product}; SageMaker allows at "
+                f"most {MAX_PAYLOAD_MB} (MB in flight per instance)"
             )
-        return value
-
-    @field_validator("content_type", "accept")
-    @classmethod
-    def _safe(cls, value: str) -> str:
-        return _no_terraform_template(value)
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
+        processing = self.data_processing
+        if (
+            processing.input_filter or processing.output_filter or processing.join_source != "None"
+        ) and (
+            self.content_type not in DATA_PROCESSING_CONTENT_TYPES
+            or self.split_type in ("RecordIO", "TFRecord")
+        ):
+            raise ValueError(
+                "data_processing (filters, join_source) works only on CSV and JSON / JSON Lines "
+                f"input: content_type must be one of {', '.join(DATA_PROCESSING_CONTENT_TYPES)} "
+                f"and split_type None or Line (got {self.content_type}, {self.split_type})"
+            )
+        return self
 
     @property
     def has_instance_storage(self) -> bool:
@@ -452,7 +648,7 @@ class PipelineAlarms(StrictModel):
 class EventTrigger(StrictModel):
     """Start a run when a marker object lands under the pipeline's input prefix."""
 
-    marker: str = Field(
+    marker: TfStr = Field(
         default="_SUCCESS",
         pattern=_MARKER_RE,
         description="Object name that marks a complete input folder, e.g. _SUCCESS.",
@@ -462,19 +658,35 @@ class EventTrigger(StrictModel):
 class PipelineConfig(StrictModel):
     """One model scored on one schedule."""
 
-    name: str = Field(pattern=_PIPELINE_RE, max_length=24, description="Pipeline name.")
-    description: str = Field(default="", max_length=256, description="Free text, on resources.")
+    name: Annotated[TfStr, *TAG_VALUE] = Field(
+        pattern=_PIPELINE_RE, max_length=24, description="Pipeline name."
+    )
+    description: TfStr = Field(default="", max_length=256, description="Free text, on resources.")
     model: ModelConfig = Field(description="What runs: see Model.")
     schedule: ScheduleConfig = Field(description="When it runs: see Schedule.")
     transform: TransformConfig = Field(
         default_factory=TransformConfig, description="How it runs: see Transform."
     )
-    input_prefix: str | None = Field(
+    input_prefix: Annotated[
+        TfStr | None,
+        sagemaker(
+            f"{TRANSFORM}.TransformInput.DataSource.S3DataSource.S3Uri",
+            "input location",
+            f"s3://{_LONGEST_BUCKET}/{{}}",
+        ),
+    ] = Field(
         default=None,
         pattern=_S3_KEY_PREFIX_RE,
         description="Default input prefix in the input bucket (default '<name>/').",
     )
-    output_prefix: str | None = Field(
+    output_prefix: Annotated[
+        TfStr | None,
+        sagemaker(
+            f"{TRANSFORM}.TransformOutput.S3OutputPath",
+            "output location",
+            f"s3://{_LONGEST_BUCKET}/{{}}{_LONGEST_RUN_ID}/",
+        ),
+    ] = Field(
         default=None,
         pattern=_S3_KEY_PREFIX_RE,
         description="Output prefix in the output bucket (default '<name>/'); "
@@ -500,10 +712,26 @@ class PipelineConfig(StrictModel):
     )
     notify_on_success: bool = Field(default=False, description="Notify on successful runs.")
 
-    @field_validator("description")
-    @classmethod
-    def _safe(cls, value: str) -> str:
-        return _no_terraform_template(value)
+    @model_validator(mode="after")
+    def _freshness_window_has_margin(self) -> PipelineConfig:
+        window = self.alarms.freshness_window_hours
+        interval = schedule_interval_hours(self.schedule.expression)
+        if window is None or interval is None or not self.alarms.freshness:
+            return self
+        needed = interval + freshness_margin_hours(interval)
+        if window < needed:
+            if needed > MAX_FRESHNESS_HOURS:
+                raise ValueError(
+                    f"alarms.freshness_window_hours {window} leaves no margin over the schedule's "
+                    f"{interval} h interval, and CloudWatch evaluates at most "
+                    f"{MAX_FRESHNESS_HOURS} h: set alarms.freshness: false for this schedule"
+                )
+            raise ValueError(
+                f"alarms.freshness_window_hours {window} is too short: at least {needed} for "
+                f"this schedule (interval {interval} h + {needed - interval} h for a run to "
+                "finish, a late start or a daylight-saving shift)"
+            )
+        return self
 
     @property
     def freshness_window_hours(self) -> int | None:
@@ -515,7 +743,7 @@ class PipelineConfig(StrictModel):
         interval = schedule_interval_hours(self.schedule.expression)
         if interval is None:
             return None
-        window = interval + max(2, interval // 4)  # one missed run, plus time to finish
+        window = interval + freshness_margin_hours(interval)  # one missed run + time to finish
         return window if window <= MAX_FRESHNESS_HOURS else None
 
     @property
@@ -535,7 +763,7 @@ class LocalState(StrictModel):
     """Terraform state in a local file (the default dev environment; no AWS account needed)."""
 
     backend: Literal["local"] = Field(description="Selects this kind of state.")
-    path: str | None = Field(
+    path: TfStr | None = Field(
         default=None,
         description=(
             "State file, relative to cdktf.out/stacks/<stack>/; `{stack}` stands for the stack "
@@ -549,9 +777,13 @@ class S3State(StrictModel):
     """Remote state in S3: encrypted, locked, one key per stack."""
 
     backend: Literal["s3"] = Field(description="Selects this kind of state.")
-    bucket: str = Field(pattern=_BUCKET_RE, description="State bucket (from the bootstrap stack).")
-    region: str | None = Field(default=None, description="Bucket region (default: environment's).")
-    key_prefix: str = Field(
+    bucket: TfStr = Field(
+        pattern=_BUCKET_RE, description="State bucket (from the bootstrap stack)."
+    )
+    region: TfStr | None = Field(
+        default=None, description="Bucket region (default: environment's)."
+    )
+    key_prefix: TfStr = Field(
         default="cdktf",
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
         description="State keys are <key_prefix>/<stack>.tfstate.",
@@ -559,7 +791,7 @@ class S3State(StrictModel):
     lock: Literal["lockfile", "dynamodb"] = Field(
         default="lockfile", description="S3 native lock file (Terraform >= 1.10) or DynamoDB."
     )
-    dynamodb_table: str | None = Field(
+    dynamodb_table: TfStr | None = Field(
         default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Lock table (lock: dynamodb)."
     )
 
@@ -578,10 +810,25 @@ StateConfig = Annotated[LocalState | S3State, Field(discriminator="backend")]
 class Subscription(StrictModel):
     """Who hears about failures."""
 
-    protocol: Literal["email", "email-json", "https", "sqs", "lambda", "sms"] = Field(
-        description="SNS protocol."
+    protocol: Literal["email", "email-json", "https", "lambda", "sms"] = Field(
+        description="SNS protocol (sqs is refused: see the README's Alerts section)."
     )
-    endpoint: str = Field(min_length=3, max_length=2048, description="Address for the protocol.")
+    endpoint: TfStr = Field(min_length=3, max_length=2048, description="Address for the protocol.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_sqs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("protocol") == "sqs":
+            raise ValueError(
+                "protocol sqs is not supported: SNS delivers to a queue only when the queue's own "
+                "policy (and its KMS key, if encrypted) lets this topic send, and that policy "
+                "belongs to the queue's owner; subscribe the queue from its own stack"
+            )
+        return data
+
+    @property
+    def lambda_account(self) -> str | None:
+        return self.endpoint.split(":")[4] if self.protocol == "lambda" else None
 
     @model_validator(mode="after")
     def _endpoint_fits_protocol(self) -> Subscription:
@@ -589,7 +836,6 @@ class Subscription(StrictModel):
             "email": _EMAIL_RE,
             "email-json": _EMAIL_RE,
             "https": r"^https://[^\s]+$",
-            "sqs": r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}$",
             "lambda": r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
             r"(:[A-Za-z0-9_$-]+)?$",
             "sms": r"^\+[1-9]\d{6,14}$",
@@ -627,9 +873,9 @@ class AlertingSettings(StrictModel):
 class EnvironmentConfig(StrictModel):
     """One deployment target (account + region) and the pipelines it runs."""
 
-    name: str = Field(pattern=_ENVIRONMENT_RE)
-    region: str = Field(description="AWS region of the environment.")
-    account_id: str | None = Field(
+    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=_ENVIRONMENT_RE)
+    region: TfStr = Field(description="AWS region of the environment.")
+    account_id: TfStr | None = Field(
         default=None,
         pattern=_ACCOUNT_RE,
         description="Allowed account id (provider guard); looked up at plan time when absent.",
@@ -638,7 +884,7 @@ class EnvironmentConfig(StrictModel):
         default=False, description="Let terraform destroy data (force_destroy, no protection)."
     )
     state: StateConfig = Field(description="Terraform state: see Local state / S3 state.")
-    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], str] = Field(
+    tags: dict[Annotated[TfStr, Field(min_length=1, max_length=128)], TfStr] = Field(
         default_factory=dict, description="Tags on every resource (provider default_tags)."
     )
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention (days).")
@@ -677,6 +923,13 @@ class EnvironmentConfig(StrictModel):
     @field_validator("region")
     @classmethod
     def _known_region(cls, value: str) -> str:
+        partition = partition_of(value)
+        if partition not in SUPPORTED_PARTITIONS:
+            raise ValueError(
+                f"{value!r} is in the {partition} partition, which this project does not support: "
+                "its service principals and console differ per service and are not verified here "
+                f"(supported: {', '.join(SUPPORTED_PARTITIONS)})"
+            )
         regions = _regions_with("api.sagemaker") & _regions_with("scheduler")
         if value not in regions:
             raise ValueError(
@@ -694,12 +947,19 @@ class EnvironmentConfig(StrictModel):
             )
         return value
 
-    @field_validator("tags")
-    @classmethod
-    def _safe_tags(cls, value: dict[str, str]) -> dict[str, str]:
-        for item in value.values():
-            _no_terraform_template(item)
-        return value
+    @model_validator(mode="after")
+    def _lambda_in_this_account(self) -> EnvironmentConfig:
+        # The aws_lambda_permission that lets the topic invoke a function is created here, so the
+        # function must live in this environment's account.
+        for subscription in self.alerting.subscriptions:
+            account = subscription.lambda_account
+            if account is not None and self.account_id is not None and account != self.account_id:
+                raise ValueError(
+                    f"alerting.subscriptions: lambda endpoint {subscription.endpoint} is in "
+                    f"account {account}, not this environment's {self.account_id}; the function's "
+                    "invoke permission for SNS can only be created in its own account"
+                )
+        return self
 
     @field_validator("pipelines")
     @classmethod
@@ -732,8 +992,8 @@ class EnvironmentConfig(StrictModel):
 class ProjectConfig(StrictModel):
     """The whole file, after merging: the project and its environments."""
 
-    project: str = Field(pattern=_PROJECT_RE, description="Short project name, in every name.")
-    environments: dict[str, EnvironmentConfig] = Field(min_length=1)
+    project: TfStr = Field(pattern=_PROJECT_RE, description="Short project name, in every name.")
+    environments: dict[TfStr, EnvironmentConfig] = Field(min_length=1)
     source: str = Field(default="", exclude=True, description="The file this came from.")
 
     @model_validator(mode="after")
@@ -749,6 +1009,21 @@ class ProjectConfig(StrictModel):
                         f"that transform job names (prefix + '-' + {RUN_HASH_LENGTH}-character "
                         "run hash) fit SageMaker's 63"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _state_buckets_agree(self) -> ProjectConfig:
+        # One state bucket is one bootstrap resource: environments that share it must agree on
+        # where it is. (Lock tables may differ: the bootstrap stack creates every one named.)
+        regions: dict[str, tuple[str, str]] = {}
+        for env, state in self.s3_states:
+            region = state.region or env.region
+            first = regions.setdefault(state.bucket, (env.name, region))
+            if first[1] != region:
+                raise ValueError(
+                    f"environments.{env.name}.state.region: state bucket {state.bucket} is in "
+                    f"{first[1]} for environment {first[0]!r} but {region} here; give it one region"
+                )
         return self
 
     @property

@@ -14,8 +14,10 @@ Every stack gets the AWS provider (region, allowed account, default tags on ever
 own backend from ``configure_backend`` (local file, or S3 with encryption, locking and one key per
 stack), and exports what users need as outputs.
 
-``StateBootstrapStack`` creates the S3 state buckets (and DynamoDB lock tables) that the
-environments' S3 backends name. It keeps local state and is deployed first.
+``StateBootstrapStack`` creates the S3 state buckets, their KMS keys (with the alias every S3
+backend names in ``kms_key_id``, so state, lock file and digest are encrypted with it rather than
+SSE-S3) and every DynamoDB lock table the environments name. It keeps local state and is deployed
+first.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from imports.aws import (
     DataAwsCallerIdentity,
     DynamodbTable,
     DynamodbTableAttribute,
+    KmsAlias,
     KmsKey,
 )
 from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
@@ -60,6 +63,8 @@ from modules.storage import (
 
 MANAGED_BY = "cdktf"
 STATE_NONCURRENT_VERSION_DAYS = 90
+# S3 native state locking (backend use_lockfile) needs Terraform 1.10.
+REQUIRED_TERRAFORM = ">= 1.10.0"
 
 
 def stack_name(project: str, environment: str) -> str:
@@ -79,6 +84,10 @@ def bootstrap_stack_name(project: str) -> str:
     return f"{project}-state"
 
 
+def _require_terraform(scope: TerraformStack) -> None:
+    scope.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+
+
 def _local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
     # Relative to cdktf.out/stacks/<stack>/: the state file lives in the project directory, so
     # wiping cdktf.out/ never loses it, and the synthesized JSON has no machine-specific path.
@@ -90,15 +99,26 @@ def _local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
 def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) -> None:
     """The backend of every stack of an environment: one state (file or S3 key) per stack."""
     state = env.state
+    _require_terraform(stack)
     if isinstance(state, LocalState):
         _local_backend(stack, name, state)
         return
+    region = state.region or env.region
+    alias = Names.state_key_alias(state.bucket)
+    # Without kms_key_id, encrypt = true sends SSE-S3 headers that override the bucket's KMS
+    # default: the bootstrap key would never be used. An alias ARN pins the key's account.
+    kms_key_id = (
+        f"arn:{partition_of(region)}:kms:{region}:{env.account_id}:{alias}"
+        if env.account_id
+        else alias
+    )
     S3Backend(
         stack,
         bucket=state.bucket,
         key=f"{state.key_prefix}/{name}.tfstate",
-        region=state.region or env.region,
+        region=region,
         encrypt=True,
+        kms_key_id=kms_key_id,
         dynamodb_table=state.dynamodb_table,
     )
     if state.lock == "lockfile":
@@ -431,14 +451,19 @@ class StateBootstrapStack(TerraformStack):
     """The S3 buckets (and DynamoDB tables) of one region that hold the other stacks' state."""
 
     def __init__(
-        self, scope: Construct, name: str, project: str, region: str, stores: list[S3State]
+        self, scope: Construct, name: str, project: str, region: str, stores: list[StateStore]
     ) -> None:
         super().__init__(scope, name)
+        _require_terraform(self)
         _local_backend(self, name, LocalState(backend="local"))
+        accounts = {store.account_id for store in stores}
+        pinned = accounts.pop() if len(accounts) == 1 else None
         AwsProvider(
             self,
             "aws",
             region=region,
+            # Only when every environment using these buckets pins the same account.
+            allowed_account_ids=[pinned] if pinned else None,
             default_tags=[
                 AwsProviderDefaultTags(
                     tags={
@@ -450,15 +475,15 @@ class StateBootstrapStack(TerraformStack):
             ],
         )
         account_id = DataAwsCallerIdentity(self, "current").account_id
-        for state in stores:
-            self._state_store(state, account_id, partition_of(region))
+        for store in stores:
+            self._state_store(store, account_id, partition_of(region))
 
-    def _state_store(self, state: S3State, account_id: str, partition: str) -> None:
-        scope = Construct(self, f"state-{state.bucket}")
+    def _state_store(self, store: StateStore, account_id: str, partition: str) -> None:
+        scope = Construct(self, f"state-{store.bucket}")
         key = KmsKey(
             scope,
             "key",
-            description=f"Encrypts Terraform state in {state.bucket}",
+            description=f"Encrypts Terraform state in {store.bucket}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_document(
@@ -472,10 +497,13 @@ class StateBootstrapStack(TerraformStack):
             ),
             lifecycle=protect(False),
         )
+        KmsAlias(
+            scope, "key-alias", name=Names.state_key_alias(store.bucket), target_key_id=key.key_id
+        )
         secure = SecureBucket(
             scope,
             "bucket",
-            name=state.bucket,
+            name=store.bucket,
             kms_key_arn=key.arn,
             allow_destroy=False,
             lifecycle_rules=[
@@ -488,15 +516,16 @@ class StateBootstrapStack(TerraformStack):
         )
         TerraformOutput(
             self,
-            f"{state.bucket.replace('.', '_').replace('-', '_')}_bucket",
+            f"{store.bucket.replace('.', '_').replace('-', '_')}_bucket",
             value=secure.bucket.bucket,
             description="State bucket named by the environments' S3 backends",
         )
-        if state.lock == "dynamodb":
+        for table in store.lock_tables:
+            # Environments sharing the bucket may each name their own table: create every one.
             DynamodbTable(
                 scope,
-                "lock-table",
-                name=state.dynamodb_table,
+                "lock-table" if table == store.lock_tables[0] else f"lock-table-{table}",
+                name=table,
                 billing_mode="PAY_PER_REQUEST",
                 hash_key="LockID",
                 attribute=[DynamodbTableAttribute(name="LockID", type="S")],
@@ -507,12 +536,33 @@ class StateBootstrapStack(TerraformStack):
             )
 
 
-def state_stores_by_region(config: ProjectConfig) -> dict[str, list[S3State]]:
-    """Each distinct S3 state store of the config, grouped by the region its bucket lives in."""
-    by_region: dict[str, dict[str, S3State]] = {}
+@dataclass(frozen=True)
+class StateStore:
+    """One state bucket, as all the environments that use it need it."""
+
+    bucket: str
+    lock_tables: tuple[str, ...]  # every DynamoDB table an environment names for this bucket
+    account_id: str | None  # the account, when every environment using it pins the same one
+
+
+def state_stores_by_region(config: ProjectConfig) -> dict[str, list[StateStore]]:
+    """Each distinct S3 state bucket of the config, grouped by the region it lives in (the config
+    refuses one bucket in two regions)."""
+    users: dict[tuple[str, str], list[tuple[EnvironmentConfig, S3State]]] = {}
     for env, state in config.s3_states:
-        by_region.setdefault(state.region or env.region, {}).setdefault(state.bucket, state)
-    return {region: list(stores.values()) for region, stores in sorted(by_region.items())}
+        users.setdefault((state.region or env.region, state.bucket), []).append((env, state))
+    by_region: dict[str, list[StateStore]] = {}
+    for (region, bucket), envs in sorted(users.items()):
+        accounts = {env.account_id for env, _ in envs}
+        tables = sorted({s.dynamodb_table for _, s in envs if s.dynamodb_table})
+        by_region.setdefault(region, []).append(
+            StateStore(
+                bucket=bucket,
+                lock_tables=tuple(tables),
+                account_id=accounts.pop() if len(accounts) == 1 else None,
+            )
+        )
+    return by_region
 
 
 def build_app(

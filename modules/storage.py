@@ -297,7 +297,7 @@ class Storage(Construct):
             {
                 "Sid": "CloudWatchLogsEncryptsThisEnvironmentsLogGroups",
                 "Effect": "Allow",
-                "Principal": {"Service": aws.service_principal(f"logs.{aws.region}")},
+                "Principal": {"Service": aws.service_principal("logs")},
                 "Action": [
                     "kms:Decrypt",
                     "kms:Encrypt",
@@ -310,19 +310,24 @@ class Storage(Construct):
                 "Condition": {"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             },
             {
-                # Alarm actions and EventBridge targets publish to the encrypted alert topic.
-                # CloudWatch does not send aws:SourceAccount / kms:CallerAccount with these calls
-                # (adding them silently breaks delivery); the topic policy carries those checks.
-                "Sid": "AlarmsAndEventsPublishToEncryptedTopic",
+                # Alarm actions publish to the encrypted alert topic. CloudWatch does not send
+                # aws:SourceAccount / kms:CallerAccount with these calls (adding them silently
+                # breaks delivery); the topic policy carries those checks.
+                "Sid": "AlarmsPublishToEncryptedTopic",
                 "Effect": "Allow",
-                "Principal": {
-                    "Service": [
-                        aws.service_principal("cloudwatch"),
-                        aws.service_principal("events"),
-                    ]
-                },
+                "Principal": {"Service": aws.service_principal("cloudwatch")},
                 "Action": KEY_USE_ACTIONS,
                 "Resource": "*",
+            },
+            {
+                # EventBridge rules publish to the encrypted alert topic, on behalf of this
+                # account only.
+                "Sid": "EventsOfThisAccountPublishToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": aws.service_principal("events")},
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": aws.account_id}},
             },
         )
 

@@ -31,15 +31,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.config import PipelineConfig
+from modules.context import console_url
 
-# Errors of the CreateTransformJob call itself (throttling, quota, service hiccups). They happen
-# before a job runs, so a retry costs nothing. A job that ran and failed surfaces as
-# States.TaskFailed and is never retried: a broken model or bad input would just fail again.
+# Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
+# other jobs, throttling). They happen before a job runs, so a retry costs nothing. A job that ran
+# and failed surfaces as States.TaskFailed and is never retried: a broken model or bad input would
+# just fail again.
 TRANSIENT_SAGEMAKER_ERRORS = [
-    "SageMaker.AmazonSageMakerException",
     "SageMaker.ResourceLimitExceededException",
     "SageMaker.ThrottlingException",
 ]
+# SageMaker.AmazonSageMakerException wraps every other SageMaker error, ValidationException (bad
+# parameters: never transient) included; only its causes that name a transient error are retried,
+# by the CheckSageMakerError loop.
+GENERIC_SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
+TRANSIENT_SAGEMAKER_CAUSES = [
+    "*ThrottlingException*",
+    "*Rate exceeded*",
+    "*InternalFailure*",
+    "*ServiceUnavailable*",
+]
+MAX_TRANSIENT_RETRIES = 3
+TRANSIENT_RETRY_WAIT_SECONDS = 60
 # SDK integrations report throttling under the service's own exception names.
 TRANSIENT_SDK_RETRY = {
     "ErrorEquals": [
@@ -73,6 +86,12 @@ class WorkflowTargets:
     output_bucket: str
     kms_key_arn: str
     alert_topic_arn: str
+
+
+def jsonata_string(text: str) -> str:
+    """A JSONata string literal of any text: JSON's escaping (a double-quoted JSONata string reads
+    the same escapes), so quotes and backslashes in config values cannot end the literal."""
+    return json.dumps(text)
 
 
 def _escape_intrinsic(text: str) -> str:
@@ -125,7 +144,13 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
     output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
     model = {"ModelName": t.model_name} if t.model_name else {"ModelName.$": "$.run.job_name"}
     params: dict[str, Any] = {
-        "TransformJobName.$": "$.run.job_name",
+        # A new name for every attempt: a retry after CreateTransformJob succeeded, the
+        # CheckSageMakerError loop and a redrive never reuse one ("already exists").
+        "TransformJobName.$": (
+            f"States.Format('{t.job_prefix}-{{}}', States.Hash("
+            "States.Format('{}/{}/{}/{}', $$.Execution.Name, $$.Execution.RedriveCount, "
+            "$$.State.RetryCount, $.run.attempt), 'MD5'))"
+        ),
         **model,
         "BatchStrategy": transform.batch_strategy,
         "MaxPayloadInMB": transform.max_payload_mb,
@@ -195,6 +220,7 @@ def _run_parameters(t: WorkflowTargets, input_prefix: dict[str, str]) -> dict[st
             f"States.Format('{t.job_prefix}-{{}}', States.Hash($$.Execution.Name, 'MD5'))"
         ),
         "started_at.$": "$$.Execution.StartTime",
+        "attempt": 0,
     }
 
 
@@ -273,9 +299,9 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
                 "Type": "Pass",
                 "QueryLanguage": "JSONata",
                 "Output": (
-                    f"{{% $merge([$states.input, {{'input_prefix': '{default_prefix}' & "
-                    "$fromMillis($toMillis($states.input.scheduled_time), "
-                    f"'{folder}') & '/'}}]) %}}"
+                    f"{{% $merge([$states.input, {{'input_prefix': {jsonata_string(default_prefix)}"
+                    " & $fromMillis($toMillis($states.input.scheduled_time), "
+                    f"{jsonata_string(folder)}) & '/'}}]) %}}"
                 ),
                 "Next": "CheckRunInput",
             },
@@ -313,22 +339,46 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
     return "CheckTrigger"
 
 
+# Runs started earlier than this one (ties broken by name), among the running executions listed.
+# The earliest run never yields, so runs that start together cannot all skip. ListExecutions is
+# eventually consistent: a run that started moments before may not be listed yet, and then both
+# run (README, "Overlap guard"). SDK integrations may give timestamps as ISO text or epoch numbers.
+_EARLIER_RUNS = (
+    "{% ( $ms := function($d) { $type($d) = 'number' ? ($d < 100000000000 ? $d * 1000 : $d) "
+    ": $toMillis($d) }; $me := $states.context.Execution.Name; "
+    "$start := $toMillis($states.context.Execution.StartTime); "
+    "$merge([$states.input, {'overlap': {'earlier_runs': $count($states.input.overlap.running"
+    "[Name != $me and ($ms(StartDate) < $start or ($ms(StartDate) = $start and Name < $me))])}}]) "
+    ") %}"
+)
+
+
 def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
     chain.add(
         "ListRunningExecutions",
         {
             "Type": "Task",
-            "Comment": "This run is one of them; a second one means a previous run is going.",
+            "Comment": "Running executions of this state machine, this run among them.",
             "Resource": _sdk("sfn:listExecutions", t),
             "Parameters": {
                 "StateMachineArn.$": "$$.StateMachine.Id",
                 "StatusFilter": "RUNNING",
-                "MaxResults": 2,
+                "MaxResults": 1000,
             },
-            "ResultSelector": {"running.$": "States.ArrayLength($.Executions)"},
+            "ResultSelector": {"running.$": "$.Executions"},
             "ResultPath": "$.overlap",
             "Retry": [TRANSIENT_SDK_RETRY],
             "Catch": _catch_to("DescribeFailure"),
+            "Next": "CountEarlierRuns",
+        },
+    )
+    chain.add(
+        "CountEarlierRuns",
+        {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Comment": "Only a run that started before this one makes it skip.",
+            "Output": _EARLIER_RUNS,
             "Next": "CheckOverlap",
         },
     )
@@ -337,7 +387,11 @@ def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
         {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": "NotifySkipped"}
+                {
+                    "Variable": "$.overlap.earlier_runs",
+                    "NumericGreaterThan": 0,
+                    "Next": "NotifySkipped",
+                }
             ],
             "Default": nxt,
         },
@@ -516,14 +570,16 @@ def _delete_run_model(t: WorkflowTargets, nxt: str) -> dict[str, Any]:
 
 
 def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
-    model = "$states.input.model_package.arn" if t.model_name is None else f"'{t.model_name}'"
+    model = (
+        "$states.input.model_package.arn" if t.model_name is None else jsonata_string(t.model_name)
+    )
     fields = {
-        "pipeline": f"'{pipeline.name}'",
-        "environment": f"'{t.environment}'",
+        "pipeline": jsonata_string(pipeline.name),
+        "environment": jsonata_string(t.environment),
         "run_id": "$states.context.Execution.Name",
         "trigger": "$exists($states.input.trigger) ? $states.input.trigger : 'manual'",
         "model": model,
-        "input": f"'s3://{t.input_bucket}/' & $states.input.run.input_prefix",
+        "input": f"{jsonata_string(f's3://{t.input_bucket}/')} & $states.input.run.input_prefix",
         "output": "$states.input.transform.output_path",
         "transform_job": "$states.input.transform.job_name",
         "started_at": "$states.context.Execution.StartTime",
@@ -587,8 +643,10 @@ def _success_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets)
 
 def _failure_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets) -> None:
     console = (
-        f"https://{t.region}.console.aws.amazon.com/states/home?region={t.region}"
-        "#/v2/executions/details/{}"
+        _escape_intrinsic(
+            console_url(t.partition, t.region, "states/home") + "#/v2/executions/details/"
+        )
+        + "{}"
     )
     after_describe = "DeleteRunModelAfterFailure" if t.model_name is None else "NotifyFailure"
     chain.add(
@@ -600,7 +658,7 @@ def _failure_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets)
                 "environment": t.environment,
                 "execution.$": "$$.Execution.Id",
                 "run_id.$": "$$.Execution.Name",
-                "transform_job.$": "$.run.job_name",
+                "run_name.$": "$.run.job_name",
                 "input_prefix.$": "$.run.input_prefix",
                 "error.$": "$.error.Error",
                 "cause.$": "$.error.Cause",
@@ -652,8 +710,62 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
                     "JitterStrategy": "FULL",
                 }
             ],
-            "Catch": _catch_to("DescribeFailure"),
+            "Catch": [
+                {
+                    "ErrorEquals": [GENERIC_SAGEMAKER_ERROR],
+                    "ResultPath": "$.error",
+                    "Next": "CheckSageMakerError",
+                },
+                *_catch_to("DescribeFailure"),
+            ],
             "Next": after_transform,
+        },
+    )
+    chain.add(
+        "CheckSageMakerError",
+        {
+            "Type": "Choice",
+            "Comment": "Retry the generic SageMaker error only when its cause is transient.",
+            "Choices": [
+                {
+                    "And": [
+                        {
+                            "Or": [
+                                {"Variable": "$.error.Cause", "StringMatches": pattern}
+                                for pattern in TRANSIENT_SAGEMAKER_CAUSES
+                            ]
+                        },
+                        {
+                            "Variable": "$.run.attempt",
+                            "NumericLessThan": MAX_TRANSIENT_RETRIES,
+                        },
+                    ],
+                    "Next": "WaitBeforeRetry",
+                }
+            ],
+            "Default": "DescribeFailure",
+        },
+    )
+    chain.add(
+        "WaitBeforeRetry",
+        {"Type": "Wait", "Seconds": TRANSIENT_RETRY_WAIT_SECONDS, "Next": "CountAttempt"},
+    )
+    chain.add(
+        "CountAttempt",
+        {
+            "Type": "Pass",
+            "Parameters": {"attempt.$": "States.MathAdd($.run.attempt, 1)"},
+            "ResultPath": "$.retry",
+            "Next": "NextAttempt",
+        },
+    )
+    chain.add(
+        "NextAttempt",
+        {
+            "Type": "Pass",
+            "InputPath": "$.retry.attempt",
+            "ResultPath": "$.run.attempt",
+            "Next": "RunTransformJob",
         },
     )
     _failure_states(chain, pipeline, t)
@@ -687,6 +799,7 @@ _READING_ORDER = [
     "UseRequestedInput",
     "UseDefaultInput",
     "ListRunningExecutions",
+    "CountEarlierRuns",
     "CheckOverlap",
     "NotifySkipped",
     "RunSkipped",
@@ -700,6 +813,10 @@ _READING_ORDER = [
     "UseApprovedModel",
     "CreateRunModel",
     "RunTransformJob",
+    "CheckSageMakerError",
+    "WaitBeforeRetry",
+    "CountAttempt",
+    "NextAttempt",
     "DeleteRunModel",
     "BuildManifest",
     "WriteManifest",

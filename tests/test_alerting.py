@@ -62,7 +62,15 @@ def test_encrypted_topic_and_subscriptions_from_config(synthesized: str) -> None
         synthesized, "aws_sns_topic", {"name": "full-stage-alerts", "kms_master_key_id": KEY}
     )
     protocols = sorted(s["protocol"] for s in resources(synthesized, "aws_sns_topic_subscription"))
-    assert protocols == ["email", "https", "lambda", "sqs"]
+    assert protocols == ["email", "https", "lambda"]
+    # SNS invokes the function only with the function's permission for this topic.
+    [permission] = resources(synthesized, "aws_lambda_permission")
+    assert (
+        permission["function_name"] == "arn:aws:lambda:us-east-1:444455556666:function:page-oncall"
+    )
+    assert permission["principal"] == "sns.amazonaws.com"
+    assert permission["action"] == "lambda:InvokeFunction"
+    assert permission["source_arn"].startswith("${aws_sns_topic.")
     assert Testing.to_have_resource_with_properties(
         synthesized,
         "aws_sns_topic_subscription",
@@ -158,7 +166,7 @@ def test_freshness_window_is_derived_from_the_schedule(
 ) -> None:
     prod = {p.name: p for p in default_config.environments["prod"].pipelines}
     assert prod["churn"].freshness_window_hours == 30  # daily + slack
-    assert prod["ltv"].freshness_window_hours == 168  # weekly: set in the config
+    assert prod["ltv"].freshness_window_hours is None  # weekly: no margin within 7 days
     dev = {p.name: p for p in default_config.environments["dev"].pipelines}
     assert dev["ltv"].freshness_window_hours is None  # schedule disabled
     stage = {p.name: p for p in full_config.environments["stage"].pipelines}

@@ -189,6 +189,125 @@ BAD_CONFIGS = [
     ),
     ("bad pipeline name", _rename_churn("Churn_Model"), "pipelines[Churn_Model].name"),
     ("bad project", _set("project", "ML Batch"), "project"),
+    # Issue 10: what AWS would refuse at apply or run time is refused here.
+    (
+        "start date in the past",
+        _set("pipelines.0.schedule.start_date", "2026-01-01T00:00:00Z"),
+        "start_date 2026-01-01T00:00:00Z has passed; EventBridge Scheduler refuses",
+    ),
+    (
+        "filters on RecordIO input",
+        _set(
+            "pipelines.1.transform",
+            {"split_type": "RecordIO", "data_processing": {"input_filter": "$[1:]"}},
+        ),
+        "data_processing (filters, join_source) works only on CSV and JSON",
+    ),
+    (
+        "join on protobuf input",
+        _set(
+            "pipelines.1.transform",
+            {
+                "content_type": "application/x-recordio-protobuf",
+                "data_processing": {"join_source": "Input"},
+            },
+        ),
+        "content_type must be one of text/csv",
+    ),
+    (
+        "state bucket in two regions",
+        _set(
+            "environments.dev.state",
+            {
+                "backend": "s3",
+                "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
+                "region": "us-east-1",
+            },
+        ),
+        "environments.prod.state.region: state bucket mlbatch-tfstate-123456789012-eu-west-1 is in",
+    ),
+    ("China region", _set("defaults.region", "cn-north-1"), "aws-cn partition, which this project"),
+    (
+        "sqs subscription",
+        _set(
+            "environments.prod.alerting.subscriptions.0",
+            {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:123456789012:alerts"},
+        ),
+        "protocol sqs is not supported: SNS delivers to a queue only when the queue's own policy",
+    ),
+    (
+        "lambda in another account",
+        _set(
+            "environments.prod.alerting.subscriptions.0",
+            {"protocol": "lambda", "endpoint": "arn:aws:lambda:eu-west-1:999999999999:function:f"},
+        ),
+        "invoke permission for SNS can only be created in its own account",
+    ),
+    (
+        "weekly freshness window",
+        _set("pipelines.1.alarms", {"freshness_window_hours": 168}),
+        "leaves no margin over the schedule's 168 h interval",
+    ),
+    (
+        "daily freshness window without margin",
+        _set("pipelines.0.alarms", {"freshness_window_hours": 25}),
+        "is too short: at least 30 for this schedule",
+    ),
+    (
+        "payload x concurrency over 100 MB",
+        _set("pipelines.0.transform.max_concurrent_transforms", 20),
+        "max_concurrent_transforms x max_payload_mb is 120; SageMaker allows at most 100",
+    ),
+    (
+        "payload over 100 MB",
+        _set("pipelines.0.transform.max_payload_mb", 101),
+        "max_payload_mb may be at most 100",
+    ),
+    (
+        "17 transform environment entries",
+        _set("pipelines.0.transform.environment", {f"V{i}": "x" for i in range(17)}),
+        "transform environment may hold at most 16 entries (SageMaker's limit), got 17",
+    ),
+    (
+        "transform environment key",
+        _set("pipelines.0.transform.environment", {"1BAD": "x"}),
+        "transform environment key '1BAD' does not match SageMaker's",
+    ),
+    (
+        "long container environment value",
+        _set("pipelines.0.model.environment", {"A": "x" * 1025}),
+        "container environment value must be 0 to 1024 characters",
+    ),
+    (
+        "invocation retries",
+        _set("pipelines.0.transform.model_client", {"invocations_max_retries": 4}),
+        "invocation retries must be 0 to 3",
+    ),
+    (
+        "long input filter",
+        _set("pipelines.1.transform.data_processing.input_filter", "$." + "a" * 62),
+        "input filter must be 0 to 63 characters",
+    ),
+    (
+        "output prefix too long for S3OutputPath",
+        _set("pipelines.0.output_prefix", "a/" * 440),
+        "output location must be 0 to 1024 characters",
+    ),
+    (
+        "template in transform environment",
+        _set("pipelines.0.transform.environment", {"A": "${aws_iam_role.x.arn}"}),
+        "Terraform template",
+    ),
+    (
+        "template in a filter",
+        _set("pipelines.1.transform.data_processing.output_filter", "%{ for x in y }"),
+        "Terraform template",
+    ),
+    (
+        "template in a tag key",
+        _set("defaults.tags", {"${x}": "y"}),
+        "Terraform template",
+    ),
 ]
 
 
@@ -249,6 +368,30 @@ def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "cdktf.out").exists()
 
 
+def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (REPO / "config" / "pipelines.yaml")
+        .read_text()
+        .replace(
+            "flexible_window_minutes: 15",
+            "flexible_window_minutes: 15\n      start_date: 2025-06-01",
+        )
+    )
+    result = _run_app(tmp_path, bad)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pipelines[churn].schedule (in environment 'dev'): start_date 2025-06-01T00:00:00Z" in (
+        result.stderr
+    )
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_a_future_start_date_is_kept(make_config: Callable[..., ProjectConfig]) -> None:
+    config = make_config(_set("pipelines.0.schedule.start_date", "2099-01-01T00:00:00Z"))
+    assert config.environments["prod"].pipelines[0].schedule.start_date is not None
+
+
 def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
     result = _run_app(tmp_path, REPO / "config" / "pipelines.yaml", PIPELINE_ENVIRONMENTS="staging")
     assert result.returncode == 2
@@ -267,3 +410,81 @@ def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# Fields whose values are not plain strings but reach Terraform JSON, with the check that covers
+# them instead of the TfStr type.
+_CHECKED_OTHERWISE = {
+    ("ScheduleConfig", "payload"): "the whole payload is checked as JSON text (_safe_payload)",
+}
+# Strings that never reach Terraform JSON.
+_NOT_IN_TERRAFORM = {("ProjectConfig", "source"): "the config file's path, for messages"}
+
+
+def _unsafe_strings(annotation: Any, metadata: list[Any], where: str) -> list[str]:
+    """Places in a type where a str is not a TfStr (no NO_TERRAFORM_TEMPLATE validator)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from modules.config import NO_TERRAFORM_TEMPLATE
+
+    origin = typing.get_origin(annotation)
+    if annotation is str:
+        return [] if any(m is NO_TERRAFORM_TEMPLATE for m in metadata) else [where]
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _unsafe_strings(inner, [*metadata, *extra], where)
+    if origin is typing.Literal or annotation is Any:
+        return [] if origin is typing.Literal else [f"{where} (Any)"]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return []  # walked on its own
+    found: list[str] = []
+    for index, arg in enumerate(typing.get_args(annotation)):
+        found += _unsafe_strings(arg, [], f"{where}[{index}]")
+    return found
+
+
+def _models() -> list[type[Any]]:
+    import typing
+
+    from pydantic import BaseModel
+
+    seen: list[type[Any]] = []
+    todo: list[Any] = [ProjectConfig]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if current in seen:
+                continue
+            seen.append(current)
+            todo += [f.annotation for f in current.model_fields.values()]
+        else:
+            todo += list(typing.get_args(current))
+    return seen
+
+
+def test_every_string_of_the_schema_refuses_terraform_templates() -> None:
+    """Walks every field of every config model: a new string field that is not a TfStr fails."""
+    models = _models()
+    assert len(models) >= 15  # the walk reaches the nested models
+    unsafe: list[str] = []
+    for model in models:
+        for name, field in model.model_fields.items():
+            if (model.__name__, name) in {**_CHECKED_OTHERWISE, **_NOT_IN_TERRAFORM}:
+                continue
+            unsafe += _unsafe_strings(
+                field.annotation, list(field.metadata), f"{model.__name__}.{name}"
+            )
+    assert unsafe == []
+
+
+def test_the_schema_walk_finds_a_plain_string() -> None:
+    from pydantic import Field
+
+    from modules.config import TfStr
+
+    assert _unsafe_strings(str, [], "x") == ["x"]
+    assert _unsafe_strings(dict[str, TfStr], [], "x") == ["x[0]"]
+    assert _unsafe_strings(list[TfStr] | None, [], "x") == []
+    assert _unsafe_strings(Any, [Field()], "x") == ["x (Any)"]

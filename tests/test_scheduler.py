@@ -66,8 +66,8 @@ def test_schedule_in_its_group_with_expression_timezone_window_dates(scores: str
             "schedule_expression": "rate(6 hours)",
             "schedule_expression_timezone": "America/New_York",
             "flexible_time_window": {"mode": "FLEXIBLE", "maximum_window_in_minutes": 30},
-            "start_date": "2026-01-01T00:00:00Z",
-            "end_date": "2030-01-01T00:00:00Z",
+            "start_date": "2099-01-01T00:00:00Z",
+            "end_date": "2100-01-01T00:00:00Z",
             "state": "ENABLED",
         },
     )

@@ -58,6 +58,9 @@ SHARED = {
 def expected_inventory(env: EnvironmentConfig) -> Counter[str]:
     expected = Counter(SHARED)
     expected["aws_sns_topic_subscription"] += len(env.alerting.subscriptions)
+    expected["aws_lambda_permission"] += sum(
+        s.protocol == "lambda" for s in env.alerting.subscriptions
+    )
     for pipeline in env.pipelines:
         expected.update(PER_PIPELINE)
         if not pipeline.model.resolved_per_run:
@@ -104,9 +107,13 @@ def test_prod_uses_encrypted_locked_s3_state_one_key_per_stack(prod_json: str) -
             "key": "cdktf/mlbatch-prod.tfstate",
             "region": "eu-west-1",
             "encrypt": True,
+            # Without it, encrypt = true writes state, lock file and digest with SSE-S3.
+            "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/tfstate/"
+            "mlbatch-tfstate-123456789012-eu-west-1",
             "use_lockfile": True,
         }
     }
+    assert doc["terraform"]["required_version"] == ">= 1.10.0"  # use_lockfile
     assert doc["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
     assert "data" not in doc  # the account is pinned: no lookup needed
     assert resources(prod_json, "aws_s3_bucket")[0]["bucket"].endswith("-123456789012-eu-west-1")
@@ -266,5 +273,45 @@ def test_full_config_backend_uses_dynamodb_lock(full_config: ProjectConfig, synt
         "key": "ml/batch/full-stage.tfstate",
         "region": "us-west-2",
         "encrypt": True,
+        "kms_key_id": "arn:aws:kms:us-west-2:444455556666:alias/tfstate/full-tfstate-stage",
         "dynamodb_table": "full-tflock",
     }
+
+
+def test_bootstrap_key_alias_is_the_one_the_backends_name(
+    default_config: ProjectConfig, bootstrap: str, prod_json: str
+) -> None:
+    [alias] = resources(bootstrap, "aws_kms_alias")
+    assert alias["name"] == "alias/tfstate/full-tfstate-stage"
+    assert alias["target_key_id"].startswith("${aws_kms_key.")
+    [(region, stores)] = state_stores_by_region(default_config).items()
+    state = Testing.synth(StateBootstrapStack(Testing.app(), "s", "mlbatch", region, stores))
+    [alias] = resources(state, "aws_kms_alias")
+    backend = _doc(prod_json)["terraform"]["backend"]["s3"]
+    assert backend["kms_key_id"].endswith(f":{alias['name']}")
+    # The config pins the account of every environment using the bucket: so does the provider.
+    assert _doc(state)["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
+    assert _doc(state)["terraform"]["required_version"] == ">= 1.10.0"
+
+
+def test_every_lock_table_named_for_a_shared_bucket_is_created(
+    make_config: Any,
+) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        shared = {"backend": "s3", "bucket": "shared-tfstate", "lock": "dynamodb"}
+        raw["environments"]["prod"]["state"] = {**shared, "dynamodb_table": "prod-lock"}
+        raw["environments"]["stage"] = {
+            "account_id": "210987654321",
+            "state": {**shared, "dynamodb_table": "stage-lock"},
+        }
+
+    config = make_config(edit)
+    [(region, [store])] = state_stores_by_region(config).items()
+    assert store.lock_tables == ("prod-lock", "stage-lock")
+    assert store.account_id is None  # two accounts: no allowed_account_ids guess
+    state = Testing.synth(StateBootstrapStack(Testing.app(), "s", "mlbatch", region, [store]))
+    assert sorted(t["name"] for t in resources(state, "aws_dynamodb_table")) == [
+        "prod-lock",
+        "stage-lock",
+    ]
+    assert "allowed_account_ids" not in _doc(state)["provider"]["aws"][0]

@@ -55,12 +55,14 @@ def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
     assert logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"] == (
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vendedlogs/states/mlbatch-prod-*"
     )
-    publishers = statement(policy, "AlarmsAndEventsPublishToEncryptedTopic")
-    assert set(publishers["Principal"]["Service"]) == {
-        "cloudwatch.amazonaws.com",
-        "events.amazonaws.com",
-    }
-    assert set(publishers["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    alarms = statement(policy, "AlarmsPublishToEncryptedTopic")
+    assert alarms["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    # EventBridge sends aws:SourceAccount: its use of the key is limited to this account's rules.
+    events = statement(policy, "EventsOfThisAccountPublishToEncryptedTopic")
+    assert events["Principal"]["Service"] == "events.amazonaws.com"
+    assert set(events["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
 def test_four_buckets_named_by_project_environment_account_region(prod: str) -> None:

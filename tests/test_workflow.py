@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from typing import Any
@@ -64,16 +65,34 @@ def test_runs_the_sync_transform_job(definition: dict[str, Any]) -> None:
 
 
 def test_job_name_is_valid_for_any_execution_name(definition: dict[str, Any]) -> None:
-    expression = definition["States"]["UseDefaultInput"]["Parameters"]["job_name.$"]
+    expression = definition["States"]["RunTransformJob"]["Parameters"]["TransformJobName.$"]
     assert expression == (
-        "States.Format('mlbatch-prod-churn-{}', States.Hash($$.Execution.Name, 'MD5'))"
+        "States.Format('mlbatch-prod-churn-{}', States.Hash(States.Format('{}/{}/{}/{}', "
+        "$$.Execution.Name, $$.Execution.RedriveCount, $$.State.RetryCount, $.run.attempt), "
+        "'MD5'))"
     )
     # What Step Functions computes, for the longest and strangest execution names allowed.
     for execution_name in ("a" * 80, "backfill_2024-01-01!", "9f1c1e1e-uuid-like-name"):
-        job = f"mlbatch-prod-churn-{hashlib.md5(execution_name.encode()).hexdigest()}"
+        job = f"mlbatch-prod-churn-{hashlib.md5(f'{execution_name}/0/0/0'.encode()).hexdigest()}"
         assert len(job) <= 63
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job)
     assert MAX_JOB_PREFIX_LENGTH + 1 + 32 == 63
+
+
+def test_retries_and_redrives_get_a_new_job_name(definition: dict[str, Any]) -> None:
+    # A deterministic name per execution collides ("already exists") when CreateTransformJob is
+    # retried after it succeeded, or the run is redriven: every attempt must name a new job.
+    expression = definition["States"]["RunTransformJob"]["Parameters"]["TransformJobName.$"]
+    for part in ("$$.Execution.RedriveCount", "$$.State.RetryCount", "$.run.attempt"):
+        assert part in expression
+    names = {
+        hashlib.md5(f"run-1/{redrive}/{retry}/{attempt}".encode()).hexdigest()
+        for redrive in range(3)
+        for retry in range(4)
+        for attempt in range(4)
+    }
+    assert len(names) == 3 * 4 * 4
+    assert definition["States"]["UseDefaultInput"]["Parameters"]["attempt"] == 0
 
 
 def test_each_run_writes_under_its_own_run_id(definition: dict[str, Any]) -> None:
@@ -100,12 +119,37 @@ def test_retry_only_transient_errors_never_task_failed(definition: dict[str, Any
     assert retry["ErrorEquals"] == TRANSIENT_SAGEMAKER_ERRORS
     assert "States.TaskFailed" not in retry["ErrorEquals"]
     assert "States.ALL" not in retry["ErrorEquals"]
+    # It also wraps ValidationException: bad parameters must not be retried for minutes.
+    assert "SageMaker.AmazonSageMakerException" not in retry["ErrorEquals"]
     assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] <= 3
+
+
+def test_generic_sagemaker_error_is_retried_only_for_transient_causes(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    generic, everything = states["RunTransformJob"]["Catch"]
+    assert generic["ErrorEquals"] == ["SageMaker.AmazonSageMakerException"]
+    assert generic["Next"] == "CheckSageMakerError"
+    assert everything["ErrorEquals"] == ["States.ALL"]
+    check = states["CheckSageMakerError"]
+    assert check["Default"] == "DescribeFailure"
+    [rule] = check["Choices"]
+    causes = [c["StringMatches"] for c in rule["And"][0]["Or"]]
+    validation = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
+    throttled = "Rate exceeded (Service: AmazonSageMaker; Error Code: ThrottlingException)"
+    assert not any(fnmatch.fnmatchcase(validation, c) for c in causes)
+    assert any(fnmatch.fnmatchcase(throttled, c) for c in causes)
+    assert rule["And"][1] == {"Variable": "$.run.attempt", "NumericLessThan": 3}
+    # Wait, count the attempt, and run again under a new job name.
+    assert states["WaitBeforeRetry"]["Next"] == "CountAttempt"
+    assert states["NextAttempt"]["ResultPath"] == "$.run.attempt"
+    assert states["NextAttempt"]["Next"] == "RunTransformJob"
 
 
 def test_failures_notify_then_fail(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    [catch] = states["RunTransformJob"]["Catch"]
+    catch = states["RunTransformJob"]["Catch"][-1]
     assert catch == {
         "ErrorEquals": ["States.ALL"],
         "ResultPath": "$.error",
@@ -117,7 +161,18 @@ def test_failures_notify_then_fail(definition: dict[str, Any]) -> None:
     assert notify["Next"] == "RunFailed"
     assert notify["Catch"][0]["Next"] == "RunFailed"  # a lost alert still fails the run
     message = states["DescribeFailure"]["Parameters"]
-    assert {"pipeline", "execution.$", "error.$", "cause.$", "transform_job.$"} <= set(message)
+    assert {"pipeline", "execution.$", "error.$", "cause.$", "run_name.$"} <= set(message)
+    assert message["console.$"] == (
+        "States.Format('https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
+        "#/v2/executions/details/{}', $$.Execution.Id)"
+    )
+
+
+def test_console_link_follows_the_partition(default_config: ProjectConfig) -> None:
+    states = _states(default_config, "dev", "churn", partition="aws-us-gov", region="us-gov-west-1")
+    assert states["DescribeFailure"]["Parameters"]["console.$"].startswith(
+        "States.Format('https://console.amazonaws-us-gov.com/states/home?region=us-gov-west-1"
+    )
     assert states["RunFailed"] == {
         "Type": "Fail",
         "ErrorPath": "$.error.Error",
@@ -143,7 +198,7 @@ def test_every_transform_knob_reaches_the_job(full_config: ProjectConfig) -> Non
     ]["Parameters"]
     assert params["BatchStrategy"] == "SingleRecord"
     assert params["MaxPayloadInMB"] == 20
-    assert params["MaxConcurrentTransforms"] == 4
+    assert params["MaxConcurrentTransforms"] == 5
     assert params["Environment"] == {"LOG_LEVEL": "info"}
     assert params["DataProcessing"] == {
         "InputFilter": "$.features",
@@ -154,9 +209,9 @@ def test_every_transform_knob_reaches_the_job(full_config: ProjectConfig) -> Non
         "InvocationsTimeoutInSeconds": 1200,
         "InvocationsMaxRetries": 3,
     }
-    assert params["TransformInput"]["SplitType"] == "RecordIO"
+    assert params["TransformInput"]["SplitType"] == "Line"
     assert params["TransformInput"]["CompressionType"] == "Gzip"
-    assert params["TransformInput"]["ContentType"] == "application/x-recordio-protobuf"
+    assert params["TransformInput"]["ContentType"] == "application/jsonlines"
     assert params["TransformOutput"]["Accept"] == "application/jsonlines"
     assert params["TransformOutput"]["AssembleWith"] == "None"
     assert params["TransformResources"]["InstanceCount"] == 3
@@ -195,12 +250,14 @@ def test_overlap_guard_skips_and_notifies(definition: dict[str, Any]) -> None:
     assert listing["Parameters"] == {
         "StateMachineArn.$": "$$.StateMachine.Id",
         "StatusFilter": "RUNNING",
-        "MaxResults": 2,
+        "MaxResults": 1000,
     }
+    assert listing["Next"] == "CountEarlierRuns"
+    assert states["CountEarlierRuns"]["QueryLanguage"] == "JSONata"
     [rule] = states["CheckOverlap"]["Choices"]
     assert rule == {
-        "Variable": "$.overlap.running",
-        "NumericGreaterThan": 1,
+        "Variable": "$.overlap.earlier_runs",
+        "NumericGreaterThan": 0,
         "Next": "NotifySkipped",
     }
     assert states["NotifySkipped"]["Next"] == "RunSkipped"
@@ -273,7 +330,7 @@ def test_completion_manifest_next_to_outputs(definition: dict[str, Any]) -> None
     assert states["RunTransformJob"]["Next"] == "BuildManifest"
     manifest = states["BuildManifest"]["Output"]
     for field in (
-        "'run_id'", "'trigger'", "'model': 'MODEL'", "'input'", "'output'", "'transform_job'",
+        "'run_id'", "'trigger'", "'model': \"MODEL\"", "'input'", "'output'", "'transform_job'",
         "'started_at'", "'finished_at'", "'duration_seconds'",
     ):  # fmt: skip
         assert field in manifest
@@ -320,6 +377,6 @@ def test_scheduled_runs_read_the_folder_of_their_date(definition: dict[str, Any]
     derive = states["InputFromSchedule"]
     assert derive["QueryLanguage"] == "JSONata" and derive["Next"] == "CheckRunInput"
     assert (
-        "'churn/' & $fromMillis($toMillis($states.input.scheduled_time), '[Y0001]-[M01]-[D01]')"
+        '"churn/" & $fromMillis($toMillis($states.input.scheduled_time), "[Y0001]-[M01]-[D01]")'
         in derive["Output"]
     )
