@@ -283,6 +283,20 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
             check_shape(item, shapes[shape["member"]["shape"]], f"{what} item")
 
 
+def describe_shape(path: str) -> str:
+    """A request member's limits in a few words, for the config reference."""
+    shape = sagemaker_shape(path)
+    parts = []
+    if "enum" in shape:
+        parts.append(f"{len(shape['enum'])} values")
+    unit = {"string": "length ", "map": "entries ", "list": "items "}.get(shape["type"], "")
+    if "min" in shape and shape["min"] > 0:
+        parts.append(f"{unit}≥ {shape['min']}")
+    if "max" in shape:
+        parts.append(f"{unit}≤ {shape['max']}")
+    return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class SageMakerField:
     """Marks a config field as the source of a SageMaker request member (``request``: shape path
@@ -397,6 +411,12 @@ class ModelConfig(StrictModel):
         if not any(sources[1:]) and (self.image is None or self.artifact_key is None):
             raise ValueError(
                 "needs both image and artifact_key (or a model_package_arn / model_package_group)"
+            )
+        if (sources[1] or sources[2]) and not self.ecr_repository_arns:
+            # The package's image is pulled with the execution role: it needs the repository.
+            raise ValueError(
+                "a model_package_arn / model_package_group needs ecr_repository_arns: the "
+                "repositories of the packages' images, which the execution role may pull from"
             )
         if self.ecr_repository_arns and self.image is not None:
             raise ValueError(

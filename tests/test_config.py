@@ -294,6 +294,11 @@ BAD_CONFIGS = [
         "output location must be 0 to 1024 characters",
     ),
     (
+        "registry package without its image repository",
+        _set("pipelines.1.model", {"model_package_group": "ltv-models"}),
+        "needs ecr_repository_arns",
+    ),
+    (
         "template in transform environment",
         _set("pipelines.0.transform.environment", {"A": "${aws_iam_role.x.arn}"}),
         "Terraform template",

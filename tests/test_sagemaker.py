@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cdktf import Testing
 
@@ -77,7 +79,13 @@ def test_model_from_registry_package(registry: str) -> None:
             }
         },
     )
-    assert "PullInferenceImage" not in resources(registry, "aws_iam_role_policy")[0]["policy"]
+    # The package's image is pulled with the execution role: from the listed repository only,
+    # and the package's artifacts are read under <models bucket>/<pipeline>/.
+    policy = json.loads(resources(registry, "aws_iam_role_policy")[0]["policy"])
+    pull = next(s for s in policy["Statement"] if s["Sid"] == "PullInferenceImage")
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:444455556666:repository/team/fraud"
+    read = next(s for s in policy["Statement"] if s["Sid"] == "ReadModelArtifact")
+    assert read["Resource"].endswith("/registry/*")
 
 
 def test_vpc_and_container_environment(vpc: str) -> None:

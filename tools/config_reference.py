@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,34 @@ def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     return str(kind)
 
 
-def _constraints(prop: dict[str, Any]) -> str:
+def _field_rules(annotation: Any, metadata: list[Any]) -> list[str]:
+    """Patterns and SageMaker request members from the field's type, wherever they sit (a
+    validator on the type hides them from the JSON schema)."""
+    found: list[str] = []
+    for item in metadata:
+        pattern = getattr(item, "pattern", None)
+        if isinstance(pattern, str):
+            found.append(f"`{pattern}`".replace("|", "\\|"))
+        func = getattr(item, "func", None)
+        if isinstance(func, schema.SageMakerField):
+            request, _, member = func.request.partition(".")
+            limits = schema.describe_shape(func.request)
+            found.append(
+                f"SageMaker {request.removesuffix('Request').removesuffix('Input')} "
+                f"`{member}`" + (f" ({limits})" if limits else "")
+            )
+    if typing.get_origin(annotation) is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return found + _field_rules(inner, list(extra))
+    for arg in typing.get_args(annotation):
+        found += _field_rules(arg, [])
+    return found
+
+
+def _constraints(prop: dict[str, Any], field: Any = None) -> str:
     parts = []
+    if field is not None:
+        parts += _field_rules(field.annotation, list(field.metadata))
     for source in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
         for key, label in (
             ("minimum", "≥"),
@@ -137,16 +164,26 @@ def _anchor(heading: str) -> str:
 def _extra_rules(model: type[schema.StrictModel]) -> str:
     notes = {
         "ModelConfig": "Exactly one source: `image` + `artifact_key`, `model_package_arn`, or "
-        "`model_package_group`.",
+        "`model_package_group`; a package needs `ecr_repository_arns`.",
         "ScheduleConfig": "`expression` is checked as AWS cron (6 fields), `rate(N unit)` or "
-        "`at(yyyy-mm-ddThh:mm:ss)`; `timezone` against the IANA database.",
-        "TransformConfig": "`instance_type` must be one of SageMaker's Batch Transform instance "
-        "types (from botocore's service model).",
+        "`at(yyyy-mm-ddThh:mm:ss)`; `timezone` against the IANA database. A `start_date` more "
+        "than 5 minutes in the past is refused (EventBridge Scheduler refuses it on create and "
+        "on every update): remove it once the schedule has started.",
+        "TransformConfig": "Fields sent to SageMaker are checked against the CreateTransformJob "
+        "request shapes of botocore's service model (column constraints). Also: "
+        f"`max_payload_mb` ≤ {schema.MAX_PAYLOAD_MB} and `max_concurrent_transforms` x "
+        f"`max_payload_mb` ≤ {schema.MAX_PAYLOAD_MB}; `data_processing` only with `content_type` "
+        f"{', '.join(schema.DATA_PROCESSING_CONTENT_TYPES)} and `split_type` None or Line.",
+        "PipelineAlarms": "An explicit `freshness_window_hours` must exceed the schedule's "
+        "interval by a margin (a quarter of it, at least 2 h); weekly schedules cannot have a "
+        "freshness alarm (CloudWatch evaluates at most 7 days).",
         "EnvironmentConfig": "`region` must offer SageMaker and EventBridge Scheduler (botocore's "
         "endpoint data); `log_retention_days` one of CloudWatch's values "
         f"({', '.join(map(str, schema.LOG_RETENTION_DAYS))}).",
-        "Subscription": "`endpoint` is checked per protocol: an e-mail address, an https URL, an "
-        "SQS queue or Lambda function ARN, or an E.164 phone number.",
+        "Subscription": "`endpoint` is checked per protocol: an e-mail address, an https URL, a "
+        "Lambda function ARN (in the environment's account: its invoke permission for SNS is "
+        "created), or an E.164 phone number. `sqs` is refused (the queue's owner must grant the "
+        "topic in the queue policy).",
         "S3State": "`lock: dynamodb` needs `dynamodb_table`; state keys are "
         "`<key_prefix>/<stack>.tfstate`.",
     }
@@ -170,7 +207,7 @@ def render() -> str:
             description = (prop.get("description") or "").replace("|", "\\|")
             rows.append(
                 f"| `{name}` | {_type(prop, defs)} | {_default(name, model)} | "
-                f"{_constraints(prop)} | {description} |"
+                f"{_constraints(prop, model.model_fields[name])} | {description} |"
             )
         blocks.append(
             f"## {heading}\n\n{doc} Where: {where}.\n{_extra_rules(model)}\n" + "\n".join(rows)
