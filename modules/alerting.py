@@ -2,8 +2,9 @@
 
 Alerting has two ends in the stack:
 - ``AlertTopic`` comes first (the state machines publish failures to it): a KMS-encrypted SNS
-  topic, subscriptions from config, and a topic policy that lets CloudWatch alarms and EventBridge
-  rules of this account publish (confused-deputy conditions) and refuses non-TLS publishing.
+  topic, subscriptions from config (with the invoke permission a Lambda endpoint needs), and a
+  topic policy that lets CloudWatch alarms and EventBridge rules of this account publish
+  (confused-deputy conditions) and refuses non-TLS publishing.
 - ``PipelineAlarms`` comes last and watches one pipeline: CloudWatch alarms on the state machine's
   ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted and ExecutionThrottled and on the
   schedule's dead-letter queue depth (alarm and OK actions to the topic; no data means nothing

@@ -8,17 +8,25 @@ the pipeline's config:
     CheckRunInput ─┬─ input_prefix under the pipeline's prefix ─> UseRequestedInput ─┐
                    ├─ input_prefix elsewhere ─> RejectRunInput (Fail)               │
                    └─ none ─> UseDefaultInput ───────────────────────────────────────┤
-    [ListRunningExecutions ─> CheckOverlap ─ another run ─> NotifySkipped ─> RunSkipped]  (overlap)
+    [ListRunningExecutions ─> CountEarlierRuns ─> CheckOverlap ─ earlier run ─> NotifySkipped
+                                                                ─> RunSkipped]          (overlap)
     [ListInput ─> CheckInputPresent ─ empty ─> [NotifyNoInput] ─> NoInput]         (empty input)
     [FindApprovedModel ─> CheckApprovedModel ─> CreateRunModel]                         (registry)
     RunTransformJob (createTransformJob.sync; Retry on transient SageMaker errors; timeout)
+      └─ generic SageMaker error ─> CheckSageMakerError ─ transient cause ─> WaitBeforeRetry
+                                    ─> CountAttempt ─> NextAttempt ─> RunTransformJob
     [DeleteRunModel] ─> [BuildManifest ─> WriteManifest] ─> [NotifySuccess] ─> RunSucceeded
     any failure ─> DescribeFailure ─> [DeleteRunModelAfterFailure] ─> NotifyFailure ─> RunFailed
 
-Run identity: the run id is the execution name (unique per state machine); the transform job (and
-a per-run model) is named ``<project>-<env>-<pipeline>-<MD5 of the execution name>``, valid for
-SageMaker (63 characters, [a-zA-Z0-9-]) whatever execution name a caller chose; outputs land under
-``<output prefix><run id>/`` so runs never overwrite each other.
+Run identity: the run id is the execution name (unique per state machine); a per-run model is
+named ``<project>-<env>-<pipeline>-<MD5 of the execution name>`` and each transform job attempt
+``<project>-<env>-<pipeline>-<MD5 of execution name/redrive count/retry count/attempt>``, valid
+for SageMaker (63 characters, [a-zA-Z0-9-]) whatever execution name a caller chose, and new on
+every retry and redrive; outputs land under ``<output prefix><run id>/`` so runs never overwrite
+each other.
+
+Config values pasted into string literals go through one function per language:
+``jsonata_string`` (JSONata) and ``_escape_intrinsic`` (intrinsic functions).
 
 Values that are Terraform references (bucket names, ARNs) are passed in as strings and stay inside
 string values of the JSON document.
