@@ -20,7 +20,7 @@ the pipeline's config:
 
 Run identity: the run id is the execution name (unique per state machine); a per-run model is
 named ``<project>-<env>-<pipeline>-<MD5 of the execution name>`` and each transform job attempt
-``<project>-<env>-<pipeline>-<MD5 of execution name/redrive count/retry count/attempt>``, valid
+``<project>-<env>-<pipeline>-<MD5 of execution name/state entered time/retry count>``, valid
 for SageMaker (63 characters, [a-zA-Z0-9-]) whatever execution name a caller chose, and new on
 every retry and redrive; outputs land under ``<output prefix><run id>/`` so runs never overwrite
 each other.
@@ -152,12 +152,12 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
     output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
     model = {"ModelName": t.model_name} if t.model_name else {"ModelName.$": "$.run.job_name"}
     params: dict[str, Any] = {
-        # A new name for every attempt: a retry after CreateTransformJob succeeded, the
-        # CheckSageMakerError loop and a redrive never reuse one ("already exists").
+        # A new name for every attempt: a Retry after CreateTransformJob succeeded (RetryCount),
+        # and every new entry into the state, by the CheckSageMakerError loop or a redrive
+        # (EnteredTime), never reuse one ("already exists").
         "TransformJobName.$": (
-            f"States.Format('{t.job_prefix}-{{}}', States.Hash("
-            "States.Format('{}/{}/{}/{}', $$.Execution.Name, $$.Execution.RedriveCount, "
-            "$$.State.RetryCount, $.run.attempt), 'MD5'))"
+            f"States.Format('{t.job_prefix}-{{}}', States.Hash(States.Format('{{}}/{{}}/{{}}', "
+            "$$.Execution.Name, $$.State.EnteredTime, $$.State.RetryCount), 'MD5'))"
         ),
         **model,
         "BatchStrategy": transform.batch_strategy,

@@ -67,13 +67,13 @@ def test_runs_the_sync_transform_job(definition: dict[str, Any]) -> None:
 def test_job_name_is_valid_for_any_execution_name(definition: dict[str, Any]) -> None:
     expression = definition["States"]["RunTransformJob"]["Parameters"]["TransformJobName.$"]
     assert expression == (
-        "States.Format('mlbatch-prod-churn-{}', States.Hash(States.Format('{}/{}/{}/{}', "
-        "$$.Execution.Name, $$.Execution.RedriveCount, $$.State.RetryCount, $.run.attempt), "
-        "'MD5'))"
+        "States.Format('mlbatch-prod-churn-{}', States.Hash(States.Format('{}/{}/{}', "
+        "$$.Execution.Name, $$.State.EnteredTime, $$.State.RetryCount), 'MD5'))"
     )
     # What Step Functions computes, for the longest and strangest execution names allowed.
     for execution_name in ("a" * 80, "backfill_2024-01-01!", "9f1c1e1e-uuid-like-name"):
-        job = f"mlbatch-prod-churn-{hashlib.md5(f'{execution_name}/0/0/0'.encode()).hexdigest()}"
+        seed = f"{execution_name}/2026-11-27T02:00:00.123Z/0"
+        job = f"mlbatch-prod-churn-{hashlib.md5(seed.encode()).hexdigest()}"
         assert len(job) <= 63
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job)
     assert MAX_JOB_PREFIX_LENGTH + 1 + 32 == 63
@@ -83,15 +83,17 @@ def test_retries_and_redrives_get_a_new_job_name(definition: dict[str, Any]) -> 
     # A deterministic name per execution collides ("already exists") when CreateTransformJob is
     # retried after it succeeded, or the run is redriven: every attempt must name a new job.
     expression = definition["States"]["RunTransformJob"]["Parameters"]["TransformJobName.$"]
-    for part in ("$$.Execution.RedriveCount", "$$.State.RetryCount", "$.run.attempt"):
+    # A Retry keeps the state entered and counts RetryCount; the CheckSageMakerError loop and a
+    # redrive enter the state again, at a later EnteredTime.
+    for part in ("$$.State.EnteredTime", "$$.State.RetryCount"):
         assert part in expression
+    entered = ["2026-11-27T02:00:00.123Z", "2026-11-27T02:01:00.456Z", "2026-11-28T09:00:00.000Z"]
     names = {
-        hashlib.md5(f"run-1/{redrive}/{retry}/{attempt}".encode()).hexdigest()
-        for redrive in range(3)
+        hashlib.md5(f"run-1/{when}/{retry}".encode()).hexdigest()
+        for when in entered
         for retry in range(4)
-        for attempt in range(4)
     }
-    assert len(names) == 3 * 4 * 4
+    assert len(names) == 3 * 4
     assert definition["States"]["UseDefaultInput"]["Parameters"]["attempt"] == 0
 
 
