@@ -30,7 +30,10 @@ from tests.sfn_engine import Engine, Execution
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 # The folder date Scheduler's time gives for each input_folder picture the configs use.
-FOLDER_PICTURES = {"[Y0001]-[M01]-[D01]": "%Y-%m-%d"}
+FOLDER_PICTURES = {
+    "[Y0001]-[M01]-[D01]": "%Y-%m-%d",
+    "[Y0001]-[M01]-[D01]-[H01]": "%Y-%m-%d-%H",
+}
 TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
 
 # AWS's sample "Object Created" event (Amazon S3 user guide, "EventBridge event message structure").
@@ -87,10 +90,17 @@ class Machine:
         states: dict[str, dict[str, Any]] = json.loads(self.definition)["States"]
         return states
 
+    @property
+    def job_prefix(self) -> str:
+        return f"{self.project}-{self.environment}-{self.pipeline.name}"
+
     def job_name(self, execution: str) -> str:
-        return f"{self.project}-{self.environment}-{self.pipeline.name}-" + (
-            hashlib.md5(execution.encode()).hexdigest()
-        )
+        """The run's name (per-run model, failure message); each transform job attempt gets its
+        own name (``is_attempt_name``)."""
+        return f"{self.job_prefix}-" + hashlib.md5(execution.encode()).hexdigest()
+
+    def is_attempt_name(self, name: str) -> bool:
+        return re.fullmatch(rf"{re.escape(self.job_prefix)}-[0-9a-f]{{32}}", name) is not None
 
     def output_path(self, execution: str) -> str:
         return f"s3://{self.output_bucket}/{self.pipeline.run_output_prefix}{execution}/"
@@ -421,6 +431,23 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         mocks=retried,
         expect_prefix=f"{p.default_input_prefix}2026-11-01/",
     )
+    # The generic SageMaker error: retried (after a Wait, under a new job name) only when its cause
+    # is transient, at most 3 times; a ValidationException fails the run at once.
+    generic = "SageMaker.AmazonSageMakerException"
+    throttled = "Rate exceeded (Service: AmazonSageMaker; Error Code: ThrottlingException)"
+    invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
+    mocks = happy_mocks(machine, "sagemaker-throttled")
+    mocks["RunTransformJob"] = {
+        "0": {"Throw": {"Error": generic, "Cause": throttled}},
+        "1": mocks["RunTransformJob"]["0"],
+    }
+    add("sagemaker-throttled", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
+    mocks = happy_mocks(machine, "sagemaker-always-throttled")
+    mocks["RunTransformJob"] = throw(generic, throttled)
+    add("sagemaker-always-throttled", {}, mocks=mocks)
+    mocks = happy_mocks(machine, "sagemaker-invalid")
+    mocks["RunTransformJob"] = throw(generic, invalid)
+    add("sagemaker-invalid", {}, mocks=mocks)
     add("bad-input", {"input_prefix": "../elsewhere/"})
     add(
         "transform-fails",
@@ -437,6 +464,12 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         previous = {**running[0], "Name": "previous-run"}
         mocks["ListRunningExecutions"] = ok({"Executions": [previous, running[0]]})
         add("overlap", {}, mocks=mocks)
+        # A run listed as running that started after this one does not make this one skip.
+        mocks = happy_mocks(machine, "overlap-later")
+        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        later = {**running[0], "Name": "a-later-run", "StartDate": "2099-01-01T00:00:00Z"}
+        mocks["ListRunningExecutions"] = ok({"Executions": [later, running[0]]})
+        add("overlap-later", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
     if p.skip_empty_input:
         mocks = happy_mocks(machine, "empty-input")
         mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})

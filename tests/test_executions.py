@@ -97,7 +97,7 @@ def _only(requests: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _transform_request(machine: Machine, run: Execution, prefix: str) -> None:
     params = run.requests_of("RunTransformJob")[-1]
-    assert params["TransformJobName"] == machine.job_name(run.name)
+    assert machine.is_attempt_name(params["TransformJobName"]), params["TransformJobName"]
     assert params["ModelName"] == (machine.model_name or machine.job_name(run.name))
     s3 = params["TransformInput"]["DataSource"]["S3DataSource"]
     assert s3["S3Uri"] == f"s3://{machine.input_bucket}/{prefix}"
@@ -179,7 +179,9 @@ def test_transient_sagemaker_error_is_retried_with_backoff(results: list[Runs]) 
         scenario, run = r.runs["backfill"]
         assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
         assert "UseRequestedInput" in run.states
-        first, second = run.requests_of("RunTransformJob")
+        first, second = (dict(req) for req in run.requests_of("RunTransformJob"))
+        # The same job again, under a new name: the first may have been created.
+        assert first.pop("TransformJobName") != second.pop("TransformJobName")
         assert first == second
         [wait] = run.retry_waits
         assert 0 <= wait <= TRANSFORM_RETRY_INTERVAL  # FULL jitter: up to the interval
@@ -220,7 +222,7 @@ def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs
             message["execution"]
             == run.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.name}"
         )
-        assert message["transform_job"] == m.job_name(run.name)
+        assert message["run_name"] == m.job_name(run.name)
         assert message["input_prefix"] == m.pipeline.default_input_prefix
         assert (message["error"], message["cause"]) == (run.error, run.cause)
         assert message["console"].endswith(message["execution"])
@@ -255,6 +257,52 @@ def test_overlapping_run_is_skipped_and_notified(results: list[Runs]) -> None:
         listed = _only(run.requests_of("ListRunningExecutions"))
         assert listed["StatusFilter"] == "RUNNING"
         assert listed["StateMachineArn"] == run.state_machine_arn
+
+
+def test_a_run_that_started_later_does_not_make_this_one_skip(results: list[Runs]) -> None:
+    for r in results:
+        if r.machine.pipeline.overlap != "skip":
+            continue
+        scenario, run = r.runs["overlap-later"]
+        assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
+        assert "NotifySkipped" not in run.states
+        assert run.output["overlap"]["earlier_runs"] == 0
+        assert r["overlap"].output["overlap"]["earlier_runs"] == 1
+        assert scenario.expect_prefix is not None
+        _transform_request(r.machine, run, scenario.expect_prefix)
+
+
+def test_generic_sagemaker_error_is_retried_only_when_transient(results: list[Runs]) -> None:
+    for r in results:
+        m = r.machine
+        run = r["sagemaker-throttled"]
+        assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
+        retry_states = [s for s in run.states if s in ("CheckSageMakerError", "WaitBeforeRetry")]
+        assert retry_states == ["CheckSageMakerError", "WaitBeforeRetry"]
+        first, second = (dict(req) for req in run.requests_of("RunTransformJob"))
+        names = {first.pop("TransformJobName"), second.pop("TransformJobName")}
+        assert len(names) == 2 and all(m.is_attempt_name(n) for n in names)
+        assert first == second
+        assert run.retry_waits == [60.0]  # the Wait state, recorded instead of slept
+        # Always throttled: tried 1 + 3 times, then the failure path.
+        exhausted = r["sagemaker-always-throttled"]
+        assert (exhausted.status, exhausted.error) == (
+            "FAILED",
+            "SageMaker.AmazonSageMakerException",
+        )
+        attempts = exhausted.requests_of("RunTransformJob")
+        assert len(attempts) == 4
+        assert len({a["TransformJobName"] for a in attempts}) == 4
+        assert exhausted.states[-1] == "RunFailed"
+        # Bad parameters (ValidationException under the same error name): no retry at all.
+        invalid = r["sagemaker-invalid"]
+        assert (invalid.status, invalid.error) == ("FAILED", "SageMaker.AmazonSageMakerException")
+        assert len(invalid.requests_of("RunTransformJob")) == 1
+        assert "WaitBeforeRetry" not in invalid.states
+        assert ("CheckSageMakerError", "DescribeFailure") in {
+            (a, b) for a, b, _ in invalid.transitions
+        }
+        assert "ValidationException" in _failure_message(invalid)["cause"]
 
 
 def test_empty_input_starts_no_job(results: list[Runs]) -> None:

@@ -19,6 +19,8 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
 3. ``retry-clock``: a Retry waits real time in the engine (30 s and more for this project's
    SageMaker retries). The wait is recorded per execution instead of slept, so the tests can
    assert the backoff (interval, rate, jitter, max delay) without waiting for it.
+5. ``wait-clock``: a Wait state waits real time too (a minute before a transient SageMaker error is
+   tried again); the wait is recorded with the retry waits instead of slept.
 4. ``jsonpath-cache`` (speed only): the engine parses every JSONPath anew, and the parser it uses
    builds its grammar tables on each parse (70 % of an execution's time here). Parsed paths are
    cached by their text; a parsed path is not changed by evaluating it, so results are the same.
@@ -140,6 +142,18 @@ def _patch_retry_clock() -> None:
     retrier.time = CLOCK
 
 
+def _patch_wait_clock() -> None:
+    patch = "wait-clock"
+    module = _module(patch, f"{_ASL}.state.state_wait.wait_function.wait_function")
+    _attribute(patch, module.WaitFunction, "_wait_interval", "program_state_event.wait(")
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        assert CLOCK is not None, "retry-clock is applied first"
+        CLOCK.sleep(wait_seconds)
+
+    module.WaitFunction._wait_interval = wait_interval
+
+
 def _patch_jsonpath_cache() -> None:
     patch = "jsonpath-cache"
     for name in (
@@ -162,4 +176,5 @@ def apply() -> None:
     _patch_sagemaker_sync()
     _patch_states_error_names()
     _patch_retry_clock()
+    _patch_wait_clock()
     _patch_jsonpath_cache()
