@@ -12,6 +12,7 @@ import pytest
 
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
+from tools.synth import synthesize
 
 configure_jsii_runtime()  # before cdktf is imported anywhere in the session
 
@@ -26,15 +27,11 @@ CONFIGS = {
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Every stack of both configs, synthesized through the app: {"<config>/<stack>": json}."""
-    from modules.stack import build_app
-
-    out: dict[str, dict[str, Any]] = {}
-    for label, path in CONFIGS.items():
-        outdir = tmp_path_factory.mktemp(label)
-        build_app(load_config(path), outdir=outdir).synth()
-        for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
-            out[f"{label}/{stack_file.parent.name}"] = json.loads(stack_file.read_text())
-    return out
+    return {
+        f"{label}/{name}": document
+        for label, path in CONFIGS.items()
+        for name, document in synthesize(load_config(path), tmp_path_factory.mktemp(label)).items()
+    }
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,8 @@ what it says about this project's resource types.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
-
-from modules.config import ProjectConfig
 
 FORCE_NEW: dict[str, frozenset[str]] = {
     "aws_s3_bucket": frozenset({"bucket", "bucket_prefix"}),
@@ -60,20 +56,6 @@ META_ARGUMENTS = {"//", "lifecycle", "depends_on", "provider", "count", "for_eac
 _EXPRESSION = re.compile(r"\$\{([^{}]*)\}")
 _REFERENCE = re.compile(r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)")
 _UNKNOWN = object()
-
-
-def synthesize(
-    config: ProjectConfig, outdir: Path, environments: list[str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Every stack the app synthesizes for this config, by name (read from its manifest)."""
-    from modules.stack import build_app
-
-    build_app(config, outdir=outdir, environments=environments).synth()
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    return {
-        name: json.loads((outdir / stack["synthesizedStackPath"]).read_text())
-        for name, stack in manifest["stacks"].items()
-    }
 
 
 def _resources(stack: dict[str, Any] | None) -> dict[str, tuple[str, str, dict[str, Any]]]:

@@ -16,17 +16,15 @@ from typing import Any
 import pytest
 
 from modules.config import ProjectConfig
-from modules.stack import build_app
+from tools.synth import stack_files, synthesize
 
 LARGEST_PIPELINE_STACK = 30
 Stacks = dict[str, str]
 
 
 def _synth_app(config: ProjectConfig, outdir: Path, env: str) -> Stacks:
-    build_app(config, outdir=outdir, environments=[env]).synth()
-    return {
-        path.parent.name: path.read_text() for path in sorted(outdir.glob("stacks/*/cdk.tf.json"))
-    }
+    synthesize(config, outdir, [env])
+    return {name: path.read_text() for name, path in stack_files(outdir).items()}
 
 
 @pytest.fixture
@@ -110,10 +108,7 @@ def test_each_stack_has_its_own_state_and_pipelines_read_the_base_state(
 
 
 def test_deploy_order_base_then_pipelines_then_dashboard(tmp_path: Path) -> None:
-    from modules.config import load_config
-    from tests.conftest import REPO
-
-    build_app(load_config(REPO / "config" / "pipelines.yaml"), outdir=tmp_path).synth()
+    synthesize(outdir=tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())["stacks"]
     dependencies = {name: sorted(s["dependencies"]) for name, s in manifest.items()}
     assert dependencies["mlbatch-prod"] == []

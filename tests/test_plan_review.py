@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig
-from tests.plan_fixtures import build_plan, synthesize
+from tests.plan_fixtures import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
+from tools.synth import synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "mlbatch"

@@ -201,4 +201,3 @@ def test_dates_are_rfc3339_in_utc() -> None:
     eastern = timezone(timedelta(hours=-5))
     assert _iso(datetime(2030, 1, 1, tzinfo=eastern)) == "2030-01-01T05:00:00Z"
     assert _iso(datetime(2030, 1, 1)) == "2030-01-01T00:00:00Z"
-    assert _iso(None) is None

@@ -20,6 +20,7 @@ from modules.config import ProjectConfig, S3State, load_config
 from modules.context import UNSCOPED_ACTIONS
 from tests.conftest import CONFIGS, REPO
 from tests.placeholders import resolve, unresolved
+from tools.synth import synthesize
 
 CHECKOV = REPO / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 ASL_VALIDATOR = REPO / "node_modules" / ".bin" / "asl-validator"
@@ -281,10 +282,8 @@ def test_state_stores_are_always_protected(stacks: dict[str, dict[str, Any]]) ->
 
 
 def test_two_synths_are_byte_identical(default_config: ProjectConfig, tmp_path: Path) -> None:
-    from modules.stack import build_app
-
-    build_app(default_config, outdir=tmp_path / "a").synth()
-    build_app(default_config, outdir=tmp_path / "b").synth()
+    synthesize(default_config, tmp_path / "a")
+    synthesize(default_config, tmp_path / "b")
     for file in sorted((tmp_path / "a").rglob("*.json")):
         other = tmp_path / "b" / file.relative_to(tmp_path / "a")
         assert file.read_bytes() == other.read_bytes(), file.name

