@@ -50,7 +50,8 @@ $(SFN_ENGINE_INSTALLED): tools/sfn-engine/Pipfile.lock $(INSTALLED)
 	cd tools/sfn-engine && $(PIPENV) sync --python "$(PYTHON313)"
 	@touch $@
 
-# asl-validator (package-lock.json), on the machine's npm.
+# asl-validator (tests) and the cdktf CLI (make hcl, make bench), from package-lock.json, on the
+# machine's npm.
 $(NODE_TOOLS): package-lock.json
 	npm ci --no-audit --no-fund
 
@@ -79,31 +80,32 @@ format: $(INSTALLED)
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# The pinned cdktf CLI (bench/package-lock.json), for `make bench` and `make hcl`.
-CDKTF_CLI := bench/node_modules/cdktf-cli/bundle/bin/cdktf
-bench/node_modules/.package-lock.json: bench/package-lock.json
-	cd bench && npm ci --no-audit --no-fund
+# The pinned cdktf CLI (package.json), for `make bench` and `make hcl`.
+CDKTF_CLI := node_modules/cdktf-cli/bundle/bin/cdktf
 
 # Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
-bench: $(INSTALLED) bench/node_modules/.package-lock.json
-	$(PYTHON) bench/run.py
+bench: $(INSTALLED) $(NODE_TOOLS)
+	$(PYTHON) -m bench.run
 
 # HCL of every stack, for reading in review (hcl.out/stacks/<stack>/cdk.tf).
-hcl: $(INSTALLED) bench/node_modules/.package-lock.json
+hcl: $(INSTALLED) $(NODE_TOOLS)
 	rm -rf hcl.out
 	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
 	@ls hcl.out/stacks/*/cdk.tf
 
 # Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest.
 docs: $(INSTALLED) diagram
-	$(PYTHON) tools/config_reference.py
-	$(PYTHON) tools/outputs_reference.py
+	$(PYTHON) -m tools.config_reference
+	$(PYTHON) -m tools.outputs_reference
+	$(PYTHON) -m tools.run_states
 
-# The architecture picture from the dev stack's Terraform JSON (needs Graphviz's `dot` to render).
+# The architecture picture from the dev stack's Terraform JSON. Rendering the SVG/PNG needs
+# Graphviz's `dot`, which this target does not install: the DOT source is written without it.
 diagram: $(INSTALLED)
-	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz) \
-		|| echo "install Graphviz (dot) to render the SVG/PNG; the DOT source is written anyway"
-	$(PYTHON) tools/diagram.py
+	@command -v dot >/dev/null || echo "Graphviz 'dot' is not installed: writing docs/architecture.dot only." \
+		"To render docs/architecture.svg and .png, install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;" \
+		"macOS: brew install graphviz; other systems: https://graphviz.org/download/) and run make diagram again."
+	$(PYTHON) -m tools.diagram
 
 # Plan every stack of one environment in deploy order into plans/<stack>.json (needs AWS
 # credentials and the hashicorp/aws provider; says in one line which is missing).

@@ -11,10 +11,10 @@ Measures, on this machine, each as the median of several runs of a fresh process
 4. the per-pipeline layout (the default) at 200 pipelines against the one-stack layout of the same
    config, and the size of its stacks: base stack resources at 1, 50 and 200 pipelines (must not
    grow), the largest pipeline stack (at most 30 resources);
-5. `cdktf synth` through the pinned cdktf CLI (bench/package-lock.json) against the app command,
+5. `cdktf synth` through the pinned cdktf CLI (the root package.json) against the app command,
    with the Terraform JSON they produce compared for equality.
 
-Usage: .venv/bin/python bench/run.py [--runs N] [--skip-cli]
+Usage: .venv/bin/python -m bench.run [--runs N] [--skip-cli]
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import filecmp
-import json
 import os
 import statistics
 import subprocess
@@ -35,9 +34,11 @@ from typing import Any
 import psutil
 import yaml
 
+from tools.synth import read_stacks, stack_files
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-CLI = BENCH / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cdktf"
+CLI = REPO / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cdktf"
 EAGER_APP = (
     "import sys; sys.path.insert(0, {repo!r}); sys.dont_write_bytecode = False;"
     "from imports.runtime import use_bundled_node; use_bundled_node();"
@@ -101,23 +102,17 @@ def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> P
 
 def resource_counts(outdir: Path) -> dict[str, int]:
     """Resources per synthesized stack."""
-    counts: dict[str, int] = {}
-    for path in sorted(outdir.glob("stacks/*/cdk.tf.json")):
-        resources = json.loads(path.read_text()).get("resource", {})
-        counts[path.parent.name] = sum(len(instances) for instances in resources.values())
-    return counts
+    return {
+        name: sum(len(instances) for instances in document.get("resource", {}).values())
+        for name, document in read_stacks(outdir).items()
+    }
 
 
 def same_stacks(left: Path, right: Path) -> bool:
-    stacks = sorted(p.name for p in (left / "stacks").iterdir())
-    if stacks != sorted(p.name for p in (right / "stacks").iterdir()):
+    left_files, right_files = stack_files(left), stack_files(right)
+    if list(left_files) != list(right_files):
         return False
-    return all(
-        filecmp.cmp(
-            left / "stacks" / s / "cdk.tf.json", right / "stacks" / s / "cdk.tf.json", False
-        )
-        for s in stacks
-    )
+    return all(filecmp.cmp(left_files[s], right_files[s], False) for s in left_files)
 
 
 def row(label: str, seconds: float, memory: float | None = None, note: str = "") -> str:

@@ -1,4 +1,4 @@
-"""The architecture diagram (tools/diagram.py): up to date, complete, deterministic.
+"""The architecture diagram (tools/diagram/): up to date, complete, deterministic.
 
 Only the DOT source is checked: no Graphviz binary is needed.
 """

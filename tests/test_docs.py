@@ -8,7 +8,7 @@ import tomllib
 from typing import Any
 
 from tests.conftest import REPO
-from tools import config_reference, outputs_reference
+from tools import config_reference, outputs_reference, run_states
 
 
 def test_config_reference_matches_the_schema() -> None:
@@ -33,6 +33,11 @@ def test_outputs_reference_matches_the_stacks(stacks: dict[str, dict[str, Any]])
                 assert len(output.get("description", "")) > 15, name
 
 
+def test_run_states_match_the_workflow() -> None:
+    committed = (REPO / "docs" / "run-states.md").read_text()
+    assert committed == run_states.render(), "docs/run-states.md is stale: make docs"
+
+
 def test_changelog_names_the_project_version() -> None:
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     changelog = (REPO / "CHANGELOG.md").read_text()
@@ -42,5 +47,10 @@ def test_changelog_names_the_project_version() -> None:
 
 def test_readme_links_the_generated_documents() -> None:
     readme = (REPO / "README.md").read_text()
-    for document in ("docs/config-reference.md", "docs/outputs.md", "docs/architecture.svg"):
+    for document in (
+        "docs/config-reference.md",
+        "docs/outputs.md",
+        "docs/architecture.svg",
+        "docs/run-states.md",
+    ):
         assert document in readme

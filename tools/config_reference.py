@@ -1,24 +1,20 @@
 """Generate docs/config-reference.md from the config schema itself (pydantic's JSON schema).
 
-    .venv/bin/python tools/config_reference.py          # rewrite docs/config-reference.md
-    .venv/bin/python tools/config_reference.py --check  # exit 1 if the document is stale
+    .venv/bin/python -m tools.config_reference          # rewrite docs/config-reference.md
+    .venv/bin/python -m tools.config_reference --check  # exit 1 if the document is stale
 
 tests/test_docs.py fails when the schema and the document drift apart.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import typing
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from modules import config as schema  # noqa: E402
+from modules import config as schema
+from tools.generated import REPO, document_main
 
 OUTPUT = REPO / "docs" / "config-reference.md"
 
@@ -215,22 +211,5 @@ def render() -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the document is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(exist_ok=True)
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(REPO)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(document_main(OUTPUT, render, __doc__.splitlines()[0]))

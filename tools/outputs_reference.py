@@ -1,39 +1,21 @@
 """Generate docs/outputs.md: every stack's Terraform outputs, from the synthesized stacks.
 
-    .venv/bin/python tools/outputs_reference.py          # rewrite docs/outputs.md
-    .venv/bin/python tools/outputs_reference.py --check  # exit 1 if the document is stale
+    .venv/bin/python -m tools.outputs_reference          # rewrite docs/outputs.md
+    .venv/bin/python -m tools.outputs_reference --check  # exit 1 if the document is stale
 
 Read them after `terraform apply` with `terraform output` in cdktf.out/stacks/<stack>/.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tools.generated import REPO, document_main
+from tools.synth import synthesize
+
 OUTPUT = REPO / "docs" / "outputs.md"
 CROSS_STACK_OUTPUT = "cross-stack-output-"
-
-
-def synthesized_stacks() -> dict[str, dict[str, Any]]:
-    from imports.runtime import configure_jsii_runtime
-
-    configure_jsii_runtime()
-    from modules.config import DEFAULT_CONFIG_PATH, load_config
-    from modules.stack import build_app
-
-    with tempfile.TemporaryDirectory() as out:
-        build_app(load_config(DEFAULT_CONFIG_PATH), outdir=out).synth()
-        return {
-            path.parent.name: json.loads(path.read_text())
-            for path in sorted(Path(out).glob("stacks/*/cdk.tf.json"))
-        }
 
 
 def render(stacks: dict[str, dict[str, Any]]) -> str:
@@ -60,20 +42,5 @@ def render(stacks: dict[str, dict[str, Any]]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the document is stale")
-    args = parser.parse_args()
-    text = render(synthesized_stacks())
-    if args.check:
-        if (OUTPUT.read_text() if OUTPUT.exists() else "") != text:
-            print(f"{OUTPUT.relative_to(REPO)} is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(REPO)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(document_main(OUTPUT, lambda: render(synthesize()), __doc__.splitlines()[0]))
