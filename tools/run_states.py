@@ -78,7 +78,7 @@ def render() -> str:
             following[name] = list(dict.fromkeys([*following.get(name, []), *_next(state)]))
             previous = name
     rows = [
-        "| state | type | in every run | what it does | next (in any variant) |",
+        "| state | type | in every pipeline | what it does | next (in any pipeline) |",
         "|---|---|---|---|---|",
     ]
     for name in order:
