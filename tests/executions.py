@@ -27,6 +27,7 @@ from modules.config import PipelineConfig, load_config
 from tests.aws_shapes import validate, validate_result
 from tests.placeholders import resolve as resolve_placeholder
 from tests.sfn_engine import Engine, Execution
+from tools.synth import synthesize
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 # The folder date Scheduler's time gives for each input_folder picture the configs use.
@@ -111,17 +112,15 @@ class Machine:
 
 def load_machines(config_path: Path, outdir: Path) -> list[Machine]:
     """Every state machine of a config, from its synthesized Terraform JSON (any layout)."""
-    from modules.stack import build_app
-
     config = load_config(config_path)
-    build_app(config, outdir=outdir).synth()
+    synthesized = synthesize(config, outdir)
     machines = []
     for env_name, env in config.environments.items():
         base = f"{config.project}-{env_name}"
         stacks = {
-            path.parent.name: json.loads(path.read_text())
-            for path in sorted(outdir.glob("stacks/*/cdk.tf.json"))
-            if path.parent.name == base or path.parent.name.startswith(f"{base}-")
+            name: document
+            for name, document in synthesized.items()
+            if name == base or name.startswith(f"{base}-")
         }
         account = env.account_id or "111122223333"
         resolver = _Resolver(stacks, env.region, account)
