@@ -1,0 +1,122 @@
+"""Typed, validated configuration: the only way settings reach the stacks.
+
+A config file (YAML) describes the project, its pipelines and its environments. Each environment
+gets the project ``defaults`` deep-merged under its own settings, and each pipeline gets the
+environment's ``pipelines.<name>`` overrides deep-merged over its shared definition. The merged
+result is validated by pydantic models that forbid unknown keys and know AWS's naming rules, so a
+mistake is reported before the (slow) AWS provider bindings are loaded and before anything is
+written.
+
+The package, by concern (each module imports only those above it):
+
+- ``aws_facts``: what the config is checked against: botocore's service models and endpoint data
+  (SageMaker request shapes, instance types, regions, partitions), time zones, and the limits AWS
+  states only in prose;
+- ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
+  ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
+- the schema: ``pipeline`` (model, schedule, transform, alarms), ``state`` (local or S3),
+  ``environment`` (account, region, tags, storage, alerting, pipelines), ``project`` (the whole);
+- ``loading``: YAML, the environment merge, and one-line error messages.
+
+The schedule arithmetic the freshness alarm and its validation share is ``modules.schedule_window``.
+No cdktf or provider code is imported here on purpose: validation must stay fast.
+"""
+
+from modules.config.aws_facts import (
+    DATA_PROCESSING_CONTENT_TYPES,
+    LOG_RETENTION_DAYS,
+    MAX_JOB_PREFIX_LENGTH,
+    MAX_PAYLOAD_MB,
+    RUN_HASH_LENGTH,
+    SUPPORTED_PARTITIONS,
+    check_shape,
+    describe_shape,
+    partition_of,
+    sagemaker_shape,
+    transform_instance_types,
+)
+from modules.config.environment import (
+    RESERVED_PIPELINE_NAME,
+    AlertingSettings,
+    EnvironmentConfig,
+    StorageSettings,
+    Subscription,
+)
+from modules.config.fields import (
+    MODEL,
+    NO_TERRAFORM_TEMPLATE,
+    S3_KEY_PREFIX_RE,
+    TRANSFORM,
+    SageMakerField,
+    StrictModel,
+    TfStr,
+)
+from modules.config.loading import (
+    CONFIG_PATH_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    ConfigError,
+    load_config,
+    parse_config,
+)
+from modules.config.pipeline import (
+    AlarmSettings,
+    DataProcessing,
+    EventTrigger,
+    ModelClient,
+    ModelConfig,
+    PipelineConfig,
+    RetryPolicy,
+    ScheduleConfig,
+    TransformConfig,
+    VpcConfig,
+)
+from modules.config.project import ProjectConfig
+from modules.config.state import LocalState, S3State, StateConfig
+
+# The name tests/test_workflow_jsonata.py imports (from when this package was one module).
+_S3_KEY_PREFIX_RE = S3_KEY_PREFIX_RE
+
+__all__ = [
+    "CONFIG_PATH_ENV_VAR",
+    "DATA_PROCESSING_CONTENT_TYPES",
+    "DEFAULT_CONFIG_PATH",
+    "LOG_RETENTION_DAYS",
+    "MAX_JOB_PREFIX_LENGTH",
+    "MAX_PAYLOAD_MB",
+    "MODEL",
+    "NO_TERRAFORM_TEMPLATE",
+    "RESERVED_PIPELINE_NAME",
+    "RUN_HASH_LENGTH",
+    "S3_KEY_PREFIX_RE",
+    "SUPPORTED_PARTITIONS",
+    "TRANSFORM",
+    "AlarmSettings",
+    "AlertingSettings",
+    "ConfigError",
+    "DataProcessing",
+    "EnvironmentConfig",
+    "EventTrigger",
+    "LocalState",
+    "ModelClient",
+    "ModelConfig",
+    "PipelineConfig",
+    "ProjectConfig",
+    "RetryPolicy",
+    "S3State",
+    "SageMakerField",
+    "ScheduleConfig",
+    "StateConfig",
+    "StorageSettings",
+    "StrictModel",
+    "Subscription",
+    "TfStr",
+    "TransformConfig",
+    "VpcConfig",
+    "check_shape",
+    "describe_shape",
+    "load_config",
+    "parse_config",
+    "partition_of",
+    "sagemaker_shape",
+    "transform_instance_types",
+]

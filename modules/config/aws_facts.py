@@ -1,0 +1,185 @@
+"""AWS facts the config is checked against.
+
+What AWS publishes in machine-readable form is read from botocore's data (service models and
+endpoint data, kept current by AWS, not by us), lazily and once per process. What AWS states only
+in prose is written here once, with where it comes from. No cdktf or provider code: validation
+must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from datetime import timedelta
+from typing import Any
+
+# SageMaker's transform job names: at most 63 characters of ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
+# A job name is "<pipeline prefix>-<32 hex characters of MD5(execution name)>", so the prefix may
+# use at most 63 - 1 - 32 characters.
+RUN_HASH_LENGTH = 32
+MAX_JOB_PREFIX_LENGTH = 63 - 1 - RUN_HASH_LENGTH
+
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+
+# Instance families with local NVMe instance storage (besides the "...d" families like m5d).
+INSTANCE_STORE_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "trn1", "trn1n", "trn2"}
+)
+
+# SageMaker CreateTransformJob: MaxPayloadInMB, and MaxConcurrentTransforms x MaxPayloadInMB, at
+# most 100 (stated in the API reference's prose, not in its model).
+MAX_PAYLOAD_MB = 100
+# Content types SageMaker's data processing (filters, join) can read.
+DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
+
+# EventBridge Scheduler: CreateSchedule/UpdateSchedule refuse a StartDate more than 5 minutes in
+# the past (recurring schedules), and Terraform sends it again with every later update.
+START_DATE_GRACE = timedelta(minutes=5)
+
+# Partitions whose service principals and console this project knows (modules/context.py holds
+# the per-service table). China regions (aws-cn) are refused: most of their principals are not
+# "<service>.amazonaws.com.cn", and the ones this project needs are not verified.
+SUPPORTED_PARTITIONS = ("aws", "aws-us-gov")
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """Instance types whose volumes are local NVMe (always hardware-encrypted): SageMaker refuses
+    a VolumeKmsKeyId for them."""
+    family = instance_type.split(".")[1]
+    return family in INSTANCE_STORE_FAMILIES or bool(re.fullmatch(r"[a-z]+\d+[a-z]*d", family))
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # walks the tz database: once per process
+
+
+# --------------------------------------------------------------------------------------------
+# Regions and partitions, from botocore's endpoint data
+
+
+@functools.cache
+def regions_with(endpoint_prefix: str) -> frozenset[str]:
+    # The endpoint resolver alone is ~10x faster than a full botocore session.
+    from botocore.loaders import Loader
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(Loader().load_data("endpoints"))
+    regions: set[str] = set()
+    for partition in resolver.get_available_partitions():
+        regions.update(resolver.get_available_endpoints(endpoint_prefix, partition))
+    return frozenset(regions)
+
+
+@functools.cache
+def _partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    from botocore.loaders import Loader
+
+    return tuple(
+        (p["partition"], p["regionRegex"], frozenset(p["regions"]))
+        for p in Loader().load_data("endpoints")["partitions"]
+    )
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of a region, as botocore's endpoint data defines it."""
+    for name, _, regions in _partitions():
+        if region in regions:
+            return name
+    for name, regex, _ in _partitions():
+        if re.match(regex, region):
+            return name
+    return "aws"
+
+
+# --------------------------------------------------------------------------------------------
+# SageMaker's request shapes, from botocore's service model
+
+
+@functools.cache
+def _sagemaker_model() -> dict[str, Any]:
+    from botocore.loaders import Loader
+
+    model: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")
+    return model
+
+
+def transform_instance_types() -> tuple[str, ...]:
+    """Instance types SageMaker Batch Transform accepts (botocore's TransformInstanceType)."""
+    return tuple(_sagemaker_model()["shapes"]["TransformInstanceType"]["enum"])
+
+
+def sagemaker_shape(path: str) -> dict[str, Any]:
+    """The shape of a request member, e.g. ``CreateTransformJobRequest.Environment``."""
+    shapes = _sagemaker_model()["shapes"]
+    root, *members = path.split(".")
+    shape: dict[str, Any] = shapes[root]
+    for member in members:
+        target = shape["member"] if member == "[]" else shape["members"][member]
+        shape = shapes[target["shape"]]
+    return shape
+
+
+def _python_pattern(pattern: str) -> str:
+    # botocore patterns are Java regular expressions; the Unicode classes they use map onto
+    # Python's (letters and digits -> \w, separators -> \s: slightly wider, never narrower).
+    return pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", r"\s")
+
+
+def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
+    """Raise ValueError when AWS's API model would refuse this value for this shape."""
+    shapes = _sagemaker_model()["shapes"]
+    kind = shape["type"]
+    if kind == "string":
+        if "enum" in shape and value not in shape["enum"]:
+            shown = ", ".join(shape["enum"][:6])
+            raise ValueError(f"{value!r} is not a {what} (SageMaker allows {shown}, ...)")
+        if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} must be {shape.get('min', 0)} to {shape['max']} characters "
+                f"(SageMaker's limit), got {len(value)}"
+            )
+        if "pattern" in shape and not re.fullmatch(_python_pattern(shape["pattern"]), value):
+            raise ValueError(f"{what} {value!r} does not match SageMaker's {shape['pattern']!r}")
+    elif kind in ("integer", "long"):
+        low, high = shape.get("min"), shape.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(
+                f"{what} must be {low if low is not None else '...'} to "
+                f"{high if high is not None else '...'} (SageMaker's limit), got {value}"
+            )
+    elif kind == "map":
+        if len(value) > shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} may hold at most {shape['max']} entries (SageMaker's limit), "
+                f"got {len(value)}"
+            )
+        for key, item in value.items():
+            check_shape(key, shapes[shape["key"]["shape"]], f"{what} key")
+            check_shape(item, shapes[shape["value"]["shape"]], f"{what} value")
+    elif kind == "list":
+        if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
+            raise ValueError(
+                f"{what} must hold {shape.get('min', 0)} to {shape['max']} items "
+                f"(SageMaker's limit), got {len(value)}"
+            )
+        for item in value:
+            check_shape(item, shapes[shape["member"]["shape"]], f"{what} item")
+
+
+def describe_shape(path: str) -> str:
+    """A request member's limits in a few words, for the config reference."""
+    shape = sagemaker_shape(path)
+    parts = []
+    if "enum" in shape:
+        parts.append(f"{len(shape['enum'])} values")
+    unit = {"string": "length ", "map": "entries ", "list": "items "}.get(shape["type"], "")
+    if "min" in shape and shape["min"] > 0:
+        parts.append(f"{unit}≥ {shape['min']}")
+    if "max" in shape:
+        parts.append(f"{unit}≤ {shape['max']}")
+    return ", ".join(parts)

@@ -1,0 +1,183 @@
+"""The settings of one environment (account + region): state, tags, storage, alerting and the
+pipelines it runs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from modules.config.aws_facts import partition_of
+from modules.config.fields import (
+    ACCOUNT_RE,
+    EMAIL_RE,
+    ENVIRONMENT_RE,
+    TAG_VALUE,
+    AwsRegion,
+    LogRetentionDays,
+    StrictModel,
+    TfStr,
+)
+from modules.config.pipeline import PipelineConfig
+from modules.config.state import LocalState, StateConfig
+
+# Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
+RESERVED_PIPELINE_NAME = "dashboard"
+
+
+class Subscription(StrictModel):
+    """Who hears about failures."""
+
+    protocol: Literal["email", "email-json", "https", "lambda", "sms"] = Field(
+        description="SNS protocol (sqs is refused: see the README's Alerts section)."
+    )
+    endpoint: TfStr = Field(min_length=3, max_length=2048, description="Address for the protocol.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_sqs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("protocol") == "sqs":
+            raise ValueError(
+                "protocol sqs is not supported: SNS delivers to a queue only when the queue's own "
+                "policy (and its KMS key, if encrypted) lets this topic send, and that policy "
+                "belongs to the queue's owner; subscribe the queue from its own stack"
+            )
+        return data
+
+    @property
+    def lambda_account(self) -> str | None:
+        return self.endpoint.split(":")[4] if self.protocol == "lambda" else None
+
+    @model_validator(mode="after")
+    def _endpoint_fits_protocol(self) -> Subscription:
+        checks = {
+            "email": EMAIL_RE,
+            "email-json": EMAIL_RE,
+            "https": r"^https://[^\s]+$",
+            "lambda": r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
+            r"(:[A-Za-z0-9_$-]+)?$",
+            "sms": r"^\+[1-9]\d{6,14}$",
+        }
+        if not re.match(checks[self.protocol], self.endpoint):
+            raise ValueError(
+                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}"
+            )
+        return self
+
+
+class StorageSettings(StrictModel):
+    """Lifecycle of the data buckets."""
+
+    output_expiration_days: int = Field(default=90, ge=1, description="Delete outputs after.")
+    noncurrent_version_expiration_days: int = Field(
+        default=30, ge=1, description="Delete overwritten object versions after."
+    )
+    abort_incomplete_multipart_days: int = Field(
+        default=7, ge=1, description="Abort unfinished multipart uploads after."
+    )
+    access_log_expiration_days: int = Field(
+        default=365, ge=1, description="Delete access logs after."
+    )
+
+
+class AlertingSettings(StrictModel):
+    """Where alerts go."""
+
+    subscriptions: list[Subscription] = Field(
+        default_factory=list, description="Who is told about failures and alarms."
+    )
+
+
+class EnvironmentConfig(StrictModel):
+    """One deployment target (account + region) and the pipelines it runs."""
+
+    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=ENVIRONMENT_RE)
+    region: AwsRegion = Field(description="AWS region of the environment.")
+    account_id: TfStr | None = Field(
+        default=None,
+        pattern=ACCOUNT_RE,
+        description="Allowed account id (provider guard); looked up at plan time when absent.",
+    )
+    allow_destroy: bool = Field(
+        default=False, description="Let terraform destroy data (force_destroy, no protection)."
+    )
+    state: StateConfig = Field(description="Terraform state: see Local state / S3 state.")
+    tags: dict[Annotated[TfStr, Field(min_length=1, max_length=128)], TfStr] = Field(
+        default_factory=dict, description="Tags on every resource (provider default_tags)."
+    )
+    log_retention_days: LogRetentionDays = Field(
+        default=365, description="CloudWatch Logs retention (days)."
+    )
+    kms_deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Waiting period before a KMS key is deleted."
+    )
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="See Storage.")
+    alerting: AlertingSettings = Field(
+        default_factory=AlertingSettings, description="See Alerting."
+    )
+    layout: Literal["per-pipeline", "single"] = Field(
+        default="per-pipeline",
+        description=(
+            "Stacks (Terraform states) of the environment: per-pipeline = a base stack with what "
+            "pipelines share, one stack per pipeline and a dashboard stack; single = one stack."
+        ),
+    )
+    pipelines: list[PipelineConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_state_per_stack(self) -> EnvironmentConfig:
+        state = self.state
+        if (
+            self.layout == "per-pipeline"
+            and isinstance(state, LocalState)
+            and state.path is not None
+            and "{stack}" not in state.path
+        ):
+            raise ValueError(
+                f"state.path: {state.path!r} would be one file for every stack of the "
+                "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate') or set "
+                "layout: single"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lambda_in_this_account(self) -> EnvironmentConfig:
+        # The aws_lambda_permission that lets the topic invoke a function is created here, so the
+        # function must live in this environment's account.
+        for subscription in self.alerting.subscriptions:
+            account = subscription.lambda_account
+            if account is not None and self.account_id is not None and account != self.account_id:
+                raise ValueError(
+                    f"alerting.subscriptions: lambda endpoint {subscription.endpoint} is in "
+                    f"account {account}, not this environment's {self.account_id}; the function's "
+                    "invoke permission for SNS can only be created in its own account"
+                )
+        return self
+
+    @field_validator("pipelines")
+    @classmethod
+    def _unique_pipelines(cls, value: list[PipelineConfig]) -> list[PipelineConfig]:
+        names = [p.name for p in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate pipeline names: {', '.join(duplicates)}")
+        if RESERVED_PIPELINE_NAME in names:
+            raise ValueError(
+                f"pipeline name {RESERVED_PIPELINE_NAME!r} is reserved: the environment's "
+                f"<project>-<env>-{RESERVED_PIPELINE_NAME} stack holds its dashboard"
+            )
+        # IAM and event patterns match a pipeline's jobs and models by "<prefix>-": "churn" would
+        # also match "churn-eu"'s.
+        for name in names:
+            for other in names:
+                if other.startswith(f"{name}-"):
+                    raise ValueError(
+                        f"pipeline names {name!r} and {other!r} overlap (one is the other plus "
+                        "'-...'), so their permissions would too; rename one"
+                    )
+        return value
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)

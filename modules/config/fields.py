@@ -1,0 +1,172 @@
+"""Building blocks of the config schema: the base model, reusable ``Annotated`` field types and
+validators, and the patterns of AWS names.
+
+A field's type says what it accepts: ``TfStr`` (any string that can reach the Terraform JSON),
+``S3KeyPrefix``, ``TimeZone``, ``ScheduleExpression``, ``AwsRegion``, ... A field whose value is
+sent in a SageMaker request carries ``sagemaker(member, what)``, which checks it against that
+member's shape in botocore's service model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from modules.config.aws_facts import (
+    LOG_RETENTION_DAYS,
+    SUPPORTED_PARTITIONS,
+    check_shape,
+    partition_of,
+    regions_with,
+    sagemaker_shape,
+    time_zones,
+)
+
+PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
+ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
+PIPELINE_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+ACCOUNT_RE = r"^\d{12}$"
+# No "*": prefixes end up in StringMatches and IAM s3:prefix conditions, where it is a wildcard.
+S3_KEY_PREFIX_RE = r"^([A-Za-z0-9!_.'()-]+/)+$"
+BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+ECR_IMAGE_RE = (
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)(:[A-Za-z0-9_.-]{1,128}|@sha256:[a-f0-9]{64})$"
+)
+MODEL_PACKAGE_ARN_RE = (
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    r"/\d+$"
+)
+MODEL_PACKAGE_GROUP_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+ECR_REPOSITORY_ARN_RE = (
+    r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9]+(?:[._/-][a-z0-9]+)*$"
+)
+MARKER_RE = r"^[A-Za-z0-9!_.'()-]{1,128}$"
+RATE_RE = r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$"
+AT_RE = r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$"
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+SUBNET_RE = r"^subnet-[0-9a-f]{8,17}$"
+SECURITY_GROUP_RE = r"^sg-[0-9a-f]{8,17}$"
+
+
+class StrictModel(BaseModel):
+    """Base for every config object: unknown keys are errors and loaded objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def no_terraform_template(value: str) -> str:
+    # Strings end up inside Terraform JSON, where "${" and "%{" start template expressions.
+    if "${" in value or "%{" in value:
+        raise ValueError("must not contain '${' or '%{' (Terraform template syntax)")
+    return value
+
+
+# The one string type of the config: every string that can reach the Terraform JSON is a TfStr
+# (tests/test_config.py walks the schema to keep it so).
+NO_TERRAFORM_TEMPLATE = AfterValidator(no_terraform_template)
+TfStr = Annotated[str, NO_TERRAFORM_TEMPLATE]
+
+SubnetId = Annotated[TfStr, Field(pattern=SUBNET_RE)]
+SecurityGroupId = Annotated[TfStr, Field(pattern=SECURITY_GROUP_RE)]
+EcrRepositoryArn = Annotated[TfStr, Field(pattern=ECR_REPOSITORY_ARN_RE)]
+
+
+def _schedule_expression(value: str) -> str:
+    if value.startswith("cron(") and value.endswith(")"):
+        from aws_cron_expression_validator.validator import AWSCronExpressionValidator
+
+        try:
+            AWSCronExpressionValidator.validate(value[5:-1])
+        except ValueError as error:
+            raise ValueError(f"invalid cron expression {value!r}: {error}") from None
+        return value
+    if re.match(RATE_RE, value) or re.match(AT_RE, value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a schedule expression; use cron(min hour day month weekday year), "
+        "rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"
+    )
+
+
+def _time_zone(value: str) -> str:
+    if value not in time_zones():
+        raise ValueError(f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
+    return value
+
+
+def _region(value: str) -> str:
+    partition = partition_of(value)
+    if partition not in SUPPORTED_PARTITIONS:
+        raise ValueError(
+            f"{value!r} is in the {partition} partition, which this project does not support: "
+            "its service principals and console differ per service and are not verified here "
+            f"(supported: {', '.join(SUPPORTED_PARTITIONS)})"
+        )
+    regions = regions_with("api.sagemaker") & regions_with("scheduler")
+    if value not in regions:
+        raise ValueError(
+            f"{value!r} is not a region with SageMaker and EventBridge Scheduler "
+            f"(e.g. {', '.join(sorted(regions)[:4])}, ...)"
+        )
+    return value
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch retention; use one of {LOG_RETENTION_DAYS}")
+    return value
+
+
+# EventBridge Scheduler expression: AWS cron (6 fields), rate(N unit) or at(yyyy-mm-ddThh:mm:ss).
+ScheduleExpression = Annotated[TfStr, AfterValidator(_schedule_expression)]
+TimeZone = Annotated[TfStr, AfterValidator(_time_zone)]
+# A region of a supported partition that offers SageMaker and EventBridge Scheduler.
+AwsRegion = Annotated[TfStr, AfterValidator(_region)]
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
+# --------------------------------------------------------------------------------------------
+# SageMaker's own request rules, read from botocore's service model: a config field whose value
+# is sent in a CreateTransformJob or CreateModel request carries a SageMakerField marker naming
+# the request member, and is checked against that member's shape (length, range, pattern, map
+# size, enum). tests/test_sagemaker_limits.py walks the requests the project builds and fails for
+# any member fed from config without a marker.
+
+
+@dataclass(frozen=True)
+class SageMakerField:
+    """Marks a config field as the source of a SageMaker request member (``request``: shape path
+    from the request's input shape). ``template`` places the value the way the project sends it,
+    with the longest values of the parts that are not from config (bucket names: 63 characters,
+    run ids: 80)."""
+
+    request: str
+    what: str
+    template: str = "{}"
+
+    def __call__(self, value: Any) -> Any:
+        if value is not None:
+            placed = self.template.format(value) if self.template != "{}" else value
+            check_shape(placed, sagemaker_shape(self.request), self.what)
+        return value
+
+
+def sagemaker(request: str, what: str, template: str = "{}") -> AfterValidator:
+    return AfterValidator(SageMakerField(request, what, template))
+
+
+LONGEST_BUCKET = "b" * 63
+LONGEST_RUN_ID = "r" * 80
+TRANSFORM = "CreateTransformJobRequest"
+MODEL = "CreateModelInput"
+# Pipeline and environment names are tag values of the transform jobs and per-run models.
+TAG_VALUE = (
+    sagemaker(f"{TRANSFORM}.Tags.[].Value", "tag value"),
+    sagemaker(f"{MODEL}.Tags.[].Value", "tag value"),
+)
+# An S3 location in a bucket of the environment, as SageMaker receives it.
+IN_BUCKET = f"s3://{LONGEST_BUCKET}/{{}}"

@@ -1,0 +1,52 @@
+"""The whole config after merging: the project and its environments, and the rules across them."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from modules.config.aws_facts import MAX_JOB_PREFIX_LENGTH, RUN_HASH_LENGTH
+from modules.config.environment import EnvironmentConfig
+from modules.config.fields import PROJECT_RE, StrictModel, TfStr
+from modules.config.state import S3State
+
+
+class ProjectConfig(StrictModel):
+    """The whole file, after merging: the project and its environments."""
+
+    project: TfStr = Field(pattern=PROJECT_RE, description="Short project name, in every name.")
+    environments: dict[TfStr, EnvironmentConfig] = Field(min_length=1)
+    source: str = Field(default="", exclude=True, description="The file this came from.")
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> ProjectConfig:
+        for env in self.environments.values():
+            for pipeline in env.pipelines:
+                prefix = f"{self.project}-{env.name}-{pipeline.name}"
+                if len(prefix) > MAX_JOB_PREFIX_LENGTH:
+                    raise ValueError(
+                        f"environments.{env.name}.pipelines[{pipeline.name}].name: "
+                        f"'{prefix}' is {len(prefix)} characters; project, environment and "
+                        f"pipeline names together may use at most {MAX_JOB_PREFIX_LENGTH} so "
+                        f"that transform job names (prefix + '-' + {RUN_HASH_LENGTH}-character "
+                        "run hash) fit SageMaker's 63"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _state_buckets_agree(self) -> ProjectConfig:
+        # One state bucket is one bootstrap resource: environments that share it must agree on
+        # where it is. (Lock tables may differ: the bootstrap stack creates every one named.)
+        regions: dict[str, tuple[str, str]] = {}
+        for env, state in self.s3_states:
+            region = state.region or env.region
+            first = regions.setdefault(state.bucket, (env.name, region))
+            if first[1] != region:
+                raise ValueError(
+                    f"environments.{env.name}.state.region: state bucket {state.bucket} is in "
+                    f"{first[1]} for environment {first[0]!r} but {region} here; give it one region"
+                )
+        return self
+
+    @property
+    def s3_states(self) -> list[tuple[EnvironmentConfig, S3State]]:
+        return [(e, e.state) for e in self.environments.values() if isinstance(e.state, S3State)]

@@ -1,0 +1,55 @@
+"""Where an environment keeps its Terraform state: a local file or an S3 bucket."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from modules.config.fields import BUCKET_RE, StrictModel, TfStr
+
+
+class LocalState(StrictModel):
+    """Terraform state in a local file (the default dev environment; no AWS account needed)."""
+
+    backend: Literal["local"] = Field(description="Selects this kind of state.")
+    path: TfStr | None = Field(
+        default=None,
+        description=(
+            "State file, relative to cdktf.out/stacks/<stack>/; `{stack}` stands for the stack "
+            "name and is required with layout per-pipeline, where every stack has its own state "
+            "(default ../../../terraform.{stack}.tfstate)."
+        ),
+    )
+
+
+class S3State(StrictModel):
+    """Remote state in S3: encrypted, locked, one key per stack."""
+
+    backend: Literal["s3"] = Field(description="Selects this kind of state.")
+    bucket: TfStr = Field(pattern=BUCKET_RE, description="State bucket (from the bootstrap stack).")
+    region: TfStr | None = Field(
+        default=None, description="Bucket region (default: environment's)."
+    )
+    key_prefix: TfStr = Field(
+        default="cdktf",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="State keys are <key_prefix>/<stack>.tfstate.",
+    )
+    lock: Literal["lockfile", "dynamodb"] = Field(
+        default="lockfile", description="S3 native lock file (Terraform >= 1.10) or DynamoDB."
+    )
+    dynamodb_table: TfStr | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Lock table (lock: dynamodb)."
+    )
+
+    @model_validator(mode="after")
+    def _table_for_dynamodb(self) -> S3State:
+        if self.lock == "dynamodb" and not self.dynamodb_table:
+            raise ValueError("lock: dynamodb needs dynamodb_table")
+        if self.lock == "lockfile" and self.dynamodb_table:
+            raise ValueError("dynamodb_table is only used with lock: dynamodb")
+        return self
+
+
+StateConfig = Annotated[LocalState | S3State, Field(discriminator="backend")]
