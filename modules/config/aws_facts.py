@@ -32,8 +32,10 @@ INSTANCE_STORE_FAMILIES = frozenset(
 
 # SageMaker CreateTransformJob: MaxPayloadInMB, and MaxConcurrentTransforms x MaxPayloadInMB, at
 # most 100 (stated in the API reference's prose, not in its model).
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html
 MAX_PAYLOAD_MB = 100
-# Content types SageMaker's data processing (filters, join) can read.
+# Content types SageMaker's data processing (filters, join) can read, with split type None or Line.
+# https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
 DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
 
 # EventBridge Scheduler: CreateSchedule/UpdateSchedule refuse a StartDate more than 5 minutes in

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modules import schedule_window
 from modules.config.aws_facts import (
     DATA_PROCESSING_CONTENT_TYPES,
     MAX_PAYLOAD_MB,
@@ -38,7 +37,12 @@ from modules.config.fields import (
     no_terraform_template,
     sagemaker,
 )
-from modules.schedule_window import MAX_FRESHNESS_HOURS
+from modules.schedule_window import (
+    MAX_FRESHNESS_HOURS,
+    default_window_hours,
+    interval_hours,
+    shortest_window_hours,
+)
 
 
 class VpcConfig(StrictModel):
@@ -292,8 +296,7 @@ class TransformConfig(StrictModel):
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> TransformConfig:
-        # Rules SageMaker states in prose, not in its API model: each written once, with its page.
-        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html
+        # Rules SageMaker states in prose, not in its API model (aws_facts has their pages).
         if self.max_payload_mb > MAX_PAYLOAD_MB:
             raise ValueError(f"max_payload_mb may be at most {MAX_PAYLOAD_MB} (SageMaker's limit)")
         product = self.max_concurrent_transforms * self.max_payload_mb
@@ -302,7 +305,6 @@ class TransformConfig(StrictModel):
                 f"max_concurrent_transforms x max_payload_mb is {product}; SageMaker allows at "
                 f"most {MAX_PAYLOAD_MB} (MB in flight per instance)"
             )
-        # https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
         processing = self.data_processing
         if (
             processing.input_filter or processing.output_filter or processing.join_source != "None"
@@ -345,8 +347,8 @@ class AlarmSettings(StrictModel):
         le=MAX_FRESHNESS_HOURS,
         description="Hours without a successful run before the alarm fires. Default: derived "
         "from the schedule, its interval plus a margin of a quarter of it (at least 2 h), e.g. "
-        f"{schedule_window.default_window_hours('rate(1 hour)')} for hourly and "
-        f"{schedule_window.default_window_hours('rate(1 day)')} for daily schedules; none where "
+        f"{default_window_hours('rate(1 hour)')} for hourly and "
+        f"{default_window_hours('rate(1 day)')} for daily schedules; none where "
         f"that exceeds {MAX_FRESHNESS_HOURS} (weekly) or the interval cannot be told. An explicit "
         "window needs the same margin.",
     )
@@ -422,10 +424,10 @@ class PipelineConfig(StrictModel):
     @model_validator(mode="after")
     def _freshness_window_has_margin(self) -> PipelineConfig:
         window = self.alarms.freshness_window_hours
-        interval = schedule_window.interval_hours(self.schedule.expression)
+        interval = interval_hours(self.schedule.expression)
         if window is None or interval is None or not self.alarms.freshness:
             return self
-        needed = schedule_window.shortest_window_hours(interval)
+        needed = shortest_window_hours(interval)
         if window < needed:
             if needed > MAX_FRESHNESS_HOURS:
                 raise ValueError(
@@ -447,7 +449,7 @@ class PipelineConfig(StrictModel):
             return None
         if self.alarms.freshness_window_hours is not None:
             return self.alarms.freshness_window_hours
-        return schedule_window.default_window_hours(self.schedule.expression)
+        return default_window_hours(self.schedule.expression)
 
     @property
     def default_input_prefix(self) -> str:
