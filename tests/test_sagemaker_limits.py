@@ -3,8 +3,8 @@
 The CreateTransformJob and CreateModel requests of the synthesized stacks (the state machines'
 RunTransformJob and CreateRunModel, and the aws_sagemaker_model resources) are walked member by
 member against the request shapes: each literal value must pass its shape, and each member fed
-from config must come from a field carrying a SageMakerField marker (modules/config.py), so that
-a new request member cannot escape the botocore-derived validation.
+from config must come from a field carrying a SageMakerField marker (modules/config/fields.py),
+so that a new request member cannot escape the botocore-derived validation.
 """
 
 from __future__ import annotations
