@@ -4,13 +4,13 @@ Creates
 - a KMS-encrypted CloudWatch log group under ``/aws/vendedlogs/states/`` with the environment's
   retention;
 - the state machine role (trust: ``states.amazonaws.com`` for this account and this state machine)
-  with exactly what ``createTransformJob.sync`` needs: create/describe/stop and tag this pipeline's
-  transform jobs, pass the SageMaker execution role to SageMaker only, manage the managed
-  EventBridge rule the ``.sync`` pattern uses, publish to the alert topic, use the KMS key, and
-  deliver logs and X-Ray traces; plus, only for the features a pipeline switches on: list this
-  state machine's running executions (overlap guard), list the pipeline's input prefix (empty-input
-  guard), write ``_manifest.json`` under its output prefix, and find approved packages of its
-  Model Package Group and create/delete its per-run models;
+  with what the workflow's steps need (``modules.workflow``: each step brings its statements:
+  create/describe/stop and tag this pipeline's transform jobs, pass the SageMaker execution role
+  to SageMaker only, manage the managed EventBridge rule the ``.sync`` pattern uses, publish to
+  the alert topic; and only for the features a pipeline switches on: list this state machine's
+  running executions, list the input prefix, write ``_manifest.json``, find approved packages and
+  create/delete per-run models), plus the base this layer adds: use the KMS key, deliver logs
+  and X-Ray traces;
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
@@ -38,10 +38,7 @@ from modules.context import (
 )
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import KEY_USE_ACTIONS, StorageOutputs
-from modules.workflow import MANIFEST_NAME, WorkflowTargets, build_definition, definition_json
-
-# The managed rule through which Step Functions learns that a transform job finished.
-SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+from modules.workflow import WorkflowTargets, build_workflow, definition_json
 
 
 @dataclass(frozen=True)
@@ -83,26 +80,29 @@ class StateMachineLayer(Construct):
                 aws.service_principal("states"), aws.account_id, state_machine_arn
             ),
         )
+        workflow = build_workflow(
+            pipeline,
+            WorkflowTargets(
+                aws=aws,
+                environment=env.name,
+                job_prefix=name,
+                model_name=sagemaker.model_name,
+                execution_role_arn=sagemaker.execution_role_arn,
+                input_bucket=storage.input.name,
+                input_bucket_arn=storage.input.arn,
+                output_bucket=storage.output.name,
+                output_bucket_arn=storage.output.arn,
+                state_machine_arn=state_machine_arn,
+                kms_key_arn=storage.key_arn,
+                alert_topic_arn=alert_topic_arn,
+            ),
+        )
         role_policy = IamRolePolicy(
             self,
             "policy",
             name="run-transform",
             role=role.id,
-            policy=policy_document(
-                *self._statements(pipeline, name, aws, storage, sagemaker, alert_topic_arn)
-            ),
-        )
-        targets = WorkflowTargets(
-            partition=aws.partition,
-            region=aws.region,
-            environment=env.name,
-            job_prefix=name,
-            model_name=sagemaker.model_name,
-            execution_role_arn=sagemaker.execution_role_arn,
-            input_bucket=storage.input.name,
-            output_bucket=storage.output.name,
-            kms_key_arn=storage.key_arn,
-            alert_topic_arn=alert_topic_arn,
+            policy=policy_document(*workflow.statements, *_base_statements(storage.key_arn)),
         )
         state_machine = SfnStateMachine(
             self,
@@ -110,7 +110,7 @@ class StateMachineLayer(Construct):
             name=name,
             type="STANDARD",
             role_arn=role.arn,
-            definition=definition_json(build_definition(pipeline, targets)),
+            definition=definition_json(workflow.definition),
             logging_configuration={
                 "log_destination": f"{log_group.arn}:*",
                 "include_execution_data": True,
@@ -122,101 +122,18 @@ class StateMachineLayer(Construct):
         )
         self.outputs = StateMachineOutputs(arn=state_machine.arn)
 
-    @staticmethod
-    def _statements(
-        pipeline: PipelineConfig,
-        name: str,
-        aws: AwsContext,
-        storage: StorageOutputs,
-        sagemaker: SagemakerOutputs,
-        alert_topic_arn: str,
-    ) -> list[dict[str, Any]]:
-        transform_jobs = aws.arn("sagemaker", f"transform-job/{name}-*")
-        tagged = [transform_jobs]
-        statements = [
-            allow(
-                "RunThisPipelinesTransformJobs",
-                [
-                    "sagemaker:CreateTransformJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob",
-                ],
-                transform_jobs,
-            ),
-            allow(
-                "PassExecutionRoleToSageMakerOnly",
-                ["iam:PassRole"],
-                sagemaker.execution_role_arn,
-                Condition={
-                    "StringEquals": {"iam:PassedToService": aws.service_principal("sagemaker")}
-                },
-            ),
-            allow(
-                "ManageSyncCompletionRule",
-                ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-                aws.arn("events", SYNC_EVENTS_RULE),
-            ),
-            allow("PublishAlerts", ["sns:Publish"], alert_topic_arn),
-            allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], storage.key_arn),
-            allow(
-                "GrantEnvironmentKeyToTransformVolumes",
-                ["kms:CreateGrant"],
-                storage.key_arn,
-                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
-            allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
-        ]
-        if pipeline.overlap == "skip":
-            statements.append(
-                allow(
-                    "SeeRunningExecutionsOfThisStateMachine",
-                    ["states:ListExecutions"],
-                    aws.arn("states", f"stateMachine:{name}"),
-                )
-            )
-        if pipeline.skip_empty_input:
-            statements.append(
-                allow(
-                    "CheckForInput",
-                    ["s3:ListBucket"],
-                    storage.input.arn,
-                    Condition={"StringLike": {"s3:prefix": [f"{pipeline.default_input_prefix}*"]}},
-                )
-            )
-        if pipeline.write_manifest:
-            statements.append(
-                allow(
-                    "WriteRunManifest",
-                    ["s3:PutObject"],
-                    f"{storage.output.arn}/{pipeline.run_output_prefix}*/{MANIFEST_NAME}",
-                )
-            )
-        group = pipeline.model.model_package_group
-        if group is not None:
-            run_models = aws.arn("sagemaker", f"model/{name}-*")
-            tagged.append(run_models)
-            statements += [
-                # ListModelPackages has no resource type (see UNSCOPED_ACTIONS).
-                allow("FindApprovedPackages", ["sagemaker:ListModelPackages"], "*"),
-                allow(
-                    "ReadPackagesOfThisGroup",
-                    ["sagemaker:DescribeModelPackage"],
-                    aws.arn("sagemaker", f"model-package/{group.lower()}/*"),
-                ),
-                allow(
-                    "CreateAndDeletePerRunModels",
-                    ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel"],
-                    run_models,
-                ),
-            ]
-        # Step Functions and the SDK integrations tag what they create.
-        statements.insert(
-            1,
-            allow(
-                "TagWhatThisPipelineCreates",
-                ["sagemaker:AddTags", "sagemaker:ListTags"],
-                tagged if len(tagged) > 1 else tagged[0],
-            ),
-        )
-        return statements
+
+def _base_statements(key_arn: str) -> list[dict[str, Any]]:
+    """What every state machine of this project needs whatever its steps: the environment key
+    (outputs, volumes, manifests, logs) and log and trace delivery."""
+    return [
+        allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], key_arn),
+        allow(
+            "GrantEnvironmentKeyToTransformVolumes",
+            ["kms:CreateGrant"],
+            key_arn,
+            Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
+        allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
+    ]

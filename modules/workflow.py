@@ -1,4 +1,11 @@
-"""The state machine definition of one pipeline, as plain Python data (Amazon States Language).
+"""The state machine definition of one pipeline, as plain Python data (Amazon States Language),
+and the IAM statements its tasks need.
+
+Each step of a run (input, overlap guard, empty-input guard, registry model, transform, manifest,
+notifications, failure handling) is one ``Step``: its states and the statements they need, side
+by side. ``build_workflow`` chains the enabled steps forward (each continues with the next one's
+first state), so the definition lists its states in the order a run takes them, and the policy
+lists the statements in the same order, then one tagging statement over what the steps create.
 
 Flow (JSONPath; the two computed values use JSONata Pass states). Bracketed parts are switched by
 the pipeline's config:
@@ -35,11 +42,12 @@ string values of the JSON document.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.context import console_url
+from modules.context import AwsContext, allow, console_url
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
 # other jobs, throttling). They happen before a job runs, so a retry costs nothing. A job that ran
@@ -78,20 +86,24 @@ TRANSIENT_SDK_RETRY = {
 # Time for Step Functions to stop the job and notify after the task's own timeout.
 STATE_MACHINE_GRACE_SECONDS = 900
 MANIFEST_NAME = "_manifest.json"
+# The managed rule through which Step Functions learns that a transform job finished.
+SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
 
 
 @dataclass(frozen=True)
 class WorkflowTargets:
     """Where a run reads, writes and reports; values may be Terraform references."""
 
-    partition: str
-    region: str
+    aws: AwsContext
     environment: str
     job_prefix: str
     model_name: str | None  # None: a model is created per run from the registry
     execution_role_arn: str
     input_bucket: str
+    input_bucket_arn: str
     output_bucket: str
+    output_bucket_arn: str
+    state_machine_arn: str
     kms_key_arn: str
     alert_topic_arn: str
 
@@ -114,7 +126,11 @@ def _catch_to(state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
 
 
 def _sdk(service_action: str, t: WorkflowTargets) -> str:
-    return f"arn:{t.partition}:states:::aws-sdk:{service_action}"
+    return f"arn:{t.aws.partition}:states:::aws-sdk:{service_action}"
+
+
+def _publish_statement(t: WorkflowTargets) -> dict[str, Any]:
+    return allow("PublishAlerts", ["sns:Publish"], t.alert_topic_arn)
 
 
 def _publish(
@@ -123,7 +139,7 @@ def _publish(
     """An SNS notification whose own failure never changes the run's result."""
     return {
         "Type": "Task",
-        "Resource": f"arn:{t.partition}:states:::sns:publish",
+        "Resource": f"arn:{t.aws.partition}:states:::sns:publish",
         "Parameters": {
             "TopicArn": t.alert_topic_arn,
             "Subject": f"[{t.job_prefix}] {subject}",
@@ -136,21 +152,39 @@ def _publish(
     }
 
 
-class _Chain:
-    """Collects states in order; each added section links to whatever comes next."""
+States = dict[str, dict[str, Any]]
+Statement = dict[str, Any]
 
-    def __init__(self) -> None:
-        self.states: dict[str, dict[str, Any]] = {}
 
-    def add(self, name: str, state: dict[str, Any]) -> None:
-        assert name not in self.states, name
-        self.states[name] = state
+@dataclass(frozen=True)
+class Step:
+    """One part of a run: its states (given the state that follows it) and the IAM statements its
+    tasks need, next to each other so that a feature switch is decided in one place."""
+
+    start: str
+    build: Callable[[str], States]
+    statements: tuple[Statement, ...] = ()
+    # What its tasks create with tags (Step Functions and the SDK integrations tag on creation).
+    tagged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The definition and every statement its tasks need (the state machine role adds only the
+    base: logs, X-Ray, key)."""
+
+    definition: dict[str, Any]
+    statements: list[Statement]
 
 
 def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
     transform = pipeline.transform
     output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
-    model = {"ModelName": t.model_name} if t.model_name else {"ModelName.$": "$.run.job_name"}
+    model = (
+        {"ModelName.$": "$.run.job_name"}
+        if pipeline.model.resolved_per_run
+        else {"ModelName": t.model_name}
+    )
     params: dict[str, Any] = {
         # A new name for every attempt: a Retry after CreateTransformJob succeeded (RetryCount),
         # and every new entry into the state, by the CheckSageMakerError loop or a redrive
@@ -237,11 +271,78 @@ def _present_string(path: str) -> list[dict[str, Any]]:
     return [{"Variable": path, "IsPresent": True}, {"Variable": path, "IsString": True}]
 
 
-def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> str:
+def _marker_input(marker: str) -> Step:
+    """Runs started by a marker object (event trigger) read the folder the marker is in."""
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["CheckTrigger"] = {
+            "Type": "Choice",
+            "Comment": "Runs started by a marker object read the folder the marker is in.",
+            "Choices": [
+                {
+                    "And": _present_string("$.marker_key"),
+                    "Next": "InputFromMarker",
+                }
+            ],
+            "Default": nxt,
+        }
+        states["InputFromMarker"] = {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": (
+                "{% $merge([$states.input, {'input_prefix': $substring($states.input.marker_key, "
+                f"0, $length($states.input.marker_key) - {len(marker)})}}]) %}}"
+            ),
+            "Next": "CheckRunInput",
+        }
+        return states
+
+    return Step("CheckTrigger", build)
+
+
+def _scheduled_input(pipeline: PipelineConfig, folder: str) -> Step:
+    """Scheduled runs (with dated input folders) read the folder of their scheduled date."""
     default_prefix = pipeline.default_input_prefix
-    chain.add(
-        "CheckRunInput",
-        {
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["CheckScheduledRun"] = {
+            "Type": "Choice",
+            "Comment": "Scheduled runs read the folder of their scheduled date.",
+            "Choices": [
+                {
+                    "And": [
+                        *_present_string("$.scheduled_time"),
+                        {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
+                    ],
+                    "Next": "InputFromSchedule",
+                }
+            ],
+            "Default": nxt,
+        }
+        states["InputFromSchedule"] = {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": (
+                f"{{% $merge([$states.input, {{'input_prefix': {jsonata_string(default_prefix)}"
+                " & $fromMillis($toMillis($states.input.scheduled_time), "
+                f"{jsonata_string(folder)}) & '/'}}]) %}}"
+            ),
+            "Next": "CheckRunInput",
+        }
+        return states
+
+    return Step("CheckScheduledRun", build)
+
+
+def _run_input(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """The run's input prefix: requested (under the pipeline's own) or the default."""
+    default_prefix = pipeline.default_input_prefix
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["CheckRunInput"] = {
             "Type": "Choice",
             "Comment": "A run may read another prefix, but only under the pipeline's own.",
             "Choices": [
@@ -258,93 +359,25 @@ def _input_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, n
                 {"Variable": "$.input_prefix", "IsPresent": True, "Next": "RejectRunInput"},
             ],
             "Default": "UseDefaultInput",
-        },
-    )
-    chain.add(
-        "RejectRunInput",
-        {
+        }
+        states["RejectRunInput"] = {
             "Type": "Fail",
             "Error": "InvalidRunInput",
             "Cause": f"input_prefix must be a string starting with '{default_prefix}'",
-        },
-    )
-    for name, prefix in (
-        ("UseRequestedInput", {"input_prefix.$": "$.input_prefix"}),
-        ("UseDefaultInput", {"input_prefix": default_prefix}),
-    ):
-        chain.add(
-            name,
-            {
+        }
+        for name, prefix in (
+            ("UseRequestedInput", {"input_prefix.$": "$.input_prefix"}),
+            ("UseDefaultInput", {"input_prefix": default_prefix}),
+        ):
+            states[name] = {
                 "Type": "Pass",
                 "Parameters": _run_parameters(t, prefix),
                 "ResultPath": "$.run",
                 "Next": nxt,
-            },
-        )
-    start = "CheckRunInput"
-    folder = pipeline.schedule.input_folder
-    if folder is not None:
-        chain.add(
-            "CheckScheduledRun",
-            {
-                "Type": "Choice",
-                "Comment": "Scheduled runs read the folder of their scheduled date.",
-                "Choices": [
-                    {
-                        "And": [
-                            *_present_string("$.scheduled_time"),
-                            {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
-                        ],
-                        "Next": "InputFromSchedule",
-                    }
-                ],
-                "Default": "CheckRunInput",
-            },
-        )
-        chain.add(
-            "InputFromSchedule",
-            {
-                "Type": "Pass",
-                "QueryLanguage": "JSONata",
-                "Output": (
-                    f"{{% $merge([$states.input, {{'input_prefix': {jsonata_string(default_prefix)}"
-                    " & $fromMillis($toMillis($states.input.scheduled_time), "
-                    f"{jsonata_string(folder)}) & '/'}}]) %}}"
-                ),
-                "Next": "CheckRunInput",
-            },
-        )
-        start = "CheckScheduledRun"
-    if pipeline.trigger is None:
-        return start
-    marker = pipeline.trigger.marker
-    chain.add(
-        "CheckTrigger",
-        {
-            "Type": "Choice",
-            "Comment": "Runs started by a marker object read the folder the marker is in.",
-            "Choices": [
-                {
-                    "And": _present_string("$.marker_key"),
-                    "Next": "InputFromMarker",
-                }
-            ],
-            "Default": start,
-        },
-    )
-    chain.add(
-        "InputFromMarker",
-        {
-            "Type": "Pass",
-            "QueryLanguage": "JSONata",
-            "Output": (
-                "{% $merge([$states.input, {'input_prefix': $substring($states.input.marker_key, "
-                f"0, $length($states.input.marker_key) - {len(marker)})}}]) %}}"
-            ),
-            "Next": "CheckRunInput",
-        },
-    )
-    return "CheckTrigger"
+            }
+        return states
+
+    return Step("CheckRunInput", build)
 
 
 # Runs started earlier than this one (ties broken by name), among the running executions listed.
@@ -361,10 +394,12 @@ _EARLIER_RUNS = (
 )
 
 
-def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
-    chain.add(
-        "ListRunningExecutions",
-        {
+def _overlap_guard(t: WorkflowTargets) -> Step:
+    """Skip the run (and say so) while an earlier run is still going."""
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["ListRunningExecutions"] = {
             "Type": "Task",
             "Comment": "Running executions of this state machine, this run among them.",
             "Resource": _sdk("sfn:listExecutions", t),
@@ -378,21 +413,15 @@ def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
             "Retry": [TRANSIENT_SDK_RETRY],
             "Catch": _catch_to("DescribeFailure"),
             "Next": "CountEarlierRuns",
-        },
-    )
-    chain.add(
-        "CountEarlierRuns",
-        {
+        }
+        states["CountEarlierRuns"] = {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
             "Comment": "Only a run that started before this one makes it skip.",
             "Output": _EARLIER_RUNS,
             "Next": "CheckOverlap",
-        },
-    )
-    chain.add(
-        "CheckOverlap",
-        {
+        }
+        states["CheckOverlap"] = {
             "Type": "Choice",
             "Choices": [
                 {
@@ -402,36 +431,39 @@ def _overlap_states(chain: _Chain, t: WorkflowTargets, nxt: str) -> str:
                 }
             ],
             "Default": nxt,
-        },
-    )
-    chain.add(
-        "NotifySkipped",
-        _publish(
+        }
+        states["NotifySkipped"] = _publish(
             t,
             "run skipped: the previous run is still going",
             "States.Format('Run {} skipped: another run of {} is still running. Execution: {}', "
             f"$$.Execution.Name, '{t.job_prefix}', $$.Execution.Id)",
             "RunSkipped",
-        ),
-    )
-    chain.add(
-        "RunSkipped",
-        {
+        )
+        states["RunSkipped"] = {
             "Type": "Pass",
             "Result": {"status": "skipped", "reason": "another run was still running"},
             "ResultPath": "$.result",
             "End": True,
-        },
+        }
+        return states
+
+    statements = (
+        allow(
+            "SeeRunningExecutionsOfThisStateMachine",
+            ["states:ListExecutions"],
+            t.state_machine_arn,
+        ),
+        _publish_statement(t),
     )
-    return "ListRunningExecutions"
+    return Step("ListRunningExecutions", build, statements)
 
 
-def _empty_input_states(
-    chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str
-) -> str:
-    chain.add(
-        "ListInput",
-        {
+def _empty_input_guard(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """End the run without a job when its input prefix holds no objects."""
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["ListInput"] = {
             "Type": "Task",
             "Resource": _sdk("s3:listObjectsV2", t),
             "Parameters": {
@@ -444,47 +476,51 @@ def _empty_input_states(
             "Retry": [TRANSIENT_SDK_RETRY],
             "Catch": _catch_to("DescribeFailure"),
             "Next": "CheckInputPresent",
-        },
-    )
-    empty = "NotifyNoInput" if pipeline.notify_on_empty_input else "NoInput"
-    chain.add(
-        "CheckInputPresent",
-        {
+        }
+        empty = "NotifyNoInput" if pipeline.notify_on_empty_input else "NoInput"
+        states["CheckInputPresent"] = {
             "Type": "Choice",
             "Choices": [{"Variable": "$.input_check.objects", "NumericEquals": 0, "Next": empty}],
             "Default": nxt,
-        },
-    )
-    if pipeline.notify_on_empty_input:
-        chain.add(
-            "NotifyNoInput",
-            _publish(
+        }
+        if pipeline.notify_on_empty_input:
+            states["NotifyNoInput"] = _publish(
                 t,
                 "run found no input",
                 "States.Format('Run {} found no objects under s3://"
                 f"{t.input_bucket}/{{}}; no transform job was started.', "
                 "$$.Execution.Name, $.run.input_prefix)",
                 "NoInput",
-            ),
-        )
-    chain.add(
-        "NoInput",
-        {
+            )
+        states["NoInput"] = {
             "Type": "Pass",
             "Result": {"status": "no-input", "reason": "the input prefix holds no objects"},
             "ResultPath": "$.result",
             "End": True,
-        },
-    )
-    return "ListInput"
+        }
+        return states
+
+    statements = [
+        allow(
+            "CheckForInput",
+            ["s3:ListBucket"],
+            t.input_bucket_arn,
+            Condition={"StringLike": {"s3:prefix": [f"{pipeline.default_input_prefix}*"]}},
+        )
+    ]
+    if pipeline.notify_on_empty_input:
+        statements.append(_publish_statement(t))
+    return Step("ListInput", build, tuple(statements))
 
 
-def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> str:
-    model = pipeline.model
-    group = model.model_package_group
-    chain.add(
-        "FindApprovedModel",
-        {
+def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """A model for this run, from the newest Approved package of the group."""
+
+    def build(nxt: str) -> States:
+        states: States = {}
+        model = pipeline.model
+        group = model.model_package_group
+        states["FindApprovedModel"] = {
             "Type": "Task",
             "Resource": _sdk("sagemaker:listModelPackages", t),
             "Parameters": {
@@ -499,11 +535,8 @@ def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets
             "Retry": [TRANSIENT_SDK_RETRY],
             "Catch": _catch_to("DescribeFailure"),
             "Next": "CheckApprovedModel",
-        },
-    )
-    chain.add(
-        "CheckApprovedModel",
-        {
+        }
+        states["CheckApprovedModel"] = {
             "Type": "Choice",
             "Choices": [
                 {
@@ -513,11 +546,8 @@ def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets
                 }
             ],
             "Default": "NoApprovedModel",
-        },
-    )
-    chain.add(
-        "NoApprovedModel",
-        {
+        }
+        states["NoApprovedModel"] = {
             "Type": "Pass",
             "Parameters": {
                 "Error": "NoApprovedModelPackage",
@@ -525,32 +555,26 @@ def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets
             },
             "ResultPath": "$.error",
             "Next": "DescribeFailure",
-        },
-    )
-    chain.add(
-        "UseApprovedModel",
-        {
+        }
+        states["UseApprovedModel"] = {
             "Type": "Pass",
             "Parameters": {"arn.$": "$.model_package.packages[0].ModelPackageArn"},
             "ResultPath": "$.model_package",
             "Next": "CreateRunModel",
-        },
-    )
-    create: dict[str, Any] = {
-        "ModelName.$": "$.run.job_name",
-        "ExecutionRoleArn": t.execution_role_arn,
-        "PrimaryContainer": {"ModelPackageName.$": "$.model_package.arn"},
-        "EnableNetworkIsolation": model.network_isolation,
-        "Tags": _tags(pipeline, t),
-    }
-    if model.vpc is not None:
-        create["VpcConfig"] = {
-            "Subnets": list(model.vpc.subnet_ids),
-            "SecurityGroupIds": list(model.vpc.security_group_ids),
         }
-    chain.add(
-        "CreateRunModel",
-        {
+        create: dict[str, Any] = {
+            "ModelName.$": "$.run.job_name",
+            "ExecutionRoleArn": t.execution_role_arn,
+            "PrimaryContainer": {"ModelPackageName.$": "$.model_package.arn"},
+            "EnableNetworkIsolation": model.network_isolation,
+            "Tags": _tags(pipeline, t),
+        }
+        if model.vpc is not None:
+            create["VpcConfig"] = {
+                "Subnets": list(model.vpc.subnet_ids),
+                "SecurityGroupIds": list(model.vpc.security_group_ids),
+            }
+        states["CreateRunModel"] = {
             "Type": "Task",
             "Comment": "A model for this run only, named like its transform job; deleted after.",
             "Resource": _sdk("sagemaker:createModel", t),
@@ -559,9 +583,34 @@ def _registry_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets
             "Retry": [TRANSIENT_SDK_RETRY],
             "Catch": _catch_to("DescribeFailure"),
             "Next": nxt,
-        },
+        }
+        return states
+
+    group = pipeline.model.model_package_group
+    assert group is not None  # resolved_per_run
+    statements = (
+        # ListModelPackages has no resource type (see UNSCOPED_ACTIONS).
+        allow("FindApprovedPackages", ["sagemaker:ListModelPackages"], "*"),
+        allow(
+            "ReadPackagesOfThisGroup",
+            ["sagemaker:DescribeModelPackage"],
+            t.aws.arn("sagemaker", f"model-package/{group.lower()}/*"),
+        ),
+        _run_models_statement(t),
     )
-    return "FindApprovedModel"
+    return Step("FindApprovedModel", build, statements, tagged=(_run_models(t),))
+
+
+def _run_models(t: WorkflowTargets) -> str:
+    return t.aws.arn("sagemaker", f"model/{t.job_prefix}-*")
+
+
+def _run_models_statement(t: WorkflowTargets) -> Statement:
+    return allow(
+        "CreateAndDeletePerRunModels",
+        ["sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel"],
+        _run_models(t),
+    )
 
 
 def _delete_run_model(t: WorkflowTargets, nxt: str) -> dict[str, Any]:
@@ -579,7 +628,9 @@ def _delete_run_model(t: WorkflowTargets, nxt: str) -> dict[str, Any]:
 
 def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
     model = (
-        "$states.input.model_package.arn" if t.model_name is None else jsonata_string(t.model_name)
+        "$states.input.model_package.arn"
+        if pipeline.model.resolved_per_run
+        else jsonata_string(str(t.model_name))
     )
     fields = {
         "pipeline": jsonata_string(pipeline.name),
@@ -600,20 +651,30 @@ def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
     return f"{{% $merge([$states.input, {{'manifest': {{{body}}}}}]) %}}"
 
 
-def _success_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets) -> str:
-    chain.add("RunSucceeded", {"Type": "Succeed"})
-    nxt = "RunSucceeded"
-    if pipeline.notify_on_success:
-        chain.add(
-            "NotifySuccess",
-            _publish(t, "batch inference run succeeded", "States.JsonToString($.manifest)", nxt),
-        )
-        nxt = "NotifySuccess"
-    if pipeline.write_manifest:
-        output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
-        chain.add(
-            "WriteManifest",
-            {
+def _run_model_cleanup(t: WorkflowTargets) -> Step:
+    """The per-run model is deleted after the job (after a failure: see the failure handling)."""
+    return Step(
+        "DeleteRunModel",
+        lambda nxt: {"DeleteRunModel": _delete_run_model(t, nxt)},
+        (_run_models_statement(t),),
+    )
+
+
+def _manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """What the run did, as one document; written next to its output when configured."""
+
+    def build(nxt: str) -> States:
+        states: States = {
+            "BuildManifest": {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": _manifest_expression(pipeline, t),
+                "Next": "WriteManifest" if pipeline.write_manifest else nxt,
+            }
+        }
+        if pipeline.write_manifest:
+            output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
+            states["WriteManifest"] = {
                 "Type": "Task",
                 "Comment": "Downstream jobs can trigger on this object.",
                 "Resource": _sdk("s3:putObject", t),
@@ -629,76 +690,41 @@ def _success_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets)
                 "Retry": [TRANSIENT_SDK_RETRY],
                 "Catch": _catch_to("DescribeFailure"),
                 "Next": nxt,
-            },
+            }
+        return states
+
+    statements: tuple[Statement, ...] = ()
+    if pipeline.write_manifest:
+        statements = (
+            allow(
+                "WriteRunManifest",
+                ["s3:PutObject"],
+                f"{t.output_bucket_arn}/{pipeline.run_output_prefix}*/{MANIFEST_NAME}",
+            ),
         )
-        nxt = "WriteManifest"
-    if pipeline.write_manifest or pipeline.notify_on_success:
-        chain.add(
-            "BuildManifest",
-            {
-                "Type": "Pass",
-                "QueryLanguage": "JSONata",
-                "Output": _manifest_expression(pipeline, t),
-                "Next": nxt,
-            },
-        )
-        nxt = "BuildManifest"
-    if t.model_name is None:
-        chain.add("DeleteRunModel", _delete_run_model(t, nxt))
-        nxt = "DeleteRunModel"
-    return nxt
+    return Step("BuildManifest", build, statements)
 
 
-def _failure_states(chain: _Chain, pipeline: PipelineConfig, t: WorkflowTargets) -> None:
-    console = (
-        _escape_intrinsic(
-            console_url(t.partition, t.region, "states/home") + "#/v2/executions/details/"
-        )
-        + "{}"
-    )
-    after_describe = "DeleteRunModelAfterFailure" if t.model_name is None else "NotifyFailure"
-    chain.add(
-        "DescribeFailure",
-        {
-            "Type": "Pass",
-            "Parameters": {
-                "pipeline": pipeline.name,
-                "environment": t.environment,
-                "execution.$": "$$.Execution.Id",
-                "run_id.$": "$$.Execution.Name",
-                "run_name.$": "$.run.job_name",
-                "input_prefix.$": "$.run.input_prefix",
-                "error.$": "$.error.Error",
-                "cause.$": "$.error.Cause",
-                "console.$": f"States.Format('{console}', $$.Execution.Id)",
-            },
-            "ResultPath": "$.failure",
-            "Next": after_describe,
-        },
-    )
-    if t.model_name is None:
-        chain.add("DeleteRunModelAfterFailure", _delete_run_model(t, "NotifyFailure"))
-    # A lost notification must not turn a failed run into a succeeded one: both paths fail.
-    chain.add(
-        "NotifyFailure",
-        _publish(t, "batch inference run failed", "States.JsonToString($.failure)", "RunFailed"),
-    )
-    chain.add(
-        "RunFailed",
-        {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
-    )
+def _success_notification(t: WorkflowTargets) -> Step:
+    def build(nxt: str) -> States:
+        return {
+            "NotifySuccess": _publish(
+                t, "batch inference run succeeded", "States.JsonToString($.manifest)", nxt
+            )
+        }
+
+    return Step("NotifySuccess", build, (_publish_statement(t),))
 
 
-def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+def _transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """The transform job (``.sync``), with retries of transient SageMaker errors."""
     timeout_seconds = pipeline.transform.timeout_minutes * 60
-    chain = _Chain()
 
-    after_transform = _success_states(chain, pipeline, t)
-    chain.add(
-        "RunTransformJob",
-        {
+    def build(nxt: str) -> States:
+        states: States = {}
+        states["RunTransformJob"] = {
             "Type": "Task",
-            "Resource": f"arn:{t.partition}:states:::sagemaker:createTransformJob.sync",
+            "Resource": f"arn:{t.aws.partition}:states:::sagemaker:createTransformJob.sync",
             "Parameters": _transform_parameters(pipeline, t),
             "ResultSelector": {
                 "job_name.$": "$.TransformJobName",
@@ -726,12 +752,9 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
                 },
                 *_catch_to("DescribeFailure"),
             ],
-            "Next": after_transform,
-        },
-    )
-    chain.add(
-        "CheckSageMakerError",
-        {
+            "Next": nxt,
+        }
+        states["CheckSageMakerError"] = {
             "Type": "Choice",
             "Comment": "Retry the generic SageMaker error only when its cause is transient.",
             "Choices": [
@@ -752,89 +775,158 @@ def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, 
                 }
             ],
             "Default": "DescribeFailure",
-        },
-    )
-    chain.add(
-        "WaitBeforeRetry",
-        {"Type": "Wait", "Seconds": TRANSIENT_RETRY_WAIT_SECONDS, "Next": "CountAttempt"},
-    )
-    chain.add(
-        "CountAttempt",
-        {
+        }
+        states["WaitBeforeRetry"] = {
+            "Type": "Wait",
+            "Seconds": TRANSIENT_RETRY_WAIT_SECONDS,
+            "Next": "CountAttempt",
+        }
+        states["CountAttempt"] = {
             "Type": "Pass",
             "Parameters": {"attempt.$": "States.MathAdd($.run.attempt, 1)"},
             "ResultPath": "$.retry",
             "Next": "NextAttempt",
-        },
-    )
-    chain.add(
-        "NextAttempt",
-        {
+        }
+        states["NextAttempt"] = {
             "Type": "Pass",
             "InputPath": "$.retry.attempt",
             "ResultPath": "$.run.attempt",
             "Next": "RunTransformJob",
-        },
-    )
-    _failure_states(chain, pipeline, t)
+        }
+        return states
 
-    nxt = "RunTransformJob"
-    if pipeline.model.resolved_per_run:
-        nxt = _registry_states(chain, pipeline, t, nxt)
-    if pipeline.skip_empty_input:
-        nxt = _empty_input_states(chain, pipeline, t, nxt)
-    if pipeline.overlap == "skip":
-        nxt = _overlap_states(chain, t, nxt)
-    start = _input_states(chain, pipeline, t, nxt)
-
-    return {
-        "Comment": f"Scheduled batch inference: {t.job_prefix}",
-        "StartAt": start,
-        "TimeoutSeconds": timeout_seconds + STATE_MACHINE_GRACE_SECONDS,
-        "States": dict(
-            sorted(chain.states.items(), key=lambda item: _READING_ORDER.index(item[0]))
+    transform_jobs = t.aws.arn("sagemaker", f"transform-job/{t.job_prefix}-*")
+    statements = (
+        allow(
+            "RunThisPipelinesTransformJobs",
+            [
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+            ],
+            transform_jobs,
         ),
+        allow(
+            "PassExecutionRoleToSageMakerOnly",
+            ["iam:PassRole"],
+            t.execution_role_arn,
+            Condition={
+                "StringEquals": {"iam:PassedToService": t.aws.service_principal("sagemaker")}
+            },
+        ),
+        allow(
+            "ManageSyncCompletionRule",
+            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            t.aws.arn("events", SYNC_EVENTS_RULE),
+        ),
+    )
+    return Step("RunTransformJob", build, statements, tagged=(transform_jobs,))
+
+
+def _succeed() -> Step:
+    return Step("RunSucceeded", lambda _: {"RunSucceeded": {"Type": "Succeed"}})
+
+
+def _failure_handling(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
+    """Every failure: describe it, clean up, notify, and fail the run with the original error."""
+    states: States = {}
+    console = (
+        _escape_intrinsic(
+            console_url(t.aws.partition, t.aws.region, "states/home") + "#/v2/executions/details/"
+        )
+        + "{}"
+    )
+    after_describe = (
+        "DeleteRunModelAfterFailure" if pipeline.model.resolved_per_run else "NotifyFailure"
+    )
+    states["DescribeFailure"] = {
+        "Type": "Pass",
+        "Parameters": {
+            "pipeline": pipeline.name,
+            "environment": t.environment,
+            "execution.$": "$$.Execution.Id",
+            "run_id.$": "$$.Execution.Name",
+            "run_name.$": "$.run.job_name",
+            "input_prefix.$": "$.run.input_prefix",
+            "error.$": "$.error.Error",
+            "cause.$": "$.error.Cause",
+            "console.$": f"States.Format('{console}', $$.Execution.Id)",
+        },
+        "ResultPath": "$.failure",
+        "Next": after_describe,
     }
+    if pipeline.model.resolved_per_run:
+        states["DeleteRunModelAfterFailure"] = _delete_run_model(t, "NotifyFailure")
+    # A lost notification must not turn a failed run into a succeeded one: both paths fail.
+    states["NotifyFailure"] = _publish(
+        t, "batch inference run failed", "States.JsonToString($.failure)", "RunFailed"
+    )
+    states["RunFailed"] = {
+        "Type": "Fail",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+    return states
 
 
-_READING_ORDER = [
-    "CheckTrigger",
-    "InputFromMarker",
-    "CheckScheduledRun",
-    "InputFromSchedule",
-    "CheckRunInput",
-    "RejectRunInput",
-    "UseRequestedInput",
-    "UseDefaultInput",
-    "ListRunningExecutions",
-    "CountEarlierRuns",
-    "CheckOverlap",
-    "NotifySkipped",
-    "RunSkipped",
-    "ListInput",
-    "CheckInputPresent",
-    "NotifyNoInput",
-    "NoInput",
-    "FindApprovedModel",
-    "CheckApprovedModel",
-    "NoApprovedModel",
-    "UseApprovedModel",
-    "CreateRunModel",
-    "RunTransformJob",
-    "CheckSageMakerError",
-    "WaitBeforeRetry",
-    "CountAttempt",
-    "NextAttempt",
-    "DeleteRunModel",
-    "BuildManifest",
-    "WriteManifest",
-    "NotifySuccess",
-    "RunSucceeded",
-    "DescribeFailure",
-    "DeleteRunModelAfterFailure",
-    "NotifyFailure",
-    "RunFailed",
-]
+def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
+    """The steps a run of this pipeline takes, in order, chained forward: each step's states
+    continue with the next enabled step; failures go to the failure handling."""
+    steps: list[Step] = []
+    if pipeline.trigger is not None:
+        steps.append(_marker_input(pipeline.trigger.marker))
+    if pipeline.schedule.input_folder is not None:
+        steps.append(_scheduled_input(pipeline, pipeline.schedule.input_folder))
+    steps.append(_run_input(pipeline, t))
+    if pipeline.overlap == "skip":
+        steps.append(_overlap_guard(t))
+    if pipeline.skip_empty_input:
+        steps.append(_empty_input_guard(pipeline, t))
+    if pipeline.model.resolved_per_run:
+        steps.append(_registry_model(pipeline, t))
+    steps.append(_transform(pipeline, t))
+    if pipeline.model.resolved_per_run:
+        steps.append(_run_model_cleanup(t))
+    if pipeline.write_manifest or pipeline.notify_on_success:
+        steps.append(_manifest(pipeline, t))
+    if pipeline.notify_on_success:
+        steps.append(_success_notification(t))
+    steps.append(_succeed())
+
+    states: States = {}
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        built = step.build(following.start if following is not None else "")
+        assert not states.keys() & built.keys(), built.keys()
+        states.update(built)
+    states.update(_failure_handling(pipeline, t))
+    timeout_seconds = pipeline.transform.timeout_minutes * 60
+    definition = {
+        "Comment": f"Scheduled batch inference: {t.job_prefix}",
+        "StartAt": steps[0].start,
+        "TimeoutSeconds": timeout_seconds + STATE_MACHINE_GRACE_SECONDS,
+        "States": states,
+    }
+    return Workflow(definition, _policy_statements(steps, t))
+
+
+def _policy_statements(steps: list[Step], t: WorkflowTargets) -> list[Statement]:
+    """The steps' statements, each once, and one tagging statement over all they create. The
+    failure handling publishes in every pipeline."""
+    statements: list[Statement] = []
+    for statement in [s for step in steps for s in step.statements] + [_publish_statement(t)]:
+        if statement not in statements:
+            statements.append(statement)
+    tagged = [arn for step in steps for arn in step.tagged]
+    tag = allow(
+        "TagWhatThisPipelineCreates",
+        ["sagemaker:AddTags", "sagemaker:ListTags"],
+        tagged if len(tagged) > 1 else tagged[0],
+    )
+    return [*statements, tag]
+
+
+def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+    return build_workflow(pipeline, t).definition
 
 
 def definition_json(definition: dict[str, Any]) -> str:

@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 
 from modules.config import MAX_JOB_PREFIX_LENGTH, PipelineConfig, ProjectConfig
+from modules.context import AwsContext
 from modules.workflow import TRANSIENT_SAGEMAKER_ERRORS, WorkflowTargets, build_definition
 
 TARGETS = WorkflowTargets(
-    partition="aws",
-    region="eu-west-1",
+    aws=AwsContext(account_id="111122223333", region="eu-west-1", partition="aws"),
     environment="prod",
     job_prefix="mlbatch-prod-churn",
     model_name="MODEL",
     execution_role_arn="ROLE",
     input_bucket="IN",
+    input_bucket_arn="IN_ARN",
     output_bucket="OUT",
+    output_bucket_arn="OUT_ARN",
+    state_machine_arn="STATE_MACHINE",
     kms_key_arn="KEY",
     alert_topic_arn="TOPIC",
 )
@@ -171,7 +174,8 @@ def test_failures_notify_then_fail(definition: dict[str, Any]) -> None:
 
 
 def test_console_link_follows_the_partition(default_config: ProjectConfig) -> None:
-    states = _states(default_config, "dev", "churn", partition="aws-us-gov", region="us-gov-west-1")
+    gov = AwsContext(account_id="111122223333", region="us-gov-west-1", partition="aws-us-gov")
+    states = _states(default_config, "dev", "churn", aws=gov)
     assert states["DescribeFailure"]["Parameters"]["console.$"].startswith(
         "States.Format('https://console.amazonaws-us-gov.com/states/home?region=us-gov-west-1"
     )
@@ -344,8 +348,8 @@ def test_completion_manifest_next_to_outputs(definition: dict[str, Any]) -> None
     assert write["Catch"][0]["Next"] == "DescribeFailure"
 
 
-def test_registry_manifest_records_the_package_that_ran(full_config: ProjectConfig) -> None:
-    states = _states(full_config, "stage", "scores", model_name=None)
+def test_registry_manifest_records_the_package_that_ran(default_config: ProjectConfig) -> None:
+    states = _states(default_config, "prod", "ltv", model_name=None)
     assert "'model': $states.input.model_package.arn" in states["BuildManifest"]["Output"]
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from modules.config import DEFAULT_CONFIG_PATH, PipelineConfig, load_config
+from modules.context import AwsContext
 from modules.workflow import WorkflowTargets, build_definition
 from tools.generated import REPO, document_main
 
@@ -23,10 +24,19 @@ OUTPUT = REPO / "docs" / "run-states.md"
 CONFIGS = (DEFAULT_CONFIG_PATH, REPO / "tests" / "fixtures" / "all-features.yaml")
 # Only the shape of the definitions matters here: every name and ARN is a placeholder.
 # (The partition and region must be real: the definition links to the console.)
-TARGETS = replace(
-    WorkflowTargets(**{f.name: f.name.upper() for f in fields(WorkflowTargets)}),
-    partition="aws",
-    region="eu-west-1",
+TARGETS = WorkflowTargets(
+    aws=AwsContext(account_id="ACCOUNT_ID", region="eu-west-1", partition="aws"),
+    environment="ENVIRONMENT",
+    job_prefix="JOB_PREFIX",
+    model_name="MODEL_NAME",
+    execution_role_arn="EXECUTION_ROLE_ARN",
+    input_bucket="INPUT_BUCKET",
+    input_bucket_arn="INPUT_BUCKET_ARN",
+    output_bucket="OUTPUT_BUCKET",
+    output_bucket_arn="OUTPUT_BUCKET_ARN",
+    state_machine_arn="STATE_MACHINE_ARN",
+    kms_key_arn="KMS_KEY_ARN",
+    alert_topic_arn="ALERT_TOPIC_ARN",
 )
 
 
