@@ -39,7 +39,8 @@ from imports.aws import (
     SnsTopicSubscription,
 )
 from modules.config import PipelineConfig, Subscription
-from modules.context import AwsContext, Names, allow, policy_document
+from modules.context import AwsContext, Names
+from modules.iam import allow, deny_insecure_transport, policy_document
 from modules.scheduler import ScheduleOutputs, schedule_dlq_name
 from modules.sfn import StateMachineOutputs
 
@@ -104,14 +105,7 @@ class AlertTopic(Construct):
                         "ArnLike": {"aws:SourceArn": aws.arn("events", f"rule/{names.prefix}-*")},
                     },
                 ),
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": topic.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport("sns:Publish", topic.arn),
             ),
         )
         for index, subscription in enumerate(subscriptions):

@@ -8,9 +8,7 @@ predictable, carry all three, and are checked for length in one place (see ``mod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -92,88 +90,3 @@ class Names:
         """KMS alias of the key that encrypts the state in a bootstrap state bucket (bucket names
         are unique; alias names allow no dots)."""
         return f"alias/tfstate/{bucket.replace('.', '-')}"
-
-
-def policy_document(*statements: dict[str, Any]) -> str:
-    """An IAM policy document as JSON text; Terraform references stay inside string values."""
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
-
-
-LOG_DELIVERY_ACTIONS = [
-    "logs:CreateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:DescribeLogGroups",
-    "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:UpdateLogDelivery",
-]
-XRAY_ACTIONS = [
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:PutTelemetryRecords",
-    "xray:PutTraceSegments",
-]
-VPC_NETWORK_ACTIONS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-]
-
-# The only actions an identity policy of this project may grant on Resource "*", each with the
-# reason: AWS offers no narrower resource for them. allow() refuses "*" for anything else.
-UNSCOPED_ACTIONS: dict[str, str] = {
-    **dict.fromkeys(LOG_DELIVERY_ACTIONS, "Step Functions log delivery accepts only '*'"),
-    **dict.fromkeys(XRAY_ACTIONS, "X-Ray tracing accepts only '*'"),
-    "cloudwatch:PutMetricData": "no resource type; scoped by the cloudwatch:namespace condition",
-    "ecr:GetAuthorizationToken": "no resource type: it only issues a registry login token",
-    "sagemaker:ListModelPackages": "no resource type; the group is fixed in the definition",
-    **dict.fromkeys(
-        VPC_NETWORK_ACTIONS,
-        "SageMaker VPC placement: Describe* have no resource type, and the network interfaces "
-        "SageMaker creates for a job do not exist before it runs",
-    ),
-}
-
-
-def allow(sid: str, actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
-    """An Allow statement. No wildcard actions; Resource "*" only for UNSCOPED_ACTIONS."""
-    wildcards = [a for a in actions if "*" in a]
-    if wildcards:
-        raise ValueError(f"{sid}: wildcard actions are not allowed: {wildcards}")
-    if resources == "*" and "Principal" not in extra:
-        scoped = sorted(set(actions) - set(UNSCOPED_ACTIONS))
-        if scoped:
-            raise ValueError(f"{sid}: {scoped} must name their resources, not '*'")
-    statement: dict[str, Any] = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": sorted(actions),
-        "Resource": resources,
-    }
-    statement.update(extra)
-    return statement
-
-
-def service_trust_policy(principal: str, account_id: str, source_arn: str | None = None) -> str:
-    """Trust policy letting one AWS service assume a role, guarded against confused deputies:
-    only on behalf of this account, and of one resource where the service says which."""
-    conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    if source_arn is not None:
-        conditions["ArnLike"] = {"aws:SourceArn": source_arn}
-    return policy_document(
-        {
-            "Sid": "TrustedService",
-            "Effect": "Allow",
-            "Principal": {"Service": principal},
-            "Action": "sts:AssumeRole",
-            "Condition": conditions,
-        }
-    )

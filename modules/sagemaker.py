@@ -22,17 +22,20 @@ from typing import Any
 
 from constructs import Construct
 
-from imports.aws import IamRole, IamRolePolicy, SagemakerModel
+from imports.aws import SagemakerModel
 from modules.config import PipelineConfig
-from modules.context import (
+from modules.context import AwsContext, Names
+from modules.iam import (
     VPC_NETWORK_ACTIONS,
-    AwsContext,
-    Names,
     allow,
-    policy_document,
-    service_trust_policy,
+    grant_key_to_aws_resources,
+    list_prefix,
+    read_objects,
+    service_role,
+    use_key,
+    write_objects,
 )
-from modules.storage import KEY_USE_ACTIONS, StorageOutputs
+from modules.storage import StorageOutputs
 
 
 @dataclass(frozen=True)
@@ -56,21 +59,16 @@ class SagemakerModelLayer(Construct):
         name = names.pipeline(pipeline.name)
         model = pipeline.model
 
-        role = IamRole(
+        role = service_role(
             self,
-            "execution-role",
+            aws,
+            id="execution-role",
+            policy_id="execution-policy",
             name=f"{name}-sagemaker",
             description=f"SageMaker runs the transform jobs of {name} with this role",
-            assume_role_policy=service_trust_policy(
-                aws.service_principal("sagemaker"), aws.account_id
-            ),
-        )
-        execution_policy = IamRolePolicy(
-            self,
-            "execution-policy",
-            name="transform-job",
-            role=role.id,
-            policy=policy_document(*self._statements(pipeline, aws, storage)),
+            service="sagemaker",
+            policy_name="transform-job",
+            statements=self._statements(pipeline, aws, storage),
         )
 
         if model.resolved_per_run:
@@ -95,7 +93,7 @@ class SagemakerModelLayer(Construct):
             primary_container=container,
             enable_network_isolation=model.network_isolation,
             # CreateModel checks that the role can read the artifact: the policy must exist first.
-            depends_on=[execution_policy],
+            depends_on=[role.policy],
             vpc_config=(
                 {
                     "subnets": list(model.vpc.subnet_ids),
@@ -115,32 +113,14 @@ class SagemakerModelLayer(Construct):
     ) -> list[dict[str, Any]]:
         model = pipeline.model
         input_prefix = pipeline.default_input_prefix
-        artifact = (
-            f"{storage.models.arn}/{model.artifact_key}"
-            if model.artifact_key
-            else f"{storage.models.arn}/{pipeline.name}/*"
-        )
+        artifact = model.artifact_key or f"{pipeline.name}/*"
         statements = [
-            allow("ReadModelArtifact", ["s3:GetObject"], artifact),
-            allow(
-                "ListInputPrefix",
-                ["s3:ListBucket"],
-                storage.input.arn,
-                Condition={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
-            ),
-            allow("ReadInput", ["s3:GetObject"], f"{storage.input.arn}/{input_prefix}*"),
-            allow(
-                "WriteOutput",
-                ["s3:AbortMultipartUpload", "s3:PutObject"],
-                f"{storage.output.arn}/{pipeline.run_output_prefix}*",
-            ),
-            allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], storage.key_arn),
-            allow(
-                "GrantEnvironmentKeyToVolumes",
-                ["kms:CreateGrant"],
-                storage.key_arn,
-                Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
+            read_objects("ReadModelArtifact", storage.models.arn, artifact),
+            list_prefix("ListInputPrefix", storage.input.arn, input_prefix),
+            read_objects("ReadInput", storage.input.arn, f"{input_prefix}*"),
+            write_objects("WriteOutput", storage.output.arn, f"{pipeline.run_output_prefix}*"),
+            use_key("UseEnvironmentKey", storage.key_arn),
+            grant_key_to_aws_resources("GrantEnvironmentKeyToVolumes", storage.key_arn),
             allow(
                 "WriteTransformJobLogs",
                 ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],

@@ -31,17 +31,15 @@ from constructs import Construct
 from imports.aws import (
     CloudwatchEventRule,
     CloudwatchEventTarget,
-    IamRole,
-    IamRolePolicy,
     SchedulerSchedule,
     SchedulerScheduleGroup,
     SqsQueue,
     SqsQueuePolicy,
 )
 from modules.config import PipelineConfig
-from modules.context import AwsContext, Names, allow, policy_document, service_trust_policy
+from modules.context import AwsContext, Names
+from modules.iam import allow, deny_insecure_transport, policy_document, service_role, use_key
 from modules.sfn import StateMachineOutputs
-from modules.storage import KEY_USE_ACTIONS
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay
 
@@ -122,14 +120,7 @@ class PipelineSchedule(Construct):
             "dead-letter-queue-policy",
             queue_url=dlq_url,
             policy=policy_document(
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sqs:*",
-                    "Resource": dlq_arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport("sqs:*", dlq_arn),
                 *(
                     [
                         # EventBridge delivers undeliverable events with the queue's permission.
@@ -146,25 +137,21 @@ class PipelineSchedule(Construct):
                 ),
             ),
         )
-        role = IamRole(
+        role = service_role(
             self,
-            "role",
+            aws,
+            id="role",
+            policy_id="policy",
             name=f"{name}-scheduler",
             description=f"EventBridge Scheduler starts {name} runs with this role",
-            assume_role_policy=service_trust_policy(
-                aws.service_principal("scheduler"), aws.account_id, schedule_group_arn
-            ),
-        )
-        role_policy = IamRolePolicy(
-            self,
-            "policy",
-            name="start-run",
-            role=role.id,
-            policy=policy_document(
+            service="scheduler",
+            source_arn=schedule_group_arn,
+            policy_name="start-run",
+            statements=[
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
                 allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq_arn),
-                allow("UseKeyForPayloadAndDlq", KEY_USE_ACTIONS, kms_key_arn),
-            ),
+                use_key("UseKeyForPayloadAndDlq", kms_key_arn, describe=False),
+            ],
         )
         flexible_window = (
             {"mode": "FLEXIBLE", "maximum_window_in_minutes": schedule.flexible_window_minutes}
@@ -195,7 +182,7 @@ class PipelineSchedule(Construct):
                 },
                 "dead_letter_config": {"arn": dlq_arn},
             },
-            depends_on=[role_policy],
+            depends_on=[role.policy],
         )
         if pipeline.trigger is not None:
             self._event_trigger(
@@ -239,23 +226,19 @@ class PipelineSchedule(Construct):
                 indent=2,
             ),
         )
-        role = IamRole(
+        role = service_role(
             self,
-            "trigger-role",
+            aws,
+            id="trigger-role",
+            policy_id="trigger-policy",
             name=f"{name}-trigger",
             description=f"EventBridge starts {name} runs from marker objects with this role",
-            assume_role_policy=service_trust_policy(
-                aws.service_principal("events"), aws.account_id, rule_arn
-            ),
-        )
-        IamRolePolicy(
-            self,
-            "trigger-policy",
-            name="start-run",
-            role=role.id,
-            policy=policy_document(
+            service="events",
+            source_arn=rule_arn,
+            policy_name="start-run",
+            statements=[
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine_arn)
-            ),
+            ],
         )
         CloudwatchEventTarget(
             self,

@@ -21,23 +21,23 @@ alert topic ARN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from constructs import Construct
 
-from imports.aws import CloudwatchLogGroup, IamRole, IamRolePolicy, SfnStateMachine
+from imports.aws import CloudwatchLogGroup, SfnStateMachine
 from modules.config import EnvironmentConfig, PipelineConfig
-from modules.context import (
+from modules.context import AwsContext, Names
+from modules.iam import (
     LOG_DELIVERY_ACTIONS,
     XRAY_ACTIONS,
-    AwsContext,
-    Names,
+    Statement,
     allow,
-    policy_document,
-    service_trust_policy,
+    grant_key_to_aws_resources,
+    service_role,
+    use_key,
 )
 from modules.sagemaker import SagemakerOutputs
-from modules.storage import KEY_USE_ACTIONS, StorageOutputs
+from modules.storage import StorageOutputs
 from modules.workflow import WorkflowTargets, build_workflow, definition_json
 
 
@@ -71,15 +71,6 @@ class StateMachineLayer(Construct):
             retention_in_days=env.log_retention_days,
             kms_key_id=storage.key_arn,
         )
-        role = IamRole(
-            self,
-            "role",
-            name=f"{name}-sfn",
-            description=f"Step Functions runs the {name} workflow with this role",
-            assume_role_policy=service_trust_policy(
-                aws.service_principal("states"), aws.account_id, state_machine_arn
-            ),
-        )
         workflow = build_workflow(
             pipeline,
             WorkflowTargets(
@@ -97,12 +88,17 @@ class StateMachineLayer(Construct):
                 alert_topic_arn=alert_topic_arn,
             ),
         )
-        role_policy = IamRolePolicy(
+        role = service_role(
             self,
-            "policy",
-            name="run-transform",
-            role=role.id,
-            policy=policy_document(*workflow.statements, *_base_statements(storage.key_arn)),
+            aws,
+            id="role",
+            policy_id="policy",
+            name=f"{name}-sfn",
+            description=f"Step Functions runs the {name} workflow with this role",
+            service="states",
+            source_arn=state_machine_arn,
+            policy_name="run-transform",
+            statements=[*workflow.statements, *_base_statements(storage.key_arn)],
         )
         state_machine = SfnStateMachine(
             self,
@@ -118,22 +114,17 @@ class StateMachineLayer(Construct):
             },
             tracing_configuration={"enabled": True},
             # The role's permissions must exist before the first execution can start.
-            depends_on=[role_policy],
+            depends_on=[role.policy],
         )
         self.outputs = StateMachineOutputs(arn=state_machine.arn)
 
 
-def _base_statements(key_arn: str) -> list[dict[str, Any]]:
+def _base_statements(key_arn: str) -> list[Statement]:
     """What every state machine of this project needs whatever its steps: the environment key
     (outputs, volumes, manifests, logs) and log and trace delivery."""
     return [
-        allow("UseEnvironmentKey", [*KEY_USE_ACTIONS, "kms:DescribeKey"], key_arn),
-        allow(
-            "GrantEnvironmentKeyToTransformVolumes",
-            ["kms:CreateGrant"],
-            key_arn,
-            Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        ),
+        use_key("UseEnvironmentKey", key_arn),
+        grant_key_to_aws_resources("GrantEnvironmentKeyToTransformVolumes", key_arn),
         # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
         allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),
     ]

@@ -47,12 +47,12 @@ from modules.config import (
     S3State,
     partition_of,
 )
-from modules.context import AwsContext, Names, policy_document
+from modules.context import AwsContext, Names
+from modules.iam import key_admin_statement, policy_document
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineLayer
 from modules.storage import (
-    KEY_ACCOUNT_ACTIONS,
     BucketRef,
     SecureBucket,
     Storage,
@@ -486,15 +486,7 @@ class StateBootstrapStack(TerraformStack):
             description=f"Encrypts Terraform state in {store.bucket}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=policy_document(
-                {
-                    "Sid": "AccountAdministersAndDelegatesThroughIam",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                    "Action": KEY_ACCOUNT_ACTIONS,
-                    "Resource": "*",  # in a key policy, "*" means this key
-                }
-            ),
+            policy=policy_document(key_admin_statement(partition, account_id)),
             lifecycle=protect(False),
         )
         KmsAlias(

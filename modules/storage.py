@@ -43,44 +43,14 @@ from imports.aws import (
     S3BucketVersioningA,
 )
 from modules.config import EnvironmentConfig
-from modules.context import AwsContext, Names, allow, policy_document
-
-# Key policy actions for the account root. Listed instead of "kms:*" so that no statement grants a
-# wildcard action; these are every action IAM policies in the account may then be granted.
-KEY_ACCOUNT_ACTIONS = [
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListGrants",
-    "kms:ListKeyRotations",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-]
-
-# What a role needs to read and write objects or messages encrypted with the key.
-KEY_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+from modules.context import AwsContext, Names
+from modules.iam import (
+    KEY_USE_ACTIONS,
+    allow,
+    bucket_tls_only,
+    key_admin_statement,
+    policy_document,
+)
 
 DATA_BUCKETS = ("input", "output", "models")
 
@@ -99,17 +69,6 @@ class StorageOutputs:
     output: BucketRef
     models: BucketRef
     logs: BucketRef
-
-
-def tls_only_statement(bucket_arn: str) -> dict[str, object]:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 def protect(allow_destroy: bool) -> TerraformResourceLifecycle | None:
@@ -228,7 +187,7 @@ class SecureBucket(Construct):
                 target_bucket=access_log_bucket_id,
                 target_prefix=access_log_prefix,
             )
-        statements = [tls_only_statement(bucket.arn)]
+        statements = [bucket_tls_only(bucket.arn)]
         if extra_policy_statements is not None:
             statements += extra_policy_statements(bucket.arn)
         S3BucketPolicy(self, "policy", bucket=bucket.id, policy=policy_document(*statements))
@@ -284,16 +243,9 @@ class Storage(Construct):
 
     def _key_policy(self) -> str:
         aws = self._aws
-        root = f"arn:{aws.partition}:iam::{aws.account_id}:root"
         log_groups = aws.arn("logs", f"log-group:/aws/vendedlogs/states/{self._names.prefix}-*")
         return policy_document(
-            {
-                "Sid": "AccountAdministersAndDelegatesThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": KEY_ACCOUNT_ACTIONS,
-                "Resource": "*",  # in a key policy, "*" means this key
-            },
+            key_admin_statement(aws.partition, aws.account_id),
             {
                 "Sid": "CloudWatchLogsEncryptsThisEnvironmentsLogGroups",
                 "Effect": "Allow",

@@ -47,7 +47,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.context import AwsContext, allow, console_url
+from modules.context import AwsContext, console_url
+from modules.iam import Statement, allow, list_prefix, write_objects
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
 # other jobs, throttling). They happen before a job runs, so a retry costs nothing. A job that ran
@@ -153,7 +154,6 @@ def _publish(
 
 
 States = dict[str, dict[str, Any]]
-Statement = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -500,14 +500,7 @@ def _empty_input_guard(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         }
         return states
 
-    statements = [
-        allow(
-            "CheckForInput",
-            ["s3:ListBucket"],
-            t.input_bucket_arn,
-            Condition={"StringLike": {"s3:prefix": [f"{pipeline.default_input_prefix}*"]}},
-        )
-    ]
+    statements = [list_prefix("CheckForInput", t.input_bucket_arn, pipeline.default_input_prefix)]
     if pipeline.notify_on_empty_input:
         statements.append(_publish_statement(t))
     return Step("ListInput", build, tuple(statements))
@@ -696,10 +689,11 @@ def _manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
     statements: tuple[Statement, ...] = ()
     if pipeline.write_manifest:
         statements = (
-            allow(
+            write_objects(
                 "WriteRunManifest",
-                ["s3:PutObject"],
-                f"{t.output_bucket_arn}/{pipeline.run_output_prefix}*/{MANIFEST_NAME}",
+                t.output_bucket_arn,
+                f"{pipeline.run_output_prefix}*/{MANIFEST_NAME}",
+                multipart=False,
             ),
         )
     return Step("BuildManifest", build, statements)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig, S3State, load_config
-from modules.context import UNSCOPED_ACTIONS
+from modules.iam import UNSCOPED_ACTIONS
 from tests.conftest import CONFIGS, REPO
 from tests.placeholders import resolve, unresolved
 from tools.synth import synthesize

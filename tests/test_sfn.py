@@ -9,7 +9,8 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS, Names
+from modules.context import Names
+from modules.iam import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
 from tests.helpers import (
