@@ -41,7 +41,7 @@ from imports.aws import (
 from modules.config import PipelineConfig, Subscription
 from modules.context import AwsContext, Names
 from modules.iam import allow, deny_insecure_transport, policy_document
-from modules.scheduler import ScheduleOutputs, schedule_dlq_name
+from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 
 # (metric, what it means) for the Step Functions metrics that each mean "a run went wrong".
@@ -74,7 +74,7 @@ class AlertTopic(Construct):
         topic = SnsTopic(
             self,
             "topic",
-            name=f"{names.prefix}-alerts",
+            name=names.alert_topic,
             display_name=f"{names.prefix} batch inference alerts",
             kms_master_key_id=kms_key_arn,
         )
@@ -91,7 +91,9 @@ class AlertTopic(Construct):
                     Condition={
                         "StringEquals": {"aws:SourceAccount": aws.account_id},
                         "ArnLike": {
-                            "aws:SourceArn": aws.arn("cloudwatch", f"alarm:{names.prefix}-*")
+                            "aws:SourceArn": aws.arn(
+                                "cloudwatch", f"alarm:{names.pipelines_pattern}"
+                            )
                         },
                     },
                 ),
@@ -102,7 +104,9 @@ class AlertTopic(Construct):
                     Principal={"Service": aws.service_principal("events")},
                     Condition={
                         "StringEquals": {"aws:SourceAccount": aws.account_id},
-                        "ArnLike": {"aws:SourceArn": aws.arn("events", f"rule/{names.prefix}-*")},
+                        "ArnLike": {
+                            "aws:SourceArn": aws.arn("events", f"rule/{names.pipelines_pattern}")
+                        },
                     },
                 ),
                 deny_insecure_transport("sns:Publish", topic.arn),
@@ -114,7 +118,7 @@ class AlertTopic(Construct):
                 LambdaPermission(
                     self,
                     f"subscription-{index}-invoke",
-                    statement_id=f"{names.prefix}-alerts",
+                    statement_id=names.alert_topic,
                     action="lambda:InvokeFunction",
                     function_name=subscription.endpoint,
                     principal=aws.service_principal("sns"),
@@ -144,7 +148,8 @@ class PipelineAlarms(Construct):
         schedule: ScheduleOutputs,
     ) -> None:
         super().__init__(scope, id)
-        name = names.pipeline(pipeline.name)
+        pipeline_names = names.of_pipeline(pipeline.name)
+        name = pipeline_names.base
         period = pipeline.alarms.period_seconds
         alarm_names: list[str] = []
 
@@ -153,13 +158,13 @@ class PipelineAlarms(Construct):
             CloudwatchMetricAlarm(
                 self,
                 construct_id,
-                alarm_name=f"{name}-{suffix}",
+                alarm_name=pipeline_names.alarm(suffix),
                 alarm_description=f"{name}: {description}",
                 alarm_actions=[topic_arn],
                 ok_actions=[topic_arn],
                 **metric,
             )
-            alarm_names.append(f"{name}-{suffix}")
+            alarm_names.append(pipeline_names.alarm(suffix))
 
         for metric, meaning in EXECUTION_ALARMS:
             alarm(
@@ -217,7 +222,7 @@ class PipelineAlarms(Construct):
         rule = CloudwatchEventRule(
             self,
             "transform-job-failed-rule",
-            name=f"{name}-transform-job-failed",
+            name=pipeline_names.job_failed_rule,
             description=f"{name}: a transform job failed or was stopped",
             event_pattern=json.dumps(
                 {
@@ -225,7 +230,7 @@ class PipelineAlarms(Construct):
                     "detail-type": ["SageMaker Transform Job State Change"],
                     "detail": {
                         "TransformJobStatus": ["Failed", "Stopped"],
-                        "TransformJobName": [{"prefix": f"{name}-"}],
+                        "TransformJobName": [{"prefix": pipeline_names.run_prefix}],
                     },
                 },
                 indent=2,
@@ -249,11 +254,11 @@ class PipelineAlarms(Construct):
 
 def pipeline_alarm_names(pipeline: PipelineConfig, names: Names) -> list[str]:
     """The names of a pipeline's alarms, known from config alone."""
-    name = names.pipeline(pipeline.name)
+    pipeline_names = names.of_pipeline(pipeline.name)
     suffixes = [metric for metric, _ in EXECUTION_ALARMS] + ["ScheduleDeadLetters"]
     if pipeline.freshness_window_hours is not None:
         suffixes.append("NoRecentSuccess")
-    return [f"{name}-{suffix}" for suffix in suffixes]
+    return [pipeline_names.alarm(suffix) for suffix in suffixes]
 
 
 @dataclass(frozen=True)
@@ -268,12 +273,12 @@ class DashboardPipeline:
     def of(cls, pipeline: PipelineConfig, names: Names, aws: AwsContext) -> DashboardPipeline:
         """A pipeline's row, from names only: the dashboard needs no reference to its resources,
         so it can live in a stack of its own without reading every pipeline's state."""
-        name = names.pipeline(pipeline.name)
+        pipeline_names = names.of_pipeline(pipeline.name)
         return cls(
             name=pipeline.name,
-            job_prefix=name,
-            state_machine_arn=aws.arn("states", f"stateMachine:{name}"),
-            dlq_name=schedule_dlq_name(name),
+            job_prefix=pipeline_names.base,
+            state_machine_arn=aws.arn("states", f"stateMachine:{pipeline_names.state_machine}"),
+            dlq_name=pipeline_names.schedule_dlq,
             alarm_arns=[
                 aws.arn("cloudwatch", f"alarm:{alarm}")
                 for alarm in pipeline_alarm_names(pipeline, names)
@@ -302,7 +307,7 @@ class EnvironmentDashboard(Construct):
         self.dashboard_names: list[str] = []
         for start in range(0, len(pipelines), PIPELINES_PER_DASHBOARD):
             page = start // PIPELINES_PER_DASHBOARD
-            dashboard_name = names.prefix if page == 0 else f"{names.prefix}-{page + 1}"
+            dashboard_name = names.dashboard(page)
             widgets: list[dict[str, object]] = [
                 {
                     "type": "text",

@@ -2,8 +2,11 @@
 
 ``AwsContext`` carries the account, region and partition (the account may be a Terraform
 reference to ``aws_caller_identity`` when the config does not pin one) and builds ARNs from them.
-``Names`` derives every resource name from project, environment and pipeline, so names are
-predictable, carry all three, and are checked for length in one place (see ``modules.config``).
+``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name from
+project, environment and pipeline: roles, queues, rules, alarms, log groups, schedules, topics,
+keys and aliases, dashboards, and the per-run prefix of transform jobs and models. Nothing else
+builds a resource name; ``limits()`` lists each with AWS's limit, which the tests check every
+name against (the config refuses pipeline prefixes too long for them).
 """
 
 from __future__ import annotations
@@ -67,8 +70,107 @@ def console_url(partition: str, region: str, path: str) -> str:
     return f"{_CONSOLE_HOSTS[partition].format(region=region)}/{path}?region={region}"
 
 
+# Per-run names (transform jobs, per-run models) are "<project>-<environment>-<pipeline>-<hash>",
+# the hash an MD5 in hex; SageMaker allows 63 characters of ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
+RUN_HASH_LENGTH = 32
+RUN_NAME_MAX_LENGTH = 63
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One name and the longest AWS accepts for it."""
+
+    what: str
+    name: str
+    max_length: int
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """Every name of one pipeline's resources, all starting with ``<project>-<env>-<pipeline>``."""
+
+    base: str
+
+    @property
+    def state_machine(self) -> str:
+        return self.base
+
+    @property
+    def schedule(self) -> str:
+        return self.base
+
+    @property
+    def model(self) -> str:
+        return self.base
+
+    def role(self, purpose: str) -> str:
+        """The role a service assumes for this pipeline (sagemaker, sfn, scheduler, trigger)."""
+        return f"{self.base}-{purpose}"
+
+    @property
+    def state_machine_log_group(self) -> str:
+        # Step Functions can deliver logs only to groups under /aws/vendedlogs/.
+        return f"/aws/vendedlogs/states/{self.base}"
+
+    @property
+    def schedule_dlq(self) -> str:
+        return f"{self.base}-schedule-dlq"
+
+    @property
+    def trigger_rule(self) -> str:
+        return f"{self.base}-input-ready"
+
+    @property
+    def job_failed_rule(self) -> str:
+        return f"{self.base}-transform-job-failed"
+
+    def alarm(self, suffix: str) -> str:
+        return f"{self.base}-{suffix}"
+
+    @property
+    def run_prefix(self) -> str:
+        """What the names of per-run resources (transform jobs, models) start with."""
+        return f"{self.base}-"
+
+    @property
+    def run_name_format(self) -> str:
+        """A per-run name as a ``States.Format`` template: the run hash goes into ``{}``."""
+        return f"{self.run_prefix}{{}}"
+
+    @property
+    def run_pattern(self) -> str:
+        """Every per-run resource of this pipeline (IAM resource patterns)."""
+        return f"{self.run_prefix}*"
+
+    def limits(self) -> list[Limit]:
+        """Each name with AWS's limit for it (per-run names with the longest run hash)."""
+        return [
+            Limit(
+                "transform job / per-run model",
+                self.run_prefix + "0" * RUN_HASH_LENGTH,
+                RUN_NAME_MAX_LENGTH,
+            ),
+            *(Limit(f"{p} role", self.role(p), 64) for p in ROLE_PURPOSES),
+            Limit("state machine", self.state_machine, 80),
+            Limit("schedule", self.schedule, 64),
+            Limit("SageMaker model", self.model, 63),
+            Limit("SQS queue", self.schedule_dlq, 80),
+            Limit("EventBridge rule", self.trigger_rule, 64),
+            Limit("EventBridge rule", self.job_failed_rule, 64),
+            Limit("log group", self.state_machine_log_group, 512),
+        ]
+
+
+# The services that assume a role of each pipeline.
+ROLE_PURPOSES = ("sagemaker", "sfn", "scheduler", "trigger")
+
+
 @dataclass(frozen=True)
 class Names:
+    """Every resource name, from project, environment and pipeline: predictable, carrying all
+    three, and checked against AWS's limits in one place (``limits``; the config refuses names
+    that break them)."""
+
     project: str
     environment: str
 
@@ -81,9 +183,50 @@ class Names:
         """<project>-<environment>-<pipeline>: at most 30 characters (checked by the config)."""
         return f"{self.prefix}-{pipeline}"
 
+    def of_pipeline(self, pipeline: str) -> PipelineNames:
+        return PipelineNames(self.pipeline(pipeline))
+
     def bucket(self, purpose: str, account_id: str, region: str) -> str:
         # S3 names are global: account and region make them unique without random suffixes.
         return f"{self.prefix}-{purpose}-{account_id}-{region}"
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.prefix}"
+
+    @property
+    def alert_topic(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    @property
+    def schedule_group(self) -> str:
+        return self.prefix
+
+    def dashboard(self, page: int) -> str:
+        """The environment's dashboard; long environments continue on numbered pages."""
+        return self.prefix if page == 0 else f"{self.prefix}-{page + 1}"
+
+    @property
+    def pipelines_pattern(self) -> str:
+        """Every pipeline's resources of this environment (alarms, rules, log groups)."""
+        return f"{self.prefix}-*"
+
+    @property
+    def state_machine_log_groups(self) -> str:
+        return f"/aws/vendedlogs/states/{self.pipelines_pattern}"
+
+    def limits(self, account_id: str, region: str) -> list[Limit]:
+        """The environment's own names with AWS's limits (pipelines: ``PipelineNames.limits``)."""
+        return [
+            *(
+                Limit("S3 bucket", self.bucket(p, account_id, region), 63)
+                for p in ("input", "output", "models", "logs")
+            ),
+            Limit("KMS alias", self.key_alias, 256),
+            Limit("SNS topic", self.alert_topic, 256),
+            Limit("schedule group", self.schedule_group, 64),
+            Limit("dashboard", self.dashboard(0), 255),
+        ]
 
     @staticmethod
     def state_key_alias(bucket: str) -> str:

@@ -56,7 +56,8 @@ class SagemakerModelLayer(Construct):
         storage: StorageOutputs,
     ) -> None:
         super().__init__(scope, id)
-        name = names.pipeline(pipeline.name)
+        pipeline_names = names.of_pipeline(pipeline.name)
+        name = pipeline_names.base
         model = pipeline.model
 
         role = service_role(
@@ -64,7 +65,7 @@ class SagemakerModelLayer(Construct):
             aws,
             id="execution-role",
             policy_id="execution-policy",
-            name=f"{name}-sagemaker",
+            name=pipeline_names.role("sagemaker"),
             description=f"SageMaker runs the transform jobs of {name} with this role",
             service="sagemaker",
             policy_name="transform-job",
@@ -88,7 +89,7 @@ class SagemakerModelLayer(Construct):
         sagemaker_model = SagemakerModel(
             self,
             "model",
-            name=name,
+            name=pipeline_names.model,
             execution_role_arn=role.arn,
             primary_container=container,
             enable_network_isolation=model.network_isolation,

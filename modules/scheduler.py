@@ -37,16 +37,11 @@ from imports.aws import (
     SqsQueuePolicy,
 )
 from modules.config import PipelineConfig
-from modules.context import AwsContext, Names
+from modules.context import AwsContext, Names, PipelineNames
 from modules.iam import allow, deny_insecure_transport, policy_document, service_role, use_key
 from modules.sfn import StateMachineOutputs
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay
-
-
-def schedule_dlq_name(pipeline_prefix: str) -> str:
-    """The dead-letter queue of a pipeline's schedule, named from <project>-<env>-<pipeline>."""
-    return f"{pipeline_prefix}-schedule-dlq"
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class ScheduleOutputs:
 class ScheduleGroup(Construct):
     def __init__(self, scope: Construct, id: str, *, names: Names) -> None:
         super().__init__(scope, id)
-        group = SchedulerScheduleGroup(self, "group", name=names.prefix)
+        group = SchedulerScheduleGroup(self, "group", name=names.schedule_group)
         self.name: str = group.name
 
 
@@ -98,13 +93,14 @@ class PipelineSchedule(Construct):
         input_bucket_name: str,
     ) -> None:
         super().__init__(scope, id)
-        name = names.pipeline(pipeline.name)
+        pipeline_names = names.of_pipeline(pipeline.name)
+        name = pipeline_names.base
         schedule = pipeline.schedule
         # Scheduler sets aws:SourceArn to the schedule *group* (AWS: do not scope it to a schedule).
-        schedule_group_arn = aws.arn("scheduler", f"schedule-group/{names.prefix}")
-        trigger_rule_arn = aws.arn("events", f"rule/{name}-input-ready")
+        schedule_group_arn = aws.arn("scheduler", f"schedule-group/{names.schedule_group}")
+        trigger_rule_arn = aws.arn("events", f"rule/{pipeline_names.trigger_rule}")
 
-        dlq_name = schedule_dlq_name(name)
+        dlq_name = pipeline_names.schedule_dlq
         dlq = SqsQueue(
             self,
             "dead-letter-queue",
@@ -142,7 +138,7 @@ class PipelineSchedule(Construct):
             aws,
             id="role",
             policy_id="policy",
-            name=f"{name}-scheduler",
+            name=pipeline_names.role("scheduler"),
             description=f"EventBridge Scheduler starts {name} runs with this role",
             service="scheduler",
             source_arn=schedule_group_arn,
@@ -161,7 +157,7 @@ class PipelineSchedule(Construct):
         SchedulerSchedule(
             self,
             "schedule",
-            name=name,
+            name=pipeline_names.schedule,
             group_name=group_name,
             description=pipeline.description or f"Runs batch inference for {name}",
             schedule_expression=schedule.expression,
@@ -186,10 +182,16 @@ class PipelineSchedule(Construct):
         )
         if pipeline.trigger is not None:
             self._event_trigger(
-                pipeline, name, aws, input_bucket_name, state_machine.arn, dlq_arn, trigger_rule_arn
+                pipeline,
+                pipeline_names,
+                aws,
+                input_bucket_name,
+                state_machine.arn,
+                dlq_arn,
+                trigger_rule_arn,
             )
         self.outputs = ScheduleOutputs(
-            schedule_name=name,
+            schedule_name=pipeline_names.schedule,
             dlq_arn=dlq_arn,
             dlq_name=dlq_name,
             dlq_url=dlq_url,
@@ -198,7 +200,7 @@ class PipelineSchedule(Construct):
     def _event_trigger(
         self,
         pipeline: PipelineConfig,
-        name: str,
+        names: PipelineNames,
         aws: AwsContext,
         input_bucket_name: str,
         state_machine_arn: str,
@@ -206,11 +208,12 @@ class PipelineSchedule(Construct):
         rule_arn: str,
     ) -> None:
         assert pipeline.trigger is not None
+        name = names.base
         prefix, marker = pipeline.default_input_prefix, pipeline.trigger.marker
         rule = CloudwatchEventRule(
             self,
             "input-ready-rule",
-            name=f"{name}-input-ready",
+            name=names.trigger_rule,
             description=f"{name}: start a run when {marker} lands under {prefix}",
             event_pattern=json.dumps(
                 {
@@ -231,7 +234,7 @@ class PipelineSchedule(Construct):
             aws,
             id="trigger-role",
             policy_id="trigger-policy",
-            name=f"{name}-trigger",
+            name=names.role("trigger"),
             description=f"EventBridge starts {name} runs from marker objects with this role",
             service="events",
             source_arn=rule_arn,

@@ -61,13 +61,14 @@ class StateMachineLayer(Construct):
         alert_topic_arn: str,
     ) -> None:
         super().__init__(scope, id)
-        name = names.pipeline(pipeline.name)
-        state_machine_arn = aws.arn("states", f"stateMachine:{name}")
+        pipeline_names = names.of_pipeline(pipeline.name)
+        name = pipeline_names.base
+        state_machine_arn = aws.arn("states", f"stateMachine:{pipeline_names.state_machine}")
 
         log_group = CloudwatchLogGroup(
             self,
             "log-group",
-            name=f"/aws/vendedlogs/states/{name}",
+            name=pipeline_names.state_machine_log_group,
             retention_in_days=env.log_retention_days,
             kms_key_id=storage.key_arn,
         )
@@ -76,7 +77,7 @@ class StateMachineLayer(Construct):
             WorkflowTargets(
                 aws=aws,
                 environment=env.name,
-                job_prefix=name,
+                names=pipeline_names,
                 model_name=sagemaker.model_name,
                 execution_role_arn=sagemaker.execution_role_arn,
                 input_bucket=storage.input.name,
@@ -93,7 +94,7 @@ class StateMachineLayer(Construct):
             aws,
             id="role",
             policy_id="policy",
-            name=f"{name}-sfn",
+            name=pipeline_names.role("sfn"),
             description=f"Step Functions runs the {name} workflow with this role",
             service="states",
             source_arn=state_machine_arn,
@@ -103,7 +104,7 @@ class StateMachineLayer(Construct):
         state_machine = SfnStateMachine(
             self,
             "state-machine",
-            name=name,
+            name=pipeline_names.state_machine,
             type="STANDARD",
             role_arn=role.arn,
             definition=definition_json(workflow.definition),

@@ -217,7 +217,7 @@ class Storage(Construct):
             policy=self._key_policy(),
             lifecycle=protect(env.allow_destroy),
         )
-        alias = KmsAlias(self, "key-alias", name=f"alias/{names.prefix}", target_key_id=key.key_id)
+        alias = KmsAlias(self, "key-alias", name=names.key_alias, target_key_id=key.key_id)
         self._key_arn = key.arn
 
         self._bucket_names = {
@@ -243,7 +243,7 @@ class Storage(Construct):
 
     def _key_policy(self) -> str:
         aws = self._aws
-        log_groups = aws.arn("logs", f"log-group:/aws/vendedlogs/states/{self._names.prefix}-*")
+        log_groups = aws.arn("logs", f"log-group:{self._names.state_machine_log_groups}")
         return policy_document(
             key_admin_statement(aws.partition, aws.account_id),
             {

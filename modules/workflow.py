@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.context import AwsContext, console_url
+from modules.context import AwsContext, PipelineNames, console_url
 from modules.iam import Statement, allow, list_prefix, write_objects
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
@@ -97,7 +97,7 @@ class WorkflowTargets:
 
     aws: AwsContext
     environment: str
-    job_prefix: str
+    names: PipelineNames
     model_name: str | None  # None: a model is created per run from the registry
     execution_role_arn: str
     input_bucket: str
@@ -143,7 +143,7 @@ def _publish(
         "Resource": f"arn:{t.aws.partition}:states:::sns:publish",
         "Parameters": {
             "TopicArn": t.alert_topic_arn,
-            "Subject": f"[{t.job_prefix}] {subject}",
+            "Subject": f"[{t.names.base}] {subject}",
             "Message.$": message_path,
         },
         "ResultPath": None,
@@ -190,8 +190,9 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
         # and every new entry into the state, by the CheckSageMakerError loop or a redrive
         # (EnteredTime), never reuse one ("already exists").
         "TransformJobName.$": (
-            f"States.Format('{t.job_prefix}-{{}}', States.Hash(States.Format('{{}}/{{}}/{{}}', "
-            "$$.Execution.Name, $$.State.EnteredTime, $$.State.RetryCount), 'MD5'))"
+            f"States.Format('{t.names.run_name_format}', States.Hash("
+            "States.Format('{}/{}/{}', $$.Execution.Name, $$.State.EnteredTime, "
+            "$$.State.RetryCount), 'MD5'))"
         ),
         **model,
         "BatchStrategy": transform.batch_strategy,
@@ -259,7 +260,7 @@ def _run_parameters(t: WorkflowTargets, input_prefix: dict[str, str]) -> dict[st
         **input_prefix,
         "run_id.$": "$$.Execution.Name",
         "job_name.$": (
-            f"States.Format('{t.job_prefix}-{{}}', States.Hash($$.Execution.Name, 'MD5'))"
+            f"States.Format('{t.names.run_name_format}', States.Hash($$.Execution.Name, 'MD5'))"
         ),
         "started_at.$": "$$.Execution.StartTime",
         "attempt": 0,
@@ -436,7 +437,7 @@ def _overlap_guard(t: WorkflowTargets) -> Step:
             t,
             "run skipped: the previous run is still going",
             "States.Format('Run {} skipped: another run of {} is still running. Execution: {}', "
-            f"$$.Execution.Name, '{t.job_prefix}', $$.Execution.Id)",
+            f"$$.Execution.Name, '{t.names.base}', $$.Execution.Id)",
             "RunSkipped",
         )
         states["RunSkipped"] = {
@@ -595,7 +596,7 @@ def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
 
 
 def _run_models(t: WorkflowTargets) -> str:
-    return t.aws.arn("sagemaker", f"model/{t.job_prefix}-*")
+    return t.aws.arn("sagemaker", f"model/{t.names.run_pattern}")
 
 
 def _run_models_statement(t: WorkflowTargets) -> Statement:
@@ -789,7 +790,7 @@ def _transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         }
         return states
 
-    transform_jobs = t.aws.arn("sagemaker", f"transform-job/{t.job_prefix}-*")
+    transform_jobs = t.aws.arn("sagemaker", f"transform-job/{t.names.run_pattern}")
     statements = (
         allow(
             "RunThisPipelinesTransformJobs",
@@ -895,7 +896,7 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     states.update(_failure_handling(pipeline, t))
     timeout_seconds = pipeline.transform.timeout_minutes * 60
     definition = {
-        "Comment": f"Scheduled batch inference: {t.job_prefix}",
+        "Comment": f"Scheduled batch inference: {t.names.base}",
         "StartAt": steps[0].start,
         "TimeoutSeconds": timeout_seconds + STATE_MACHINE_GRACE_SECONDS,
         "States": states,

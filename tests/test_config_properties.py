@@ -73,17 +73,11 @@ def check_limits(config: ProjectConfig) -> None:
     """Every derived AWS name fits AWS's limits."""
     for env in config.environments.values():
         names = Names(config.project, env.name)
-        for bucket in ("input", "output", "models", "logs"):
-            assert len(names.bucket(bucket, "123456789012", env.region)) <= 63
+        limits = names.limits("123456789012", env.region)
         for pipeline in env.pipelines:
-            name = names.pipeline(pipeline.name)
-            assert len(f"{name}-{'0' * 32}") <= 63  # transform job names and SageMaker model
-            assert all(len(f"{name}-{role}") <= 64 for role in ("sagemaker", "sfn", "scheduler"))
-            assert len(name) <= 64  # schedule
-            assert len(name) <= 80  # state machine
-            assert len(f"{name}-schedule-dlq") <= 80  # SQS
-            assert len(f"{name}-transform-job-failed") <= 64  # EventBridge rule
-            assert len(f"/aws/vendedlogs/states/{name}") <= 512
+            limits += names.of_pipeline(pipeline.name).limits()
+        for limit in limits:
+            assert len(limit.name) <= limit.max_length, limit
 
 
 def outcome(raw: Any) -> str:

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from cdktf import Testing
 
-from modules.alerting import PIPELINES_PER_DASHBOARD
+from modules.alerting import PIPELINES_PER_DASHBOARD, pipeline_alarm_names
 from modules.config import EnvironmentConfig, ProjectConfig
+from modules.context import Names
 from modules.stack import StateBootstrapStack, state_stores_by_region
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize
@@ -289,3 +290,43 @@ def test_every_lock_table_named_for_a_shared_bucket_is_created(
         "stage-lock",
     ]
     assert "allowed_account_ids" not in _doc(state)["provider"]["aws"][0]
+
+
+# The name attribute of each named resource type the stacks create (buckets are named with the
+# account id, which is a Terraform reference where the config does not pin it: see Names.bucket).
+_NAMED = {
+    "aws_iam_role": "name",
+    "aws_sqs_queue": "name",
+    "aws_cloudwatch_event_rule": "name",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_cloudwatch_log_group": "name",
+    "aws_cloudwatch_dashboard": "dashboard_name",
+    "aws_scheduler_schedule": "name",
+    "aws_scheduler_schedule_group": "name",
+    "aws_sns_topic": "name",
+    "aws_kms_alias": "name",
+    "aws_sfn_state_machine": "name",
+    "aws_sagemaker_model": "name",
+}
+
+
+def test_every_resource_name_is_one_names_checks_against_its_limit(
+    stacks: dict[str, dict[str, Any]], default_config: ProjectConfig, full_config: ProjectConfig
+) -> None:
+    checked: set[str] = set()
+    for config in (default_config, full_config):
+        for env in config.environments.values():
+            names = Names(config.project, env.name)
+            checked |= {limit.name for limit in names.limits("123456789012", env.region)}
+            for pipeline in env.pipelines:
+                checked |= {limit.name for limit in names.of_pipeline(pipeline.name).limits()}
+                checked |= set(pipeline_alarm_names(pipeline, names))
+        checked |= {Names.state_key_alias(state.bucket) for _, state in config.s3_states}
+    found = {
+        (label, resource[attribute])
+        for label, stack in stacks.items()
+        for resource_type, attribute in _NAMED.items()
+        for resource in stack.get("resource", {}).get(resource_type, {}).values()
+    }
+    assert found, "no named resources found"
+    assert {(label, name) for label, name in found if name not in checked} == set()

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from modules.config import MAX_JOB_PREFIX_LENGTH, PipelineConfig, ProjectConfig
-from modules.context import AwsContext
+from modules.context import AwsContext, Names
 from modules.workflow import TRANSIENT_SAGEMAKER_ERRORS, WorkflowTargets, build_definition
 
 TARGETS = WorkflowTargets(
     aws=AwsContext(account_id="111122223333", region="eu-west-1", partition="aws"),
     environment="prod",
-    job_prefix="mlbatch-prod-churn",
+    names=Names("mlbatch", "prod").of_pipeline("churn"),
     model_name="MODEL",
     execution_role_arn="ROLE",
     input_bucket="IN",

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from modules.config import DEFAULT_CONFIG_PATH, PipelineConfig, load_config
-from modules.context import AwsContext
+from modules.context import AwsContext, PipelineNames
 from modules.workflow import WorkflowTargets, build_definition
 from tools.generated import REPO, document_main
 
@@ -27,7 +27,7 @@ CONFIGS = (DEFAULT_CONFIG_PATH, REPO / "tests" / "fixtures" / "all-features.yaml
 TARGETS = WorkflowTargets(
     aws=AwsContext(account_id="ACCOUNT_ID", region="eu-west-1", partition="aws"),
     environment="ENVIRONMENT",
-    job_prefix="JOB_PREFIX",
+    names=PipelineNames("JOB_PREFIX"),
     model_name="MODEL_NAME",
     execution_role_arn="EXECUTION_ROLE_ARN",
     input_bucket="INPUT_BUCKET",

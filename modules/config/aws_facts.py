@@ -14,11 +14,12 @@ import zoneinfo
 from datetime import timedelta
 from typing import Any
 
-# SageMaker's transform job names: at most 63 characters of ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
-# A job name is "<pipeline prefix>-<32 hex characters of MD5(execution name)>", so the prefix may
-# use at most 63 - 1 - 32 characters.
-RUN_HASH_LENGTH = 32
-MAX_JOB_PREFIX_LENGTH = 63 - 1 - RUN_HASH_LENGTH
+from modules.context import RUN_HASH_LENGTH as RUN_HASH_LENGTH
+from modules.context import RUN_NAME_MAX_LENGTH
+
+# A job name is "<pipeline prefix>-<32 hex characters of MD5(...)>" (modules.context, Names), so
+# the prefix may use at most 63 - 1 - 32 characters.
+MAX_JOB_PREFIX_LENGTH = RUN_NAME_MAX_LENGTH - 1 - RUN_HASH_LENGTH
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,

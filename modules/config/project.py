@@ -8,6 +8,7 @@ from modules.config.aws_facts import MAX_JOB_PREFIX_LENGTH, RUN_HASH_LENGTH
 from modules.config.environment import EnvironmentConfig
 from modules.config.fields import PROJECT_RE, StrictModel, TfStr
 from modules.config.state import S3State
+from modules.context import Names
 
 
 class ProjectConfig(StrictModel):
@@ -21,7 +22,7 @@ class ProjectConfig(StrictModel):
     def _names_fit(self) -> ProjectConfig:
         for env in self.environments.values():
             for pipeline in env.pipelines:
-                prefix = f"{self.project}-{env.name}-{pipeline.name}"
+                prefix = Names(self.project, env.name).pipeline(pipeline.name)
                 if len(prefix) > MAX_JOB_PREFIX_LENGTH:
                     raise ValueError(
                         f"environments.{env.name}.pipelines[{pipeline.name}].name: "
