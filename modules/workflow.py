@@ -272,69 +272,57 @@ def _present_string(path: str) -> list[dict[str, Any]]:
     return [{"Variable": path, "IsPresent": True}, {"Variable": path, "IsString": True}]
 
 
-def _marker_input(marker: str) -> Step:
-    """Runs started by a marker object (event trigger) read the folder the marker is in."""
+def _derived_input(
+    check: str, derive: str, comment: str, when: list[dict[str, Any]], prefix: str
+) -> Step:
+    """Runs whose input matches ``when`` read the input prefix the JSONata expression ``prefix``
+    derives from it; it is then checked like any requested prefix (CheckRunInput)."""
 
     def build(nxt: str) -> States:
-        states: States = {}
-        states["CheckTrigger"] = {
-            "Type": "Choice",
-            "Comment": "Runs started by a marker object read the folder the marker is in.",
-            "Choices": [
-                {
-                    "And": _present_string("$.marker_key"),
-                    "Next": "InputFromMarker",
-                }
-            ],
-            "Default": nxt,
+        return {
+            check: {
+                "Type": "Choice",
+                "Comment": comment,
+                "Choices": [{"And": when, "Next": derive}],
+                "Default": nxt,
+            },
+            derive: {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": f"{{% $merge([$states.input, {{'input_prefix': {prefix}}}]) %}}",
+                "Next": "CheckRunInput",
+            },
         }
-        states["InputFromMarker"] = {
-            "Type": "Pass",
-            "QueryLanguage": "JSONata",
-            "Output": (
-                "{% $merge([$states.input, {'input_prefix': $substring($states.input.marker_key, "
-                f"0, $length($states.input.marker_key) - {len(marker)})}}]) %}}"
-            ),
-            "Next": "CheckRunInput",
-        }
-        return states
 
-    return Step("CheckTrigger", build)
+    return Step(check, build)
+
+
+def _marker_input(marker: str) -> Step:
+    """Runs started by a marker object (event trigger) read the folder the marker is in."""
+    return _derived_input(
+        "CheckTrigger",
+        "InputFromMarker",
+        "Runs started by a marker object read the folder the marker is in.",
+        _present_string("$.marker_key"),
+        "$substring($states.input.marker_key, 0, "
+        f"$length($states.input.marker_key) - {len(marker)})",
+    )
 
 
 def _scheduled_input(pipeline: PipelineConfig, folder: str) -> Step:
     """Scheduled runs (with dated input folders) read the folder of their scheduled date."""
-    default_prefix = pipeline.default_input_prefix
-
-    def build(nxt: str) -> States:
-        states: States = {}
-        states["CheckScheduledRun"] = {
-            "Type": "Choice",
-            "Comment": "Scheduled runs read the folder of their scheduled date.",
-            "Choices": [
-                {
-                    "And": [
-                        *_present_string("$.scheduled_time"),
-                        {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
-                    ],
-                    "Next": "InputFromSchedule",
-                }
-            ],
-            "Default": nxt,
-        }
-        states["InputFromSchedule"] = {
-            "Type": "Pass",
-            "QueryLanguage": "JSONata",
-            "Output": (
-                f"{{% $merge([$states.input, {{'input_prefix': {jsonata_string(default_prefix)}"
-                " & $fromMillis($toMillis($states.input.scheduled_time), "
-                f"{jsonata_string(folder)}) & '/'}}]) %}}"
-            ),
-            "Next": "CheckRunInput",
-        }
-        return states
-
-    return Step("CheckScheduledRun", build)
+    return _derived_input(
+        "CheckScheduledRun",
+        "InputFromSchedule",
+        "Scheduled runs read the folder of their scheduled date.",
+        [
+            *_present_string("$.scheduled_time"),
+            {"Not": {"Variable": "$.input_prefix", "IsPresent": True}},
+        ],
+        f"{jsonata_string(pipeline.default_input_prefix)} & "
+        "$fromMillis($toMillis($states.input.scheduled_time), "
+        f"{jsonata_string(folder)}) & '/'",
+    )
 
 
 def _run_input(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
