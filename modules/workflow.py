@@ -130,6 +130,33 @@ def _sdk(service_action: str, t: WorkflowTargets) -> str:
     return f"arn:{t.aws.partition}:states:::aws-sdk:{service_action}"
 
 
+def _sdk_task(
+    t: WorkflowTargets,
+    service_action: str,
+    parameters: dict[str, Any],
+    *,
+    next_state: str,
+    result_path: str | None = None,
+    result_selector: dict[str, str] | None = None,
+    comment: str | None = None,
+    catch: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An AWS SDK call, retried on throttling; any other error goes to the failure handling (or
+    to ``catch``)."""
+    state: dict[str, Any] = {"Type": "Task"}
+    if comment is not None:
+        state["Comment"] = comment
+    state |= {"Resource": _sdk(service_action, t), "Parameters": parameters}
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    return state | {
+        "ResultPath": result_path,
+        "Retry": [TRANSIENT_SDK_RETRY],
+        "Catch": catch if catch is not None else _catch_to("DescribeFailure"),
+        "Next": next_state,
+    }
+
+
 def _publish_statement(t: WorkflowTargets) -> dict[str, Any]:
     return allow("PublishAlerts", ["sns:Publish"], t.alert_topic_arn)
 
@@ -388,21 +415,19 @@ def _overlap_guard(t: WorkflowTargets) -> Step:
 
     def build(nxt: str) -> States:
         states: States = {}
-        states["ListRunningExecutions"] = {
-            "Type": "Task",
-            "Comment": "Running executions of this state machine, this run among them.",
-            "Resource": _sdk("sfn:listExecutions", t),
-            "Parameters": {
+        states["ListRunningExecutions"] = _sdk_task(
+            t,
+            "sfn:listExecutions",
+            {
                 "StateMachineArn.$": "$$.StateMachine.Id",
                 "StatusFilter": "RUNNING",
                 "MaxResults": 1000,
             },
-            "ResultSelector": {"running.$": "$.Executions"},
-            "ResultPath": "$.overlap",
-            "Retry": [TRANSIENT_SDK_RETRY],
-            "Catch": _catch_to("DescribeFailure"),
-            "Next": "CountEarlierRuns",
-        }
+            comment="Running executions of this state machine, this run among them.",
+            result_selector={"running.$": "$.Executions"},
+            result_path="$.overlap",
+            next_state="CountEarlierRuns",
+        )
         states["CountEarlierRuns"] = {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
@@ -452,20 +477,14 @@ def _empty_input_guard(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
 
     def build(nxt: str) -> States:
         states: States = {}
-        states["ListInput"] = {
-            "Type": "Task",
-            "Resource": _sdk("s3:listObjectsV2", t),
-            "Parameters": {
-                "Bucket": t.input_bucket,
-                "Prefix.$": "$.run.input_prefix",
-                "MaxKeys": 1,
-            },
-            "ResultSelector": {"objects.$": "$.KeyCount"},
-            "ResultPath": "$.input_check",
-            "Retry": [TRANSIENT_SDK_RETRY],
-            "Catch": _catch_to("DescribeFailure"),
-            "Next": "CheckInputPresent",
-        }
+        states["ListInput"] = _sdk_task(
+            t,
+            "s3:listObjectsV2",
+            {"Bucket": t.input_bucket, "Prefix.$": "$.run.input_prefix", "MaxKeys": 1},
+            result_selector={"objects.$": "$.KeyCount"},
+            result_path="$.input_check",
+            next_state="CheckInputPresent",
+        )
         empty = "NotifyNoInput" if pipeline.notify_on_empty_input else "NoInput"
         states["CheckInputPresent"] = {
             "Type": "Choice",
@@ -502,22 +521,20 @@ def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         states: States = {}
         model = pipeline.model
         group = model.model_package_group
-        states["FindApprovedModel"] = {
-            "Type": "Task",
-            "Resource": _sdk("sagemaker:listModelPackages", t),
-            "Parameters": {
+        states["FindApprovedModel"] = _sdk_task(
+            t,
+            "sagemaker:listModelPackages",
+            {
                 "ModelPackageGroupName": group,
                 "ModelApprovalStatus": "Approved",
                 "SortBy": "CreationTime",
                 "SortOrder": "Descending",
                 "MaxResults": 1,
             },
-            "ResultSelector": {"packages.$": "$.ModelPackageSummaryList"},
-            "ResultPath": "$.model_package",
-            "Retry": [TRANSIENT_SDK_RETRY],
-            "Catch": _catch_to("DescribeFailure"),
-            "Next": "CheckApprovedModel",
-        }
+            result_selector={"packages.$": "$.ModelPackageSummaryList"},
+            result_path="$.model_package",
+            next_state="CheckApprovedModel",
+        )
         states["CheckApprovedModel"] = {
             "Type": "Choice",
             "Choices": [
@@ -556,16 +573,13 @@ def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
                 "Subnets": list(model.vpc.subnet_ids),
                 "SecurityGroupIds": list(model.vpc.security_group_ids),
             }
-        states["CreateRunModel"] = {
-            "Type": "Task",
-            "Comment": "A model for this run only, named like its transform job; deleted after.",
-            "Resource": _sdk("sagemaker:createModel", t),
-            "Parameters": create,
-            "ResultPath": None,
-            "Retry": [TRANSIENT_SDK_RETRY],
-            "Catch": _catch_to("DescribeFailure"),
-            "Next": nxt,
-        }
+        states["CreateRunModel"] = _sdk_task(
+            t,
+            "sagemaker:createModel",
+            create,
+            comment="A model for this run only, named like its transform job; deleted after.",
+            next_state=nxt,
+        )
         return states
 
     group = pipeline.model.model_package_group
@@ -596,16 +610,14 @@ def _run_models_statement(t: WorkflowTargets) -> Statement:
 
 
 def _delete_run_model(t: WorkflowTargets, nxt: str) -> dict[str, Any]:
-    return {
-        "Type": "Task",
-        "Resource": _sdk("sagemaker:deleteModel", t),
-        "Parameters": {"ModelName.$": "$.run.job_name"},
-        "ResultPath": None,
-        "Retry": [TRANSIENT_SDK_RETRY],
+    return _sdk_task(
+        t,
+        "sagemaker:deleteModel",
+        {"ModelName.$": "$.run.job_name"},
         # A model that was never created (or is gone) must not hide the run's real outcome.
-        "Catch": _catch_to(nxt, "$.cleanup_error"),
-        "Next": nxt,
-    }
+        catch=_catch_to(nxt, "$.cleanup_error"),
+        next_state=nxt,
+    )
 
 
 def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
@@ -656,11 +668,10 @@ def _manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         }
         if pipeline.write_manifest:
             output_prefix = _escape_intrinsic(pipeline.run_output_prefix)
-            states["WriteManifest"] = {
-                "Type": "Task",
-                "Comment": "Downstream jobs can trigger on this object.",
-                "Resource": _sdk("s3:putObject", t),
-                "Parameters": {
+            states["WriteManifest"] = _sdk_task(
+                t,
+                "s3:putObject",
+                {
                     "Bucket": t.output_bucket,
                     "Key.$": f"States.Format('{output_prefix}{{}}/{MANIFEST_NAME}', $.run.run_id)",
                     "Body.$": "States.JsonToString($.manifest)",
@@ -668,11 +679,9 @@ def _manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
                     "ServerSideEncryption": "aws:kms",
                     "SSEKMSKeyId": t.kms_key_arn,
                 },
-                "ResultPath": None,
-                "Retry": [TRANSIENT_SDK_RETRY],
-                "Catch": _catch_to("DescribeFailure"),
-                "Next": nxt,
-            }
+                comment="Downstream jobs can trigger on this object.",
+                next_state=nxt,
+            )
         return states
 
     statements: tuple[Statement, ...] = ()
