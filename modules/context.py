@@ -5,8 +5,9 @@ reference to ``aws_caller_identity`` when the config does not pin one) and build
 ``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name from
 project, environment and pipeline: roles, queues, rules, alarms, log groups, schedules, topics,
 keys and aliases, dashboards, and the per-run prefix of transform jobs and models. Nothing else
-builds a resource name; ``limits()`` lists each with AWS's limit, which the tests check every
-name against (the config refuses pipeline prefixes too long for them).
+builds a resource name; ``limits()`` lists each with the API request member that takes it, whose
+limits the config reads from botocore (``modules.config.aws_facts.check_name``) and refuses names
+that break them.
 """
 
 from __future__ import annotations
@@ -71,18 +72,18 @@ def console_url(partition: str, region: str, path: str) -> str:
 
 
 # Per-run names (transform jobs, per-run models) are "<project>-<environment>-<pipeline>-<hash>",
-# the hash an MD5 in hex; SageMaker allows 63 characters of ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
+# the hash an MD5 in hex.
 RUN_HASH_LENGTH = 32
-RUN_NAME_MAX_LENGTH = 63
 
 
 @dataclass(frozen=True)
 class Limit:
-    """One name and the longest AWS accepts for it."""
+    """One name and the request member AWS receives it in, as ``service:Operation.Member`` in
+    botocore's names (e.g. ``iam:CreateRole.RoleName``)."""
 
     what: str
     name: str
-    max_length: int
+    member: str
 
 
 @dataclass(frozen=True)
@@ -143,21 +144,20 @@ class PipelineNames:
         return f"{self.run_prefix}*"
 
     def limits(self) -> list[Limit]:
-        """Each name with AWS's limit for it (per-run names with the longest run hash)."""
+        """Each name with the request member that takes it (per-run names with a run hash)."""
+        run = self.run_prefix + "0" * RUN_HASH_LENGTH
+        hashed = f"(<pipeline>-<{RUN_HASH_LENGTH}-character run hash>)"
         return [
-            Limit(
-                "transform job / per-run model",
-                self.run_prefix + "0" * RUN_HASH_LENGTH,
-                RUN_NAME_MAX_LENGTH,
-            ),
-            *(Limit(f"{p} role", self.role(p), 64) for p in ROLE_PURPOSES),
-            Limit("state machine", self.state_machine, 80),
-            Limit("schedule", self.schedule, 64),
-            Limit("SageMaker model", self.model, 63),
-            Limit("SQS queue", self.schedule_dlq, 80),
-            Limit("EventBridge rule", self.trigger_rule, 64),
-            Limit("EventBridge rule", self.job_failed_rule, 64),
-            Limit("log group", self.state_machine_log_group, 512),
+            Limit(f"transform job {hashed}", run, "sagemaker:CreateTransformJob.TransformJobName"),
+            Limit(f"per-run model {hashed}", run, "sagemaker:CreateModel.ModelName"),
+            *(Limit(f"{p} role", self.role(p), "iam:CreateRole.RoleName") for p in ROLE_PURPOSES),
+            Limit("state machine", self.state_machine, "stepfunctions:CreateStateMachine.name"),
+            Limit("schedule", self.schedule, "scheduler:CreateSchedule.Name"),
+            Limit("SageMaker model", self.model, "sagemaker:CreateModel.ModelName"),
+            Limit("SQS queue", self.schedule_dlq, "sqs:CreateQueue.QueueName"),
+            Limit("EventBridge rule", self.trigger_rule, "events:PutRule.Name"),
+            Limit("EventBridge rule", self.job_failed_rule, "events:PutRule.Name"),
+            Limit("log group", self.state_machine_log_group, "logs:CreateLogGroup.logGroupName"),
         ]
 
 
@@ -180,7 +180,7 @@ class Names:
         return f"{self.project}-{self.environment}"
 
     def pipeline(self, pipeline: str) -> str:
-        """<project>-<environment>-<pipeline>: at most 30 characters (checked by the config)."""
+        """<project>-<environment>-<pipeline>: short enough for the per-run names (``limits``)."""
         return f"{self.prefix}-{pipeline}"
 
     def of_pipeline(self, pipeline: str) -> PipelineNames:
@@ -216,16 +216,17 @@ class Names:
         return f"/aws/vendedlogs/states/{self.pipelines_pattern}"
 
     def limits(self, account_id: str, region: str) -> list[Limit]:
-        """The environment's own names with AWS's limits (pipelines: ``PipelineNames.limits``)."""
+        """The environment's own names with their request members (pipelines:
+        ``PipelineNames.limits``)."""
         return [
             *(
-                Limit("S3 bucket", self.bucket(p, account_id, region), 63)
+                Limit("S3 bucket", self.bucket(p, account_id, region), "s3:CreateBucket.Bucket")
                 for p in ("input", "output", "models", "logs")
             ),
-            Limit("KMS alias", self.key_alias, 256),
-            Limit("SNS topic", self.alert_topic, 256),
-            Limit("schedule group", self.schedule_group, 64),
-            Limit("dashboard", self.dashboard(0), 255),
+            Limit("KMS alias", self.key_alias, "kms:CreateAlias.AliasName"),
+            Limit("SNS topic", self.alert_topic, "sns:CreateTopic.Name"),
+            Limit("schedule group", self.schedule_group, "scheduler:CreateScheduleGroup.Name"),
+            Limit("dashboard", self.dashboard(0), "cloudwatch:PutDashboard.DashboardName"),
         ]
 
     @staticmethod

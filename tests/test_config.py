@@ -16,9 +16,12 @@ from modules.config import (
     LocalState,
     ProjectConfig,
     S3State,
+    check_name,
     load_config,
     transform_instance_types,
 )
+from modules.config.aws_facts import PROSE_NAME_LIMITS, request_member
+from modules.context import Limit, Names
 from tests.conftest import REPO
 
 
@@ -185,7 +188,10 @@ BAD_CONFIGS = [
     (
         "names too long for job names",
         _rename_churn("customer-churn-score"),
-        "at most 30",
+        "pipelines[customer-churn-score].name: transform job (<pipeline>-<32-character run hash>) "
+        "name 'mlbatch-dev-customer-churn-score-00000000000000000000000000000000' is 65 "
+        "characters; botocore's sagemaker model (CreateTransformJob.TransformJobName) allows at "
+        "most 63",
     ),
     ("bad pipeline name", _rename_churn("Churn_Model"), "pipelines[Churn_Model].name"),
     ("bad project", _set("project", "ML Batch"), "project"),
@@ -328,6 +334,66 @@ def test_bad_config_names_file_and_field(
     assert message.startswith("test.yaml: ")
     assert expected in message
     assert "\n" not in message
+
+
+def test_pipeline_names_use_exactly_what_the_botocore_limit_leaves(
+    make_config: Callable[..., ProjectConfig],
+) -> None:
+    # "mlbatch-prod-" is 13 characters; a run name adds "-" and a 32-character hash, and
+    # botocore's TransformJobName allows 63: a 17-character pipeline name is the longest.
+    longest = "p" * 17
+    config = make_config(_rename_churn(longest))
+    assert longest in [p.name for p in config.environments["prod"].pipelines]
+    with pytest.raises(ConfigError) as raised:
+        make_config(_rename_churn(longest + "p"))
+    message = str(raised.value)
+    assert "is 64 characters; botocore's sagemaker model (CreateTransformJob.TransformJobName)" in (
+        message
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (
+            Limit("role", "churn role", "iam:CreateRole.RoleName"),
+            "does not match [\\w+=,.@-]+ (botocore's iam model (CreateRole.RoleName))",
+        ),
+        (
+            Limit("model", "churn_v2", "sagemaker:CreateModel.ModelName"),
+            "(botocore's sagemaker model (CreateModel.ModelName))",
+        ),
+        (
+            Limit("rule", "r" * 65, "events:PutRule.Name"),
+            "is 65 characters; botocore's events model (PutRule.Name) allows at most 64",
+        ),
+        (
+            Names("p" * 31, "dev").limits("123456789012", "eu-west-1")[0],
+            "is 64 characters; https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
+            "bucketnamingrules.html allows at most 63",
+        ),
+    ],
+)
+def test_a_name_aws_would_refuse_is_refused_naming_the_rule_s_source(
+    limit: Limit, expected: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        check_name(limit)
+    assert expected in str(raised.value)
+
+
+def test_names_within_every_rule_pass() -> None:
+    names = Names("mlbatch", "prod")
+    for limit in names.limits("123456789012", "ap-southeast-4") + names.of_pipeline("a").limits():
+        check_name(limit)
+
+
+def test_limits_are_hand_written_only_where_botocore_publishes_none() -> None:
+    # Once botocore's model gives one of these members a maximum, its copy here must go.
+    for member, (_, page) in PROSE_NAME_LIMITS.items():
+        assert "max" not in request_member(member), member
+        assert page.startswith("https://docs.aws.amazon.com/"), member
 
 
 @pytest.mark.parametrize(

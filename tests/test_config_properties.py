@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modules.config import ConfigError, ProjectConfig, parse_config
+from modules.config import ConfigError, ProjectConfig, check_name, parse_config
 from modules.context import Names
 from tests.conftest import REPO
 
@@ -70,14 +70,14 @@ def _edited(path: tuple[Any, ...], value: Any, action: str) -> dict[str, Any]:
 
 
 def check_limits(config: ProjectConfig) -> None:
-    """Every derived AWS name fits AWS's limits."""
+    """Every derived AWS name fits its request member's limits."""
     for env in config.environments.values():
         names = Names(config.project, env.name)
         limits = names.limits("123456789012", env.region)
         for pipeline in env.pipelines:
             limits += names.of_pipeline(pipeline.name).limits()
         for limit in limits:
-            assert len(limit.name) <= limit.max_length, limit
+            check_name(limit)
 
 
 def outcome(raw: Any) -> str:

@@ -34,8 +34,8 @@ NOT_FROM_CONFIG = {
     f"{TRANSFORM}.TransformInput.DataSource.S3DataSource.S3DataType": "constant S3Prefix",
     f"{TRANSFORM}.Tags.[].Key": "constant tag keys (pipeline, environment)",
     f"{MODEL}.Tags.[].Key": "constant tag keys (pipeline, environment)",
-    f"{MODEL}.ModelName": "Names.pipeline(): project, environment and pipeline names, whose "
-    "length the config checks (MAX_JOB_PREFIX_LENGTH); the value is checked here",
+    f"{MODEL}.ModelName": "Names.pipeline(): project, environment and pipeline names, which the "
+    "config checks against this member (Names.limits, check_name); the value is checked here",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from modules.config import MAX_JOB_PREFIX_LENGTH, PipelineConfig, ProjectConfig
+from modules.config import PipelineConfig, ProjectConfig
 from modules.context import AwsContext, Names
 from modules.workflow import TRANSIENT_SAGEMAKER_ERRORS, WorkflowTargets, build_definition
 
@@ -79,7 +79,6 @@ def test_job_name_is_valid_for_any_execution_name(definition: dict[str, Any]) ->
         job = f"mlbatch-prod-churn-{hashlib.md5(seed.encode()).hexdigest()}"
         assert len(job) <= 63
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job)
-    assert MAX_JOB_PREFIX_LENGTH + 1 + 32 == 63
 
 
 def test_retries_and_redrives_get_a_new_job_name(definition: dict[str, Any]) -> None:

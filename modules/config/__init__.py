@@ -10,8 +10,8 @@ written.
 The package, by concern (each module imports only those above it):
 
 - ``aws_facts``: what the config is checked against: botocore's service models and endpoint data
-  (SageMaker request shapes, instance types, regions, partitions), time zones, and the limits AWS
-  states only in prose;
+  (SageMaker request shapes, instance types, regions, partitions, the limits of the names Names
+  builds), time zones, and the limits AWS states only in prose;
 - ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
   ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
 - the schema: ``pipeline`` (model, schedule, transform, alarms), ``state`` (local or S3),
@@ -25,10 +25,10 @@ No cdktf or provider code is imported here on purpose: validation must stay fast
 from modules.config.aws_facts import (
     DATA_PROCESSING_CONTENT_TYPES,
     LOG_RETENTION_DAYS,
-    MAX_JOB_PREFIX_LENGTH,
     MAX_PAYLOAD_MB,
     RUN_HASH_LENGTH,
     SUPPORTED_PARTITIONS,
+    check_name,
     check_shape,
     describe_shape,
     partition_of,
@@ -81,7 +81,6 @@ __all__ = [
     "DATA_PROCESSING_CONTENT_TYPES",
     "DEFAULT_CONFIG_PATH",
     "LOG_RETENTION_DAYS",
-    "MAX_JOB_PREFIX_LENGTH",
     "MAX_PAYLOAD_MB",
     "MODEL",
     "NO_TERRAFORM_TEMPLATE",
@@ -112,6 +111,7 @@ __all__ = [
     "TfStr",
     "TransformConfig",
     "VpcConfig",
+    "check_name",
     "check_shape",
     "describe_shape",
     "load_config",

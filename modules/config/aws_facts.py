@@ -11,15 +11,12 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from modules.context import RUN_HASH_LENGTH as RUN_HASH_LENGTH
-from modules.context import RUN_NAME_MAX_LENGTH
-
-# A job name is "<pipeline prefix>-<32 hex characters of MD5(...)>" (modules.context, Names), so
-# the prefix may use at most 63 - 1 - 32 characters.
-MAX_JOB_PREFIX_LENGTH = RUN_NAME_MAX_LENGTH - 1 - RUN_HASH_LENGTH
+from modules.context import Limit
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -100,15 +97,91 @@ def partition_of(region: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# SageMaker's request shapes, from botocore's service model
+# Request shapes, from botocore's service models
 
 
 @functools.cache
-def _sagemaker_model() -> dict[str, Any]:
+def _service_model(service: str) -> dict[str, Any]:
     from botocore.loaders import Loader
 
-    model: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")
+    model: dict[str, Any] = Loader().load_service_model(service, "service-2")
     return model
+
+
+def _sagemaker_model() -> dict[str, Any]:
+    return _service_model("sagemaker")
+
+
+def request_member(member: str) -> dict[str, Any]:
+    """The shape of a request member, named ``service:Operation.Member`` (botocore's names, e.g.
+    ``iam:CreateRole.RoleName``)."""
+    service, _, rest = member.partition(":")
+    operation, _, name = rest.partition(".")
+    model = _service_model(service)
+    request = model["shapes"][model["operations"][operation]["input"]["shape"]]
+    shape: dict[str, Any] = model["shapes"][request["members"][name]["shape"]]
+    return shape
+
+
+# Name limits AWS states only in its API references' prose: these members carry no "max" in
+# botocore's models (a test fails once one does, so that botocore's value replaces the copy).
+PROSE_NAME_LIMITS = {
+    # "A queue name can have up to 80 characters."
+    "sqs:CreateQueue.QueueName": (
+        80,
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html",
+    ),
+    # "Topic names ... must be between 1 and 256 characters long."
+    "sns:CreateTopic.Name": (
+        256,
+        "https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html",
+    ),
+    # "The maximum length is 255"
+    "cloudwatch:PutDashboard.DashboardName": (
+        255,
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html",
+    ),
+    # "Bucket names must be between 3 (min) and 63 (max) characters long."
+    "s3:CreateBucket.Bucket": (
+        63,
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """The longest name (and, where botocore has one, the pattern) a request member accepts."""
+
+    max_length: int
+    pattern: str | None
+    source: str
+
+
+@functools.cache
+def name_rule(member: str) -> NameRule:
+    """A name member's limits: botocore's, or for the few members its models give no maximum,
+    ``PROSE_NAME_LIMITS`` (whose service models are then not loaded at all)."""
+    if member in PROSE_NAME_LIMITS:
+        max_length, page = PROSE_NAME_LIMITS[member]
+        return NameRule(max_length, None, page)
+    shape = request_member(member)
+    service, _, request = member.partition(":")
+    return NameRule(shape["max"], shape.get("pattern"), f"botocore's {service} model ({request})")
+
+
+def check_name(limit: Limit) -> None:
+    """Raise ValueError (one line, naming the limit's source) when AWS would refuse the name."""
+    rule = name_rule(limit.member)
+    if len(limit.name) > rule.max_length:
+        raise ValueError(
+            f"{limit.what} name {limit.name!r} is {len(limit.name)} characters; "
+            f"{rule.source} allows at most {rule.max_length}"
+        )
+    if rule.pattern is not None and not re.fullmatch(_python_pattern(rule.pattern), limit.name):
+        raise ValueError(
+            f"{limit.what} name {limit.name!r} does not match {rule.pattern} ({rule.source})"
+        )
 
 
 def transform_instance_types() -> tuple[str, ...]:

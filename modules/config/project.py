@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from modules.config.aws_facts import MAX_JOB_PREFIX_LENGTH, RUN_HASH_LENGTH
+from modules.config.aws_facts import check_name
 from modules.config.environment import EnvironmentConfig
 from modules.config.fields import PROJECT_RE, StrictModel, TfStr
 from modules.config.state import S3State
@@ -20,17 +20,23 @@ class ProjectConfig(StrictModel):
 
     @model_validator(mode="after")
     def _names_fit(self) -> ProjectConfig:
+        # Every name Names builds, against its request member's limits (botocore's where its
+        # models publish them). Account ids are always 12 digits: an unpinned one is measured as
+        # zeros.
         for env in self.environments.values():
+            names = Names(self.project, env.name)
+            checks = [
+                (f"environments.{env.name}", limit)
+                for limit in names.limits(env.account_id or "0" * 12, env.region)
+            ]
             for pipeline in env.pipelines:
-                prefix = Names(self.project, env.name).pipeline(pipeline.name)
-                if len(prefix) > MAX_JOB_PREFIX_LENGTH:
-                    raise ValueError(
-                        f"environments.{env.name}.pipelines[{pipeline.name}].name: "
-                        f"'{prefix}' is {len(prefix)} characters; project, environment and "
-                        f"pipeline names together may use at most {MAX_JOB_PREFIX_LENGTH} so "
-                        f"that transform job names (prefix + '-' + {RUN_HASH_LENGTH}-character "
-                        "run hash) fit SageMaker's 63"
-                    )
+                where = f"environments.{env.name}.pipelines[{pipeline.name}].name"
+                checks += [(where, limit) for limit in names.of_pipeline(pipeline.name).limits()]
+            for where, limit in checks:
+                try:
+                    check_name(limit)
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from None
         return self
 
     @model_validator(mode="after")
