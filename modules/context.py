@@ -43,7 +43,8 @@ class AwsContext:
 # Service principals of the services this project names in trust, key, topic and queue policies,
 # per partition. AWS documents them per service; in the commercial and GovCloud partitions all of
 # these are <service>.amazonaws.com (CloudWatch Logs is regional). China regions (aws-cn) are
-# refused by the config (modules/config/aws_facts.py, SUPPORTED_PARTITIONS) rather than guessed here.
+# refused by the config (modules/config/aws_facts.py, SUPPORTED_PARTITIONS) rather than guessed
+# here.
 _COMMERCIAL_PRINCIPALS = {
     "cloudwatch": "cloudwatch.amazonaws.com",
     "events": "events.amazonaws.com",
