@@ -19,8 +19,23 @@ SFN_ENGINE_INSTALLED := tools/sfn-engine/.venv/.installed
 # (A pyenv shim may exist and still refuse to run: take the first interpreter that runs.)
 PYTHON313 ?= $(shell for p in $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) \
 	$$(command -v python3.13 2>/dev/null); do "$$p" -c pass 2>/dev/null && echo "$$p" && break; done)
-SFN_ENGINE_JAVA_HOME ?= /usr/lib/jvm/java-17-openjdk-amd64
+# The JDK: the first of these whose java is 17 or newer: $JAVA_HOME; GitHub runners' Temurin
+# ($JAVA_HOME_17_X64 and the like); /usr/lib/jvm/*17*, *21* (any architecture); `java` on PATH.
+# Else Debian's OpenJDK 17 path for this architecture, which the install step below fills.
+JDK_CANDIDATES := "$$JAVA_HOME" "$$JAVA_HOME_17_X64" "$$JAVA_HOME_17_ARM64" "$$JAVA_HOME_21_X64" \
+	"$$JAVA_HOME_21_ARM64" /usr/lib/jvm/*17* /usr/lib/jvm/*21* \
+	"$$(j=$$(command -v java) && dirname "$$(dirname "$$(readlink -f "$$j")")")"
+ifeq ($(origin SFN_ENGINE_JAVA_HOME),undefined)
+SFN_ENGINE_JAVA_HOME := $(shell for h in $(JDK_CANDIDATES); do \
+	v=$$("$$h/bin/java" -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -1); \
+	[ -n "$$v" ] && [ "$$v" -ge 17 ] && echo "$$h" && break; done)
+ifeq ($(SFN_ENGINE_JAVA_HOME),)
+SFN_ENGINE_JAVA_HOME := /usr/lib/jvm/java-17-openjdk-$(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+endif
+endif
 export SFN_ENGINE_JAVA_HOME
+# apt-get needs root: through sudo where we are not root (a CI runner's user).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
 .PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
@@ -43,10 +58,10 @@ $(CHECKOV_INSTALLED): tools/checkov/Pipfile.lock $(INSTALLED)
 	@touch $@
 
 # LocalStack's Step Functions engine for tests/test_executions*.py, in a Python 3.13 virtualenv of
-# its own (tools/sfn-engine/Pipfile.lock), on the machine's JDK 17.
+# its own (tools/sfn-engine/Pipfile.lock), on the machine's JDK (17 or newer).
 $(SFN_ENGINE_INSTALLED): tools/sfn-engine/Pipfile.lock $(INSTALLED)
 	@test -n "$(PYTHON313)" || (echo "the Step Functions engine needs python3.13 (set PYTHON313=...)" && exit 1)
-	@test -x "$(SFN_ENGINE_JAVA_HOME)/bin/java" || (apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless)
+	@test -x "$(SFN_ENGINE_JAVA_HOME)/bin/java" || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jdk-headless)
 	cd tools/sfn-engine && $(PIPENV) sync --python "$(PYTHON313)"
 	@touch $@
 
@@ -114,10 +129,19 @@ plan: $(INSTALLED)
 	@$(PYTHON) -m tools.plan_review.plan --env "$(ENV)"
 
 # Review plan JSON as Markdown: make plan-review PLAN="plans/mlbatch-prod.json ..." (or plans/*.json).
-# The reviewer exits 3 on data at risk and 1 on unreadable input; make then reports "Error 3"/"Error 1".
+# The reviewer exits 3 on data at risk, 1 on unreadable input, 2 on a config error; make cannot pass
+# that on (any failed recipe makes it exit 2), so the status is named on stderr. Scripts that need
+# it call the reviewer itself: .venv/bin/python -m tools.plan_review PLAN...
 plan-review: $(INSTALLED)
 	@test -n "$(PLAN)" || { echo "usage: make plan-review PLAN=\"plans/<stack>.json ...\"" >&2; exit 1; }
-	@$(PYTHON) -m tools.plan_review $(PLAN)
+	@$(PYTHON) -m tools.plan_review $(PLAN); status=$$?; case $$status in \
+		0) ;; \
+		3) echo "plan-review: status 3: data at risk where allow_destroy is not set (see the review)" >&2 ;; \
+		*) echo "plan-review: status $$status: no review (see the line above)" >&2 ;; \
+	esac; \
+	[ $$status = 0 ] || echo "plan-review: make exits 2 for any failure; for the status itself run" \
+		"$(PYTHON) -m tools.plan_review $(PLAN)" >&2; \
+	exit $$status
 
 clean:
 	rm -rf cdktf.out hcl.out plans .pytest_cache .mypy_cache .ruff_cache

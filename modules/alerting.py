@@ -134,6 +134,10 @@ class AlertTopic(Construct):
         self.outputs = AlertTopicOutputs(topic_arn=topic.arn, topic_name=topic.name)
 
 
+class AlarmNamesDrifted(RuntimeError):
+    """PipelineAlarms built alarms other than pipeline_alarm_names(), which the dashboard links."""
+
+
 class PipelineAlarms(Construct):
     def __init__(
         self,
@@ -216,8 +220,14 @@ class PipelineAlarms(Construct):
                 # Here no data is the symptom: every hour of the window without a success breaches.
                 treat_missing_data="breaching",
             )
-        # The dashboard builds the same names from config alone (it may live in another stack).
-        assert alarm_names == pipeline_alarm_names(pipeline, names), "alarm names drifted"
+        # The dashboard builds the same names from config alone (in a stack of its own,
+        # so it cannot reference these alarms). Not an assert: `python -O` (make synth) drops those.
+        expected = pipeline_alarm_names(pipeline, names)
+        if alarm_names != expected:
+            raise AlarmNamesDrifted(
+                f"pipeline {pipeline.name}: its alarms are {alarm_names} but the dashboard links "
+                f"{expected}: update pipeline_alarm_names() with PipelineAlarms"
+            )
 
         rule = CloudwatchEventRule(
             self,
@@ -318,7 +328,11 @@ class EnvironmentDashboard(Construct):
             ]
             for pipeline in pipelines[start : start + PIPELINES_PER_DASHBOARD]:
                 row = self._pipeline_row(pipeline, region)
-                assert len(row) == PIPELINE_WIDGETS, "PIPELINE_WIDGETS is out of date"
+                if len(row) != PIPELINE_WIDGETS:  # pages are sized by it (widget limit)
+                    raise RuntimeError(
+                        f"a pipeline row has {len(row)} widgets, PIPELINE_WIDGETS says "
+                        f"{PIPELINE_WIDGETS}: update PIPELINE_WIDGETS"
+                    )
                 widgets += row
             CloudwatchDashboard(
                 self,

@@ -39,7 +39,6 @@ from imports.aws import (
 )
 from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
 from modules.config import (
-    RESERVED_PIPELINE_NAME,
     EnvironmentConfig,
     LocalState,
     PipelineConfig,
@@ -52,6 +51,12 @@ from modules.iam import key_admin_statement, policy_document
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineLayer
+from modules.stack_names import (
+    bootstrap_stack_name,
+    dashboard_stack_name,
+    pipeline_stack_name,
+    stack_name,
+)
 from modules.storage import (
     BucketRef,
     SecureBucket,
@@ -65,23 +70,6 @@ MANAGED_BY = "cdktf"
 STATE_NONCURRENT_VERSION_DAYS = 90
 # S3 native state locking (backend use_lockfile) needs Terraform 1.10.
 REQUIRED_TERRAFORM = ">= 1.10.0"
-
-
-def stack_name(project: str, environment: str) -> str:
-    """The environment's stack: everything (single layout), or what its pipelines share."""
-    return f"{project}-{environment}"
-
-
-def pipeline_stack_name(project: str, environment: str, pipeline: str) -> str:
-    return f"{project}-{environment}-{pipeline}"
-
-
-def dashboard_stack_name(project: str, environment: str) -> str:
-    return f"{project}-{environment}-{RESERVED_PIPELINE_NAME}"
-
-
-def bootstrap_stack_name(project: str) -> str:
-    return f"{project}-state"
 
 
 def _require_terraform(scope: TerraformStack) -> None:
@@ -574,8 +562,6 @@ def build_app(
     if environments is None:
         regions = state_stores_by_region(config)
         for region, stores in regions.items():
-            name = bootstrap_stack_name(config.project)
-            if len(regions) > 1:
-                name = f"{name}-{region}"
+            name = bootstrap_stack_name(config.project, region if len(regions) > 1 else None)
             StateBootstrapStack(app, name, config.project, region, stores)
     return app

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from modules.config import ProjectConfig
-from modules.stack import stack_name
+from modules.stack_names import stack_name
 from tools.diagram import Model, StackMap, build_diagram, build_model, merge_stacks, title_for
 
 COMMITTED_DOT = Path(__file__).resolve().parent.parent / "docs" / "architecture.dot"

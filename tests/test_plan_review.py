@@ -38,6 +38,19 @@ class Review:
     def section(self, heading: str) -> str:
         """The text under one `#### ` heading, up to the next heading."""
         start = self.out.index(heading)
+        return self._from(start)
+
+    def pipeline(self, name: str) -> str:
+        """The changes of one pipeline: its `####` part of a shared stack, or its own stack."""
+        found = re.search(
+            rf"^(#### Pipeline `{name}`|### Stack `[a-z0-9-]+`: pipeline `{name}`,.*)$",
+            self.out,
+            re.M,
+        )
+        assert found, self.out
+        return self._from(found.start())
+
+    def _from(self, start: int) -> str:
         end = min(
             (i for i in (self.out.find("\n###", start + 1),) if i != -1), default=len(self.out)
         )
@@ -134,12 +147,12 @@ def test_real_plan_counts_and_values(
     result = _review_files([path], capsys)
     assert result.status == 0, result.err
     assert "**1 stack: 1 to create, 2 to update, 1 to replace, 1 to delete.**" in result.out
-    assert "| `mlbatch-dev` | (environment) | · | · | 1 | 1 |" in result.out
-    assert "| `mlbatch-dev` | `churn` | · | 2 | · | · |" in result.out
-    assert "| `mlbatch-dev` | `ltv` | 1 | · | · | · |" in result.out
-    assert "### Stack `mlbatch-dev` (environment `dev`, sets `allow_destroy`)" in result.out
+    assert "| `mlbatch-dev` | shared (base) | · | · | 1 | 1 |" in result.out
+    assert "| `mlbatch-dev` | pipeline `churn` | · | 2 | · | · |" in result.out
+    assert "| `mlbatch-dev` | pipeline `ltv` | 1 | · | · | · |" in result.out
+    assert "### Stack `mlbatch-dev`: base, environment `dev` (sets `allow_destroy`)" in result.out
 
-    churn = result.section("#### Pipeline `churn`")
+    churn = result.pipeline("churn")
     assert "`input.instance_count`: `1` → `2`" in churn
     assert '`output`: `{"instance_count": 1}` → `(known after apply)`' in churn
     assert "`input`: `(sensitive)` → `(sensitive)`" in churn
@@ -148,7 +161,7 @@ def test_real_plan_counts_and_values(
     assert "new-secret-value" not in result.out
     assert "old-secret-value" not in churn.replace("`output`: `old-secret-value`", "")
 
-    shared = result.section("#### Environment-wide")
+    shared = result.section("#### Shared (base)")
     assert "- `-/+` replace `terraform_data.storage_rotated_11223344`" in shared
     assert "`triggers_replace[0]`: `v1` → `v2` (forces replacement)" in shared
     assert "- `-` delete `terraform_data.storage_retired_55667788`" in shared
@@ -164,8 +177,9 @@ def test_pipeline_stack_owns_its_resources(
     path = tmp_path / "mlbatch-dev-churn.json"
     shutil.copy(real_plans["plan"], path)
     result = _review_files([path], capsys)
-    assert "| `mlbatch-dev-churn` | `churn` | · | 2 | 1 | 1 |" in result.out
-    assert "#### Environment-wide" not in result.out
+    assert "| `mlbatch-dev-churn` | pipeline `churn` | · | 2 | 1 | 1 |" in result.out
+    assert "### Stack `mlbatch-dev-churn`: pipeline `churn`, environment `dev`" in result.out
+    assert "Shared" not in result.out and "shared" not in result.out
 
 
 def test_state_is_not_a_plan(
@@ -213,12 +227,16 @@ def raw_config() -> dict[str, Any]:
     return loaded
 
 
+def _config_dict(raw: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(raw))
+    edit(copy)
+    return copy
+
+
 def _config(raw: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> ProjectConfig:
     from modules.config import parse_config
 
-    copy = json.loads(json.dumps(raw))
-    edit(copy)
-    return parse_config(copy, "test.yaml")
+    return parse_config(_config_dict(raw, edit), "test.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +275,7 @@ def row(
 ) -> re.Pattern[str]:
     """The summary row of a pipeline, in whichever stack holds it."""
     cells = " | ".join(str(n) if n else "·" for n in (create, update, replace, delete))
-    label = f"`{pipeline}`" if pipeline else "(environment)"
+    label = f"pipeline `{pipeline}`" if pipeline else "shared (base)"
     return re.compile(rf"^\| `[a-z0-9-]+` \| {re.escape(label)} \| {re.escape(cells)} \|$", re.M)
 
 
@@ -291,7 +309,7 @@ def test_transform_instance_count_changes_one_field_of_one_state(
     assert result.status == 0
     assert row("churn", 0, 1, 0, 0).search(result.out)
     assert result.out.count("\n- `") == 1  # one resource changes: the churn state machine
-    churn = result.section("#### Pipeline `churn`")
+    churn = result.pipeline("churn")
     assert "update `aws_sfn_state_machine.pipeline-churn_sfn_state-machine_" in churn
     assert churn.count("changed:") == 1
     assert "state `RunTransformJob` changed:" in churn
@@ -308,12 +326,12 @@ def test_states_added_and_removed_by_name(
         raw["environments"]["dev"]["pipelines"]["churn"]["notify_on_success"] = True
 
     after = synth(edit, ["dev"])
-    on = review(env_plans(baseline, after, "dev")).section("#### Pipeline `churn`")
+    on = review(env_plans(baseline, after, "dev")).pipeline("churn")
     assert "  - state `NotifySuccess` added (Task)" in on
     assert (
         "  - state `WriteManifest` changed:\n    - `Next`: `RunSucceeded` → `NotifySuccess`" in on
     )
-    off = review(env_plans(after, baseline, "dev")).section("#### Pipeline `churn`")
+    off = review(env_plans(after, baseline, "dev")).pipeline("churn")
     assert "  - state `NotifySuccess` removed" in off
     assert "    - `Next`: `NotifySuccess` → `RunSucceeded`" in off
 
@@ -349,7 +367,7 @@ def test_added_pipeline_only_creates(
     assert len(created) >= 15
     assert row("fraud", len(created), 0, 0, 0).search(result.out)
     assert "`churn`" not in result.out and "`ltv`" not in result.out
-    fraud = result.section("#### Pipeline `fraud`")
+    fraud = result.pipeline("fraud")
     assert fraud.count("create `") == len(created)
     assert "update" not in fraud and "delete" not in fraud
     # the new role policies point at roles that do not exist yet
@@ -363,7 +381,7 @@ def test_replaced_bucket_is_guarded_first_and_exits_3(
     result = review(env_plans(baseline, baseline, "prod", replace=(bucket,)))
     assert result.status == 3
     risk = result.out.index("### ⛔ Data at risk")
-    assert risk < result.out.index("| stack | pipeline |") < result.out.index("### Stack")
+    assert risk < result.out.index("| stack | part |") < result.out.index("### Stack")
     assert re.search(
         rf"^\| `mlbatch-prod[a-z0-9-]*` \| replace \| `{bucket}` \| bucket:", result.out, re.M
     )
@@ -374,7 +392,10 @@ def test_replaced_bucket_is_guarded_first_and_exits_3(
 
 
 def test_unknown_after_apply_values_are_shown_as_such(
-    synth: Callable[..., dict[str, dict[str, Any]]], review: Callable[..., Review]
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    review: Callable[..., Review],
+    raw_config: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     """A new bucket's ARN is unknown until apply: every policy naming it in the same state is too.
     That takes one state (`layout: single`); with one stack per pipeline, the pipeline stacks read
@@ -384,9 +405,14 @@ def test_unknown_after_apply_values_are_shown_as_such(
         raw["environments"]["prod"]["layout"] = "single"
 
     stacks = synth(single, ["prod"])
+    config = tmp_path / "single.yaml"
+    config.write_text(yaml.safe_dump(_config_dict(raw_config, single)))
     bucket = bucket_address(stacks, "prod", "output")
-    result = review(env_plans(stacks, stacks, "prod", replace=(bucket,)))
-    churn = result.section("#### Pipeline `churn`")
+    result = review(env_plans(stacks, stacks, "prod", replace=(bucket,)), "--config", str(config))
+    assert (
+        "### Stack `mlbatch-prod`: environment (single stack), environment `prod`\n" in result.out
+    )
+    churn = result.pipeline("churn")
     assert "update `aws_iam_role_policy.pipeline-churn_sagemaker_execution-policy_" in churn
     assert "  - policy: (known after apply)" in churn
     assert "(forces replacement)" in result.section("#### Environment-wide")
@@ -435,7 +461,7 @@ def test_widened_policy_statement_is_shown_by_sid(
     after = synth(edit, ["dev"])
     result = review(env_plans(baseline, after, "dev"))
     assert result.status == 0
-    ltv = result.section("#### Pipeline `ltv`")
+    ltv = result.pipeline("ltv")
     assert "update `aws_iam_role_policy.pipeline-ltv_sagemaker_execution-policy_" in ltv
     assert f"policy statement `PullInferenceImage` changed: Resource: + `{repository}`" in ltv
     assert ltv.count("statement") == 1
@@ -455,11 +481,94 @@ def test_renamed_state_bucket_is_guarded_in_the_bootstrap_stack(
     result = review(plans)
     assert result.status == 3
     assert f"**{len(plans)} stacks:" in result.out
-    assert "### Stack `mlbatch-state` (no environment of the config" in result.out
-    assert "### Stack `mlbatch-dev` (environment `dev`, sets `allow_destroy`)\n\nNo changes." in (
-        result.out
+    assert "### Stack `mlbatch-state`: state bootstrap (no environment of the config" in result.out
+    # dev's stacks are all unchanged: one line, each labelled with what it is, and no section
+    assert (
+        "4 stacks unchanged: base `mlbatch-dev`; pipeline `mlbatch-dev-churn`, `mlbatch-dev-ltv`; "
+        "dashboard `mlbatch-dev-dashboard`.\n" in result.out
     )
+    assert "### Stack `mlbatch-dev" not in result.out
     assert "| `mlbatch-state` | delete | `aws_s3_bucket.state-mlbatch-tfstate-1234" in result.out
+
+
+MANY = 48  # pipelines: with dev's base and dashboard stacks, 50 stacks
+
+
+def _many_pipelines(raw: dict[str, Any]) -> None:
+    churn = raw["pipelines"][0]
+    raw["pipelines"] += [
+        {
+            "name": f"p{index:02}",
+            "model": {"image": churn["model"]["image"], "artifact_key": f"p{index:02}/m.tar.gz"},
+            "schedule": {"expression": "rate(1 day)"},
+            "transform": {"instance_type": "ml.m5.large", "content_type": "text/csv"},
+        }
+        for index in range(MANY - len(raw["pipelines"]))
+    ]
+
+
+@pytest.fixture(scope="module")
+def many(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    raw_config: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, dict[str, Any]], Path]:
+    """dev with 48 pipelines, one stack each (50 stacks), and that config as a file."""
+    config = tmp_path_factory.mktemp("many") / "many.yaml"
+    config.write_text(yaml.safe_dump(_config_dict(raw_config, _many_pipelines)))
+    return synth(_many_pipelines, ["dev"]), config
+
+
+def test_one_pipeline_change_among_50_stacks_fits_one_screen(
+    synth: Callable[..., dict[str, dict[str, Any]]],
+    many: tuple[dict[str, dict[str, Any]], Path],
+    review: Callable[..., Review],
+) -> None:
+    before, config = many
+
+    def edit(raw: dict[str, Any]) -> None:
+        _many_pipelines(raw)
+        raw["environments"]["dev"]["pipelines"]["churn"]["transform"]["instance_count"] = 2
+
+    plans = env_plans(before, synth(edit, ["dev"]), "dev")
+    assert len(plans) == 50
+    result = review(plans, "--config", str(config))
+    assert result.status == 0
+    lines = result.out.splitlines()
+    assert len(lines) <= 20, result.out
+    assert "**50 stacks: 0 to create, 1 to update, 0 to replace, 0 to delete.**" in lines
+    assert result.out.count("\n| `") == 1  # one table row: the changed pipeline's stack
+    assert row("churn", 0, 1, 0, 0).search(result.out)
+    assert result.out.count("### Stack") == 1
+    # every other stack in one line, by kind, the 47 pipeline stacks elided after five names
+    unchanged = next(line for line in lines if "unchanged:" in line)
+    assert unchanged.startswith(
+        "49 stacks unchanged: base `mlbatch-dev`; pipeline `mlbatch-dev-ltv`, `mlbatch-dev-p00`, "
+    )
+    assert unchanged.endswith(" and 42 more; dashboard `mlbatch-dev-dashboard`.")
+    assert "(environment" not in result.out
+
+
+def test_review_fits_a_github_comment(
+    many: tuple[dict[str, dict[str, Any]], Path], review: Callable[..., Review]
+) -> None:
+    """Creating 48 pipelines from nothing is a long review: it is cut at a line, with a note,
+    to what a GitHub comment holds; the data guard comes first, so it is never the part cut."""
+    stacks, config = many
+    plans = env_plans({}, stacks, "dev")
+    full = review(plans, "--config", str(config), "--max-chars", "0")
+    assert len(full.out) > 65_536
+    result = review(plans, "--config", str(config))
+    assert result.status == full.status == 0
+    assert len(result.out) <= 65_536
+    body, note = result.out.rsplit("\n\n", 1)
+    assert full.out.startswith(body)
+    assert re.fullmatch(
+        r"\*\*Review truncated\*\* at [0-9,]+ of [0-9,]+ characters \(a GitHub comment holds "
+        r"65,536\): run `python -m tools.plan_review` on the plans for the rest\.\n",
+        note,
+    ), note
+    assert f"of {len(full.out):,} characters" in note
 
 
 def test_make_plan_review_fails_on_data_at_risk(
@@ -475,8 +584,19 @@ def test_make_plan_review_fails_on_data_at_risk(
         text=True,
     )
     assert result.stdout.startswith("<!-- plan-review -->\n## Plan review")
-    assert result.returncode != 0
-    assert "Error 3" in result.stderr  # make reports the reviewer's status, and exits 2 itself
+    # make exits 2 for any failed recipe; the target names the reviewer's own status, and how to
+    # get it as an exit status
+    assert result.returncode == 2
+    assert result.stderr.startswith("plan-review: status 3: data at risk"), result.stderr
+    assert ".venv/bin/python -m tools.plan_review " in result.stderr
+    direct = subprocess.run(
+        [sys.executable, "-m", "tools.plan_review", *sorted(map(str, tmp_path.glob("*.json")))],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert direct.returncode == 3
+    assert direct.stdout == result.stdout
 
 
 # ---------------------------------------------------------------------------------------------

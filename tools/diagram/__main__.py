@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     # one the test suite checks against that file.
     config = load_config(DEFAULT_CONFIG_PATH)
     documents = synthesize(config, environments=[args.environment])
-    from modules.stack import stack_name  # imports cdktf: after synthesize started its runtime
+    from modules.stack_names import stack_name
 
     stack = stack_name(config.project, args.environment)
     merged, stacks = merge_stacks(documents)

@@ -68,10 +68,16 @@ class StackPlan:
     changes: list[Change] = field(default_factory=list)
     environment: str | None = None
     allow_destroy: bool = False
+    kind: str = "not in the config"
+    own_pipeline: str | None = None
 
     def counts(self, pipeline: str | None, *, whole_stack: bool = False) -> dict[str, int]:
         chosen = [c for c in self.changes if whole_stack or c.pipeline == pipeline]
         return {action: sum(1 for c in chosen if c.action == action) for action in ACTIONS}
+
+    @property
+    def changed(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)
 
     @property
     def pipelines(self) -> list[str | None]:
@@ -142,23 +148,40 @@ def load_plan(path: Path, stack: str | None = None) -> StackPlan:
     return plan
 
 
+# What a stack is, for the review's labels (the app's stack kinds, see modules/stack.py).
+BASE, ENVIRONMENT, PIPELINE, DASHBOARD, BOOTSTRAP, FOREIGN = (
+    "base",
+    "environment (single stack)",
+    "pipeline",
+    "dashboard",
+    "state bootstrap",
+    "not in the config",
+)
+
+
 @dataclass(frozen=True)
-class Environment:
-    allow_destroy: bool
-    pipelines: frozenset[str]
+class StackRole:
+    kind: str
+    environment: str | None = None
+    allow_destroy: bool = False
+    pipeline: str | None = None  # a pipeline stack's own pipeline
 
 
-def attach_environment(plan: StackPlan, project: str, environments: dict[str, Environment]) -> None:
-    """Stacks are `<project>-<env>` or `<project>-<env>-<part>`; anything else (the state
-    bootstrap, a foreign stack) has no environment, so the guard always applies to it."""
-    prefix = f"{project}-"
-    if not plan.stack.startswith(prefix):
-        return
-    environment, _, part = plan.stack[len(prefix) :].partition("-")
-    if environment not in environments:
-        return
-    plan.environment = environment
-    plan.allow_destroy = environments[environment].allow_destroy
+def attach_role(plan: StackPlan, roles: dict[str, StackRole], bootstrap_prefix: str) -> None:
+    """The role of a plan's stack, by its name among the stacks the config synthesizes; the state
+    bootstrap (and any foreign stack) has no environment, so the guard always applies to it."""
+    role = roles.get(plan.stack)
+    if role is None:
+        is_bootstrap = plan.stack == bootstrap_prefix or plan.stack.startswith(
+            f"{bootstrap_prefix}-"
+        )
+        role = StackRole(BOOTSTRAP if is_bootstrap else FOREIGN)
+    plan.kind = role.kind
+    plan.environment = role.environment
+    plan.allow_destroy = role.allow_destroy
+    plan.own_pipeline = role.pipeline
     # A stack of its own per pipeline: resources outside a pipeline-<name> path are still its.
-    if part in environments[environment].pipelines:
-        plan.changes = [c if c.pipeline else replace(c, pipeline=part) for c in plan.changes]
+    if role.pipeline is not None:
+        plan.changes = [
+            c if c.pipeline else replace(c, pipeline=role.pipeline) for c in plan.changes
+        ]

@@ -16,11 +16,17 @@ from pathlib import Path
 
 from tools.plan_review.model import (
     ACTIONS,
+    BASE,
+    BOOTSTRAP,
+    DASHBOARD,
+    ENVIRONMENT,
+    FOREIGN,
+    PIPELINE,
     Change,
-    Environment,
     PlanError,
     StackPlan,
-    attach_environment,
+    StackRole,
+    attach_role,
     load_plan,
 )
 from tools.plan_review.semantic import describe
@@ -33,15 +39,52 @@ MARKER = "<!-- plan-review -->"  # the CI workflow finds its own comment by this
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
 
+# GitHub refuses a comment body longer than this many characters; the CI workflow posts the review
+# as one comment, so a longer review is cut at a line, with a note saying so.
+GITHUB_COMMENT_LIMIT = 65_536
+# Unchanged stacks are one line: at most this many names of each kind, then "and N more".
+UNCHANGED_NAMES_SHOWN = 5
+KIND_ORDER = (BASE, ENVIRONMENT, PIPELINE, DASHBOARD, BOOTSTRAP, FOREIGN)
+# What a stack's changes outside any pipeline-<name> construct path belong to, by stack kind.
+SHARED_PART = {
+    BASE: "shared (base)",
+    ENVIRONMENT: "environment-wide",
+    DASHBOARD: "dashboard",
+    BOOTSTRAP: "state bootstrap",
+    FOREIGN: "no pipeline",
+}
+
+
 def _counts_cells(counts: dict[str, int]) -> str:
     return " | ".join(str(counts[action]) if counts[action] else "·" for action in ACTIONS)
 
 
-def _environment_note(plan: StackPlan) -> str:
+def _part(plan: StackPlan, pipeline: str | None) -> str:
+    return f"pipeline `{pipeline}`" if pipeline else SHARED_PART.get(plan.kind, plan.kind)
+
+
+def _stack_heading(plan: StackPlan) -> str:
+    what = f"pipeline `{plan.own_pipeline}`" if plan.own_pipeline else plan.kind
     if plan.environment is None:
-        return "no environment of the config: the data guard applies"
-    allowed = ", sets `allow_destroy`" if plan.allow_destroy else ""
-    return f"environment `{plan.environment}`{allowed}"
+        guard = "no environment of the config: the data guard applies"
+        return f"### Stack `{plan.stack}`: {what} ({guard})"
+    allowed = " (sets `allow_destroy`)" if plan.allow_destroy else ""
+    return f"### Stack `{plan.stack}`: {what}, environment `{plan.environment}`{allowed}"
+
+
+def _unchanged(plans: Sequence[StackPlan]) -> str:
+    """One line for every stack without changes, whatever their number."""
+    by_kind: dict[str, list[str]] = {}
+    for plan in plans:
+        by_kind.setdefault(plan.kind, []).append(plan.stack)
+    groups = []
+    for kind in sorted(by_kind, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
+        stacks = sorted(by_kind[kind])
+        shown = ", ".join(f"`{name}`" for name in stacks[:UNCHANGED_NAMES_SHOWN])
+        more = len(stacks) - UNCHANGED_NAMES_SHOWN
+        groups.append(f"{kind} {shown}" + (f" and {more} more" if more > 0 else ""))
+    count = len(plans)
+    return f"{count} stack{'s' if count != 1 else ''} unchanged: " + "; ".join(groups) + "."
 
 
 def _at_risk(plans: Sequence[StackPlan]) -> list[tuple[StackPlan, Change, str]]:
@@ -53,8 +96,22 @@ def _at_risk(plans: Sequence[StackPlan]) -> list[tuple[StackPlan, Change, str]]:
     ]
 
 
-def render(plans: Sequence[StackPlan]) -> tuple[str, int]:
-    """The Markdown review and the exit status it calls for."""
+def _fit(text: str, limit: int) -> str:
+    """The review cut at a line so that it and the note fit in `limit` characters."""
+    if len(text) <= limit:
+        return text
+    note = (
+        f"\n**Review truncated** at {{shown:,}} of {len(text):,} characters (a GitHub comment "
+        f"holds {GITHUB_COMMENT_LIMIT:,}): run `python -m tools.plan_review` on the plans "
+        "for the rest.\n"
+    )
+    room = limit - len(note.format(shown=len(text)))
+    cut = text.rfind("\n", 0, room) + 1
+    return text[:cut] + note.format(shown=cut)
+
+
+def render(plans: Sequence[StackPlan], limit: int = GITHUB_COMMENT_LIMIT) -> tuple[str, int]:
+    """The Markdown review (at most `limit` characters) and the exit status it calls for."""
     out = [MARKER, "## Plan review", ""]
     totals = {a: sum(p.counts(None, whole_stack=True)[a] for p in plans) for a in ACTIONS}
     out.append(
@@ -84,24 +141,34 @@ def render(plans: Sequence[StackPlan]) -> tuple[str, int]:
             )
             out.append("")
 
-    out.append("| stack | pipeline | create | update | replace | delete |")
-    out.append("|---|---|--:|--:|--:|--:|")
-    for plan in plans:
-        for pipeline in plan.pipelines or [None]:
-            label = f"`{pipeline}`" if pipeline else "(environment)"
-            out.append(f"| `{plan.stack}` | {label} | {_counts_cells(plan.counts(pipeline))} |")
-    out.append("")
-
-    for plan in plans:
-        out.append(f"### Stack `{plan.stack}` ({_environment_note(plan)})")
+    # Only stacks with changes get a row and a section: a one-pipeline change among hundreds of
+    # stacks stays one screen, and every other stack is named in one line.
+    changed = [plan for plan in plans if plan.changed]
+    if changed:
+        out.append("| stack | part | create | update | replace | delete |")
+        out.append("|---|---|--:|--:|--:|--:|")
+        for plan in changed:
+            for pipeline in plan.pipelines:
+                out.append(
+                    f"| `{plan.stack}` | {_part(plan, pipeline)} | "
+                    f"{_counts_cells(plan.counts(pipeline))} |"
+                )
         out.append("")
-        if not plan.pipelines:
-            out.append("No changes.")
-            out.append("")
-        for pipeline in plan.pipelines:
+    unchanged = [plan for plan in plans if not plan.changed]
+    if unchanged:
+        out.append(_unchanged(unchanged))
+        out.append("")
+
+    for plan in changed:
+        out.append(_stack_heading(plan))
+        out.append("")
+        parts = plan.pipelines
+        for pipeline in parts:
             changes = [c for c in plan.changes if c.pipeline == pipeline and c.action != "no-op"]
-            out.append(f"#### Pipeline `{pipeline}`" if pipeline else "#### Environment-wide")
-            out.append("")
+            # A stack of one part (a pipeline stack, the dashboard) needs no heading per part.
+            if len(parts) > 1 or (plan.own_pipeline is None and pipeline is not None):
+                out.append(f"#### {_part(plan, pipeline).capitalize()}")
+                out.append("")
             for change in sorted(
                 changes, key=lambda c: (ACTIONS_ORDER.get(c.action, 9), c.address)
             ):
@@ -112,28 +179,49 @@ def render(plans: Sequence[StackPlan]) -> tuple[str, int]:
                     for line in describe(change)
                 )
             out.append("")
-    return "\n".join(out).rstrip() + "\n", EXIT_GUARD if blocked else EXIT_OK
+    text = "\n".join(out).rstrip() + "\n"
+    return _fit(text, limit) if limit else text, EXIT_GUARD if blocked else EXIT_OK
 
 
 ACTIONS_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3}
 
 
-def _environments(config_path: str | None) -> tuple[str, dict[str, Environment]]:
+def _roles(config_path: str | None) -> tuple[dict[str, StackRole], str]:
+    """Every stack the config synthesizes, with its role; and the state bootstrap's name."""
     from modules.config import load_config
+    from modules.stack_names import (
+        bootstrap_stack_name,
+        dashboard_stack_name,
+        pipeline_stack_name,
+        stack_name,
+    )
 
     config = load_config(config_path)
-    return config.project, {
-        name: Environment(
-            allow_destroy=env.allow_destroy, pipelines=frozenset(p.name for p in env.pipelines)
-        )
-        for name, env in config.environments.items()
-    }
+    roles: dict[str, StackRole] = {}
+    for name, env in config.environments.items():
+        allow = env.allow_destroy
+        if env.layout == "single":
+            roles[stack_name(config.project, name)] = StackRole(ENVIRONMENT, name, allow)
+            continue
+        roles[stack_name(config.project, name)] = StackRole(BASE, name, allow)
+        roles[dashboard_stack_name(config.project, name)] = StackRole(DASHBOARD, name, allow)
+        for pipeline in env.pipelines:
+            stack = pipeline_stack_name(config.project, name, pipeline.name)
+            roles[stack] = StackRole(PIPELINE, name, allow, pipeline.name)
+    return roles, bootstrap_stack_name(config.project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plan-review", description=__doc__.splitlines()[0])
     parser.add_argument("plans", nargs="*", type=Path, help="`terraform show -json` output files")
     parser.add_argument("--config", help="project config (default: $PIPELINE_CONFIG or shipped)")
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=GITHUB_COMMENT_LIMIT,
+        help="cut the review at a line to fit this many characters, with a note (0: no limit); "
+        "default: a GitHub comment's limit",
+    )
     args = parser.parse_args(argv)
     if not args.plans:
         print(
@@ -149,12 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from modules.config import ConfigError
 
     try:
-        project, environments = _environments(args.config)
+        roles, bootstrap = _roles(args.config)
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     for plan in plans:
-        attach_environment(plan, project, environments)
-    text, status = render(plans)
+        attach_role(plan, roles, bootstrap)
+    text, status = render(plans, args.max_chars)
     sys.stdout.write(text)
     return status
