@@ -80,6 +80,14 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _edits(*edits: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def edit(raw: dict[str, Any]) -> None:
+        for each in edits:
+            each(raw)
+
+    return edit
+
+
 def _delete(path: str) -> Callable[[dict[str, Any]], None]:
     def edit(raw: dict[str, Any]) -> None:
         *parents, last = path.split(".")
@@ -258,6 +266,47 @@ BAD_CONFIGS = [
         "daily freshness window without margin",
         _set("pipelines.0.alarms", {"freshness_window_hours": 25}),
         "is too short: at least 30 for this schedule",
+    ),
+    (
+        "6-hourly cron with a 3 h freshness window",
+        _edits(
+            _set("pipelines.0.schedule.expression", "cron(0 */6 * * ? *)"),
+            _set("pipelines.0.alarms", {"freshness_window_hours": 3}),
+        ),
+        "is too short: at least 8 for this schedule (interval 6 h",
+    ),
+    (
+        "payload input prefix outside the pipeline's",
+        _set("pipelines.0.schedule.payload", {"input_prefix": "elsewhere/"}),
+        "schedule.payload.input_prefix 'elsewhere/' is not under the pipeline's input prefix "
+        "'churn/'",
+    ),
+    (
+        "scheduled time in the payload",
+        _set("pipelines.0.schedule.payload", {"scheduled_time": "2026-01-01T00:00:00Z"}),
+        "pipelines[churn].schedule.payload (in environment 'dev'): scheduled_time may not be set",
+    ),
+    (
+        "dated input folder too long for S3Uri",
+        _set("pipelines.0.input_prefix", "churn/" + "a/" * 470),
+        "input location (with input_folder) must be 0 to 1024 characters",
+    ),
+    (
+        "payload input prefix not a string",
+        _set("pipelines.0.schedule.payload", {"input_prefix": 42}),
+        "pipelines[churn].schedule.payload.input_prefix (in environment 'dev'): Input should be "
+        "a valid string",
+    ),
+    (
+        "wildcard in payload input prefix",
+        _set("pipelines.0.schedule.payload", {"input_prefix": "churn/x*/"}),
+        "pipelines[churn].schedule.payload.input_prefix (in environment 'dev'): String should "
+        "match pattern",
+    ),
+    (
+        "payload input prefix too long for S3Uri",
+        _set("pipelines.0.schedule.payload", {"input_prefix": "churn/" + "a/" * 597}),
+        "input location must be 0 to 1024 characters",
     ),
     (
         "payload x concurrency over 100 MB",

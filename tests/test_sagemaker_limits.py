@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel
 from modules.config import (
     MODEL,
     TRANSFORM,
+    ConfigError,
     ProjectConfig,
     SageMakerField,
     check_shape,
@@ -36,6 +37,36 @@ NOT_FROM_CONFIG = {
     f"{MODEL}.Tags.[].Key": "constant tag keys (pipeline, environment)",
     f"{MODEL}.ModelName": "Names.pipeline(): project, environment and pipeline names, which the "
     "config checks against this member (Names.limits, check_name); the value is checked here",
+}
+
+
+# Request members whose values are not literals in the definition (a ".$" path, an intrinsic
+# function or a Terraform reference): the config fields that feed each (which must carry a marker
+# of that member) and what else feeds it. A new non-literal member fails the walk until listed.
+S3_URI = f"{TRANSFORM}.TransformInput.DataSource.S3DataSource.S3Uri"
+FROM_RUN_DATA: dict[str, tuple[tuple[str, ...], str]] = {
+    f"{TRANSFORM}.TransformJobName": ((), "Names.run_name_format + an MD5 hash"),
+    f"{TRANSFORM}.ModelName": ((), "the model resource's name, or the run's job name"),
+    f"{MODEL}.ModelName": ((), "the run's job name (Names.run_name_format + an MD5 hash)"),
+    S3_URI: (
+        ("PipelineConfig.input_prefix",),
+        "the run's input prefix: the pipeline's (marked), schedule.payload.input_prefix (the "
+        "same InputPrefix type, _PayloadPrefix), <prefix><input_folder rendering>/ (its longest "
+        "rendering checked against this member by PipelineConfig), or a marker object's folder "
+        "(an S3 key at run time, checked by CheckRunInput)",
+    ),
+    f"{TRANSFORM}.TransformOutput.S3OutputPath": (
+        ("PipelineConfig.output_prefix",),
+        "the output prefix and the run id",
+    ),
+    f"{TRANSFORM}.TransformOutput.KmsKeyId": ((), "the environment key's ARN"),
+    f"{TRANSFORM}.TransformResources.VolumeKmsKeyId": ((), "the environment key's ARN"),
+    f"{MODEL}.ExecutionRoleArn": ((), "the pipeline's execution role ARN"),
+    f"{MODEL}.PrimaryContainer.ModelPackageName": ((), "the newest approved package (AWS's ARN)"),
+    f"{MODEL}.PrimaryContainer.ModelDataUrl": (
+        ("ModelConfig.artifact_key",),
+        "the models bucket and the artifact key",
+    ),
 }
 
 
@@ -144,6 +175,49 @@ def test_every_request_member_fed_from_config_has_a_botocore_marker(
     literal_paths = {path for path, _, is_literal in leaves if is_literal}
     unmarked = sorted(literal_paths - set(markers) - set(NOT_FROM_CONFIG))
     assert unmarked == [], "add a SageMakerField marker to the config field feeding these"
+
+
+def test_every_member_not_sent_as_a_literal_is_accounted_for(
+    leaves: list[tuple[str, Any, bool]],
+) -> None:
+    computed = {path for path, _, is_literal in leaves if not is_literal}
+    assert sorted(computed - set(FROM_RUN_DATA)) == [], "list these in FROM_RUN_DATA"
+    assert sorted(set(FROM_RUN_DATA) - computed) == [], "stale FROM_RUN_DATA entries"
+    markers = _markers()
+    unmarked = [
+        (path, field)
+        for path, (fields, _) in FROM_RUN_DATA.items()
+        for field in fields
+        if field not in markers.get(path, [])
+    ]
+    assert unmarked == []
+
+
+def test_every_source_of_the_input_s3_uri_is_checked_against_it(
+    make_config: Callable[..., ProjectConfig],
+) -> None:
+    # The S3Uri a run reads is built at run time from one of several sources; each source that
+    # comes from config is refused when the S3Uri it gives would exceed SageMaker's limit.
+    longest = int(sagemaker_shape(S3_URI)["max"])
+    too_long = "churn/" + "a/" * (longest // 2)
+
+    def edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+        def apply(raw: dict[str, Any]) -> None:
+            node = raw["pipelines"][0]
+            *parents, last = path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
+
+        return apply
+
+    for path, value in (
+        ("input_prefix", too_long),
+        ("schedule.payload", {"input_prefix": too_long}),
+        ("input_prefix", too_long[: longest - 80]),  # fits alone; not with the dated folder
+    ):
+        with pytest.raises(ConfigError, match=f"input location.* 0 to {longest} characters"):
+            make_config(edit(path, value))
 
 
 def test_every_marker_names_a_member_the_requests_send(

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from modules.config.aws_facts import (
     LOG_RETENTION_DAYS,
@@ -170,3 +170,11 @@ TAG_VALUE = (
 )
 # An S3 location in a bucket of the environment, as SageMaker receives it.
 IN_BUCKET = f"s3://{LONGEST_BUCKET}/{{}}"
+INPUT_S3_URI = f"{TRANSFORM}.TransformInput.DataSource.S3DataSource.S3Uri"
+# A prefix a run reads in the input bucket (a pipeline's default, or a schedule's payload): an S3
+# key prefix that is also a valid S3Uri for CreateTransformJob.
+InputPrefix = Annotated[
+    TfStr,
+    StringConstraints(pattern=S3_KEY_PREFIX_RE),
+    sagemaker(INPUT_S3_URI, "input location", IN_BUCKET),
+]

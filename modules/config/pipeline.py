@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modules.config.aws_facts import (
     DATA_PROCESSING_CONTENT_TYPES,
@@ -18,6 +18,7 @@ from modules.config.aws_facts import (
 from modules.config.fields import (
     ECR_IMAGE_RE,
     IN_BUCKET,
+    INPUT_S3_URI,
     LONGEST_RUN_ID,
     MARKER_RE,
     MODEL,
@@ -28,6 +29,8 @@ from modules.config.fields import (
     TAG_VALUE,
     TRANSFORM,
     EcrRepositoryArn,
+    InputPrefix,
+    SageMakerField,
     ScheduleExpression,
     SecurityGroupId,
     StrictModel,
@@ -159,6 +162,19 @@ class RetryPolicy(StrictModel):
     )
 
 
+# Run-input keys the workflow reads that Scheduler or the event trigger set: a payload that set
+# them would change what every scheduled run reads.
+RESERVED_PAYLOAD_KEYS = ("trigger", "scheduled_time", "marker_key")
+
+
+class _PayloadPrefix(BaseModel):
+    """The payload's input_prefix, checked by the same type as the pipeline's input_prefix."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input_prefix: InputPrefix | None = None
+
+
 class ScheduleConfig(StrictModel):
     """When a pipeline runs."""
 
@@ -179,7 +195,9 @@ class ScheduleConfig(StrictModel):
     )
     payload: dict[TfStr, Any] = Field(
         default_factory=dict,
-        description="Extra keys for the run input (e.g. input_prefix to read another prefix).",
+        description="Extra keys for the run input, e.g. input_prefix to read another prefix "
+        f"under the pipeline's input prefix (not {', '.join(RESERVED_PAYLOAD_KEYS)}: Scheduler "
+        "and the event trigger set them).",
     )
     input_folder: TfStr | None = Field(
         default=None,
@@ -193,6 +211,12 @@ class ScheduleConfig(StrictModel):
     @classmethod
     def _safe_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
         no_terraform_template(json.dumps(value))
+        reserved = [key for key in RESERVED_PAYLOAD_KEYS if key in value]
+        if reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} may not be set: Scheduler and the event trigger set it"
+            )
+        _PayloadPrefix.model_validate(value)  # errors name payload.input_prefix
         return value
 
     @model_validator(mode="after")
@@ -207,6 +231,18 @@ class ScheduleConfig(StrictModel):
                 "so remove it once the schedule has started"
             )
         return self
+
+
+def longest_folder(picture: str) -> str:
+    """An upper bound of a date picture's rendering: each [component] as wide as the widest of
+    a name (9: "September"), its own text and its width modifier."""
+
+    def widest(component: re.Match[str]) -> str:
+        body = component[1]
+        width = max([9, len(body), *(int(n) for n in re.findall(r",(\d+)", body))])
+        return "x" * width
+
+    return re.sub(r"\[([^\]]*)\]", widest, picture)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -339,14 +375,15 @@ class AlarmSettings(StrictModel):
         default=True,
         description="Alarm when no run succeeded within the freshness window (catches a "
         "schedule that silently stopped). No alarm while the schedule is disabled, nor without "
-        "a window (none is derived for one-time, monthly, irregular or weekly schedules).",
+        "a window (none is derived for one-time, monthly or weekly schedules).",
     )
     freshness_window_hours: int | None = Field(
         default=None,
         ge=1,
         le=MAX_FRESHNESS_HOURS,
         description="Hours without a successful run before the alarm fires. Default: derived "
-        "from the schedule, its interval plus a margin of a quarter of it (at least 2 h), e.g. "
+        "from the schedule, its longest gap between runs (a cron's hours, minutes and weekdays "
+        "expanded) plus a margin of a quarter of it (at least 2 h), e.g. "
         f"{default_window_hours('rate(1 hour)')} for hourly and "
         f"{default_window_hours('rate(1 day)')} for daily schedules; none where "
         f"that exceeds {MAX_FRESHNESS_HOURS} (weekly) or the interval cannot be told. An explicit "
@@ -376,16 +413,8 @@ class PipelineConfig(StrictModel):
     transform: TransformConfig = Field(
         default_factory=TransformConfig, description="How it runs: see Transform."
     )
-    input_prefix: Annotated[
-        TfStr | None,
-        sagemaker(
-            f"{TRANSFORM}.TransformInput.DataSource.S3DataSource.S3Uri",
-            "input location",
-            IN_BUCKET,
-        ),
-    ] = Field(
+    input_prefix: InputPrefix | None = Field(
         default=None,
-        pattern=S3_KEY_PREFIX_RE,
         description="Default input prefix in the input bucket (default '<name>/').",
     )
     output_prefix: Annotated[
@@ -420,6 +449,22 @@ class PipelineConfig(StrictModel):
         description="Write <output prefix><run id>/_manifest.json after a successful run.",
     )
     notify_on_success: bool = Field(default=False, description="Notify on successful runs.")
+
+    @model_validator(mode="after")
+    def _run_input_under_the_pipeline(self) -> PipelineConfig:
+        # What CheckRunInput would refuse at every scheduled run (RejectRunInput), refused here.
+        requested = self.schedule.payload.get("input_prefix")
+        if requested is not None and not requested.startswith(self.default_input_prefix):
+            raise ValueError(
+                f"schedule.payload.input_prefix {requested!r} is not under the pipeline's input "
+                f"prefix {self.default_input_prefix!r}"
+            )
+        if self.schedule.input_folder is not None and requested is None:
+            # Scheduled runs read <prefix><folder>/: its longest rendering must fit in S3Uri.
+            SageMakerField(INPUT_S3_URI, "input location (with input_folder)", IN_BUCKET)(
+                f"{self.default_input_prefix}{longest_folder(self.schedule.input_folder)}/"
+            )
+        return self
 
     @model_validator(mode="after")
     def _freshness_window_has_margin(self) -> PipelineConfig:
