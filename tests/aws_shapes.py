@@ -3,30 +3,16 @@ contract (required and unknown members, types, enums, lengths, patterns, ranges)
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
+from modules.config.aws_facts import java_pattern
+
 # Step Functions' names for services whose botocore name differs.
 _SERVICES = {"sfn": "stepfunctions", "states": "stepfunctions"}
-# Bodies of character classes for the Java regex property classes botocore's patterns use.
-_JAVA_CLASSES = {
-    "L": r"\w",  # letters (looser: \w also has digits and _)
-    "N": r"\d",
-    "Z": r"\s",
-    "M": "\u0300-\u036f",
-    "Digit": "0-9",
-    "XDigit": "0-9a-fA-F",
-    "Alpha": "a-zA-Z",
-    "Alnum": "a-zA-Z0-9",
-    "Space": r"\s",
-    "Punct": r"!-/:-@\[-`{-~",
-    "P": r"!-/:-@\[-`{-~",
-    "S": r"$+<=>^`|~",
-}
 
 
 @cache
@@ -45,31 +31,6 @@ def operation(resource_type: str, resource: str) -> OperationModel:
     if action.lower() not in names:
         raise AssertionError(f"{service} has no operation {action!r}")
     return model.operation_model(names[action.lower()])
-
-
-@cache
-def _pattern(pattern: str) -> re.Pattern[str]:
-    """A Java regex as a Python one (property classes rewritten; inside or outside [...])."""
-    out, in_class, i = [], False, 0
-    while i < len(pattern):
-        match = re.match(r"\\p\{(\w+)\}", pattern[i:])
-        if match:
-            body = _JAVA_CLASSES[match.group(1)]
-            out.append(body if in_class else f"[{body}]")
-            i += match.end()
-            continue
-        char = pattern[i]
-        if char == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class:
-            in_class = False
-        out.append(char)
-        i += 1
-    return re.compile("".join(out), re.DOTALL)
 
 
 # What a ``.sync`` task returns: the describe call's result for the finished job.
@@ -142,7 +103,7 @@ def _check(shape: Shape, value: Any, where: str, problems: list[str], sdk: bool)
         if shape.enum and value not in shape.enum:
             problems.append(f"{where}: {value!r} is not one of {shape.enum}")
         _length(meta, len(value), where, problems)
-        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+        if "pattern" in meta and not java_pattern(meta["pattern"]).fullmatch(value):
             problems.append(f"{where}: {value!r} does not match {meta['pattern']!r}")
         return
     if kind in ("integer", "long", "float", "double"):

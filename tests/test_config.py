@@ -20,7 +20,7 @@ from modules.config import (
     load_config,
     transform_instance_types,
 )
-from modules.config.aws_facts import PROSE_NAME_LIMITS, request_member
+from modules.config.aws_facts import PROSE_NAME_LIMITS, java_pattern, request_member
 from modules.context import Limit, Names
 from tests.conftest import REPO
 
@@ -131,6 +131,12 @@ BAD_CONFIGS = [
     ("bad rate", _set("pipelines.0.schedule.expression", "rate(0 minutes)"), "not a schedule"),
     ("bad timezone", _set("pipelines.0.schedule.timezone", "Mars/Olympus"), "IANA time zone"),
     ("retry unbounded", _set("pipelines.0.schedule.retry", {"max_attempts": 500}), "max_attempts"),
+    (
+        "model package group name",
+        _set("pipelines.1.model.model_package_group", "ltv-models-"),
+        "model package group name 'ltv-models-' does not match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
+        "(botocore's sagemaker model (CreateModelPackageGroup.ModelPackageGroupName))",
+    ),
     ("bad region", _set("defaults.region", "xx-nowhere-1"), "defaults.region (in environment"),
     ("bad account", _set("environments.prod.account_id", "1234"), "environments.prod.account_id"),
     ("wrong type", _set("pipelines.0.transform.instance_count", "many"), "instance_count"),
@@ -436,6 +442,60 @@ def test_names_within_every_rule_pass() -> None:
     names = Names("mlbatch", "prod")
     for limit in names.limits("123456789012", "ap-southeast-4") + names.of_pipeline("a").limits():
         check_name(limit)
+
+
+# The Scheduler bounds of the config, and the botocore members they come from.
+_SCHEDULER_BOUNDS = {
+    ("retry", "max_attempts"): "Target.RetryPolicy.MaximumRetryAttempts",
+    ("retry", "max_event_age_seconds"): "Target.RetryPolicy.MaximumEventAgeInSeconds",
+    ("", "flexible_window_minutes"): "FlexibleTimeWindow.MaximumWindowInMinutes",
+}
+
+
+@pytest.mark.parametrize(("field", "member"), list(_SCHEDULER_BOUNDS.items()))
+def test_scheduler_bounds_are_botocores(
+    make_config: Callable[..., ProjectConfig], field: tuple[str, str], member: str
+) -> None:
+    # One past botocore's maximum is refused, the maximum itself accepted.
+    shape = request_member(f"scheduler:CreateSchedule.{member}")
+    parent, name = field
+    path = ".".join(p for p in ("pipelines.0.schedule", parent, name) if p)
+    with pytest.raises(ConfigError, match=f"less than or equal to {shape['max']}"):
+        make_config(_set(path, shape["max"] + 1))
+    make_config(_set(path, shape["max"]))
+
+
+def test_every_pattern_of_the_services_used_converts_to_python() -> None:
+    # One Java-to-Python converter (aws_facts.java_pattern) serves the config checks and the
+    # request checks of the tests: it must read every pattern of the services the project calls.
+    from botocore.loaders import Loader
+
+    loader = Loader()
+    services = ("sagemaker", "scheduler", "stepfunctions", "iam", "events", "logs", "kms", "s3")
+    patterns = {
+        shape["pattern"]
+        for service in (*services, "sns", "cloudwatch", "sqs")
+        for shape in loader.load_service_model(service, "service-2")["shapes"].values()
+        if "pattern" in shape
+    }
+    assert len(patterns) > 300
+    for pattern in patterns:
+        java_pattern(pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "accepted", "refused"),
+    [
+        (r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*", "Nightly scores: v2 (café) + 10%", "bell\x07"),
+        (r"[\w-_]*", "a-b_c", "a.b"),  # "-" after a class is a literal in Java
+        (r"([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,128}", "k=v", "k;v"),  # quantified anchor
+        (r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*", "a\U0001f600", "a\x01"),
+        (r"\p{ASCII}*", "plain", "naïve"),
+    ],
+)
+def test_java_patterns_read_as_java_does(pattern: str, accepted: str, refused: str) -> None:
+    assert java_pattern(pattern).fullmatch(accepted)
+    assert not java_pattern(pattern).fullmatch(refused)
 
 
 def test_limits_are_hand_written_only_where_botocore_publishes_none() -> None:

@@ -98,6 +98,13 @@ def _field_rules(annotation: Any, metadata: list[Any]) -> list[str]:
         if isinstance(pattern, str):
             found.append(f"`{pattern}`".replace("|", "\\|"))
         func = getattr(item, "func", None)
+        if isinstance(func, schema.AwsName):
+            rule = schema.name_rule(func.member)
+            service, _, member = func.member.partition(":")
+            found.append(
+                (f"`{rule.pattern}`, " if rule.pattern else "")
+                + f"length ≤ {rule.max_length} ({service} `{member}`)"
+            )
         if isinstance(func, schema.SageMakerField):
             request, _, member = func.request.partition(".")
             limits = schema.describe_shape(func.request)

@@ -114,12 +114,14 @@ def _sagemaker_model() -> dict[str, Any]:
 
 def request_member(member: str) -> dict[str, Any]:
     """The shape of a request member, named ``service:Operation.Member`` (botocore's names, e.g.
-    ``iam:CreateRole.RoleName``)."""
+    ``iam:CreateRole.RoleName``); nested members are dotted on
+    (``scheduler:CreateSchedule.Target.RetryPolicy.MaximumRetryAttempts``)."""
     service, _, rest = member.partition(":")
-    operation, _, name = rest.partition(".")
+    operation, *names = rest.split(".")
     model = _service_model(service)
-    request = model["shapes"][model["operations"][operation]["input"]["shape"]]
-    shape: dict[str, Any] = model["shapes"][request["members"][name]["shape"]]
+    shape: dict[str, Any] = model["shapes"][model["operations"][operation]["input"]["shape"]]
+    for name in names:
+        shape = model["shapes"][shape["members"][name]["shape"]]
     return shape
 
 
@@ -178,7 +180,7 @@ def check_name(limit: Limit) -> None:
             f"{limit.what} name {limit.name!r} is {len(limit.name)} characters; "
             f"{rule.source} allows at most {rule.max_length}"
         )
-    if rule.pattern is not None and not re.fullmatch(_python_pattern(rule.pattern), limit.name):
+    if rule.pattern is not None and not java_pattern(rule.pattern).fullmatch(limit.name):
         raise ValueError(
             f"{limit.what} name {limit.name!r} does not match {rule.pattern} ({rule.source})"
         )
@@ -200,10 +202,65 @@ def sagemaker_shape(path: str) -> dict[str, Any]:
     return shape
 
 
-def _python_pattern(pattern: str) -> str:
-    # botocore patterns are Java regular expressions; the Unicode classes they use map onto
-    # Python's (letters and digits -> \w, separators -> \s: slightly wider, never narrower).
-    return pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", r"\s")
+# Bodies of character classes for the Java regex property classes botocore's patterns use. L, N, Z
+# are wider than Java's (\w also has digits and "_"); M, P and S are their ASCII / basic-accent
+# parts only, narrower than Java's: a value with other marks, punctuation or symbols could be
+# refused where AWS would accept it (Python's re has no Unicode property classes).
+_JAVA_CLASSES = {
+    "L": r"\w",
+    "N": r"\d",
+    "Z": r"\s",
+    "M": "\u0300-\u036f",
+    "Digit": "0-9",
+    "XDigit": "0-9a-fA-F",
+    "Alpha": "a-zA-Z",
+    "Alnum": "a-zA-Z0-9",
+    "Space": r"\s",
+    "Punct": r"!-/:-@\[-`{-~",
+    "P": r"!-/:-@\[-`{-~",
+    "S": r"$+<=>^`|~",
+    "Zs": " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000",
+    "ASCII": "\x00-\x7f",
+}
+
+
+@functools.cache
+def java_pattern(pattern: str) -> re.Pattern[str]:
+    r"""A botocore pattern (a Java regular expression) as a Python one: property classes
+    (``\p{L}``, ...) rewritten inside or outside ``[...]``, UTF-16 surrogate pairs as code points,
+    a ``-`` after a class escape inside ``[...]`` as the literal Java reads, a quantifier on ``$``
+    dropped (Java allows it; it changes nothing). ``.`` also matches a newline (wider than Java's).
+    The one converter of the project: the config checks and tests/aws_shapes.py."""
+    out: list[str] = []
+    in_class, i = False, 0
+    while i < len(pattern):
+        rest = pattern[i:]
+        escape = None
+        if match := re.match(r"\\p\{(\w+)\}", rest):
+            body = _JAVA_CLASSES[match[1]]
+            escape = body if in_class else f"[{body}]"
+        elif match := re.match(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", rest, re.I):
+            high, low = int(match[1], 16), int(match[2], 16)
+            escape = f"\\U{0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00):08X}"
+        elif match := re.match(r"\\.", rest):
+            escape = match[0]
+        elif not in_class and (match := re.match(r"\$\{\d+(,\d*)?\}", rest)):
+            escape = "$"
+        if match:
+            out.append(escape or "")
+            i += match.end()
+            if in_class and match[0][1] in "pwdsWDS" and pattern[i : i + 1] == "-":
+                out.append("\\-")  # "[\w-_]": after a class, Java reads "-" as itself
+                i += 1
+            continue
+        char = pattern[i]
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
@@ -219,7 +276,7 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
                 f"{what} must be {shape.get('min', 0)} to {shape['max']} characters "
                 f"(SageMaker's limit), got {len(value)}"
             )
-        if "pattern" in shape and not re.fullmatch(_python_pattern(shape["pattern"]), value):
+        if "pattern" in shape and not java_pattern(shape["pattern"]).fullmatch(value):
             raise ValueError(f"{what} {value!r} does not match SageMaker's {shape['pattern']!r}")
     elif kind in ("integer", "long"):
         low, high = shape.get("min"), shape.get("max")

@@ -18,12 +18,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from modules.config.aws_facts import (
     LOG_RETENTION_DAYS,
     SUPPORTED_PARTITIONS,
+    check_name,
     check_shape,
     partition_of,
     regions_with,
     sagemaker_shape,
     time_zones,
 )
+from modules.context import Limit
 
 PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
 ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
@@ -40,7 +42,6 @@ MODEL_PACKAGE_ARN_RE = (
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
     r"/\d+$"
 )
-MODEL_PACKAGE_GROUP_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 ECR_REPOSITORY_ARN_RE = (
     r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9]+(?:[._/-][a-z0-9]+)*$"
 )
@@ -127,6 +128,28 @@ TimeZone = Annotated[TfStr, AfterValidator(_time_zone)]
 # A region of a supported partition that offers SageMaker and EventBridge Scheduler.
 AwsRegion = Annotated[TfStr, AfterValidator(_region)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
+@dataclass(frozen=True)
+class AwsName:
+    """Checks a name against the request member AWS receives it in (``service:Operation.Member``,
+    botocore's length and pattern, read lazily: ``aws_facts.check_name``)."""
+
+    member: str
+    what: str
+
+    def __call__(self, value: str) -> str:
+        check_name(Limit(self.what, value, self.member))
+        return value
+
+
+# A Model Registry group is named by CreateModelPackageGroup (SageMaker's EntityName).
+ModelPackageGroupName = Annotated[
+    TfStr,
+    AfterValidator(
+        AwsName("sagemaker:CreateModelPackageGroup.ModelPackageGroupName", "model package group")
+    ),
+]
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from modules.config.aws_facts import (
     MAX_PAYLOAD_MB,
     START_DATE_GRACE,
     has_instance_storage,
+    request_member,
 )
 from modules.config.fields import (
     ECR_IMAGE_RE,
@@ -23,13 +24,13 @@ from modules.config.fields import (
     MARKER_RE,
     MODEL,
     MODEL_PACKAGE_ARN_RE,
-    MODEL_PACKAGE_GROUP_RE,
     PIPELINE_RE,
     S3_KEY_PREFIX_RE,
     TAG_VALUE,
     TRANSFORM,
     EcrRepositoryArn,
     InputPrefix,
+    ModelPackageGroupName,
     SageMakerField,
     ScheduleExpression,
     SecurityGroupId,
@@ -90,9 +91,8 @@ class ModelConfig(StrictModel):
         pattern=MODEL_PACKAGE_ARN_RE,
         description="A versioned Model Registry package to deploy instead of image + artifact.",
     )
-    model_package_group: TfStr | None = Field(
+    model_package_group: ModelPackageGroupName | None = Field(
         default=None,
-        pattern=MODEL_PACKAGE_GROUP_RE,
         description="Model Registry group: each run uses its newest Approved package.",
     )
     ecr_repository_arns: list[EcrRepositoryArn] = Field(
@@ -153,12 +153,29 @@ class ModelConfig(StrictModel):
         return match["account"], match["region"], match["repository"]
 
 
+# EventBridge Scheduler's bounds, from botocore's scheduler model (a small model: loaded when
+# the config schema is built, so that the bounds show in the schema and the config reference).
+RETRY_ATTEMPTS = request_member("scheduler:CreateSchedule.Target.RetryPolicy.MaximumRetryAttempts")
+EVENT_AGE = request_member("scheduler:CreateSchedule.Target.RetryPolicy.MaximumEventAgeInSeconds")
+FLEXIBLE_WINDOW = request_member(
+    "scheduler:CreateSchedule.FlexibleTimeWindow.MaximumWindowInMinutes"
+)
+
+
 class RetryPolicy(StrictModel):
     """How hard EventBridge Scheduler tries to start a run (not to re-run a failed one)."""
 
-    max_attempts: int = Field(default=3, ge=0, le=185, description="Retries to start a run.")
+    max_attempts: int = Field(
+        default=3,
+        ge=RETRY_ATTEMPTS["min"],
+        le=RETRY_ATTEMPTS["max"],
+        description="Retries to start a run.",
+    )
     max_event_age_seconds: int = Field(
-        default=3600, ge=60, le=86400, description="Give up starting a run after this long."
+        default=3600,
+        ge=EVENT_AGE["min"],
+        le=EVENT_AGE["max"],
+        description="Give up starting a run after this long.",
     )
 
 
@@ -185,7 +202,10 @@ class ScheduleConfig(StrictModel):
         default="UTC", description="IANA time zone the expression is read in."
     )
     flexible_window_minutes: int = Field(
-        default=0, ge=0, le=1440, description="Let Scheduler start up to this late (0 = exact)."
+        default=0,
+        ge=0,  # 0 is the mode OFF; Scheduler's own minimum applies to mode FLEXIBLE
+        le=FLEXIBLE_WINDOW["max"],
+        description="Let Scheduler start up to this late (0 = exact).",
     )
     start_date: datetime | None = Field(default=None, description="No runs before this time.")
     end_date: datetime | None = Field(default=None, description="No runs after this time.")
