@@ -22,6 +22,8 @@ first.
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,7 +272,10 @@ def _pipeline_resources(
         state_machine.arn,
         f"Backfill or ad-hoc {pipeline.name} run: aws stepfunctions start-execution "
         f"--state-machine-arn <this> --name <run id> --input "
-        f'\'{{"trigger": "manual", "input_prefix": "{input_prefix}<folder>/"}}\'',
+        # Quoted for the shell: a prefix may hold an apostrophe.
+        + shlex.quote(
+            json.dumps({"trigger": "manual", "input_prefix": f"{input_prefix}<folder>/"})
+        ),
     )
     _output(
         stack,

@@ -7,6 +7,7 @@ resources into stacks."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -330,3 +331,18 @@ def test_every_resource_name_is_one_names_checks_against_its_limit(
     }
     assert found, "no named resources found"
     assert {(label, name) for label, name in found if name not in checked} == set()
+
+
+def test_backfill_commands_in_outputs_run_in_a_shell(stacks: dict[str, dict[str, Any]]) -> None:
+    """The state machine output's description is a command to paste: its --input must reach the
+    CLI as the JSON it shows, whatever the prefix holds (the all-features one has an apostrophe)."""
+    prefixes = []
+    for document in stacks.values():
+        for name, output in document.get("output", {}).items():
+            if name.endswith("_state_machine_arn"):
+                words = shlex.split(output["description"].split(": ", 1)[1])
+                run_input = json.loads(words[words.index("--input") + 1])
+                assert run_input["trigger"] == "manual", name
+                prefixes.append(run_input["input_prefix"])
+    assert prefixes and all(prefix.endswith("/<folder>/") for prefix in prefixes)
+    assert any("'" in prefix for prefix in prefixes)
