@@ -3,9 +3,11 @@
 The state machines are read from the synthesized Terraform JSON of a config (what `terraform apply`
 would deploy), with Terraform references replaced by the literal names and ARNs they stand for.
 Runs start with the input AWS really sends: the schedule's ``input`` with Scheduler's
-``<aws.scheduler.scheduled-time>`` filled in, and the event rule's input transformer applied (by
+``<aws.scheduler.scheduled-time>`` filled in (every scenario unless it is a manual run: ad hoc, a
+backfill, or a bad requested prefix), and the event rule's input transformer applied (by
 LocalStack's EventBridge code) to AWS's documented sample "Object Created" event. Every AWS call is
-mocked in Step Functions Local's mock-config format with responses shaped like AWS's.
+mocked in Step Functions Local's mock-config format with responses shaped like AWS's; a transform
+job answers with the name of the attempt that was sent (``SENT_JOB_NAME``).
 
 Named scenarios cover the paths a user relies on; on top of them, for every Task state a
 scenario is generated that makes that task fail, so a new state cannot go unexecuted
@@ -36,6 +38,10 @@ FOLDER_PICTURES = {
     "[Y0001]-[M01]-[D01]-[H01]": "%Y-%m-%d-%H",
 }
 TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
+# In a mocked answer: the TransformJobName the task sent, filled in by the engine patch
+# ``mock-request`` (tools/sfn-engine/patches.py). A ``.sync`` job answers with the name of the
+# attempt that was created, which the definition derives from values known only during the run.
+SENT_JOB_NAME = "<request:TransformJobName>"
 
 # AWS's sample "Object Created" event (Amazon S3 user guide, "EventBridge event message structure").
 SAMPLE_OBJECT_CREATED = {
@@ -287,8 +293,8 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
         "CreateRunModel": ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
         "RunTransformJob": ok(
             {
-                "TransformJobName": job,
-                "TransformJobArn": machine.arn("sagemaker", f"transform-job/{job}"),
+                "TransformJobName": SENT_JOB_NAME,
+                "TransformJobArn": machine.arn("sagemaker", f"transform-job/{SENT_JOB_NAME}"),
                 "TransformJobStatus": "Completed",
                 "ModelName": machine.model_name or job,
                 "TransformInput": {
@@ -336,7 +342,7 @@ class Scenario:
     input: str
     mocks: dict[str, dict[str, Any]]
     expect_prefix: str | None = None  # the input prefix the run should read
-    trigger: str = "manual"
+    trigger: str = "schedule"
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -387,7 +393,14 @@ def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
         **mocks,
         "RunTransformJob": throw(
             "States.TaskFailed",
-            json.dumps({"TransformJobStatus": "Failed", "FailureReason": "ClientError: bad input"}),
+            # .sync's cause: the failed job's description (DescribeTransformJob).
+            json.dumps(
+                {
+                    "TransformJobName": SENT_JOB_NAME,
+                    "TransformJobStatus": "Failed",
+                    "FailureReason": "ClientError: bad input",
+                }
+            ),
         ),
     }
 
@@ -396,17 +409,16 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     p = machine.pipeline
     found: list[Scenario] = []
 
-    def add(name: str, run_input: dict[str, Any] | str, **kwargs: Any) -> None:
+    def add(name: str, run_input: dict[str, Any] | str | None = None, **kwargs: Any) -> None:
+        """A scenario; without ``run_input``, a run started by the schedule, as Scheduler does."""
+        if run_input is None:
+            run_input = scheduled_input(machine)
+            kwargs.setdefault("expect_prefix", expected_scheduled_prefix(machine))
         text = run_input if isinstance(run_input, str) else json.dumps(run_input)
         mocks = kwargs.pop("mocks", None) or happy_mocks(machine, name)
         found.append(Scenario(name=name, input=text, mocks=mocks, **kwargs))
 
-    add(
-        "scheduled",
-        scheduled_input(machine),
-        expect_prefix=expected_scheduled_prefix(machine),
-        trigger="schedule",
-    )
+    add("scheduled")
     if p.trigger is not None:
         matches, text = event_input(engine, machine, marker_key(machine))
         assert matches, "the event rule does not match a marker object in a dated folder"
@@ -417,8 +429,15 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
             expect_prefix=marker_key(machine)[: -len(p.trigger.marker)],
             trigger="event",
         )
-    # A backfill of another folder under the pipeline's prefix; the first CreateTransformJob is
-    # throttled and retried.
+    # A run started by hand without a prefix ("start a run now"): the configured default prefix.
+    add(
+        "ad-hoc",
+        {"trigger": "manual"},
+        expect_prefix=p.default_input_prefix,
+        trigger="manual",
+    )
+    # A backfill of another folder under the pipeline's prefix, started by hand with the input the
+    # README documents; the first CreateTransformJob is throttled and retried.
     retried = happy_mocks(machine, "backfill")
     retried["RunTransformJob"] = {
         "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},
@@ -429,6 +448,7 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         {"trigger": "manual", "input_prefix": f"{p.default_input_prefix}2026-11-01/"},
         mocks=retried,
         expect_prefix=f"{p.default_input_prefix}2026-11-01/",
+        trigger="manual",
     )
     # The generic SageMaker error: retried (after a Wait, under a new job name) only when its cause
     # is transient, at most 3 times; a ValidationException fails the run at once.
@@ -440,39 +460,34 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         "0": {"Throw": {"Error": generic, "Cause": throttled}},
         "1": mocks["RunTransformJob"]["0"],
     }
-    add("sagemaker-throttled", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
+    add("sagemaker-throttled", mocks=mocks)
     mocks = happy_mocks(machine, "sagemaker-always-throttled")
     mocks["RunTransformJob"] = throw(generic, throttled)
-    add("sagemaker-always-throttled", {}, mocks=mocks)
+    add("sagemaker-always-throttled", mocks=mocks)
     mocks = happy_mocks(machine, "sagemaker-invalid")
     mocks["RunTransformJob"] = throw(generic, invalid)
-    add("sagemaker-invalid", {}, mocks=mocks)
-    add("bad-input", {"input_prefix": "../elsewhere/"})
-    add(
-        "transform-fails",
-        {},
-        mocks=transform_failure(happy_mocks(machine, "transform-fails")),
-        expect_prefix=p.default_input_prefix,
-    )
+    add("sagemaker-invalid", mocks=mocks)
+    add("bad-input", {"trigger": "manual", "input_prefix": "../elsewhere/"}, trigger="manual")
+    add("transform-fails", mocks=transform_failure(happy_mocks(machine, "transform-fails")))
     failing_notify = transform_failure(happy_mocks(machine, "notify-fails"))
     failing_notify["NotifyFailure"] = throw("SNS.AuthorizationErrorException", "not authorized")
-    add("notify-fails", {}, mocks=failing_notify, expect_prefix=p.default_input_prefix)
+    add("notify-fails", mocks=failing_notify)
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
         running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
         previous = {**running[0], "Name": "previous-run"}
         mocks["ListRunningExecutions"] = ok({"Executions": [previous, running[0]]})
-        add("overlap", {}, mocks=mocks)
+        add("overlap", mocks=mocks)
         # A run listed as running that started after this one does not make this one skip.
         mocks = happy_mocks(machine, "overlap-later")
         running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
         later = {**running[0], "Name": "a-later-run", "StartDate": "2099-01-01T00:00:00Z"}
         mocks["ListRunningExecutions"] = ok({"Executions": [later, running[0]]})
-        add("overlap-later", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
+        add("overlap-later", mocks=mocks)
     if p.skip_empty_input:
         mocks = happy_mocks(machine, "empty-input")
         mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
-        add("empty-input", {}, mocks=mocks, expect_prefix=p.default_input_prefix)
+        add("empty-input", mocks=mocks)
     if p.model.resolved_per_run:
         mocks = happy_mocks(machine, "no-approved-package")
         mocks["FindApprovedModel"] = ok({"ModelPackageSummaryList": []})
@@ -480,7 +495,7 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         mocks["DeleteRunModelAfterFailure"] = throw(
             "SageMaker.SageMakerException", "Could not find model"
         )
-        add("no-approved-package", {}, mocks=mocks)
+        add("no-approved-package", mocks=mocks)
     return found
 
 
@@ -542,9 +557,11 @@ def mock_problems(machine: Machine, scenario: Scenario) -> list[str]:
             resource_type, action = resource.split(":")
         for response in responses.values():
             if "Return" in response:
+                # What the engine returns: an attempt's name where the answer echoes the request.
+                attempt = machine.job_name(f"{scenario.name}/attempt")
+                answer = json.loads(json.dumps(response["Return"]).replace(SENT_JOB_NAME, attempt))
                 problems += [
-                    f"{state}: {p}"
-                    for p in validate_result(resource_type, action, response["Return"])
+                    f"{state}: {p}" for p in validate_result(resource_type, action, answer)
                 ]
     return problems
 

@@ -28,6 +28,7 @@ from tests.executions import (
     named_scenarios,
     package_arn,
     request_problems,
+    scheduled_input,
 )
 from tests.sfn_engine import Engine, Execution
 
@@ -154,8 +155,29 @@ def test_success_writes_the_manifest_and_notifies_where_enabled(results: list[Ru
         assert manifest["model"] == model
         assert manifest["input"] == f"s3://{m.input_bucket}/{r.runs['scheduled'][0].expect_prefix}"
         assert manifest["output"] == m.output_path(run.name)
-        assert manifest["transform_job"] == m.job_name(run.name)
+        # The job that ran is the attempt that was sent, not the run's name.
+        sent = _only(run.requests_of("RunTransformJob"))["TransformJobName"]
+        assert manifest["transform_job"] == sent != m.job_name(run.name)
         assert isinstance(manifest["duration_seconds"], int)
+
+
+def test_runs_start_with_what_scheduler_or_the_event_rule_sends(results: list[Runs]) -> None:
+    """Only an ad-hoc run, a backfill and a bad requested prefix are started by hand; every other
+    run starts with the schedule's input as Scheduler sends it, or with the event rule's."""
+    for r in results:
+        started = {name: (s.trigger, s.input) for name, (s, _) in r.runs.items()}
+        manual = {name for name, (trigger, _) in started.items() if trigger == "manual"}
+        assert manual == {
+            name
+            for name in r.runs
+            if r.derived_from.get(name, name) in ("ad-hoc", "backfill", "bad-input")
+        }
+        for name, (trigger, text) in started.items():
+            if trigger == "schedule":
+                assert text == scheduled_input(r.machine), name
+            else:
+                assert trigger in ("manual", "event"), name
+                assert json.loads(text)["trigger"] == trigger, name
 
 
 def test_marker_object_starts_a_run_on_its_folder(results: list[Runs], engine: Engine) -> None:
@@ -163,6 +185,7 @@ def test_marker_object_starts_a_run_on_its_folder(results: list[Runs], engine: E
     assert triggered
     for r in triggered:
         m = r.machine
+        assert m.pipeline.trigger is not None
         scenario, run = r.runs["marker"]
         assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
         assert "InputFromMarker" in run.states
@@ -170,8 +193,22 @@ def test_marker_object_starts_a_run_on_its_folder(results: list[Runs], engine: E
         assert scenario.expect_prefix is not None
         _transform_request(m, run, scenario.expect_prefix)
         prefix = m.pipeline.default_input_prefix
-        for key in (f"{prefix}2026-11-26/part-0001.csv", f"other/2026-11-26/{m.pipeline.trigger}"):
+        for key in (
+            f"{prefix}2026-11-26/part-0001.csv",
+            f"other/2026-11-26/{m.pipeline.trigger.marker}",
+        ):
             assert event_input(engine, m, key)[0] is False, key
+
+
+def test_run_started_by_hand_without_a_prefix_reads_the_default_prefix(results: list[Runs]) -> None:
+    for r in results:
+        scenario, run = r.runs["ad-hoc"]
+        assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
+        assert "UseDefaultInput" in run.states
+        assert scenario.expect_prefix == r.machine.pipeline.default_input_prefix
+        _transform_request(r.machine, run, scenario.expect_prefix)
+        if "manifest" in run.output:
+            assert run.output["manifest"]["trigger"] == "manual"
 
 
 def test_transient_sagemaker_error_is_retried_with_backoff(results: list[Runs]) -> None:
@@ -181,8 +218,11 @@ def test_transient_sagemaker_error_is_retried_with_backoff(results: list[Runs]) 
         assert "UseRequestedInput" in run.states
         first, second = (dict(req) for req in run.requests_of("RunTransformJob"))
         # The same job again, under a new name: the first may have been created.
-        assert first.pop("TransformJobName") != second.pop("TransformJobName")
+        retried_name = second.pop("TransformJobName")
+        assert first.pop("TransformJobName") != retried_name
         assert first == second
+        assert run.output["transform"]["job_name"] == retried_name
+        assert run.output.get("manifest", {}).get("transform_job", retried_name) == retried_name
         [wait] = run.retry_waits
         assert 0 <= wait <= TRANSFORM_RETRY_INTERVAL  # FULL jitter: up to the interval
         assert scenario.expect_prefix is not None
@@ -208,11 +248,12 @@ def _failure_message(run: Execution) -> dict[str, Any]:
 
 def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs]) -> None:
     for r in results:
-        m, run = r.machine, r["transform-fails"]
+        m = r.machine
+        scenario, run = r.runs["transform-fails"]
         assert run.status == "FAILED"
         assert run.error == "States.TaskFailed"
         assert json.loads(run.cause or "")["FailureReason"] == "ClientError: bad input"
-        assert len(run.requests_of("RunTransformJob")) == 1
+        sent = _only(run.requests_of("RunTransformJob"))["TransformJobName"]
         assert len(run.requests_of("NotifyFailure")) == 1
         message = _failure_message(run)
         assert message["pipeline"] == m.pipeline.name
@@ -223,8 +264,10 @@ def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs
             == run.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{run.name}"
         )
         assert message["run_name"] == m.job_name(run.name)
-        assert message["input_prefix"] == m.pipeline.default_input_prefix
+        assert message["input_prefix"] == scenario.expect_prefix
         assert (message["error"], message["cause"]) == (run.error, run.cause)
+        # The job to look at in SageMaker: the attempt that was sent and failed.
+        assert json.loads(message["cause"])["TransformJobName"] == sent != message["run_name"]
         assert message["console"].endswith(message["execution"])
         assert f"{m.region}.console.aws.amazon.com" in message["console"]
         assert run.states[-1] == "RunFailed"
@@ -312,13 +355,13 @@ def test_empty_input_starts_no_job(results: list[Runs]) -> None:
             assert not r.has("empty-input")
             assert "ListInput" not in r.machine.states
             continue
-        run = r["empty-input"]
+        scenario, run = r.runs["empty-input"]
         assert run.status == "SUCCEEDED"
         assert run.output["result"]["status"] == "no-input"
         listed = _only(run.requests_of("ListInput"))
         assert (listed["Bucket"], listed["Prefix"]) == (
             r.machine.input_bucket,
-            p.default_input_prefix,
+            scenario.expect_prefix,
         )
         assert run.requests_of("RunTransformJob") == []
         assert len(run.requests_of("NotifyNoInput")) == (1 if p.notify_on_empty_input else 0)

@@ -15,6 +15,8 @@ MOVED = {
     "states-error-names": f"import {_TASK}.local_mock_eval_utils as m; del m.CustomErrorName",
     "retry-clock": "from localstack.services.stepfunctions.asl.component.common.retry import "
     "retrier_decl as r; r.RetrierDecl._eval_body = lambda self, env: None",
+    "mock-request": f"import {_TASK}.service.state_task_service as s; "
+    "s.StateTaskService._eval_execution = lambda self, env: None",
     "jsonpath-cache": "import localstack.services.stepfunctions.asl.utils.json_path as j; "
     "j.parse = None",
 }

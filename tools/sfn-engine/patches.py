@@ -24,6 +24,14 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
 4. ``jsonpath-cache`` (speed only): the engine parses every JSONPath anew, and the parser it uses
    builds its grammar tables on each parse (70 % of an execution's time here). Parsed paths are
    cached by their text; a parsed path is not changed by evaluating it, so results are the same.
+6. ``mock-request``: Step Functions Local's mocked responses are fixed before the run, but some
+   answers AWS gives name what the request sent: a ``.sync`` transform job answers with the
+   ``TransformJobName`` of the attempt that was created (a name the definition derives from the
+   execution name, the state's entered time and its retry count), and its failure's cause is that
+   job's description. A mocked answer may say ``<request:Member>`` (``.`` between nested
+   members) in a returned string or in a thrown cause; the patch fills in that member of the
+   parameters the task state just sent (its ``TaskScheduled`` parameters), as AWS would. Nothing
+   else of the mocked answer changes.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import re
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -154,6 +163,67 @@ def _patch_wait_clock() -> None:
     module.WaitFunction._wait_interval = wait_interval
 
 
+_REQUEST_MEMBER = re.compile(r"<request:([A-Za-z0-9.]+)>")
+
+
+def _fill_request(value: Any, sent: dict[str, Any]) -> Any:
+    """``value`` with every ``<request:Member>`` replaced by that member of ``sent``."""
+    if isinstance(value, str):
+
+        def member(match: re.Match[str]) -> str:
+            found: Any = sent
+            for part in match.group(1).split("."):
+                found = found[part]  # a KeyError names a member the request did not send
+            return str(found)
+
+        return _REQUEST_MEMBER.sub(member, value)
+    if isinstance(value, list):
+        return [_fill_request(item, sent) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill_request(item, sent) for key, item in value.items()}
+    return value
+
+
+def _patch_mock_request() -> None:
+    patch = "mock-request"
+    service = _module(patch, f"{_TASK_SERVICE}.state_task_service")
+    mock_config = _module(patch, "localstack.services.stepfunctions.local_mocking.mock_config")
+    cls = service.StateTaskService
+    # The parameters reach the TaskScheduled event (_before_eval_execution), then the mocked
+    # answer is evaluated, in the same thread, by _eval_execution.
+    _attribute(patch, cls, "_eval_execution", "eval_local_mocked_response(env=env")
+    before = _attribute(patch, cls, "_before_eval_execution", "TaskScheduled")
+    evaluate = _attribute(patch, service, "eval_local_mocked_response", "LocalMockedResponseReturn")
+    answer, thrown = mock_config.LocalMockedResponseReturn, mock_config.LocalMockedResponseThrow
+    sent = threading.local()
+
+    def before_eval_execution(
+        self: Any, env: Any, resource_runtime_part: Any, raw_parameters: Any, state_credentials: Any
+    ) -> None:
+        sent.parameters = raw_parameters
+        before(
+            self,
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            raw_parameters=raw_parameters,
+            state_credentials=state_credentials,
+        )
+
+    def eval_mocked(env: Any, mocked_response: Any) -> None:
+        parameters = getattr(sent, "parameters", None) or {}
+        start, end = mocked_response.range_start, mocked_response.range_end
+        if isinstance(mocked_response, answer):
+            payload = _fill_request(mocked_response.payload, parameters)
+            mocked_response = answer(start, end, payload)
+        elif isinstance(mocked_response, thrown):
+            cause = _fill_request(mocked_response.cause, parameters)
+            mocked_response = thrown(start, end, mocked_response.error, cause)
+        evaluate(env=env, mocked_response=mocked_response)
+
+    cls._before_eval_execution = before_eval_execution
+    service.eval_local_mocked_response = eval_mocked
+
+
 def _patch_jsonpath_cache() -> None:
     patch = "jsonpath-cache"
     for name in (
@@ -177,4 +247,5 @@ def apply() -> None:
     _patch_states_error_names()
     _patch_retry_clock()
     _patch_wait_clock()
+    _patch_mock_request()
     _patch_jsonpath_cache()
