@@ -395,7 +395,9 @@ class AlarmSettings(StrictModel):
         default=True,
         description="Alarm when no run succeeded within the freshness window (catches a "
         "schedule that silently stopped). No alarm while the schedule is disabled, nor without "
-        "a window (none is derived for one-time, monthly or weekly schedules).",
+        "a window: none is derived for one-time `at()` schedules, crons tied to days of the "
+        "month or to months, or with L / W / #, and schedules whose interval leaves no margin "
+        "within CloudWatch's 7-day evaluation limit (weekly).",
     )
     freshness_window_hours: int | None = Field(
         default=None,
