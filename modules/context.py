@@ -126,8 +126,14 @@ class PipelineNames:
     def job_failed_rule(self) -> str:
         return f"{self.base}-transform-job-failed"
 
-    def alarm(self, suffix: str) -> str:
-        return f"{self.base}-{suffix}"
+    def alarms(self, *, freshness: bool) -> AlarmNames:
+        """The pipeline's alarms; the freshness alarm only for a pipeline with a freshness window.
+        The alerting layer creates these and the dashboard links them by these names."""
+        return AlarmNames(
+            executions={metric: f"{self.base}-{metric}" for metric in EXECUTION_ALARM_METRICS},
+            dead_letters=f"{self.base}-ScheduleDeadLetters",
+            freshness=f"{self.base}-NoRecentSuccess" if freshness else None,
+        )
 
     @property
     def run_prefix(self) -> str:
@@ -159,7 +165,35 @@ class PipelineNames:
             Limit("EventBridge rule", self.trigger_rule, "events:PutRule.Name"),
             Limit("EventBridge rule", self.job_failed_rule, "events:PutRule.Name"),
             Limit("log group", self.state_machine_log_group, "logs:CreateLogGroup.logGroupName"),
+            *(
+                Limit("alarm", alarm, "cloudwatch:PutMetricAlarm.AlarmName")
+                for alarm in self.alarms(freshness=True).all
+            ),
         ]
+
+
+# The Step Functions metrics that each mean "a run went wrong": one alarm each, named after it.
+EXECUTION_ALARM_METRICS = (
+    "ExecutionsFailed",
+    "ExecutionsTimedOut",
+    "ExecutionsAborted",
+    "ExecutionThrottled",
+)
+
+
+@dataclass(frozen=True)
+class AlarmNames:
+    """One pipeline's alarm names, by what each watches."""
+
+    executions: dict[str, str]  # Step Functions metric -> alarm
+    dead_letters: str  # the schedule's dead-letter queue
+    freshness: str | None  # no recent success (pipelines with a freshness window)
+
+    @property
+    def all(self) -> list[str]:
+        """Every alarm, in the order the alerting layer creates them."""
+        freshness = [] if self.freshness is None else [self.freshness]
+        return [*self.executions.values(), self.dead_letters, *freshness]
 
 
 # The services that assume a role of each pipeline.

@@ -8,16 +8,14 @@ import pytest
 from cdktf import Testing
 
 from modules.alerting import (
-    EXECUTION_ALARMS,
     MAX_DASHBOARD_WIDGETS,
-    AlarmNamesDrifted,
     AlertTopic,
     DashboardPipeline,
     EnvironmentDashboard,
     PipelineAlarms,
 )
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.context import EXECUTION_ALARM_METRICS, Names
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement
@@ -92,7 +90,7 @@ def test_topic_policy_lets_this_accounts_alarms_and_rules_publish(synthesized: s
     assert statement(policy, "DenyInsecureTransport")["Effect"] == "Deny"
 
 
-@pytest.mark.parametrize("metric", [m for m, _ in EXECUTION_ALARMS])
+@pytest.mark.parametrize("metric", EXECUTION_ALARM_METRICS)
 def test_execution_alarms_page_and_recover(synthesized: str, metric: str) -> None:
     assert Testing.to_have_resource_with_properties(
         synthesized,
@@ -173,31 +171,6 @@ def test_freshness_window_is_derived_from_the_schedule(
     stage = {p.name: p for p in full_config.environments["stage"].pipelines}
     assert stage["latest"].freshness_window_hours == 3  # hourly
     assert stage["registry"].freshness_window_hours is None  # one-time at()
-
-
-def test_alarms_the_dashboard_does_not_know_stop_the_synth(
-    full_config: ProjectConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The dashboard (a stack of its own) links alarms by the names pipeline_alarm_names() builds
-    from config; alarms built otherwise stop the synth with an error of its own, not an `assert`
-    (which `python -O`, how `make synth` and cdktf run the app, would strip)."""
-    import modules.alerting
-
-    pipeline = full_config.environments["stage"].pipelines[0]
-    names = Names(full_config.project, "stage")
-    real = modules.alerting.pipeline_alarm_names
-    monkeypatch.setattr(modules.alerting, "pipeline_alarm_names", lambda p, n: real(p, n)[:-1])
-    with pytest.raises(AlarmNamesDrifted, match=f"pipeline {pipeline.name}: its alarms are "):
-        PipelineAlarms(
-            layer_stack(),
-            "alarms",
-            pipeline=pipeline,
-            names=names,
-            aws=TEST_AWS,
-            topic_arn=TOPIC,
-            state_machine=StateMachineOutputs(arn=STATE_MACHINE),
-            schedule=ScheduleOutputs(schedule_name="s", dlq_arn="q", dlq_name="d", dlq_url="u"),
-        )
 
 
 def test_dashboard_per_environment(dev_json: str) -> None:

@@ -10,7 +10,6 @@ from cdktf import Testing
 
 from modules.config import ProjectConfig
 from modules.context import Names
-from modules.iam import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
 from tests.helpers import (
@@ -128,12 +127,6 @@ def test_role_has_exactly_what_sync_transform_needs(policy: dict[str, Any]) -> N
     )
     assert statement(policy, "PublishAlerts")["Resource"] == TOPIC
     assert actions(statement(policy, "UseEnvironmentKey")) >= {"kms:Decrypt", "kms:GenerateDataKey"}
-
-
-def test_star_resources_only_for_log_delivery_and_xray(policy: dict[str, Any]) -> None:
-    star = [s for s in policy["Statement"] if s["Resource"] == "*"]
-    assert [s["Sid"] for s in star] == ["DeliverLogsAndTraces"]
-    assert actions(star[0]) == set(LOG_DELIVERY_ACTIONS + XRAY_ACTIONS)
 
 
 def _role_policy(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cdktf import Testing
 
-from modules.alerting import PIPELINES_PER_DASHBOARD, pipeline_alarm_names
+from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.context import Names
 from modules.stack import StateBootstrapStack, state_stores_by_region
@@ -321,7 +321,6 @@ def test_every_resource_name_is_one_names_checks_against_its_limit(
             checked |= {limit.name for limit in names.limits("123456789012", env.region)}
             for pipeline in env.pipelines:
                 checked |= {limit.name for limit in names.of_pipeline(pipeline.name).limits()}
-                checked |= set(pipeline_alarm_names(pipeline, names))
         checked |= {Names.state_key_alias(state.bucket) for _, state in config.s3_states}
     found = {
         (label, resource[attribute])
@@ -331,6 +330,22 @@ def test_every_resource_name_is_one_names_checks_against_its_limit(
     }
     assert found, "no named resources found"
     assert {(label, name) for label, name in found if name not in checked} == set()
+
+
+def test_dashboards_link_exactly_the_alarms_created(stacks: dict[str, dict[str, Any]]) -> None:
+    """The dashboard lives in a stack of its own and links alarms by name, not by reference."""
+    linked: set[tuple[str, str]] = set()
+    created: set[tuple[str, str]] = set()
+    for label, stack in stacks.items():
+        config = label.split("/")[0]
+        for dashboard in stack.get("resource", {}).get("aws_cloudwatch_dashboard", {}).values():
+            for widget in json.loads(dashboard["dashboard_body"])["widgets"]:
+                for arn in widget["properties"].get("alarms", []):
+                    linked.add((config, arn.rpartition(":alarm:")[2]))
+        for alarm in stack.get("resource", {}).get("aws_cloudwatch_metric_alarm", {}).values():
+            created.add((config, alarm["alarm_name"]))
+    assert created
+    assert linked == created
 
 
 def test_backfill_commands_in_outputs_run_in_a_shell(stacks: dict[str, dict[str, Any]]) -> None:
