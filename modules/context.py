@@ -3,8 +3,9 @@
 ``AwsContext`` carries the account, region and partition (the account may be a Terraform
 reference to ``aws_caller_identity`` when the config does not pin one) and builds ARNs from them.
 ``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name from
-project, environment and pipeline: roles, queues, rules, alarms, log groups, schedules, topics,
-keys and aliases, dashboards, and the per-run prefix of transform jobs and models. Nothing else
+project, environment and pipeline: buckets, roles and their inline policies, queues, rules,
+alarms, log groups, schedules, topics, keys and aliases, dashboards, and the per-run prefix of
+transform jobs and models. Nothing else
 builds a resource name; ``limits()`` lists each with the API request member that takes it, whose
 limits the config reads from botocore (``modules.config.aws_facts.check_name``) and refuses names
 that break them.
@@ -105,9 +106,35 @@ class PipelineNames:
     def model(self) -> str:
         return self.base
 
-    def role(self, purpose: str) -> str:
-        """The role a service assumes for this pipeline (sagemaker, sfn, scheduler, trigger)."""
-        return f"{self.base}-{purpose}"
+    @property
+    def sagemaker_role(self) -> RoleNames:
+        """SageMaker runs the transform jobs (and per-run models) with it."""
+        return RoleNames(f"{self.base}-sagemaker", "transform-job")
+
+    @property
+    def sfn_role(self) -> RoleNames:
+        """Step Functions runs the workflow with it."""
+        return RoleNames(f"{self.base}-sfn", "run-transform")
+
+    @property
+    def scheduler_role(self) -> RoleNames:
+        """EventBridge Scheduler starts runs with it."""
+        return RoleNames(f"{self.base}-scheduler", "start-run")
+
+    @property
+    def trigger_role(self) -> RoleNames:
+        """EventBridge starts runs from marker objects with it (pipelines with a trigger)."""
+        return RoleNames(f"{self.base}-trigger", "start-run")
+
+    @property
+    def roles(self) -> dict[str, RoleNames]:
+        """Every role of the pipeline, by the service that assumes it."""
+        return {
+            "sagemaker": self.sagemaker_role,
+            "sfn": self.sfn_role,
+            "scheduler": self.scheduler_role,
+            "trigger": self.trigger_role,
+        }
 
     @property
     def state_machine_log_group(self) -> str:
@@ -157,7 +184,14 @@ class PipelineNames:
         return [
             Limit(f"transform job {hashed}", run, "sagemaker:CreateTransformJob.TransformJobName"),
             Limit(f"per-run model {hashed}", run, "sagemaker:CreateModel.ModelName"),
-            *(Limit(f"{p} role", self.role(p), "iam:CreateRole.RoleName") for p in ROLE_PURPOSES),
+            *(
+                limit
+                for service, role in self.roles.items()
+                for limit in (
+                    Limit(f"{service} role", role.role, "iam:CreateRole.RoleName"),
+                    Limit(f"{service} role policy", role.policy, "iam:PutRolePolicy.PolicyName"),
+                )
+            ),
             Limit("state machine", self.state_machine, "stepfunctions:CreateStateMachine.name"),
             Limit("schedule", self.schedule, "scheduler:CreateSchedule.Name"),
             Limit("SageMaker model", self.model, "sagemaker:CreateModel.ModelName"),
@@ -196,8 +230,17 @@ class AlarmNames:
         return [*self.executions.values(), self.dead_letters, *freshness]
 
 
-# The services that assume a role of each pipeline.
-ROLE_PURPOSES = ("sagemaker", "sfn", "scheduler", "trigger")
+@dataclass(frozen=True)
+class RoleNames:
+    """A service role and its one inline policy."""
+
+    role: str
+    policy: str
+
+
+# The environment's buckets by purpose: the data buckets (server access logs go to the logs one).
+DATA_BUCKETS = ("input", "output", "models")
+LOGS_BUCKET = "logs"
 
 
 @dataclass(frozen=True)
@@ -221,9 +264,13 @@ class Names:
     def of_pipeline(self, pipeline: str) -> PipelineNames:
         return PipelineNames(self.pipeline(pipeline))
 
-    def bucket(self, purpose: str, account_id: str, region: str) -> str:
+    def buckets(self, account_id: str, region: str) -> dict[str, str]:
+        """The environment's buckets by purpose (``DATA_BUCKETS`` and ``LOGS_BUCKET``)."""
         # S3 names are global: account and region make them unique without random suffixes.
-        return f"{self.prefix}-{purpose}-{account_id}-{region}"
+        return {
+            purpose: f"{self.prefix}-{purpose}-{account_id}-{region}"
+            for purpose in (*DATA_BUCKETS, LOGS_BUCKET)
+        }
 
     @property
     def key_alias(self) -> str:
@@ -255,8 +302,8 @@ class Names:
         ``PipelineNames.limits``)."""
         return [
             *(
-                Limit("S3 bucket", self.bucket(p, account_id, region), "s3:CreateBucket.Bucket")
-                for p in ("input", "output", "models", "logs")
+                Limit("S3 bucket", bucket, "s3:CreateBucket.Bucket")
+                for bucket in self.buckets(account_id, region).values()
             ),
             Limit("KMS alias", self.key_alias, "kms:CreateAlias.AliasName"),
             Limit("SNS topic", self.alert_topic, "sns:CreateTopic.Name"),

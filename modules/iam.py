@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modules.context import AwsContext
+from modules.context import AwsContext, RoleNames
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -229,11 +229,10 @@ def service_role(
     *,
     id: str,
     policy_id: str,
-    name: str,
+    names: RoleNames,
     description: str,
     service: str,
     source_arn: str | None = None,
-    policy_name: str,
     statements: list[Statement],
 ) -> ServiceRole:
     """A role one AWS service assumes (trust guarded by ``aws:SourceAccount`` and, where the service
@@ -246,13 +245,13 @@ def service_role(
     role = IamRole(
         scope,
         id,
-        name=name,
+        name=names.role,
         description=description,
         assume_role_policy=service_trust_policy(
             aws.service_principal(service), aws.account_id, source_arn
         ),
     )
     policy = IamRolePolicy(
-        scope, policy_id, name=policy_name, role=role.id, policy=policy_document(*statements)
+        scope, policy_id, name=names.policy, role=role.id, policy=policy_document(*statements)
     )
     return ServiceRole(arn=role.arn, policy=policy)

@@ -65,10 +65,9 @@ class SagemakerModelLayer(Construct):
             aws,
             id="execution-role",
             policy_id="execution-policy",
-            name=pipeline_names.role("sagemaker"),
+            names=pipeline_names.sagemaker_role,
             description=f"SageMaker runs the transform jobs of {name} with this role",
             service="sagemaker",
-            policy_name="transform-job",
             statements=self._statements(pipeline, aws, storage),
         )
 

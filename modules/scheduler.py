@@ -138,11 +138,10 @@ class PipelineSchedule(Construct):
             aws,
             id="role",
             policy_id="policy",
-            name=pipeline_names.role("scheduler"),
+            names=pipeline_names.scheduler_role,
             description=f"EventBridge Scheduler starts {name} runs with this role",
             service="scheduler",
             source_arn=schedule_group_arn,
-            policy_name="start-run",
             statements=[
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
                 allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq_arn),
@@ -234,11 +233,10 @@ class PipelineSchedule(Construct):
             aws,
             id="trigger-role",
             policy_id="trigger-policy",
-            name=names.role("trigger"),
+            names=names.trigger_role,
             description=f"EventBridge starts {name} runs from marker objects with this role",
             service="events",
             source_arn=rule_arn,
-            policy_name="start-run",
             statements=[
                 allow("StartThisStateMachine", ["states:StartExecution"], state_machine_arn)
             ],

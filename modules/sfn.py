@@ -94,11 +94,10 @@ class StateMachineLayer(Construct):
             aws,
             id="role",
             policy_id="policy",
-            name=pipeline_names.role("sfn"),
+            names=pipeline_names.sfn_role,
             description=f"Step Functions runs the {name} workflow with this role",
             service="states",
             source_arn=state_machine_arn,
-            policy_name="run-transform",
             statements=[*workflow.statements, *_base_statements(storage.key_arn)],
         )
         state_machine = SfnStateMachine(

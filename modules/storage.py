@@ -43,7 +43,7 @@ from imports.aws import (
     S3BucketVersioningA,
 )
 from modules.config import EnvironmentConfig
-from modules.context import AwsContext, Names
+from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
 from modules.iam import (
     KEY_USE_ACTIONS,
     allow,
@@ -51,8 +51,6 @@ from modules.iam import (
     key_admin_statement,
     policy_document,
 )
-
-DATA_BUCKETS = ("input", "output", "models")
 
 
 @dataclass(frozen=True)
@@ -220,11 +218,8 @@ class Storage(Construct):
         alias = KmsAlias(self, "key-alias", name=names.key_alias, target_key_id=key.key_id)
         self._key_arn = key.arn
 
-        self._bucket_names = {
-            purpose: names.bucket(purpose, aws.account_id, aws.region)
-            for purpose in (*DATA_BUCKETS, "logs")
-        }
-        logs = self._bucket("logs", kms=False)
+        self._bucket_names = names.buckets(aws.account_id, aws.region)
+        logs = self._bucket(LOGS_BUCKET, kms=False)
         self._logs_bucket = logs
         buckets = {purpose: self._bucket(purpose, kms=True) for purpose in DATA_BUCKETS}
         # Event triggers match "Object Created" events of the input bucket in EventBridge. Always
@@ -311,7 +306,7 @@ class Storage(Construct):
         ]
         expire_after = {
             "output": storage.output_expiration_days,
-            "logs": storage.access_log_expiration_days,
+            LOGS_BUCKET: storage.access_log_expiration_days,
         }.get(purpose)
         if expire_after is not None:
             rules.append(lifecycle_rule("expire-objects", expire_days=expire_after))
@@ -319,7 +314,9 @@ class Storage(Construct):
 
     def _log_delivery_statements(self, logs_arn: str) -> list[dict[str, object]]:
         aws = self._aws
-        sources = [f"arn:{aws.partition}:s3:::{self._bucket_names[p]}" for p in DATA_BUCKETS]
+        sources = [
+            aws.arn("s3", self._bucket_names[p], region=False, account=False) for p in DATA_BUCKETS
+        ]
         return [
             allow(
                 "S3ServerAccessLogsFromThisEnvironmentsBuckets",

@@ -293,10 +293,10 @@ def test_every_lock_table_named_for_a_shared_bucket_is_created(
     assert "allowed_account_ids" not in _doc(state)["provider"]["aws"][0]
 
 
-# The name attribute of each named resource type the stacks create (buckets are named with the
-# account id, which is a Terraform reference where the config does not pin it: see Names.bucket).
+# The name attribute of each named resource type the stacks create.
 _NAMED = {
     "aws_iam_role": "name",
+    "aws_iam_role_policy": "name",
     "aws_sqs_queue": "name",
     "aws_cloudwatch_event_rule": "name",
     "aws_cloudwatch_metric_alarm": "alarm_name",
@@ -308,7 +308,12 @@ _NAMED = {
     "aws_kms_alias": "name",
     "aws_sfn_state_machine": "name",
     "aws_sagemaker_model": "name",
+    "aws_s3_bucket": "bucket",
+    "aws_dynamodb_table": "name",
 }
+# Where the config pins no account, bucket names carry the stack's caller identity (a Terraform
+# reference; the config measures it as 12 digits, which every account id is).
+_CALLER_ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 
 
 def test_every_resource_name_is_one_names_checks_against_its_limit(
@@ -318,17 +323,27 @@ def test_every_resource_name_is_one_names_checks_against_its_limit(
     for config in (default_config, full_config):
         for env in config.environments.values():
             names = Names(config.project, env.name)
-            checked |= {limit.name for limit in names.limits("123456789012", env.region)}
+            checked |= {
+                limit.name for limit in names.limits(env.account_id or _CALLER_ACCOUNT, env.region)
+            }
             for pipeline in env.pipelines:
                 checked |= {limit.name for limit in names.of_pipeline(pipeline.name).limits()}
         checked |= {Names.state_key_alias(state.bucket) for _, state in config.s3_states}
+        # The bootstrap stack's state buckets and lock tables are named in the config, whose
+        # fields check them (modules/config/state.py).
+        checked |= {state.bucket for _, state in config.s3_states}
+        checked |= {state.dynamodb_table for _, state in config.s3_states if state.dynamodb_table}
     found = {
         (label, resource[attribute])
         for label, stack in stacks.items()
         for resource_type, attribute in _NAMED.items()
         for resource in stack.get("resource", {}).get(resource_type, {}).values()
     }
-    assert found, "no named resources found"
+    assert {
+        resource_type
+        for resource_type in _NAMED
+        if any(stack.get("resource", {}).get(resource_type) for stack in stacks.values())
+    } == set(_NAMED), "a named resource type no stack creates"
     assert {(label, name) for label, name in found if name not in checked} == set()
 
 
