@@ -7,23 +7,14 @@ by side. ``build_workflow`` chains the enabled steps forward (each continues wit
 first state), so the definition lists its states in the order a run takes them, and the policy
 lists the statements in the same order, then one tagging statement over what the steps create.
 
-Flow (JSONPath; the two computed values use JSONata Pass states). Bracketed parts are switched by
-the pipeline's config:
-
-    [CheckTrigger ─ marker_key given ─> InputFromMarker]           (event trigger)
-    [CheckScheduledRun ─ scheduled_time given ─> InputFromSchedule]  (dated input folders)
-    CheckRunInput ─┬─ input_prefix under the pipeline's prefix ─> UseRequestedInput ─┐
-                   ├─ input_prefix elsewhere ─> RejectRunInput (Fail)               │
-                   └─ none ─> UseDefaultInput ───────────────────────────────────────┤
-    [ListRunningExecutions ─> CountEarlierRuns ─> CheckOverlap ─ earlier run ─> NotifySkipped
-                                                                ─> RunSkipped]          (overlap)
-    [ListInput ─> CheckInputPresent ─ empty ─> [NotifyNoInput] ─> NoInput]         (empty input)
-    [FindApprovedModel ─> CheckApprovedModel ─> CreateRunModel]                         (registry)
-    RunTransformJob (createTransformJob.sync; Retry on transient SageMaker errors; timeout)
-      └─ generic SageMaker error ─> CheckSageMakerError ─ transient cause ─> WaitBeforeRetry
-                                    ─> CountAttempt ─> NextAttempt ─> RunTransformJob
-    [DeleteRunModel] ─> [BuildManifest ─> WriteManifest] ─> [NotifySuccess] ─> RunSucceeded
-    any failure ─> DescribeFailure ─> [DeleteRunModelAfterFailure] ─> NotifyFailure ─> RunFailed
+A run (JSONPath; the computed values use JSONata Pass states): its input (a marker object's
+folder, the scheduled date's folder, a requested or the default prefix), then per config an
+overlap guard, an empty-input guard and a model from the registry, then the transform job (with
+retries of transient SageMaker errors), then per config the per-run model's deletion, a manifest
+and a success notification. Every failure goes to the failure handling, which describes it,
+cleans up, notifies and fails the run. Every state, with what it does and where it goes:
+docs/run-states.md, generated from these definitions by tools/run_states.py (a test keeps it
+current).
 
 Run identity: the run id is the execution name (unique per state machine); a per-run model is
 named ``<project>-<env>-<pipeline>-<MD5 of the execution name>`` and each transform job attempt
@@ -819,8 +810,13 @@ def _succeed() -> Step:
     return Step("RunSucceeded", lambda _: {"RunSucceeded": {"Type": "Succeed"}})
 
 
-def _failure_handling(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
-    """Every failure: describe it, clean up, notify, and fail the run with the original error."""
+def _failure_handling(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """Every failure: describe it, clean up, notify, and fail the run with the original error.
+    Not in the chain: every step's Catch leads here, and it ends the run itself."""
+    return Step("DescribeFailure", lambda _: _failure_states(pipeline, t), (_publish_statement(t),))
+
+
+def _failure_states(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
     states: States = {}
     console = (
         _escape_intrinsic(
@@ -885,15 +881,17 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
         steps.append(_success_notification(t))
     steps.append(_succeed())
 
+    failure = _failure_handling(pipeline, t)
+
     states: States = {}
-    for step, following in zip(steps, [*steps[1:], None], strict=True):
-        built = step.build(following.start if following is not None else "")
+    following = [step.start for step in steps[1:]] + ["", ""]  # the last two end the run
+    for step, next_state in zip([*steps, failure], following, strict=True):
+        built = step.build(next_state)
         if states.keys() & built.keys():  # a real check: `python -O` (make synth) strips asserts
             raise RuntimeError(
                 f"workflow states defined twice: {sorted(states.keys() & built.keys())}"
             )
         states.update(built)
-    states.update(_failure_handling(pipeline, t))
     timeout_seconds = pipeline.transform.timeout_minutes * 60
     definition = {
         "Comment": f"Scheduled batch inference: {t.names.base}",
@@ -901,14 +899,13 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
         "TimeoutSeconds": timeout_seconds + STATE_MACHINE_GRACE_SECONDS,
         "States": states,
     }
-    return Workflow(definition, _policy_statements(steps, t))
+    return Workflow(definition, _policy_statements([*steps, failure]))
 
 
-def _policy_statements(steps: list[Step], t: WorkflowTargets) -> list[Statement]:
-    """The steps' statements, each once, and one tagging statement over all they create. The
-    failure handling publishes in every pipeline."""
+def _policy_statements(steps: list[Step]) -> list[Statement]:
+    """The steps' statements, each once, and one tagging statement over all they create."""
     statements: list[Statement] = []
-    for statement in [s for step in steps for s in step.statements] + [_publish_statement(t)]:
+    for statement in [s for step in steps for s in step.statements]:
         if statement not in statements:
             statements.append(statement)
     tagged = [arn for step in steps for arn in step.tagged]
