@@ -316,3 +316,8 @@ class Names:
         """KMS alias of the key that encrypts the state in a bootstrap state bucket (bucket names
         are unique; alias names allow no dots)."""
         return f"alias/tfstate/{bucket.replace('.', '-')}"
+
+    @staticmethod
+    def state_key(key_prefix: str, stack: str) -> str:
+        """The key of a stack's state in an S3 state bucket."""
+        return f"{key_prefix}/{stack}.tfstate"

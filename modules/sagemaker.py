@@ -142,7 +142,8 @@ class SagemakerModelLayer(Construct):
         repositories = list(model.ecr_repository_arns)
         if model.ecr_repository is not None:
             account, region, name = model.ecr_repository
-            repositories.append(f"arn:{aws.partition}:ecr:{region}:{account}:repository/{name}")
+            registry = AwsContext(account, region, aws.partition)
+            repositories.append(registry.arn("ecr", f"repository/{name}"))
         if repositories:
             statements += [
                 allow(

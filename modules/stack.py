@@ -98,14 +98,14 @@ def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) 
     # Without kms_key_id, encrypt = true sends SSE-S3 headers that override the bucket's KMS
     # default: the bootstrap key would never be used. An alias ARN pins the key's account.
     kms_key_id = (
-        f"arn:{partition_of(region)}:kms:{region}:{env.account_id}:{alias}"
+        AwsContext(env.account_id, region, partition_of(region)).arn("kms", alias)
         if env.account_id
         else alias
     )
     S3Backend(
         stack,
         bucket=state.bucket,
-        key=f"{state.key_prefix}/{name}.tfstate",
+        key=Names.state_key(state.key_prefix, name),
         region=region,
         encrypt=True,
         kms_key_id=kms_key_id,

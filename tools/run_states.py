@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from typing import Any
 
 from modules.config import DEFAULT_CONFIG_PATH, PipelineConfig, load_config
@@ -23,7 +22,8 @@ from tools.generated import REPO, document_main
 OUTPUT = REPO / "docs" / "run-states.md"
 CONFIGS = (DEFAULT_CONFIG_PATH, REPO / "tests" / "fixtures" / "all-features.yaml")
 # Only the shape of the definitions matters here: every name and ARN is a placeholder.
-# (The partition and region must be real: the definition links to the console.)
+# (The partition and region must be real: the definition links to the console. The model name is
+# unused where the model is created per run: the workflow decides that from the pipeline.)
 TARGETS = WorkflowTargets(
     aws=AwsContext(account_id="ACCOUNT_ID", region="eu-west-1", partition="aws"),
     environment="ENVIRONMENT",
@@ -49,12 +49,6 @@ def _pipelines() -> list[PipelineConfig]:
     ]
 
 
-def _targets(pipeline: PipelineConfig) -> WorkflowTargets:
-    if pipeline.model.resolved_per_run:
-        return replace(TARGETS, model_name=None)
-    return TARGETS
-
-
 def _next(state: dict[str, Any]) -> list[str]:
     found = [c["Next"] for c in state.get("Choices", [])]
     found += [state[key] for key in ("Next", "Default") if key in state]
@@ -75,7 +69,7 @@ def _does(state: dict[str, Any]) -> str:
 
 
 def render() -> str:
-    definitions = [build_definition(p, _targets(p)) for p in _pipelines()]
+    definitions = [build_definition(p, TARGETS) for p in _pipelines()]
     order: list[str] = []  # each definition's reading order, merged
     states: dict[str, dict[str, Any]] = {}
     following: dict[str, list[str]] = {}  # in any variant
