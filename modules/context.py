@@ -106,25 +106,27 @@ class PipelineNames:
     def model(self) -> str:
         return self.base
 
+    def _role(self, service: str, policy: str) -> RoleNames:
+        """The role a service assumes for this pipeline (SageMaker for the transform jobs, Step
+        Functions for the workflow, EventBridge Scheduler and, with a trigger, EventBridge to
+        start runs), and its one inline policy."""
+        return RoleNames(f"{self.base}-{service}", policy)
+
     @property
     def sagemaker_role(self) -> RoleNames:
-        """SageMaker runs the transform jobs (and per-run models) with it."""
-        return RoleNames(f"{self.base}-sagemaker", "transform-job")
+        return self._role("sagemaker", "transform-job")
 
     @property
     def sfn_role(self) -> RoleNames:
-        """Step Functions runs the workflow with it."""
-        return RoleNames(f"{self.base}-sfn", "run-transform")
+        return self._role("sfn", "run-transform")
 
     @property
     def scheduler_role(self) -> RoleNames:
-        """EventBridge Scheduler starts runs with it."""
-        return RoleNames(f"{self.base}-scheduler", "start-run")
+        return self._role("scheduler", "start-run")
 
     @property
     def trigger_role(self) -> RoleNames:
-        """EventBridge starts runs from marker objects with it (pipelines with a trigger)."""
-        return RoleNames(f"{self.base}-trigger", "start-run")
+        return self._role("trigger", "start-run")
 
     @property
     def roles(self) -> dict[str, RoleNames]:
