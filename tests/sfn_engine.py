@@ -90,13 +90,14 @@ class Execution:
 
 
 class Engine:
-    def __init__(self) -> None:
+    def __init__(self, *, unpatched: bool = False) -> None:
+        """``unpatched``: the engine as published, without tools/sfn-engine/patches.py."""
         if not ENGINE_PYTHON.exists():
             raise EngineError(
                 "the Step Functions engine is installed by `make test` (tools/sfn-engine)"
             )
         self.process = subprocess.Popen(
-            [str(ENGINE_PYTHON), str(ENGINE_DIR / "driver.py")],
+            [str(ENGINE_PYTHON), str(ENGINE_DIR / "driver.py"), *(["--unpatched"] * unpatched)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

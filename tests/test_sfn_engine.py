@@ -1,12 +1,18 @@
-"""The Step Functions engine the execution tests run on: pinned, and its patches fail loudly."""
+"""The Step Functions engine the execution tests run on: pinned, its patches fail loudly, and
+each behavioural patch is still needed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
 
 import pytest
 
-from tests.sfn_engine import ENGINE_DIR, ENGINE_PYTHON
+from tests.sfn_engine import ENGINE_DIR, ENGINE_PYTHON, Engine, Execution
 
 _TASK = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task"
 MOVED = {
@@ -44,3 +50,157 @@ def test_a_patch_whose_engine_code_moved_fails_in_one_line(patch: str) -> None:
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"patches.EnginePatchError: engine patch {patch!r}: "), last
+
+
+# Each behavioural patch works around something the published engine does. The tests below run a
+# tiny definition on the engine without patches.py (driver.py --unpatched) and assert that the
+# limitation is still there; the same definition on the patched engine shows what the patch gives.
+# An engine version without the limitation fails the unpatched assertion with "engine now ...: drop
+# patch '<name>'". Only one engine version can be installed here, so that direction is reasoned in
+# each docstring; it was also exercised by making --unpatched apply the patches anyway (an engine
+# that behaved as patched): all six tests failed, each with its message. jsonpath-cache is left out:
+# it changes speed only, and a cache that lingers changes no result.
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[tuple[Engine, Engine]]:
+    """The engine without and with patches.py; started and stopped side by side (about 1 s each)."""
+    with ThreadPoolExecutor(2) as pool:
+        unpatched, patched = pool.map(lambda bare: Engine(unpatched=bare), (True, False))
+    yield unpatched, patched
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(Engine.close, (unpatched, patched)))
+
+
+def _task(resource: str, parameters: dict[str, Any], **more: Any) -> str:
+    state = {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True, **more}
+    return json.dumps({"StartAt": "Call", "States": {"Call": state}})
+
+
+def _drop(patch: str, does: str, execution: Execution) -> str:
+    seen = f"{execution.status} {execution.error} {execution.cause} {execution.output_text}"
+    return f"engine now {does}: drop patch {patch!r} (tools/sfn-engine/patches.py); {seen}"
+
+
+def _gap(execution: Execution, after: str, before: str) -> float:
+    """Seconds between the first ``after`` event and the next ``before`` event."""
+    times = [(e["type"], datetime.fromisoformat(e["timestamp"])) for e in execution.events]
+    start = next(i for i, (kind, _) in enumerate(times) if kind == after)
+    end = next(i for i in range(start, len(times)) if times[i][0] == before)
+    return (times[end][1] - times[start][1]).total_seconds()
+
+
+def test_the_engine_still_refuses_a_mocked_sagemaker_sync_task(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, the ``.sync`` pattern of SageMaker fails the run at the task (``States.Runtime``,
+    "Unsupported sync callback procedure"). An engine that runs it would return the mocked
+    answer: SUCCEEDED, and the assertion fails."""
+    unpatched, patched = engines
+    definition = _task(
+        "arn:aws:states:::sagemaker:createTransformJob.sync", {"TransformJobName": "job"}
+    )
+    mocks = {"Call": {"0": {"Return": {"TransformJobStatus": "Completed"}}}}
+    run = unpatched.run("sync", definition, "unpatched", "{}", mocks)
+    refused = run.status == "FAILED" and "Unsupported sync callback" in (run.cause or "")
+    assert refused, _drop("sagemaker-sync", "runs a mocked sagemaker .sync task itself", run)
+    run = patched.run("sync", definition, "patched", "{}", mocks)
+    assert (run.status, run.output) == ("SUCCEEDED", {"TransformJobStatus": "Completed"})
+
+
+_STATES_PREFIX = "MUST NOT begin with the prefix 'States.'"
+
+
+def test_the_engine_still_refuses_a_mocked_states_error(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, a mocked ``States.TaskFailed`` fails the run with ``States.Runtime`` (custom
+    error names must not begin with ``States.``), so the Catch on it is not taken. An engine that
+    accepts it takes the Catch: SUCCEEDED, and the assertion fails."""
+    unpatched, patched = engines
+    catch = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]
+    machine = json.loads(_task("arn:aws:states:::lambda:invoke", {"FunctionName": "f"}))
+    machine["States"]["Call"]["Catch"] = catch
+    machine["States"]["Caught"] = {"Type": "Pass", "End": True}
+    definition = json.dumps(machine)
+    mocks = {"Call": {"0": {"Throw": {"Error": "States.TaskFailed", "Cause": "job failed"}}}}
+    run = unpatched.run("throw", definition, "unpatched", "{}", mocks)
+    refused = (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert refused and _STATES_PREFIX in (run.cause or ""), _drop(
+        "states-error-names", "accepts a mocked States.TaskFailed itself", run
+    )
+    run = patched.run("throw", definition, "patched", "{}", mocks)
+    assert (run.status, run.states) == ("SUCCEEDED", ["Call", "Caught"])
+
+
+def test_the_engine_still_refuses_a_states_error_from_a_fail_state_path(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, a ``Fail`` state whose ``ErrorPath`` gives ``States.TaskFailed`` fails the run
+    with ``States.Runtime`` instead. An engine that accepts it fails the run with
+    ``States.TaskFailed``, and the assertion fails."""
+    unpatched, patched = engines
+    definition = json.dumps(
+        {
+            "StartAt": "Failed",
+            "States": {"Failed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}},
+        }
+    )
+    given = json.dumps({"Error": "States.TaskFailed", "Cause": "job failed"})
+    run = unpatched.run("fail", definition, "unpatched", given, {})
+    refused = (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert refused and _STATES_PREFIX in (run.cause or ""), _drop(
+        "states-error-names", "accepts States.TaskFailed from a Fail state's ErrorPath itself", run
+    )
+    run = patched.run("fail", definition, "patched", given, {})
+    assert (run.status, run.error, run.cause) == ("FAILED", "States.TaskFailed", "job failed")
+
+
+def test_the_engine_still_sleeps_a_retry_interval(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, the retry comes at least ``IntervalSeconds`` (1 s) after the failure, in the
+    event history. An engine that no longer waits in real time (or no longer through the
+    retrier's ``time.sleep``, which the patch replaces) makes the gap shorter, and the assertion
+    fails."""
+    unpatched, patched = engines
+    retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+    definition = _task("arn:aws:states:::lambda:invoke", {"FunctionName": "f"}, Retry=retry)
+    mocks = {"Call": {"0": {"Throw": {"Error": "Boom", "Cause": "c"}}, "1": {"Return": {}}}}
+    run = unpatched.run("retry", definition, "unpatched", "{}", mocks)
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert _gap(run, "TaskFailed", "TaskScheduled") >= 0.9, _drop(
+        "retry-clock", "retries without sleeping the Retry's interval", run
+    )
+    run = patched.run("retry", definition, "patched", "{}", mocks)
+    assert (run.status, run.retry_waits) == ("SUCCEEDED", [1.0])
+
+
+def test_the_engine_still_sleeps_a_wait_state(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, a ``Wait`` of 1 s is exited at least 1 s after it is entered. An engine that no
+    longer waits in real time (or no longer through ``WaitFunction._wait_interval``, which the
+    patch replaces) makes the gap shorter, and the assertion fails."""
+    unpatched, patched = engines
+    definition = json.dumps(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    )
+    run = unpatched.run("wait", definition, "unpatched", "{}", {})
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert _gap(run, "WaitStateEntered", "WaitStateExited") >= 0.9, _drop(
+        "wait-clock", "leaves a Wait state without sleeping its seconds", run
+    )
+    run = patched.run("wait", definition, "patched", "{}", {})
+    assert (run.status, run.retry_waits) == ("SUCCEEDED", [1.0])
+
+
+def test_the_engine_still_returns_a_mocked_answer_as_written(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, ``<request:FunctionName>`` in a mocked answer comes back as written. An engine
+    that fills in members of the request (in this or any way that changes the text) makes the
+    output differ, and the assertion fails."""
+    unpatched, patched = engines
+    definition = _task("arn:aws:states:::lambda:invoke", {"FunctionName": "f"})
+    mocks = {"Call": {"0": {"Return": {"Name": "<request:FunctionName>"}}}}
+    run = unpatched.run("echo", definition, "unpatched", "{}", mocks)
+    assert run.output == {"Name": "<request:FunctionName>"}, _drop(
+        "mock-request", "fills in a mocked answer from the request itself", run
+    )
+    run = patched.run("echo", definition, "patched", "{}", mocks)
+    assert run.output == {"Name": "f"}

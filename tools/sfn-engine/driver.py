@@ -11,6 +11,9 @@ answer per line:
            implements them, applied to an event
     {"op": "quit"}
 
+``driver.py --unpatched`` runs the engine as published, without ``patches.py`` (no retry waits are
+recorded then): tests/test_sfn_engine.py uses it to notice when a patch is no longer needed.
+
 ``mocks`` maps state names to Step Functions Local mocked responses ({"0": {"Return": ...}},
 {"0-2": {"Throw": {"Error", "Cause"}}}); the execution runs as a mock test case
 (``<stateMachineArn>#<TestCase>``). Every answer is {"ok": true, ...} or {"ok": false, "error"}.
@@ -60,14 +63,15 @@ def _prepare_environment() -> None:
 
 
 class Engine:
-    def __init__(self) -> None:
+    def __init__(self, unpatched: bool) -> None:
         import patches
         from localstack import config
         from localstack.aws.api import RequestContext
         from localstack.services.stepfunctions.backend.execution import Execution
         from localstack.services.stepfunctions.provider import StepFunctionsProvider
 
-        patches.apply()
+        if not unpatched:
+            patches.apply()
         # Each status change would be posted to an EventBridge that is not there (6-11 s of
         # retries per run); the tests read the history instead.
         Execution.publish_execution_status_change_event = lambda self: None
@@ -116,8 +120,8 @@ class Engine:
             )
         )
         self.config.SFN_MOCK_CONFIG = str(mock_file)
-        assert self.clock is not None
-        self.clock.waits.clear()
+        if self.clock is not None:
+            self.clock.waits.clear()
         try:
             started = self.provider.start_execution(
                 self.context,
@@ -139,7 +143,8 @@ class Engine:
         history = self.provider.get_execution_history(
             self.context, execution_arn=execution_arn, max_results=1000
         )
-        waits = [w for waits in self.clock.waits.values() for w in waits]
+        recorded = self.clock.waits.values() if self.clock is not None else []
+        waits = [w for waits in recorded for w in waits]
         return {
             "status": described["status"],
             "error": described.get("error"),
@@ -179,12 +184,14 @@ class Engine:
 
 
 def main() -> None:
+    if sys.argv[1:] not in ([], ["--unpatched"]):
+        raise SystemExit("usage: driver.py [--unpatched]")
     _prepare_environment()
     sys.path.insert(0, str(HERE))
     out = sys.stdout
     sys.stdout = sys.stderr  # whatever the engine prints must not break the protocol
     try:
-        engine = Engine()
+        engine = Engine(unpatched=len(sys.argv) > 1)
         from localstack import version
 
         ready = {"ok": True, "engine": f"localstack-core {version.__version__}"}
