@@ -19,9 +19,9 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
 3. ``retry-clock``: a Retry waits real time in the engine (30 s and more for this project's
    SageMaker retries). The wait is recorded per execution instead of slept, so the tests can
    assert the backoff (interval, rate, jitter, max delay) without waiting for it.
-5. ``wait-clock``: a Wait state waits real time too (a minute before a transient SageMaker error is
+4. ``wait-clock``: a Wait state waits real time too (a minute before a transient SageMaker error is
    tried again); the wait is recorded with the retry waits instead of slept.
-4. ``jsonpath-cache`` (speed only): the engine parses every JSONPath anew, and the parser it uses
+5. ``jsonpath-cache`` (speed only): the engine parses every JSONPath anew, and the parser it uses
    builds its grammar tables on each parse (70 % of an execution's time here). Parsed paths are
    cached by their text; a parsed path is not changed by evaluating it, so results are the same.
 6. ``mock-request``: Step Functions Local's mocked responses are fixed before the run, but some
