@@ -24,7 +24,8 @@ every retry and redrive; outputs land under ``<output prefix><run id>/`` so runs
 each other.
 
 Config values pasted into string literals go through one function per language:
-``jsonata_string`` (JSONata) and ``_escape_intrinsic`` (intrinsic functions).
+``jsonata_string`` (JSONata), ``_escape_intrinsic`` (intrinsic functions) and
+``_escape_string_matches`` (Choice ``StringMatches`` patterns).
 
 Values that are Terraform references (bucket names, ARNs) are passed in as strings and stay inside
 string values of the JSON document.
@@ -113,12 +114,19 @@ def _escape_intrinsic(text: str) -> str:
     return text
 
 
+def _escape_string_matches(text: str) -> str:
+    """Escape a literal for a Choice rule's ``StringMatches`` pattern (``*`` is its wildcard)."""
+    return text.replace("\\", "\\\\").replace("*", "\\*")
+
+
 def _catch_to(state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": state}]
 
 
-def _sdk(service_action: str, t: WorkflowTargets) -> str:
-    return f"arn:{t.aws.partition}:states:::aws-sdk:{service_action}"
+def _integration(t: WorkflowTargets, resource: str) -> str:
+    """A Task's service integration (``sns:publish``, ``aws-sdk:s3:putObject``...): an ARN with
+    neither region nor account."""
+    return t.aws.arn("states", resource, region=False, account=False)
 
 
 def _sdk_task(
@@ -137,7 +145,7 @@ def _sdk_task(
     state: dict[str, Any] = {"Type": "Task"}
     if comment is not None:
         state["Comment"] = comment
-    state |= {"Resource": _sdk(service_action, t), "Parameters": parameters}
+    state |= {"Resource": _integration(t, f"aws-sdk:{service_action}"), "Parameters": parameters}
     if result_selector is not None:
         state["ResultSelector"] = result_selector
     return state | {
@@ -158,7 +166,7 @@ def _publish(
     """An SNS notification whose own failure never changes the run's result."""
     return {
         "Type": "Task",
-        "Resource": f"arn:{t.aws.partition}:states:::sns:publish",
+        "Resource": _integration(t, "sns:publish"),
         "Parameters": {
             "TopicArn": t.alert_topic_arn,
             "Subject": f"[{t.names.base}] {subject}",
@@ -358,7 +366,7 @@ def _run_input(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
                         *_present_string("$.input_prefix"),
                         {
                             "Variable": "$.input_prefix",
-                            "StringMatches": default_prefix.replace("\\", "\\\\") + "*",
+                            "StringMatches": _escape_string_matches(default_prefix) + "*",
                         },
                     ],
                     "Next": "UseRequestedInput",
@@ -707,7 +715,7 @@ def _transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         states: States = {}
         states["RunTransformJob"] = {
             "Type": "Task",
-            "Resource": f"arn:{t.aws.partition}:states:::sagemaker:createTransformJob.sync",
+            "Resource": _integration(t, "sagemaker:createTransformJob.sync"),
             "Parameters": _transform_parameters(pipeline, t),
             "ResultSelector": {
                 "job_name.$": "$.TransformJobName",
