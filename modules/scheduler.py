@@ -78,6 +78,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _retry_policy(pipeline: PipelineConfig) -> dict[str, int]:
+    """The bounded retries of starting a run, the same for the schedule and the event trigger."""
+    retry = pipeline.schedule.retry
+    return {
+        "maximum_retry_attempts": retry.max_attempts,
+        "maximum_event_age_in_seconds": retry.max_event_age_seconds,
+    }
+
+
 class PipelineSchedule(Construct):
     def __init__(
         self,
@@ -171,10 +180,7 @@ class PipelineSchedule(Construct):
                 "arn": state_machine.arn,
                 "role_arn": role.arn,
                 "input": run_payload(pipeline),
-                "retry_policy": {
-                    "maximum_retry_attempts": schedule.retry.max_attempts,
-                    "maximum_event_age_in_seconds": schedule.retry.max_event_age_seconds,
-                },
+                "retry_policy": _retry_policy(pipeline),
                 "dead_letter_config": {"arn": dlq_arn},
             },
             depends_on=[role.policy],
@@ -253,9 +259,6 @@ class PipelineSchedule(Construct):
                     '{"trigger": "event", "marker_key": <key>, "event_time": <time>}'
                 ),
             },
-            retry_policy={
-                "maximum_retry_attempts": pipeline.schedule.retry.max_attempts,
-                "maximum_event_age_in_seconds": pipeline.schedule.retry.max_event_age_seconds,
-            },
+            retry_policy=_retry_policy(pipeline),
             dead_letter_config={"arn": dlq_arn},
         )
