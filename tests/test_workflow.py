@@ -12,9 +12,10 @@ import pytest
 from modules.config import PipelineConfig, ProjectConfig
 from modules.context import AwsContext, Names
 from modules.workflow import TRANSIENT_SAGEMAKER_ERRORS, WorkflowTargets, build_definition
+from tests.helpers import TEST_AWS
 
 TARGETS = WorkflowTargets(
-    aws=AwsContext(account_id="111122223333", region="eu-west-1", partition="aws"),
+    aws=TEST_AWS,
     environment="prod",
     names=Names("mlbatch", "prod").of_pipeline("churn"),
     model_name="MODEL",

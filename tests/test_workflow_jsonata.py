@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modules.config import _S3_KEY_PREFIX_RE, ProjectConfig
+from modules.config import S3_KEY_PREFIX_RE, ProjectConfig
 from modules.workflow import build_definition
 from tests.jsonata import Jsonata
 from tests.test_workflow import TARGETS, _pipeline
@@ -38,7 +38,7 @@ def _with_prefix(make_config: Callable[..., ProjectConfig], prefix: str) -> dict
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(prefix=st.from_regex(_S3_KEY_PREFIX_RE, fullmatch=True).filter(lambda p: len(p) < 200))
+@given(prefix=st.from_regex(S3_KEY_PREFIX_RE, fullmatch=True).filter(lambda p: len(p) < 200))
 def test_any_allowed_prefix_stays_a_jsonata_literal(
     jsonata: Jsonata, make_config: Callable[..., ProjectConfig], prefix: str
 ) -> None:
