@@ -63,12 +63,25 @@ def time_zones() -> frozenset[str]:
 
 
 @functools.cache
+def _loader() -> Any:
+    # One loader per process: it caches what it read (the endpoint data, the list of services it
+    # checks each model's name against), so the endpoints and that list are read once.
+    from botocore.loaders import Loader
+
+    return Loader()
+
+
+def _endpoints() -> dict[str, Any]:
+    endpoints: dict[str, Any] = _loader().load_data("endpoints")
+    return endpoints
+
+
+@functools.cache
 def regions_with(endpoint_prefix: str) -> frozenset[str]:
     # The endpoint resolver alone is ~10x faster than a full botocore session.
-    from botocore.loaders import Loader
     from botocore.regions import EndpointResolver
 
-    resolver = EndpointResolver(Loader().load_data("endpoints"))
+    resolver = EndpointResolver(_endpoints())
     regions: set[str] = set()
     for partition in resolver.get_available_partitions():
         regions.update(resolver.get_available_endpoints(endpoint_prefix, partition))
@@ -77,11 +90,9 @@ def regions_with(endpoint_prefix: str) -> frozenset[str]:
 
 @functools.cache
 def _partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
-    from botocore.loaders import Loader
-
     return tuple(
         (p["partition"], p["regionRegex"], frozenset(p["regions"]))
-        for p in Loader().load_data("endpoints")["partitions"]
+        for p in _endpoints()["partitions"]
     )
 
 
@@ -102,9 +113,7 @@ def partition_of(region: str) -> str:
 
 @functools.cache
 def _service_model(service: str) -> dict[str, Any]:
-    from botocore.loaders import Loader
-
-    model: dict[str, Any] = Loader().load_service_model(service, "service-2")
+    model: dict[str, Any] = _loader().load_service_model(service, "service-2")
     return model
 
 
