@@ -26,8 +26,6 @@ from modules.config.aws_facts import (
     DATA_PROCESSING_CONTENT_TYPES,
     LOG_RETENTION_DAYS,
     MAX_PAYLOAD_MB,
-    RUN_HASH_LENGTH,
-    SUPPORTED_PARTITIONS,
     check_name,
     check_shape,
     describe_shape,
@@ -54,7 +52,6 @@ from modules.config.fields import (
     TfStr,
 )
 from modules.config.loading import (
-    CONFIG_PATH_ENV_VAR,
     DEFAULT_CONFIG_PATH,
     ConfigError,
     load_config,
@@ -73,13 +70,9 @@ from modules.config.pipeline import (
     VpcConfig,
 )
 from modules.config.project import ProjectConfig
-from modules.config.state import LocalState, S3State, StateConfig
-
-# The name tests/test_workflow_jsonata.py imports (from when this package was one module).
-_S3_KEY_PREFIX_RE = S3_KEY_PREFIX_RE
+from modules.config.state import LocalState, S3State
 
 __all__ = [
-    "CONFIG_PATH_ENV_VAR",
     "DATA_PROCESSING_CONTENT_TYPES",
     "DEFAULT_CONFIG_PATH",
     "LOG_RETENTION_DAYS",
@@ -87,9 +80,7 @@ __all__ = [
     "MODEL",
     "NO_TERRAFORM_TEMPLATE",
     "RESERVED_PIPELINE_NAME",
-    "RUN_HASH_LENGTH",
     "S3_KEY_PREFIX_RE",
-    "SUPPORTED_PARTITIONS",
     "TRANSFORM",
     "AlarmSettings",
     "AlertingSettings",
@@ -107,7 +98,6 @@ __all__ = [
     "S3State",
     "SageMakerField",
     "ScheduleConfig",
-    "StateConfig",
     "StorageSettings",
     "StrictModel",
     "Subscription",

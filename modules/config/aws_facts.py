@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from modules.context import RUN_HASH_LENGTH as RUN_HASH_LENGTH
 from modules.context import Limit
 
 LOG_RETENTION_DAYS = (
