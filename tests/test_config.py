@@ -20,7 +20,12 @@ from modules.config import (
     load_config,
     transform_instance_types,
 )
-from modules.config.aws_facts import PROSE_NAME_LIMITS, java_pattern, request_member
+from modules.config.aws_facts import (
+    PROSE_NAME_LIMITS,
+    _service_model,
+    java_pattern,
+    request_member,
+)
 from modules.context import Limit, Names
 from tests.conftest import REPO
 
@@ -468,14 +473,12 @@ def test_scheduler_bounds_are_botocores(
 def test_every_pattern_of_the_services_used_converts_to_python() -> None:
     # One Java-to-Python converter (aws_facts.java_pattern) serves the config checks and the
     # request checks of the tests: it must read every pattern of the services the project calls.
-    from botocore.loaders import Loader
-
-    loader = Loader()
+    # (The models through aws_facts' cache: the config checks of this process have loaded most.)
     services = ("sagemaker", "scheduler", "stepfunctions", "iam", "events", "logs", "kms", "s3")
     patterns = {
         shape["pattern"]
         for service in (*services, "sns", "cloudwatch", "sqs")
-        for shape in loader.load_service_model(service, "service-2")["shapes"].values()
+        for shape in _service_model(service)["shapes"].values()
         if "pattern" in shape
     }
     assert len(patterns) > 300
