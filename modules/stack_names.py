@@ -1,25 +1,27 @@
 """The names of the stacks the app synthesizes (each stack's Terraform state is named after it).
 
 Kept apart from ``modules/stack.py`` so that tools which only read plans or config (the plan
-reviewer) know the stacks without loading cdktf.
+reviewer) know the stacks without loading cdktf. The environment's stacks are named like its
+resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
 """
 
 from __future__ import annotations
 
 from modules.config import RESERVED_PIPELINE_NAME
+from modules.context import Names
 
 
 def stack_name(project: str, environment: str) -> str:
     """The environment's stack: everything (single layout), or what its pipelines share."""
-    return f"{project}-{environment}"
+    return Names(project, environment).prefix
 
 
 def pipeline_stack_name(project: str, environment: str, pipeline: str) -> str:
-    return f"{project}-{environment}-{pipeline}"
+    return Names(project, environment).pipeline(pipeline)
 
 
 def dashboard_stack_name(project: str, environment: str) -> str:
-    return f"{project}-{environment}-{RESERVED_PIPELINE_NAME}"
+    return Names(project, environment).pipeline(RESERVED_PIPELINE_NAME)
 
 
 def bootstrap_stack_name(project: str, region: str | None = None) -> str:
