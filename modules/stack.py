@@ -48,7 +48,7 @@ from modules.config import (
     S3State,
     partition_of,
 )
-from modules.context import AwsContext, Names
+from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
 from modules.iam import key_admin_statement, policy_document
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup
@@ -335,7 +335,7 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
         "alert_topic_arn": shared.alert_topic_arn,
         "schedule_group": shared.schedule_group_name,
     }
-    for purpose in ("input", "output", "models", "logs"):
+    for purpose in (*DATA_BUCKETS, LOGS_BUCKET):
         bucket: BucketRef = getattr(storage, purpose)
         values[f"{purpose}_bucket"] = bucket.name
         values[f"{purpose}_bucket_arn"] = bucket.arn
@@ -361,33 +361,38 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
     )
 
 
-class EnvironmentStack(TerraformStack):
+class _EnvironmentStack(TerraformStack):
+    """A stack of ``env``: its own provider, backend (state named after the stack), ``names``
+    and ``aws``, whichever layout it belongs to."""
+
+    def __init__(self, scope: Construct, name: str, project: str, env: EnvironmentConfig) -> None:
+        super().__init__(scope, name)
+        self.names = Names(project, env.name)
+        self.aws = _configure_stack(self, name, project, env)
+
+
+class EnvironmentStack(_EnvironmentStack):
     """``layout: single``: the whole environment in one stack (one state)."""
 
     def __init__(self, scope: Construct, project: str, env: EnvironmentConfig) -> None:
-        name = stack_name(project, env.name)
-        super().__init__(scope, name)
-        names = Names(project, env.name)
-        aws = _configure_stack(self, name, project, env)
+        super().__init__(scope, stack_name(project, env.name), project, env)
+        names, aws = self.names, self.aws
         shared = _shared_resources(self, env, names, aws)
         for pipeline in env.pipelines:
             _pipeline_resources(self, env, pipeline, names, aws, shared)
         _dashboard(self, env, names, aws)
 
 
-class BaseStack(TerraformStack):
+class BaseStack(_EnvironmentStack):
     """``layout: per-pipeline``: what the pipelines of an environment share. Its size does not
     depend on the number of pipelines."""
 
     def __init__(self, scope: Construct, project: str, env: EnvironmentConfig) -> None:
-        name = stack_name(project, env.name)
-        super().__init__(scope, name)
-        names = Names(project, env.name)
-        aws = _configure_stack(self, name, project, env)
-        self.shared = _shared_resources(self, env, names, aws)
+        super().__init__(scope, stack_name(project, env.name), project, env)
+        self.shared = _shared_resources(self, env, self.names, self.aws)
 
 
-class PipelineStack(TerraformStack):
+class PipelineStack(_EnvironmentStack):
     """``layout: per-pipeline``: one pipeline's resources. What it uses of the base stack (key,
     buckets, topic, group) are cdktf cross-stack references: outputs of the base stack, read here
     through a ``terraform_remote_state`` data source on the base stack's backend."""
@@ -400,15 +405,12 @@ class PipelineStack(TerraformStack):
         pipeline: PipelineConfig,
         base: BaseStack,
     ) -> None:
-        name = pipeline_stack_name(project, env.name, pipeline.name)
-        super().__init__(scope, name)
+        super().__init__(scope, pipeline_stack_name(project, env.name, pipeline.name), project, env)
         self.add_dependency(base)
-        names = Names(project, env.name)
-        aws = _configure_stack(self, name, project, env)
-        _pipeline_resources(self, env, pipeline, names, aws, _imported(self, base.shared))
+        _pipeline_resources(self, env, pipeline, self.names, self.aws, _imported(self, base.shared))
 
 
-class DashboardStack(TerraformStack):
+class DashboardStack(_EnvironmentStack):
     """``layout: per-pipeline``: the environment's dashboard(s). Built from names alone (no state
     of another stack is read); it depends on the pipeline stacks only so that ``cdktf deploy``
     runs it after them. Adding or removing a pipeline changes this stack and that pipeline's."""
@@ -420,13 +422,10 @@ class DashboardStack(TerraformStack):
         env: EnvironmentConfig,
         pipelines: list[PipelineStack],
     ) -> None:
-        name = dashboard_stack_name(project, env.name)
-        super().__init__(scope, name)
+        super().__init__(scope, dashboard_stack_name(project, env.name), project, env)
         for pipeline in pipelines:
             self.add_dependency(pipeline)
-        names = Names(project, env.name)
-        aws = _configure_stack(self, name, project, env)
-        _dashboard(self, env, names, aws)
+        _dashboard(self, env, self.names, self.aws)
 
 
 def build_environment(
