@@ -220,7 +220,7 @@ class Storage(Construct):
 
         self._bucket_names = names.buckets(aws.account_id, aws.region)
         logs = self._bucket(LOGS_BUCKET, kms=False)
-        self._logs_bucket = logs
+        self._logs_bucket_id = logs.id  # one jsii round trip, not one per data bucket
         buckets = {purpose: self._bucket(purpose, kms=True) for purpose in DATA_BUCKETS}
         # Event triggers match "Object Created" events of the input bucket in EventBridge. Always
         # on (AWS service events to the default bus cost nothing unmatched), so that the shared
@@ -286,7 +286,7 @@ class Storage(Construct):
             kms_key_arn=self._key_arn if kms else None,
             allow_destroy=self._env.allow_destroy,
             lifecycle_rules=self._lifecycle_rules(purpose),
-            access_log_bucket_id=self._logs_bucket.id if kms else None,
+            access_log_bucket_id=self._logs_bucket_id if kms else None,
             access_log_prefix=f"{purpose}/",
             extra_policy_statements=None if kms else self._log_delivery_statements,
         )
