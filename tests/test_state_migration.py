@@ -72,9 +72,8 @@ def test_single_stack_state_splits_into_the_per_pipeline_states(
     synth_env: Callable[[ProjectConfig, str], str],
 ) -> None:
     old_state = tmp_path / "old.tfstate"
-    old = _stack_dir(
-        tmp_path / "old", BASE, json.loads(synth_env(default_config, "dev")), old_state
-    )
+    single = json.loads(synth_env(default_config, "dev"))
+    old = _stack_dir(tmp_path / "old", BASE, single, old_state)
     applied = _terraform(old, "apply", "-auto-approve")
     assert applied.returncode == 0, applied.stderr
 
@@ -95,9 +94,7 @@ def test_single_stack_state_splits_into_the_per_pipeline_states(
     counts = split_state(old_state, BASE, new, new_states, terraform=TERRAFORM or "terraform")
     assert set(counts) == set(split)
     assert sum(counts.values()) == len(
-        _as_terraform_data(json.loads(synth_env(default_config, "dev")), old_state)["resource"][
-            "terraform_data"
-        ]
+        _as_terraform_data(single, old_state)["resource"]["terraform_data"]
     )
     for name, directory in dirs.items():
         plan = _terraform(directory, "plan", "-detailed-exitcode")
