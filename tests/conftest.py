@@ -34,6 +34,15 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     }
 
 
+def stacks_of(stacks: dict[str, dict[str, Any]], label: str) -> dict[str, dict[str, Any]]:
+    """One config's stacks from the `stacks` fixture, by stack name (the app's own names)."""
+    return {
+        name.removeprefix(f"{label}/"): document
+        for name, document in stacks.items()
+        if name.startswith(f"{label}/")
+    }
+
+
 @pytest.fixture(scope="session")
 def default_config() -> ProjectConfig:
     return load_config(REPO / "config" / "pipelines.yaml")

@@ -22,14 +22,12 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
-from modules.config import PipelineConfig, load_config
+from modules.config import PipelineConfig, ProjectConfig
 from tests.aws_shapes import validate, validate_result
 from tests.placeholders import resolve as resolve_placeholder
 from tests.sfn_engine import Engine, Execution
-from tools.synth import synthesize
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 # The folder date Scheduler's time gives for each input_folder picture the configs use.
@@ -116,10 +114,9 @@ class Machine:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
 
-def load_machines(config_path: Path, outdir: Path) -> list[Machine]:
-    """Every state machine of a config, from its synthesized Terraform JSON (any layout)."""
-    config = load_config(config_path)
-    synthesized = synthesize(config, outdir)
+def load_machines(config: ProjectConfig, synthesized: dict[str, dict[str, Any]]) -> list[Machine]:
+    """Every state machine of a config, from its synthesized Terraform JSON (any layout): the
+    stacks the app writes for that config, by stack name."""
     machines = []
     for env_name, env in config.environments.items():
         base = f"{config.project}-{env_name}"

@@ -7,7 +7,7 @@ import re
 import tomllib
 from typing import Any
 
-from tests.conftest import REPO
+from tests.conftest import REPO, stacks_of
 from tools import config_reference, outputs_reference, run_states
 
 
@@ -24,7 +24,7 @@ def test_every_config_field_is_described() -> None:
 
 
 def test_outputs_reference_matches_the_stacks(stacks: dict[str, dict[str, Any]]) -> None:
-    shipped = {n.removeprefix("shipped/"): d for n, d in stacks.items() if n.startswith("shipped/")}
+    shipped = stacks_of(stacks, "shipped")
     committed = (REPO / "docs" / "outputs.md").read_text()
     assert committed == outputs_reference.render(shipped), "docs/outputs.md is stale: make docs"
     for document in shipped.values():

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from modules.config import load_config
+from tests.conftest import CONFIGS, stacks_of
 from tests.executions import (
     TRANSFORM_RETRY_INTERVAL,
     Machine,
@@ -32,8 +32,6 @@ from tests.executions import (
 )
 from tests.sfn_engine import Engine, Execution
 
-CONFIG = REPO / "config" / "pipelines.yaml"
-
 
 @dataclass
 class Runs:
@@ -49,8 +47,9 @@ class Runs:
 
 
 @pytest.fixture(scope="module")
-def config_path() -> Path:
-    return CONFIG
+def config_label() -> str:
+    """The config under test: a key of tests/conftest.py's CONFIGS."""
+    return "shipped"
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +65,8 @@ def engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def machines(config_path: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Machine]:
-    return load_machines(config_path, tmp_path_factory.mktemp("synth"))
+def machines(config_label: str, stacks: dict[str, dict[str, Any]]) -> list[Machine]:
+    return load_machines(load_config(CONFIGS[config_label]), stacks_of(stacks, config_label))
 
 
 def _run(engine: Engine, machine: Machine, scenario: Scenario) -> Execution:

@@ -3,11 +3,8 @@ optional feature on), in a module of its own so that pytest-xdist runs it beside
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import FIXTURES
 from tests.test_executions import *  # noqa: F403 - the same tests, on another config
 from tests.test_executions import engine, machines, results  # noqa: F401 - fixtures
 
@@ -18,5 +15,5 @@ def expected_machines() -> int:
 
 
 @pytest.fixture(scope="module")
-def config_path() -> Path:
-    return FIXTURES / "all-features.yaml"
+def config_label() -> str:
+    return "all-features"

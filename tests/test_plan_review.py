@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig
+from tests.conftest import stacks_of
 from tests.plan_fixtures import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
@@ -292,8 +293,9 @@ def bucket_address(stacks: dict[str, dict[str, Any]], env: str, role: str) -> st
 
 
 @pytest.fixture(scope="module")
-def baseline(synth: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    return synth()
+def baseline(stacks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The shipped config as synthesized for the session: what every edit is compared with."""
+    return stacks_of(stacks, "shipped")
 
 
 def test_transform_instance_count_changes_one_field_of_one_state(
