@@ -4,7 +4,7 @@ session-scoped, and layer tests synthesize one small stack per test module."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
+from tests.sfn_engine import Engine
 from tools.synth import synthesize
 
 configure_jsii_runtime()  # before cdktf is imported anywhere in the session
@@ -41,6 +42,15 @@ def stacks_of(stacks: dict[str, dict[str, Any]], label: str) -> dict[str, dict[s
         for name, document in stacks.items()
         if name.startswith(f"{label}/")
     }
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The Step Functions engine (tests/sfn_engine.py), started once per worker: starting it and
+    its first run (the JVM for JSONata) take seconds; each machine is created by definition."""
+    engine = Engine()
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")

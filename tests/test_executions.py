@@ -8,7 +8,6 @@ tests/test_executions_all_features.py runs the same tests on tests/fixtures/all-
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +54,6 @@ def config_label() -> str:
 @pytest.fixture(scope="module")
 def expected_machines() -> int:
     return 4
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    engine = Engine()
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="module")

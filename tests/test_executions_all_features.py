@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_executions import *  # noqa: F403 - the same tests, on another config
-from tests.test_executions import engine, machines, results  # noqa: F401 - fixtures
+from tests.test_executions import machines, results  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="module")
