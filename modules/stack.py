@@ -440,22 +440,27 @@ def build_environment(
 
 
 class StateBootstrapStack(TerraformStack):
-    """The S3 buckets (and DynamoDB tables) of one region that hold the other stacks' state."""
+    """The S3 buckets (and DynamoDB tables) of one account and region that hold the other stacks'
+    state, created by a provider pinned to that account (``account_id``; None for the buckets of
+    environments that pin no account, which then get a bootstrap of their own)."""
 
     def __init__(
-        self, scope: Construct, name: str, project: str, region: str, stores: list[StateStore]
+        self,
+        scope: Construct,
+        name: str,
+        project: str,
+        region: str,
+        stores: list[StateStore],
+        account_id: str | None,
     ) -> None:
         super().__init__(scope, name)
         _require_terraform(self)
         _local_backend(self, name, LocalState(backend="local"))
-        accounts = {store.account_id for store in stores}
-        pinned = accounts.pop() if len(accounts) == 1 else None
         AwsProvider(
             self,
             "aws",
             region=region,
-            # Only when every environment using these buckets pins the same account.
-            allowed_account_ids=[pinned] if pinned else None,
+            allowed_account_ids=[account_id] if account_id else None,
             default_tags=[
                 AwsProviderDefaultTags(
                     tags={
@@ -526,27 +531,41 @@ class StateStore:
 
     bucket: str
     lock_tables: tuple[str, ...]  # every DynamoDB table an environment names for this bucket
-    account_id: str | None  # the account, when every environment using it pins the same one
 
 
-def state_stores_by_region(config: ProjectConfig) -> dict[str, list[StateStore]]:
-    """Each distinct S3 state bucket of the config, grouped by the region it lives in (the config
-    refuses one bucket in two regions)."""
-    users: dict[tuple[str, str], list[tuple[EnvironmentConfig, S3State]]] = {}
+@dataclass(frozen=True)
+class Bootstrap:
+    """The state buckets of one account (None: environments without account_id) and region."""
+
+    name: str
+    account_id: str | None
+    region: str
+    stores: list[StateStore]
+
+
+def state_bootstraps(config: ProjectConfig) -> list[Bootstrap]:
+    """Each distinct S3 state bucket of the config, grouped by the account and region it lives
+    in (the config refuses one bucket in two regions or accounts): one bootstrap stack each,
+    named ``<project>-state`` when there is only one (bootstrap_stack_name)."""
+    users: dict[tuple[str, str | None, str], list[S3State]] = {}
     for env, state in config.s3_states:
-        users.setdefault((state.region or env.region, state.bucket), []).append((env, state))
-    by_region: dict[str, list[StateStore]] = {}
-    for (region, bucket), envs in sorted(users.items()):
-        accounts = {env.account_id for env, _ in envs}
-        tables = sorted({s.dynamodb_table for _, s in envs if s.dynamodb_table})
-        by_region.setdefault(region, []).append(
-            StateStore(
-                bucket=bucket,
-                lock_tables=tuple(tables),
-                account_id=accounts.pop() if len(accounts) == 1 else None,
-            )
+        key = (state.region or env.region, env.account_id, state.bucket)
+        users.setdefault(key, []).append(state)
+    groups: dict[tuple[str | None, str], list[StateStore]] = {}
+    for (region, account, bucket), states in sorted(users.items(), key=lambda i: str(i[0])):
+        tables = sorted({s.dynamodb_table for s in states if s.dynamodb_table})
+        groups.setdefault((account, region), []).append(StateStore(bucket, tuple(tables)))
+    accounts = {account for account, _ in groups}
+    bootstraps = []
+    for (account, region), stores in groups.items():
+        regions_of_account = {r for a, r in groups if a == account}
+        name = bootstrap_stack_name(
+            config.project,
+            region if len(regions_of_account) > 1 else None,
+            (account or "unpinned") if len(accounts) > 1 else None,
         )
-    return by_region
+        bootstraps.append(Bootstrap(name, account, region, stores))
+    return bootstraps
 
 
 def build_app(
@@ -564,8 +583,13 @@ def build_app(
         if environments is None or name in environments:
             build_environment(app, config.project, env)
     if environments is None:
-        regions = state_stores_by_region(config)
-        for region, stores in regions.items():
-            name = bootstrap_stack_name(config.project, region if len(regions) > 1 else None)
-            StateBootstrapStack(app, name, config.project, region, stores)
+        for bootstrap in state_bootstraps(config):
+            StateBootstrapStack(
+                app,
+                bootstrap.name,
+                config.project,
+                bootstrap.region,
+                bootstrap.stores,
+                bootstrap.account_id,
+            )
     return app

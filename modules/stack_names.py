@@ -7,7 +7,7 @@ resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
 
 from __future__ import annotations
 
-from modules.config import RESERVED_PIPELINE_NAME
+from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME
 from modules.context import Names
 
 
@@ -24,6 +24,12 @@ def dashboard_stack_name(project: str, environment: str) -> str:
     return Names(project, environment).pipeline(RESERVED_PIPELINE_NAME)
 
 
-def bootstrap_stack_name(project: str, region: str | None = None) -> str:
-    """The state bootstrap stack; one per region (named with it) when state lives in several."""
-    return f"{project}-state" if region is None else f"{project}-state-{region}"
+def bootstrap_stack_name(
+    project: str, region: str | None = None, account: str | None = None
+) -> str:
+    """A state bootstrap stack: ``<project>-state`` when there is one, else one per account
+    (``-<account id>``, or ``-unpinned`` for environments without ``account_id``) and, where an
+    account keeps state in several regions, per region (``-<region>``). The environment name
+    ``state`` is refused, so no environment's stacks can take these names."""
+    parts = [project, RESERVED_ENVIRONMENT_NAME, account, region]
+    return "-".join(part for part in parts if part)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.config import PipelineConfig
+from modules.config.aws_facts import request_member
 from modules.context import AwsContext, PipelineNames, console_url
 from modules.iam import Statement, allow, list_prefix, write_objects
 
@@ -81,6 +82,12 @@ STATE_MACHINE_GRACE_SECONDS = 900
 MANIFEST_NAME = "_manifest.json"
 # The managed rule through which Step Functions learns that a transform job finished.
 SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+# ListModelPackages pages: as large as botocore's model allows, and a bound on how many a run
+# follows (an empty page with a NextToken is normal with a status filter).
+REGISTRY_PAGE_SIZE: int = request_member("sagemaker:ListModelPackages.MaxResults")["max"]
+REGISTRY_MAX_PAGES = 20
+# The newest Approved package of the current page (pages are sorted newest first).
+NEWEST_APPROVED_PACKAGE = "$.model_package.page.ModelPackageSummaryList[0].ModelPackageArn"
 
 
 @dataclass(frozen=True)
@@ -520,31 +527,61 @@ def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         states: States = {}
         model = pipeline.model
         group = model.model_package_group
+        request = {
+            "ModelPackageGroupName": group,
+            "ModelApprovalStatus": "Approved",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": REGISTRY_PAGE_SIZE,
+        }
         states["FindApprovedModel"] = _sdk_task(
             t,
             "sagemaker:listModelPackages",
-            {
-                "ModelPackageGroupName": group,
-                "ModelApprovalStatus": "Approved",
-                "SortBy": "CreationTime",
-                "SortOrder": "Descending",
-                "MaxResults": 1,
-            },
-            result_selector={"packages.$": "$.ModelPackageSummaryList"},
+            request,
+            # The whole page (NextToken is absent on the last one) and which page it is.
+            result_selector={"page.$": "$", "pages": 1},
             result_path="$.model_package",
             next_state="CheckApprovedModel",
         )
         states["CheckApprovedModel"] = {
             "Type": "Choice",
+            "Comment": "With a status filter a page can be empty and still have a NextToken: "
+            "follow it (at most REGISTRY_MAX_PAGES pages) until a page holds a package.",
             "Choices": [
                 {
-                    "Variable": "$.model_package.packages[0].ModelPackageArn",
+                    "Variable": NEWEST_APPROVED_PACKAGE,
                     "IsPresent": True,
                     "Next": "UseApprovedModel",
-                }
+                },
+                {
+                    "And": [
+                        *_present_string("$.model_package.page.NextToken"),
+                        {
+                            "Variable": "$.model_package.pages",
+                            "NumericLessThan": REGISTRY_MAX_PAGES,
+                        },
+                    ],
+                    "Next": "CountRegistryPage",
+                },
             ],
             "Default": "NoApprovedModel",
         }
+        states["CountRegistryPage"] = {
+            "Type": "Pass",
+            "Parameters": {
+                "pages.$": "States.MathAdd($.model_package.pages, 1)",
+                "next_token.$": "$.model_package.page.NextToken",
+            },
+            "ResultPath": "$.model_package",
+            "Next": "FindApprovedModelNextPage",
+        }
+        states["FindApprovedModelNextPage"] = _sdk_task(
+            t,
+            "sagemaker:listModelPackages",
+            {**request, "NextToken.$": "$.model_package.next_token"},
+            result_path="$.model_package.page",
+            next_state="CheckApprovedModel",
+        )
         states["NoApprovedModel"] = {
             "Type": "Pass",
             "Parameters": {
@@ -556,7 +593,7 @@ def _registry_model(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         }
         states["UseApprovedModel"] = {
             "Type": "Pass",
-            "Parameters": {"arn.$": "$.model_package.packages[0].ModelPackageArn"},
+            "Parameters": {"arn.$": NEWEST_APPROVED_PACKAGE},
             "ResultPath": "$.model_package",
             "Next": "CreateRunModel",
         }

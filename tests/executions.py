@@ -253,6 +253,26 @@ def package_arn(machine: Machine, version: int) -> str:
     return machine.arn("sagemaker", f"model-package/{group}/{version}")
 
 
+def approved_page(machine: Machine) -> dict[str, Any]:
+    """A ListModelPackages page holding the group's newest Approved package (version 7)."""
+    return {
+        "ModelPackageSummaryList": [
+            {
+                "ModelPackageGroupName": machine.pipeline.model.model_package_group,
+                "ModelPackageVersion": 7,
+                "ModelPackageArn": package_arn(machine, 7),
+                "CreationTime": "2026-11-20T10:00:00Z",
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": "Approved",
+            }
+        ]
+    }
+
+
+# A ListModelPackages page token (opaque to callers).
+NEXT_PAGE_TOKEN = "eyJwYWdlIjogMn0="
+
+
 def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     """A response for every Task state of the definition: the run goes the way it should."""
     job = machine.job_name(execution)
@@ -273,20 +293,9 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
             }
         ),
         "ListInput": ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1}),
-        "FindApprovedModel": ok(
-            {
-                "ModelPackageSummaryList": [
-                    {
-                        "ModelPackageGroupName": machine.pipeline.model.model_package_group,
-                        "ModelPackageVersion": 7,
-                        "ModelPackageArn": package_arn(machine, 7),
-                        "CreationTime": "2026-11-20T10:00:00Z",
-                        "ModelPackageStatus": "Completed",
-                        "ModelApprovalStatus": "Approved",
-                    }
-                ]
-            }
-        ),
+        "FindApprovedModel": ok(approved_page(machine)),
+        # Reached only after a page without a package: see the registry-empty-first-page scenario.
+        "FindApprovedModelNextPage": ok(approved_page(machine)),
         "CreateRunModel": ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
         "RunTransformJob": ok(
             {
@@ -493,6 +502,12 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
             "SageMaker.SageMakerException", "Could not find model"
         )
         add("no-approved-package", mocks=mocks)
+        # With ModelApprovalStatus as a filter, a page can be empty and still carry a NextToken.
+        mocks = happy_mocks(machine, "registry-empty-first-page")
+        mocks["FindApprovedModel"] = ok(
+            {"ModelPackageSummaryList": [], "NextToken": NEXT_PAGE_TOKEN}
+        )
+        add("registry-empty-first-page", mocks=mocks)
     return found
 
 

@@ -17,6 +17,7 @@ from modules.config import load_config
 from tests.conftest import CONFIGS, stacks_of
 from tests.executions import (
     TRANSFORM_RETRY_INTERVAL,
+    NEXT_PAGE_TOKEN,
     Machine,
     Scenario,
     coverage_gaps,
@@ -389,6 +390,23 @@ def test_registry_runs_use_the_newest_approved_package_and_clean_up(results: lis
         assert (none.status, none.error) == ("FAILED", "NoApprovedModelPackage")
         assert none.requests_of("CreateRunModel") == none.requests_of("RunTransformJob") == []
         assert _failure_message(none)["error"] == "NoApprovedModelPackage"
+
+
+def test_registry_run_follows_next_token_past_an_empty_page(results: list[Runs]) -> None:
+    registry = [r for r in results if r.machine.pipeline.model.resolved_per_run]
+    assert registry
+    for r in registry:
+        m = r.machine
+        run = r["registry-empty-first-page"]
+        assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
+        first = _only(run.requests_of("FindApprovedModel"))
+        second = _only(run.requests_of("FindApprovedModelNextPage"))
+        assert "NextToken" not in first
+        assert second == {**first, "NextToken": NEXT_PAGE_TOKEN}
+        create = _only(run.requests_of("CreateRunModel"))
+        assert create["PrimaryContainer"]["ModelPackageName"] == package_arn(m, 7)
+        # One page that holds the package: no second call.
+        assert r["scheduled"].requests_of("FindApprovedModelNextPage") == []
 
 
 def test_each_failing_task_is_caught_and_reported(results: list[Runs]) -> None:

@@ -18,7 +18,7 @@ from cdktf import Testing
 from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.context import Names
-from modules.stack import StateBootstrapStack, state_stores_by_region
+from modules.stack import StateBootstrapStack, state_bootstraps
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize
 
@@ -209,9 +209,13 @@ def test_app_synthesizes_only_the_environments_asked_for(
 
 @pytest.fixture(scope="module")
 def bootstrap(full_config: ProjectConfig) -> str:
-    [(region, stores)] = state_stores_by_region(full_config).items()
-    assert region == "us-west-2"
-    return Testing.synth(StateBootstrapStack(Testing.app(), "full-state", "full", region, stores))
+    [boot] = state_bootstraps(full_config)
+    assert (boot.name, boot.region) == ("full-state", "us-west-2")
+    return Testing.synth(
+        StateBootstrapStack(
+            Testing.app(), boot.name, "full", boot.region, boot.stores, boot.account_id
+        )
+    )
 
 
 def test_bootstrap_creates_protected_encrypted_state_bucket_and_lock_table(bootstrap: str) -> None:
@@ -260,8 +264,10 @@ def test_bootstrap_key_alias_is_the_one_the_backends_name(
     [alias] = resources(bootstrap, "aws_kms_alias")
     assert alias["name"] == "alias/tfstate/full-tfstate-stage"
     assert alias["target_key_id"].startswith("${aws_kms_key.")
-    [(region, stores)] = state_stores_by_region(default_config).items()
-    state = Testing.synth(StateBootstrapStack(Testing.app(), "s", "mlbatch", region, stores))
+    [boot] = state_bootstraps(default_config)
+    state = Testing.synth(
+        StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, boot.stores, "123456789012")
+    )
     [alias] = resources(state, "aws_kms_alias")
     backend = _doc(prod_json)["terraform"]["backend"]["s3"]
     assert backend["kms_key_id"].endswith(f":{alias['name']}")
@@ -277,20 +283,22 @@ def test_every_lock_table_named_for_a_shared_bucket_is_created(
         shared = {"backend": "s3", "bucket": "shared-tfstate", "lock": "dynamodb"}
         raw["environments"]["prod"]["state"] = {**shared, "dynamodb_table": "prod-lock"}
         raw["environments"]["stage"] = {
-            "account_id": "210987654321",
+            "account_id": "123456789012",
             "state": {**shared, "dynamodb_table": "stage-lock"},
         }
 
     config = make_config(edit)
-    [(region, [store])] = state_stores_by_region(config).items()
+    [boot] = state_bootstraps(config)
+    [store] = boot.stores
     assert store.lock_tables == ("prod-lock", "stage-lock")
-    assert store.account_id is None  # two accounts: no allowed_account_ids guess
-    state = Testing.synth(StateBootstrapStack(Testing.app(), "s", "mlbatch", region, [store]))
+    state = Testing.synth(
+        StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, [store], boot.account_id)
+    )
     assert sorted(t["name"] for t in resources(state, "aws_dynamodb_table")) == [
         "prod-lock",
         "stage-lock",
     ]
-    assert "allowed_account_ids" not in _doc(state)["provider"]["aws"][0]
+    assert _doc(state)["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
 
 
 # The name attribute of each named resource type the stacks create.

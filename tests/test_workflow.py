@@ -311,7 +311,11 @@ def test_latest_approved_model_is_resolved_created_used_and_deleted(
         "ModelApprovalStatus": "Approved",
         "SortBy": "CreationTime",
         "SortOrder": "Descending",
-        "MaxResults": 1,
+        "MaxResults": 100,  # botocore's maximum for ListModelPackages
+    }
+    assert states["FindApprovedModelNextPage"]["Parameters"] == {
+        **find["Parameters"],
+        "NextToken.$": "$.model_package.next_token",
     }
     assert states["CheckApprovedModel"]["Default"] == "NoApprovedModel"
     assert states["NoApprovedModel"]["Next"] == "DescribeFailure"

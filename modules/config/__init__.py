@@ -35,6 +35,7 @@ from modules.config.aws_facts import (
     transform_instance_types,
 )
 from modules.config.environment import (
+    RESERVED_ENVIRONMENT_NAME,
     RESERVED_PIPELINE_NAME,
     AlertingSettings,
     EnvironmentConfig,
@@ -79,6 +80,7 @@ __all__ = [
     "MAX_PAYLOAD_MB",
     "MODEL",
     "NO_TERRAFORM_TEMPLATE",
+    "RESERVED_ENVIRONMENT_NAME",
     "RESERVED_PIPELINE_NAME",
     "S3_KEY_PREFIX_RE",
     "TRANSFORM",

@@ -39,6 +39,11 @@ DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/js
 # the past (recurring schedules), and Terraform sends it again with every later update.
 START_DATE_GRACE = timedelta(minutes=5)
 
+# KMS ScheduleKeyDeletion: "If you include a value, it must be between 7 and 30, inclusive"
+# (botocore's model says 1 to 365, which KMS refuses).
+# https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+KMS_PENDING_WINDOW_DAYS = (7, 30)
+
 # Partitions whose service principals and console this project knows (modules/context.py holds
 # the per-service table). China regions (aws-cn) are refused: most of their principals are not
 # "<service>.amazonaws.com.cn", and the ones this project needs are not verified.

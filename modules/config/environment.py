@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modules.config.aws_facts import partition_of
+from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS, partition_of
 from modules.config.fields import (
     ACCOUNT_RE,
     EMAIL_RE,
@@ -24,6 +24,8 @@ from modules.config.state import LocalState, StateConfig
 
 # Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
 RESERVED_PIPELINE_NAME = "dashboard"
+# The state bootstrap stacks are <project>-state[-...]: an environment so named would collide.
+RESERVED_ENVIRONMENT_NAME = "state"
 
 
 class Subscription(StrictModel):
@@ -110,7 +112,10 @@ class EnvironmentConfig(StrictModel):
         default=365, description="CloudWatch Logs retention (days)."
     )
     kms_deletion_window_days: int = Field(
-        default=30, ge=7, le=30, description="Waiting period before a KMS key is deleted."
+        default=KMS_PENDING_WINDOW_DAYS[1],
+        ge=KMS_PENDING_WINDOW_DAYS[0],
+        le=KMS_PENDING_WINDOW_DAYS[1],
+        description="Waiting period before a KMS key is deleted.",
     )
     storage: StorageSettings = Field(default_factory=StorageSettings, description="See Storage.")
     alerting: AlertingSettings = Field(
@@ -139,6 +144,31 @@ class EnvironmentConfig(StrictModel):
                 "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate') or set "
                 "layout: single"
             )
+        return self
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_bootstrap(cls, value: str) -> str:
+        if value == RESERVED_ENVIRONMENT_NAME:
+            raise ValueError(
+                f"environment name {RESERVED_ENVIRONMENT_NAME!r} is reserved: "
+                f"<project>-{RESERVED_ENVIRONMENT_NAME} is the state bootstrap stack (and its "
+                "state file); rename the environment"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _models_in_this_region(self) -> EnvironmentConfig:
+        # SageMaker creates a model only from an image, package and repositories in its own
+        # region: another region's synthesizes and then fails at apply (or at the first run).
+        for pipeline in self.pipelines:
+            for field, region in pipeline.model.source_regions():
+                if region != self.region:
+                    raise ValueError(
+                        f"pipelines[{pipeline.name}].model.{field} is in {region}, but the "
+                        f"environment's region is {self.region}; SageMaker needs the model's "
+                        "image, package and repositories in the model's region"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -176,6 +206,22 @@ class EnvironmentConfig(StrictModel):
                         f"pipeline names {name!r} and {other!r} overlap (one is the other plus "
                         "'-...'), so their permissions would too; rename one"
                     )
+        # The same for prefixes: IAM grants, marker rules and run folders match a pipeline's data
+        # by its prefix, so a pipeline whose prefix starts another's would read, trigger on and
+        # overwrite the other's data.
+        for what, prefix_of in (
+            ("input_prefix", lambda p: p.default_input_prefix),
+            ("output_prefix", lambda p: p.run_output_prefix),
+        ):
+            for first in value:
+                for second in value:
+                    if first is not second and prefix_of(second).startswith(prefix_of(first)):
+                        raise ValueError(
+                            f"pipelines {first.name!r} and {second.name!r} overlap: {what} "
+                            f"{prefix_of(first)!r} {'is' if prefix_of(first) == prefix_of(second) else 'contains'} "
+                            f"{prefix_of(second)!r}, so each could read and overwrite the other's "
+                            "data; give each pipeline a prefix of its own"
+                        )
         return value
 
     @property

@@ -143,6 +143,18 @@ class ModelConfig(StrictModel):
         """The model is created per run from the newest approved package of a group."""
         return self.model_package_group is not None
 
+    def source_regions(self) -> list[tuple[str, str]]:
+        """(field, region) of each region-bound source of the model: image host, package ARN,
+        registry repositories."""
+        found = []
+        if self.ecr_repository is not None:
+            found.append(("image", self.ecr_repository[1]))
+        if self.model_package_arn is not None:
+            found.append(("model_package_arn", self.model_package_arn.split(":")[3]))
+        for index, arn in enumerate(self.ecr_repository_arns):
+            found.append((f"ecr_repository_arns[{index}]", arn.split(":")[3]))
+        return found
+
     @property
     def ecr_repository(self) -> tuple[str, str, str] | None:
         """(account, region, repository) of the image, for a pull permission scoped to it."""
@@ -426,9 +438,9 @@ class EventTrigger(StrictModel):
 class PipelineConfig(StrictModel):
     """One model scored on one schedule."""
 
-    name: Annotated[TfStr, *TAG_VALUE] = Field(
-        pattern=PIPELINE_RE, max_length=24, description="Pipeline name."
-    )
+    # No length limit of its own: every name built from it is checked against its AWS limit
+    # (ProjectConfig._names_fit), which leaves 63 - 33 - len("<project>-<env>-") characters.
+    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=PIPELINE_RE, description="Pipeline name.")
     description: TfStr = Field(default="", max_length=256, description="Free text, on resources.")
     model: ModelConfig = Field(description="What runs: see Model.")
     schedule: ScheduleConfig = Field(description="When it runs: see Schedule.")

@@ -43,7 +43,11 @@ class ProjectConfig(StrictModel):
     def _state_buckets_agree(self) -> ProjectConfig:
         # One state bucket is one bootstrap resource: environments that share it must agree on
         # where it is. (Lock tables may differ: the bootstrap stack creates every one named.)
+        # Nor on its account: a bucket and its key live in one account, each backend names the
+        # key by its own environment's account, and each account's bootstrap is applied with a
+        # provider pinned to it; an unpinned environment cannot share a pinned one's bucket.
         regions: dict[str, tuple[str, str]] = {}
+        accounts: dict[str, tuple[str, str | None]] = {}
         for env, state in self.s3_states:
             region = state.region or env.region
             first = regions.setdefault(state.bucket, (env.name, region))
@@ -51,6 +55,15 @@ class ProjectConfig(StrictModel):
                 raise ValueError(
                     f"environments.{env.name}.state.region: state bucket {state.bucket} is in "
                     f"{first[1]} for environment {first[0]!r} but {region} here; give it one region"
+                )
+            owner = accounts.setdefault(state.bucket, (env.name, env.account_id))
+            if owner[1] != env.account_id:
+                raise ValueError(
+                    f"environments.{env.name}.state.bucket: state bucket {state.bucket} is used "
+                    f"by environment {owner[0]!r} (account {owner[1] or 'not pinned'}) and here "
+                    f"(account {env.account_id or 'not pinned'}); a state bucket belongs to one "
+                    "account: give each account its own bucket, and pin account_id on every "
+                    "environment that shares one"
                 )
         return self
 
