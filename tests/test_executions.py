@@ -16,8 +16,8 @@ import pytest
 from modules.config import load_config
 from tests.conftest import CONFIGS, stacks_of
 from tests.executions import (
-    TRANSFORM_RETRY_INTERVAL,
     NEXT_PAGE_TOKEN,
+    TRANSFORM_RETRY_INTERVAL,
     Machine,
     Scenario,
     coverage_gaps,

@@ -215,12 +215,13 @@ class EnvironmentConfig(StrictModel):
         ):
             for first in value:
                 for second in value:
-                    if first is not second and prefix_of(second).startswith(prefix_of(first)):
+                    outer, inner = prefix_of(first), prefix_of(second)
+                    if first is not second and inner.startswith(outer):
+                        relation = "is" if outer == inner else "contains"
                         raise ValueError(
                             f"pipelines {first.name!r} and {second.name!r} overlap: {what} "
-                            f"{prefix_of(first)!r} {'is' if prefix_of(first) == prefix_of(second) else 'contains'} "
-                            f"{prefix_of(second)!r}, so each could read and overwrite the other's "
-                            "data; give each pipeline a prefix of its own"
+                            f"{outer!r} {relation} {inner!r}, so each could read and overwrite "
+                            "the other's data; give each pipeline a prefix of its own"
                         )
         return value
 
