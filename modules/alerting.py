@@ -8,8 +8,9 @@ Alerting has two ends in the stack:
 - ``PipelineAlarms`` comes last and watches one pipeline: CloudWatch alarms on the state machine's
   ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted and ExecutionThrottled and on the
   schedule's dead-letter queue depth (alarm and OK actions to the topic; no data means nothing
-  happened, so missing data is not breaching); a freshness alarm that fires when no run
-  succeeded within the pipeline's window (there, missing data is the symptom); and an EventBridge
+  happened, so missing data is not breaching); a freshness alarm that fires when no transform
+  completed within the pipeline's window (the run's own TransformsCompleted metric; there,
+  missing data is the symptom); and an EventBridge
   rule that forwards this pipeline's SageMaker "Transform Job State Change" events with status
   Failed or Stopped.
 - ``EnvironmentDashboard``: one CloudWatch dashboard per environment with, per pipeline, runs
@@ -39,7 +40,7 @@ from imports.aws import (
     SnsTopicSubscription,
 )
 from modules.config import PipelineConfig, Subscription
-from modules.context import AwsContext, Names
+from modules.context import TRANSFORMS_COMPLETED, AwsContext, Names
 from modules.iam import allow, deny_insecure_transport, policy_document
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
@@ -201,11 +202,12 @@ class PipelineAlarms(Construct):
             alarm(
                 "alarm-freshness",
                 alarm_names.freshness,
-                f"no run succeeded in the last {window} hours. Is the schedule still enabled "
-                "and firing? (Runs that fail raise their own alarms.)",
-                namespace="AWS/States",
-                metric_name="ExecutionsSucceeded",
-                dimensions={"StateMachineArn": state_machine.arn},
+                f"no transform completed in the last {window} hours (runs that found no input "
+                "or were skipped do not count). Is the schedule still firing, and is upstream "
+                "still delivering input? (Runs that fail raise their own alarms.)",
+                # Published by the run after its transform job completed (RecordCompletedTransform).
+                namespace=pipeline_names.metric_namespace,
+                metric_name=TRANSFORMS_COMPLETED,
                 statistic="Sum",
                 period=3600,
                 evaluation_periods=window,

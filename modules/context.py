@@ -165,6 +165,12 @@ class PipelineNames:
         )
 
     @property
+    def metric_namespace(self) -> str:
+        """The pipeline's own CloudWatch namespace: its runs publish ``TRANSFORMS_COMPLETED``
+        there, and its role may publish nowhere else (``cloudwatch:namespace`` condition)."""
+        return f"BatchInference/{self.base}"
+
+    @property
     def run_prefix(self) -> str:
         """What the names of per-run resources (transform jobs, models) start with."""
         return f"{self.base}-"
@@ -201,12 +207,17 @@ class PipelineNames:
             Limit("EventBridge rule", self.trigger_rule, "events:PutRule.Name"),
             Limit("EventBridge rule", self.job_failed_rule, "events:PutRule.Name"),
             Limit("log group", self.state_machine_log_group, "logs:CreateLogGroup.logGroupName"),
+            Limit("metric namespace", self.metric_namespace, "cloudwatch:PutMetricData.Namespace"),
             *(
                 Limit("alarm", alarm, "cloudwatch:PutMetricAlarm.AlarmName")
                 for alarm in self.alarms(freshness=True).all
             ),
         ]
 
+
+# The metric a run publishes (value 1) once its transform job completed: what the freshness alarm
+# watches. Step Functions' ExecutionsSucceeded also counts runs that found no input or skipped.
+TRANSFORMS_COMPLETED = "TransformsCompleted"
 
 # The Step Functions metrics that each mean "a run went wrong": one alarm each, named after it.
 EXECUTION_ALARM_METRICS = (

@@ -40,7 +40,7 @@ from typing import Any
 
 from modules.config import PipelineConfig
 from modules.config.aws_facts import request_member
-from modules.context import AwsContext, PipelineNames, console_url
+from modules.context import TRANSFORMS_COMPLETED, AwsContext, PipelineNames, console_url
 from modules.iam import Statement, allow, list_prefix, write_objects
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
@@ -851,6 +851,37 @@ def _transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
     return Step("RunTransformJob", build, statements, tagged=(transform_jobs,))
 
 
+def _completion_record(t: WorkflowTargets) -> Step:
+    """Record that a transform completed: the one signal the freshness alarm counts (no-input and
+    skipped runs also end as succeeded executions, without it). Its own failure does not change
+    the run's result; a run that cannot record it shows up as missing data, i.e. the alarm."""
+
+    def build(nxt: str) -> States:
+        return {
+            "RecordCompletedTransform": _sdk_task(
+                t,
+                "cloudwatch:putMetricData",
+                {
+                    "Namespace": t.names.metric_namespace,
+                    "MetricData": [
+                        {"MetricName": TRANSFORMS_COMPLETED, "Value": 1, "Unit": "Count"}
+                    ],
+                },
+                comment="The freshness alarm counts this metric, not succeeded executions.",
+                catch=_catch_to(nxt, "$.metric_error"),
+                next_state=nxt,
+            )
+        }
+
+    statement = allow(
+        "RecordCompletedTransforms",
+        ["cloudwatch:PutMetricData"],
+        "*",  # PutMetricData has no resource type: the namespace condition scopes it
+        Condition={"StringEquals": {"cloudwatch:namespace": t.names.metric_namespace}},
+    )
+    return Step("RecordCompletedTransform", build, (statement,))
+
+
 def _succeed() -> Step:
     return Step("RunSucceeded", lambda _: {"RunSucceeded": {"Type": "Succeed"}})
 
@@ -920,6 +951,7 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     steps.append(_transform(pipeline, t))
     if pipeline.model.resolved_per_run:
         steps.append(_run_model_cleanup(t))
+    steps.append(_completion_record(t))
     if pipeline.write_manifest or pipeline.notify_on_success:
         steps.append(_manifest(pipeline, t))
     if pipeline.notify_on_success:

@@ -324,6 +324,7 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
         "DeleteRunModel": ok({}),
         "DeleteRunModelAfterFailure": ok({}),
         "WriteManifest": ok({"ETag": '"5d41402abc4b2a76b9719d911017c592"'}),
+        "RecordCompletedTransform": ok({}),  # PutMetricData returns nothing
     }
     publish = ok({"MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e"})
     mocks = {}
@@ -515,7 +516,9 @@ def _sdk_error(state: dict[str, Any]) -> str:
     resource = state["Resource"]
     if ":::aws-sdk:" in resource:
         service = resource.split(":::aws-sdk:")[1].split(":")[0]
-        prefix = {"s3": "S3", "sfn": "Sfn", "sagemaker": "SageMaker"}[service]
+        prefix = {"s3": "S3", "sfn": "Sfn", "sagemaker": "SageMaker", "cloudwatch": "CloudWatch"}[
+            service
+        ]
     else:
         prefix = {"sns": "SNS", "sagemaker": "SageMaker"}[resource.split(":::")[1].split(":")[0]]
     return f"{prefix}.AccessDeniedException"

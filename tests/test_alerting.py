@@ -140,24 +140,58 @@ def test_transform_job_failures_of_this_pipeline_reach_the_topic(synthesized: st
     )
 
 
-def test_freshness_alarm_fires_when_no_run_succeeded_in_the_window(synthesized: str) -> None:
-    assert Testing.to_have_resource_with_properties(
-        synthesized,
-        "aws_cloudwatch_metric_alarm",
-        {
-            "alarm_name": "full-stage-scores-NoRecentSuccess",
-            "namespace": "AWS/States",
-            "metric_name": "ExecutionsSucceeded",
-            "dimensions": {"StateMachineArn": STATE_MACHINE},
-            "period": 3600,
-            "evaluation_periods": 14,
-            "datapoints_to_alarm": 14,
-            "comparison_operator": "LessThanThreshold",
-            "threshold": 1,
-            "treat_missing_data": "breaching",
-            "alarm_actions": [TOPIC],
-        },
+def _pipeline_alarms(full_config: ProjectConfig, pipeline: str) -> str:
+    stack = layer_stack()
+    env = full_config.environments["stage"]
+    PipelineAlarms(
+        stack,
+        "alarms",
+        pipeline=next(p for p in env.pipelines if p.name == pipeline),
+        names=Names(full_config.project, "stage"),
+        aws=TEST_AWS,
+        topic_arn=TOPIC,
+        state_machine=StateMachineOutputs(arn=STATE_MACHINE),
+        schedule=ScheduleOutputs(schedule_name="s", dlq_arn="q", dlq_name="d", dlq_url="u"),
     )
+    return Testing.synth(stack)
+
+
+def test_freshness_alarm_fires_when_no_transform_completed_in_the_window(
+    full_config: ProjectConfig,
+) -> None:
+    synthesized = _pipeline_alarms(full_config, "latest")
+    [freshness] = [
+        a
+        for a in resources(synthesized, "aws_cloudwatch_metric_alarm")
+        if a["alarm_name"].endswith("-NoRecentSuccess")
+    ]
+    assert freshness == {
+        **freshness,
+        "alarm_name": "full-stage-latest-NoRecentSuccess",
+        # What the run publishes after a completed transform (RecordCompletedTransform), not
+        # ExecutionsSucceeded, which also counts runs that found no input or were skipped.
+        "namespace": "BatchInference/full-stage-latest",
+        "metric_name": "TransformsCompleted",
+        "statistic": "Sum",
+        "period": 3600,
+        "evaluation_periods": 3,  # hourly: derived window
+        "datapoints_to_alarm": 3,
+        "comparison_operator": "LessThanThreshold",
+        "threshold": 1,
+        "treat_missing_data": "breaching",
+        "alarm_actions": [TOPIC],
+    }
+    assert "dimensions" not in freshness  # the namespace is the pipeline's own
+
+
+def test_a_schedule_with_start_or_end_date_gets_no_freshness_alarm(
+    full_config: ProjectConfig, synthesized: str
+) -> None:
+    scores = full_config.environments["stage"].pipelines[0]
+    assert scores.schedule.start_date is not None and scores.schedule.end_date is not None
+    assert scores.freshness_window_hours is None
+    names = [a["alarm_name"] for a in resources(synthesized, "aws_cloudwatch_metric_alarm")]
+    assert len(names) == 5 and not any(n.endswith("-NoRecentSuccess") for n in names)
 
 
 def test_freshness_window_is_derived_from_the_schedule(

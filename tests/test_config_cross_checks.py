@@ -170,6 +170,32 @@ def test_sibling_prefixes_are_accepted() -> None:
     ]
 
 
+# --- 5. freshness and the schedule's start and end dates ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"start_date": "2099-01-01T00:00:00Z"},
+        {"end_date": "2099-01-01T00:00:00Z"},
+        {"start_date": "2099-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z"},
+    ],
+)
+def test_a_dated_schedule_gets_no_freshness_alarm(dates: dict[str, str]) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["schedule"].update(dates)
+
+    assert parse().environments["prod"].pipelines[0].freshness_window_hours == 30
+    assert parse(edit).environments["prod"].pipelines[0].freshness_window_hours is None
+
+    def explicit(raw: dict[str, Any]) -> None:
+        edit(raw)
+        raw["pipelines"][0]["alarms"] = {"freshness_window_hours": 30}
+
+    message = refused(explicit)
+    assert f"a schedule with {' and '.join(dates)} has no freshness alarm" in message
+
+
 # --- 7. an environment named like the state bootstrap -----------------------------------------
 
 

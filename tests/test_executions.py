@@ -392,6 +392,32 @@ def test_registry_runs_use_the_newest_approved_package_and_clean_up(results: lis
         assert _failure_message(none)["error"] == "NoApprovedModelPackage"
 
 
+def test_only_a_completed_transform_records_the_freshness_signal(results: list[Runs]) -> None:
+    """The freshness alarm counts TransformsCompleted in the pipeline's namespace: a run that
+    found no input, was skipped or failed must not publish it; a completed transform must."""
+    for r in results:
+        m = r.machine
+        record = _only(r["scheduled"].requests_of("RecordCompletedTransform"))
+        assert record == {
+            "Namespace": f"BatchInference/{m.job_prefix}",
+            "MetricData": [{"MetricName": "TransformsCompleted", "Value": 1, "Unit": "Count"}],
+        }
+        quiet = ["transform-fails", "bad-input", "sagemaker-invalid"]
+        quiet += ["empty-input"] if m.pipeline.skip_empty_input else []
+        quiet += ["overlap"] if m.pipeline.overlap == "skip" else []
+        for name in quiet:
+            run = r[name]
+            assert "RecordCompletedTransform" not in run.states, (m.label, name)
+            assert run.requests_of("RecordCompletedTransform") == [], (m.label, name)
+        # Both "did nothing" runs still end as succeeded executions (ExecutionsSucceeded).
+        for name in ("empty-input", "overlap"):
+            if r.has(name):
+                assert r[name].status == "SUCCEEDED", (m.label, name)
+        # Recorded after the job completed, before the run ends.
+        order = [state for state, *_ in r["scheduled"].requests]
+        assert order.index("RunTransformJob") < order.index("RecordCompletedTransform")
+
+
 def test_registry_run_follows_next_token_past_an_empty_page(results: list[Runs]) -> None:
     registry = [r for r in results if r.machine.pipeline.model.resolved_per_run]
     assert registry

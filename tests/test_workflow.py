@@ -11,7 +11,12 @@ import pytest
 
 from modules.config import PipelineConfig, ProjectConfig
 from modules.context import AwsContext, Names
-from modules.workflow import TRANSIENT_SAGEMAKER_ERRORS, WorkflowTargets, build_definition
+from modules.workflow import (
+    TRANSIENT_SAGEMAKER_ERRORS,
+    WorkflowTargets,
+    build_definition,
+    build_workflow,
+)
 from tests.helpers import TEST_AWS
 
 TARGETS = WorkflowTargets(
@@ -337,7 +342,8 @@ def test_latest_approved_model_is_resolved_created_used_and_deleted(
 
 def test_completion_manifest_next_to_outputs(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    assert states["RunTransformJob"]["Next"] == "BuildManifest"
+    assert states["RunTransformJob"]["Next"] == "RecordCompletedTransform"
+    assert states["RecordCompletedTransform"]["Next"] == "BuildManifest"
     manifest = states["BuildManifest"]["Output"]
     for field in (
         "'run_id'", "'trigger'", "'model': \"MODEL\"", "'input'", "'output'", "'transform_job'",
@@ -350,6 +356,27 @@ def test_completion_manifest_next_to_outputs(definition: dict[str, Any]) -> None
     assert write["Parameters"]["Key.$"] == "States.Format('churn/{}/_manifest.json', $.run.run_id)"
     assert write["Parameters"]["SSEKMSKeyId"] == "KEY"
     assert write["Catch"][0]["Next"] == "DescribeFailure"
+
+
+def test_a_completed_transform_is_recorded_in_the_pipelines_namespace(
+    definition: dict[str, Any], default_config: ProjectConfig
+) -> None:
+    record = definition["States"]["RecordCompletedTransform"]
+    assert record["Resource"] == "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"
+    namespace = record["Parameters"]["Namespace"]
+    assert namespace == "BatchInference/mlbatch-prod-churn"
+    # Its own failure does not change the run's result (the alarm then shows missing data).
+    assert record["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.metric_error", "Next": "BuildManifest"}
+    ]
+    pipeline = _pipeline(default_config, "dev", "churn")
+    [statement] = [
+        s
+        for s in build_workflow(pipeline, TARGETS).statements
+        if "cloudwatch:PutMetricData" in s["Action"]
+    ]
+    assert statement["Resource"] == "*"
+    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
 
 
 def test_registry_manifest_records_the_package_that_ran(default_config: ProjectConfig) -> None:

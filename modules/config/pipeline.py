@@ -405,17 +405,19 @@ class AlarmSettings(StrictModel):
     )
     freshness: bool = Field(
         default=True,
-        description="Alarm when no run succeeded within the freshness window (catches a "
-        "schedule that silently stopped). No alarm while the schedule is disabled, nor without "
-        "a window: none is derived for one-time `at()` schedules, crons tied to days of the "
-        "month or to months, or with L / W / #, and schedules whose interval leaves no margin "
-        "within CloudWatch's 7-day evaluation limit (weekly).",
+        description="Alarm when no transform completed within the freshness window (catches a "
+        "schedule that silently stopped and upstream that stopped delivering: runs that found "
+        "no input or were skipped do not count). No alarm while the schedule is disabled, for "
+        "a schedule with a start_date (until it is removed after the start) or an end_date, "
+        "nor without a window: none is derived for one-time `at()` schedules, crons tied to "
+        "days of the month or to months, or with L / W / #, and schedules whose interval "
+        "leaves no margin within CloudWatch's 7-day evaluation limit (weekly).",
     )
     freshness_window_hours: int | None = Field(
         default=None,
         ge=1,
         le=MAX_FRESHNESS_HOURS,
-        description="Hours without a successful run before the alarm fires. Default: derived "
+        description="Hours without a completed transform before the alarm fires. Default: derived "
         "from the schedule, its longest gap between runs (a cron's hours, minutes and weekdays "
         "expanded) plus a margin of a quarter of it (at least 2 h), e.g. "
         f"{default_window_hours('rate(1 hour)')} for hourly and "
@@ -501,6 +503,19 @@ class PipelineConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _freshness_window_within_the_dates(self) -> PipelineConfig:
+        # A freshness alarm treats missing data as breaching: it would fire until start_date and
+        # for ever after end_date. Such schedules get none; an explicit window would be ignored.
+        dated = [d for d in ("start_date", "end_date") if getattr(self.schedule, d) is not None]
+        if dated and self.alarms.freshness_window_hours is not None:
+            raise ValueError(
+                f"alarms.freshness_window_hours: a schedule with {' and '.join(dated)} has no "
+                "freshness alarm (it would fire before the start and after the end); remove "
+                "the window, or the start_date once the schedule has started"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _freshness_window_has_margin(self) -> PipelineConfig:
         window = self.alarms.freshness_window_hours
         interval = interval_hours(self.schedule.expression)
@@ -523,8 +538,12 @@ class PipelineConfig(StrictModel):
 
     @property
     def freshness_window_hours(self) -> int | None:
-        """Hours without a successful run before the freshness alarm fires, or None for none."""
-        if not self.alarms.freshness or not self.schedule.enabled:
+        """Hours without a completed transform before the freshness alarm fires, or None for
+        none (also for a schedule with a start or end date: it would fire outside them)."""
+        schedule = self.schedule
+        if not self.alarms.freshness or not schedule.enabled:
+            return None
+        if schedule.start_date is not None or schedule.end_date is not None:
             return None
         if self.alarms.freshness_window_hours is not None:
             return self.alarms.freshness_window_hours
