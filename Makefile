@@ -128,7 +128,7 @@ plan: $(INSTALLED)
 	@test -n "$(ENV)" || { echo "usage: make plan ENV=<environment>" >&2; exit 2; }
 	@$(PYTHON) -m tools.plan_review.plan --env "$(ENV)"
 
-# Review plan JSON as Markdown: make plan-review PLAN="plans/mlbatch-prod.json ..." (or plans/*.json).
+# Review plan JSON as Markdown: make plan-review PLAN="plans/mlbatch-prod.json plans/mlbatch-prod-*.json".
 # The reviewer exits 3 on data at risk, 1 on unreadable input, 2 on a config error; make cannot pass
 # that on (any failed recipe makes it exit 2), so the status is named on stderr. Scripts that need
 # it call the reviewer itself: .venv/bin/python -m tools.plan_review PLAN...

@@ -20,8 +20,9 @@ Run identity: the run id is the execution name (unique per state machine); a per
 named ``<project>-<env>-<pipeline>-<MD5 of the execution name>`` and each transform job attempt
 ``<project>-<env>-<pipeline>-<MD5 of execution name/state entered time/retry count>``, valid
 for SageMaker (63 characters, [a-zA-Z0-9-]) whatever execution name a caller chose, and new on
-every retry and redrive; outputs land under ``<output prefix><run id>/`` so runs never overwrite
-each other.
+every retry and every new entry into the state; outputs land under ``<output prefix><run id>/`` so
+runs never overwrite each other. A failed run is re-run as a new execution, not redriven: every
+failure ends in the ``RunFailed`` Fail state, where a redrive would resume and fail again.
 
 Config values pasted into string literals go through one function per language:
 ``jsonata_string`` (JSONata), ``_escape_intrinsic`` (intrinsic functions) and
@@ -220,8 +221,8 @@ def _transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[
     )
     params: dict[str, Any] = {
         # A new name for every attempt: a Retry after CreateTransformJob succeeded (RetryCount),
-        # and every new entry into the state, by the CheckSageMakerError loop or a redrive
-        # (EnteredTime), never reuse one ("already exists").
+        # and every new entry into the state, by the CheckSageMakerError loop (EnteredTime),
+        # never reuse one ("already exists").
         "TransformJobName.$": (
             f"States.Format('{t.names.run_name_format}', States.Hash("
             "States.Format('{}/{}/{}', $$.Execution.Name, $$.State.EnteredTime, "

@@ -23,6 +23,7 @@ from tests.executions import (
     coverage_gaps,
     event_input,
     fault_scenarios,
+    happy_mocks,
     load_machines,
     mock_problems,
     named_scenarios,
@@ -416,6 +417,27 @@ def test_only_a_completed_transform_records_the_freshness_signal(results: list[R
         # Recorded after the job completed, before the run ends.
         order = [state for state, *_ in r["scheduled"].requests]
         assert order.index("RunTransformJob") < order.index("RecordCompletedTransform")
+
+
+def test_a_failed_run_is_re_run_as_a_new_execution(results: list[Runs], engine: Engine) -> None:
+    """The documented way to re-run (not a redrive, which would resume at RunFailed): the same
+    input, a new execution name; it gets its own run id, job and model names and output folder."""
+    for r in results:
+        m = r.machine
+        failed_scenario, failed = r.runs["transform-fails"]
+        name = "transform-fails-rerun"
+        rerun = _run(
+            engine,
+            m,
+            Scenario(name=name, input=failed_scenario.input, mocks=happy_mocks(m, name)),
+        )
+        assert (failed.status, rerun.status) == ("FAILED", "SUCCEEDED"), (m.label, rerun.error)
+        before = _only(failed.requests_of("RunTransformJob"))
+        after = _only(rerun.requests_of("RunTransformJob"))
+        assert before["TransformJobName"] != after["TransformJobName"]
+        assert after["TransformOutput"]["S3OutputPath"] == m.output_path(name)
+        assert after["TransformInput"] == before["TransformInput"]  # the same data
+        assert _only(rerun.requests_of("RecordCompletedTransform"))
 
 
 def test_registry_run_follows_next_token_past_an_empty_page(results: list[Runs]) -> None:

@@ -87,12 +87,12 @@ def test_job_name_is_valid_for_any_execution_name(definition: dict[str, Any]) ->
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job)
 
 
-def test_retries_and_redrives_get_a_new_job_name(definition: dict[str, Any]) -> None:
+def test_retries_and_re_entries_get_a_new_job_name(definition: dict[str, Any]) -> None:
     # A deterministic name per execution collides ("already exists") when CreateTransformJob is
-    # retried after it succeeded, or the run is redriven: every attempt must name a new job.
+    # retried after it succeeded, or the state is entered again: every attempt names a new job.
     expression = definition["States"]["RunTransformJob"]["Parameters"]["TransformJobName.$"]
-    # A Retry keeps the state entered and counts RetryCount; the CheckSageMakerError loop and a
-    # redrive enter the state again, at a later EnteredTime.
+    # A Retry keeps the state entered and counts RetryCount; the CheckSageMakerError loop enters
+    # the state again, at a later EnteredTime.
     for part in ("$$.State.EnteredTime", "$$.State.RetryCount"):
         assert part in expression
     entered = ["2026-11-27T02:00:00.123Z", "2026-11-27T02:01:00.456Z", "2026-11-28T09:00:00.000Z"]
