@@ -8,7 +8,9 @@ Each config is a small one written here (no test reads config/pipelines.yaml).""
 from __future__ import annotations
 
 import copy
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from modules.config import ConfigError, ProjectConfig, parse_config
+from modules.config import ConfigError, ProjectConfig, load_config, parse_config
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
-from tests.conftest import REPO
+from tests.conftest import CONFIGS, REPO, stacks_of
 
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 REPOSITORY = "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
@@ -310,3 +312,44 @@ def test_app_refuses_with_exit_2_one_line_and_writes_nothing(
     assert result.stderr.startswith(f"config error: {config}: ")
     assert expected in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
+
+
+# --- run-input keys that Scheduler or the event trigger set: never from a payload -------------
+
+# Written out here, not read from RESERVED_PAYLOAD_KEYS, so that a key dropped from it fails.
+SET_BY_THE_STARTERS = ["trigger", "scheduled_time", "marker_key"]
+
+
+def test_the_reserved_keys_are_those_the_starters_set_and_the_workflow_reads(
+    stacks: dict[str, dict[str, Any]],
+) -> None:
+    """Keys of the schedule's and the event rule's run input that a state machine reads: a
+    payload that set one would change what every scheduled run does."""
+    set_keys: set[str] = set()
+    read: set[str] = set()
+    for document in stacks_of(stacks, "all-features").values():
+        resources = document.get("resource", {})
+        for schedule in resources.get("aws_scheduler_schedule", {}).values():
+            set_keys |= set(json.loads(schedule["target"]["input"]))
+        for target in resources.get("aws_cloudwatch_event_target", {}).values():
+            template = target.get("input_transformer", {}).get("input_template")
+            if template and "trigger" in template:
+                set_keys |= set(json.loads(re.sub(r"<\w+>", '"x"', template)))
+        for machine in resources.get("aws_sfn_state_machine", {}).values():
+            definition = machine["definition"]
+            read |= set(re.findall(r"\$(?:states\.input)?\.([a-z_]+)", definition))
+    payload_keys = set().union(
+        *(
+            p.schedule.payload
+            for p in load_config(CONFIGS["all-features"]).environments["stage"].pipelines
+        )
+    )
+    assert (set_keys - payload_keys) & read == set(SET_BY_THE_STARTERS)
+
+
+@pytest.mark.parametrize("key", SET_BY_THE_STARTERS)
+def test_a_payload_may_not_set_a_key_the_starters_set(key: str) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["schedule"]["payload"] = {key: "churn/2026-01-01/_SUCCESS"}
+
+    assert f"schedule.payload (in environment 'dev'): {key} may not be set" in refused(edit)
