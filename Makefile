@@ -98,9 +98,10 @@ format: $(INSTALLED)
 # The pinned cdktf CLI (package.json), for `make bench` and `make hcl`.
 CDKTF_CLI := node_modules/cdktf-cli/bundle/bin/cdktf
 
-# Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
+# Synth time and memory against the floor (an empty cdktf app), fast path vs eager import, scaling
+# with pipelines, app vs `cdktf synth`. BASELINE=<another checkout> measures it side by side.
 bench: $(INSTALLED) $(NODE_TOOLS)
-	$(PYTHON) -m bench.run
+	$(PYTHON) -m bench.run $(if $(BASELINE),--baseline $(BASELINE))
 
 # HCL of every stack, for reading in review (hcl.out/stacks/<stack>/cdk.tf).
 hcl: $(INSTALLED) $(NODE_TOOLS)
