@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
+.PHONY: install synth test test-quick lint format bench docs diagram hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -84,6 +84,11 @@ synth: $(INSTALLED)
 
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
+
+# Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
+# tests/markers.py. `make test` stays the full gate.
+test-quick: $(INSTALLED) $(CHECKOV_INSTALLED)
+	$(PYTHON) -m pytest -n 2 --dist loadfile --quick
 
 lint: $(INSTALLED) $(ACTIONLINT)
 	$(PYTHON) -m ruff check .
