@@ -114,8 +114,10 @@ hcl: $(INSTALLED) $(NODE_TOOLS)
 	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
 	@ls hcl.out/stacks/*/cdk.tf
 
-# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest.
+# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest, and the
+# botocore facts the config reads (modules/config/aws_facts.json, tests/test_aws_facts_cache.py).
 docs: $(INSTALLED) diagram
+	$(PYTHON) -m tools.aws_facts_cache
 	$(PYTHON) -m tools.config_reference
 	$(PYTHON) -m tools.outputs_reference
 	$(PYTHON) -m tools.run_states
