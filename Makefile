@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
+.PHONY: install synth test test-quick lint format bench docs diagram hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -85,6 +85,11 @@ synth: $(INSTALLED)
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 
+# Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
+# tests/markers.py. `make test` stays the full gate.
+test-quick: $(INSTALLED) $(CHECKOV_INSTALLED)
+	$(PYTHON) -m pytest -n 2 --dist loadfile --quick
+
 lint: $(INSTALLED) $(ACTIONLINT)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
@@ -98,9 +103,10 @@ format: $(INSTALLED)
 # The pinned cdktf CLI (package.json), for `make bench` and `make hcl`.
 CDKTF_CLI := node_modules/cdktf-cli/bundle/bin/cdktf
 
-# Synth time and memory, fast path vs eager import, scaling with pipelines, app vs `cdktf synth`.
+# Synth time and memory against the floor (an empty cdktf app), fast path vs eager import, scaling
+# with pipelines, app vs `cdktf synth`. BASELINE=<another checkout> measures it side by side.
 bench: $(INSTALLED) $(NODE_TOOLS)
-	$(PYTHON) -m bench.run
+	$(PYTHON) -m bench.run $(if $(BASELINE),--baseline $(BASELINE))
 
 # HCL of every stack, for reading in review (hcl.out/stacks/<stack>/cdk.tf).
 hcl: $(INSTALLED) $(NODE_TOOLS)
@@ -108,8 +114,10 @@ hcl: $(INSTALLED) $(NODE_TOOLS)
 	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
 	@ls hcl.out/stacks/*/cdk.tf
 
-# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest.
+# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest, and the
+# botocore facts the config reads (modules/config/aws_facts.json, tests/test_aws_facts_cache.py).
 docs: $(INSTALLED) diagram
+	$(PYTHON) -m tools.aws_facts_cache
 	$(PYTHON) -m tools.config_reference
 	$(PYTHON) -m tools.outputs_reference
 	$(PYTHON) -m tools.run_states

@@ -7,8 +7,10 @@
 ``-O`` skips the provider bindings' runtime type checks (typeguard), about a third of the time
 spent per resource; the test suite runs without it, so those checks still guard every code path.
 
-The config is validated before cdktf or the AWS provider is loaded: a mistake is reported in about
-a second, with exit status 2 and one line naming the file and the field, and nothing is written.
+The config is validated before the AWS provider is loaded and before any construct exists: a
+mistake is reported in about a second, with exit status 2 and one line naming the file and the
+field, and nothing is written. (The jsii runtime, Node with cdktf's assembly, starts in a thread
+meanwhile: Node loads in its own process while Python validates.)
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ def main() -> int:
     # Startup time is most of a synth: keep bytecode caches of the dependencies even where the
     # environment sets PYTHONDONTWRITEBYTECODE (they live in the project's own virtualenv).
     sys.dont_write_bytecode = False
+    from imports.runtime import configure_jsii_runtime, start_runtime_in_background
+
+    configure_jsii_runtime()
+    runtime_started = start_runtime_in_background()
     from modules.config import ConfigError, load_config
 
     try:
         config = load_config()
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
+        print(f"config error: {error}", file=sys.stderr, flush=True)
+        runtime_started()  # exit once Node is up: jsii then stops it cleanly
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()
@@ -40,12 +47,12 @@ def main() -> int:
             f"config error: {ENVIRONMENTS_ENV_VAR}: no environment {', '.join(unknown)} in "
             f"{config.source} (environments: {', '.join(config.environments)})",
             file=sys.stderr,
+            flush=True,
         )
+        runtime_started()
         return CONFIG_ERROR_EXIT
 
-    from imports.runtime import configure_jsii_runtime
-
-    configure_jsii_runtime()
+    runtime_started()
     from modules.stack import build_app
 
     build_app(config, environments=environments).synth()

@@ -1,20 +1,33 @@
 """Benchmark: how fast and how lean is a synth? (`make bench`)
 
-Measures, on this machine, each as the median of several runs of a fresh process:
+Every row is a command run as a fresh process from the root of a source tree; the rows are
+measured side by side in one run, round by round (each round runs every row once, after one
+warm-up round for bytecode caches, the jsii package cache and the OS file cache), so that a busy
+machine slows all of them alike. Each row reports its median wall time, its ratio to the floor, its
+median CPU time (user + system of the process and its children: what load disturbs least) and its
+peak memory (Python + its Node child, sampled from the process tree, max over runs).
 
-1. the default config synthesized through the app command (`python main.py`): wall time and peak
-   memory (Python + its Node child, sampled from the process tree);
-2. the same app with the provider loaded the obvious way (eager `import cdktf_cdktf_provider_aws`,
-   which also starts the runtime without the lazy-exports hook), and the ratio between the two;
-3. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
+The rows (``ROWS``; add one there):
+
+1. the floor: an empty cdktf app (no stack) on the same interpreter and Node as the app;
+2. config validation alone (``load_config``) of the shipped config and of the all-features fixture;
+3. the shipped config and the all-features fixture synthesized through the app command
+   (``python -O main.py``);
+4. the same app with the provider loaded the obvious way (eager ``import cdktf_cdktf_provider_aws``,
+   which also starts the runtime without the lazy-exports hook);
+5. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
    pipelines), as time per added pipeline;
-4. the per-pipeline layout (the default) at 200 pipelines against the one-stack layout of the same
+6. the per-pipeline layout (the default) at 200 pipelines against the one-stack layout of the same
    config, and the size of its stacks: base stack resources at 1, 50 and 200 pipelines (must not
    grow), the largest pipeline stack (at most 30 resources);
-5. `cdktf synth` through the pinned cdktf CLI (the root package.json) against the app command,
+7. `cdktf synth` through the pinned cdktf CLI (the root package.json) against the app command,
    with the Terraform JSON they produce compared for equality.
 
-Usage: .venv/bin/python -m bench.run [--runs N] [--skip-cli]
+``--baseline DIR`` runs every row also in another checkout (for example a ``git worktree`` of
+main), interleaved with this one, and adds its wall time and the ratio of this tree's to it: a
+before/after comparison measured under the same load. Both trees read the same config files.
+
+Usage: .venv/bin/python -m bench.run [--runs N] [--skip-cli] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -23,11 +36,13 @@ import argparse
 import copy
 import filecmp
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +52,58 @@ import yaml
 from tools.synth import read_stacks, stack_files
 
 REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-CLI = REPO / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cdktf"
+SHIPPED = REPO / "config" / "pipelines.yaml"
+ALL_FEATURES = REPO / "tests" / "fixtures" / "all-features.yaml"
+CLI = Path("node_modules") / "cdktf-cli" / "bundle" / "bin" / "cdktf"  # in the tree it runs in
+PYTHON = "{python}"  # replaced by this interpreter in a row's command
+
+# Commands run with the tree as working directory, so `-c` code imports that tree's modules.
+FLOOR_APP = (
+    "from imports.runtime import use_bundled_node; use_bundled_node();"
+    "from cdktf import App; App().synth()"
+)
+VALIDATE = "from modules.config import load_config; load_config()"
 EAGER_APP = (
-    "import sys; sys.path.insert(0, {repo!r}); sys.dont_write_bytecode = False;"
+    "import sys; sys.dont_write_bytecode = False;"
     "from imports.runtime import use_bundled_node; use_bundled_node();"
     "import cdktf_cdktf_provider_aws;"
     "import main; sys.exit(main.main())"
 )
-APP = ["-O", "main.py"]  # the app command of cdktf.json and `make synth`
+APP = (PYTHON, "-O", "main.py")  # the app command of cdktf.json and `make synth`
 
 
-def measure(command: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of a command and all its descendants."""
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: a command (``PYTHON`` stands for this interpreter), the config it
+    reads ($PIPELINE_CONFIG; ``None``: none set), and whether it runs in every tree or only here
+    (the floor measures cdktf itself, which both trees share)."""
+
+    key: str
+    label: str
+    command: tuple[str, ...]
+    config: Path | None = None
+    few_runs: bool = False  # slow rows run half as often
+    env: tuple[tuple[str, str], ...] = ()
+    every_tree: bool = True
+
+
+@dataclass
+class Measured:
+    wall: list[float]
+    cpu: list[float]
+    peak_mb: float = 0.0
+
+    def median_wall(self) -> float:
+        return statistics.median(self.wall)
+
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (the process and the children it waited for) and peak resident
+    memory (MB) of a command and all its descendants."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = psutil.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -63,28 +117,17 @@ def measure(command: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[
             pass
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()}")
-    return elapsed, peak / 1e6
-
-
-def median_of(runs: int, command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    measure(command, env)  # warm-up: bytecode caches, jsii package cache, OS file cache
-    results = [measure(command, env) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
-
-
-def app_env(outdir: Path, config: Path | None = None) -> dict[str, str]:
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
-    env.pop("NODE_OPTIONS", None)
-    if config is not None:
-        env["PIPELINE_CONFIG"] = str(config)
-    return env
+        error = process.stderr.read().decode()
+        raise SystemExit(f"{' '.join(command)} (in {cwd}) failed:\n{error}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, peak / 1e6
 
 
 def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> Path:
-    """The default config reduced to its dev environment, with N copies of its first pipeline."""
-    raw: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    """The shipped config reduced to its dev environment, with N copies of its first pipeline."""
+    raw: dict[str, Any] = yaml.safe_load(SHIPPED.read_text())
     template = raw["pipelines"][0]
     raw["pipelines"] = []
     for index in range(pipelines):
@@ -98,6 +141,96 @@ def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> P
     raw["environments"] = {"dev": dev}
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+def rows(tmp: Path, skip_cli: bool) -> list[Row]:
+    """Every row of the table, in the order printed."""
+    cli_env = (("CHECKPOINT_DISABLE", "1"), ("CI", "true"))
+    table = [
+        Row("floor", "floor: empty cdktf app", (PYTHON, "-O", "-c", FLOOR_APP), every_tree=False),
+        Row(
+            "validate",
+            "config validation: shipped config",
+            (PYTHON, "-O", "-c", VALIDATE),
+            SHIPPED,
+        ),
+        Row(
+            "validate-all",
+            "config validation: all-features fixture",
+            (PYTHON, "-O", "-c", VALIDATE),
+            ALL_FEATURES,
+        ),
+        Row("shipped", "shipped config via app command (fast path)", APP, SHIPPED),
+        Row("all-features", "all-features fixture via app command", APP, ALL_FEATURES),
+        Row(
+            "eager",
+            "shipped config, provider imported eagerly",
+            (PYTHON, "-O", "-c", EAGER_APP),
+            SHIPPED,
+            few_runs=True,
+        ),
+        *(
+            Row(f"p{n}", f"{n} pipeline(s), dev only", APP, scaled_config(n, tmp / f"p{n}.yaml"))
+            for n in (1, 10, 50)
+        ),
+        Row(
+            "single-200",
+            "200 pipelines, one stack (`layout: single`)",
+            APP,
+            scaled_config(200, tmp / "p200-single.yaml", "single"),
+        ),
+        Row(
+            "p200",
+            "200 pipelines, per-pipeline stacks (default)",
+            APP,
+            scaled_config(200, tmp / "p200.yaml"),
+        ),
+    ]
+    if not skip_cli:
+        # The CLI runs on the machine's Node: its native terminal module ships prebuilt for
+        # Node 20. The app it starts still runs jsii on the virtualenv's Node 24.
+        command = ("node", str(CLI), "synth", "--output", "{outdir}")
+        table.append(
+            Row("cli", "`cdktf synth` (cdktf-cli 0.21.0)", command, SHIPPED, True, cli_env)
+        )
+    return table
+
+
+def run_row(row: Row, tree: Path, outdir: Path) -> tuple[float, float, float]:
+    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), **dict(row.env)}
+    env.pop("NODE_OPTIONS", None)
+    env.pop("PIPELINE_CONFIG", None)
+    if row.config is not None:
+        env["PIPELINE_CONFIG"] = str(row.config)
+    command = [
+        part.replace(PYTHON, sys.executable).replace("{outdir}", str(outdir))
+        for part in row.command
+    ]
+    return measure(command, env, tree)
+
+
+def measure_all(
+    table: list[Row], trees: dict[str, Path], runs: int, tmp: Path
+) -> dict[tuple[str, str], Measured]:
+    """Each row in each tree, round by round: one warm-up round, then ``runs`` measured ones."""
+    results: dict[tuple[str, str], Measured] = {}
+    for tag in trees:
+        (tmp / tag).mkdir()
+    for round_number in range(runs + 1):
+        for row in table:
+            if row.few_runs and round_number > max(1, runs // 2):
+                continue
+            for tag, tree in trees.items():
+                if tag != "this" and not row.every_tree:
+                    continue
+                wall, cpu, peak = run_row(row, tree, tmp / tag / row.key)
+                if round_number == 0:
+                    continue  # warm-up
+                measured = results.setdefault((tag, row.key), Measured([], []))
+                measured.wall.append(wall)
+                measured.cpu.append(cpu)
+                measured.peak_mb = max(measured.peak_mb, peak)
+    return results
 
 
 def resource_counts(outdir: Path) -> dict[str, int]:
@@ -115,129 +248,103 @@ def same_stacks(left: Path, right: Path) -> bool:
     return all(filecmp.cmp(left_files[s], right_files[s], False) for s in left_files)
 
 
-def row(label: str, seconds: float, memory: float | None = None, note: str = "") -> str:
-    mem = f"{memory:8.0f} MB" if memory is not None else " " * 11
-    return f"| {label:<52} | {seconds:7.2f} s | {mem} | {note} |"
+def notes(out: Path, results: dict[tuple[str, str], Measured]) -> dict[str, str]:
+    """What a row says besides its time: equal JSON, stack and resource counts."""
+    wall = {key: m.median_wall() for (tag, key), m in results.items() if tag == "this"}
+    said = {
+        "eager": f"{wall['eager'] / wall['shipped']:.1f}x the fast path; "
+        f"JSON identical: {same_stacks(out / 'shipped', out / 'eager')}",
+        "single-200": f"1 state of {resource_counts(out / 'single-200')['mlbatch-dev']} resources",
+        "p200": f"{wall['p200'] / wall['single-200']:.2f}x the one-stack synth; "
+        f"{len(resource_counts(out / 'p200'))} stacks",
+    }
+    if "cli" in wall:
+        said["cli"] = (
+            f"+{wall['cli'] - wall['shipped']:.2f} s over the app command; "
+            f"JSON identical: {same_stacks(out / 'cli', out / 'shipped')}"
+        )
+    return said
+
+
+def render(
+    table: list[Row], results: dict[tuple[str, str], Measured], tmp: Path, runs: int
+) -> list[str]:
+    baseline = any(tag == "before" for tag, _ in results)
+    floor = results[("this", "floor")].median_wall()
+    said = notes(tmp / "this", results)
+    before_head = f" {'before':>9} | {'/ before':>8} |" if baseline else ""
+    before_rule = f"{'-' * 11}|{'-' * 10}|" if baseline else ""
+    lines = [
+        f"Benchmark on {os.cpu_count()} cores, median of {runs} runs, rows side by side "
+        f"(peak memory: max over runs, Python + Node)",
+        "",
+        f"| {'what':<52} | {'wall':>9} | {'x floor':>7} | {'CPU':>9} | {'peak mem':>11} |"
+        f"{before_head} note |",
+        f"|{'-' * 54}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 13}|{before_rule}------|",
+    ]
+    blank = f" {'':9} | {'':8} |" if baseline else ""
+    for row in table:
+        this = results[("this", row.key)]
+        wall = this.median_wall()
+        before = ""
+        if baseline:
+            previous = results.get(("before", row.key))
+            before = (
+                f" {previous.median_wall():7.2f} s | {wall / previous.median_wall():7.2f}x |"
+                if previous
+                else blank
+            )
+        lines.append(
+            f"| {row.label:<52} | {wall:7.2f} s | {wall / floor:6.2f}x | "
+            f"{this.median_cpu():7.2f} s | {this.peak_mb:8.0f} MB |{before} "
+            f"{said.get(row.key, '')} |"
+        )
+    wall_of = {key: m.median_wall() for (tag, key), m in results.items() if tag == "this"}
+    per_pipeline = (wall_of["p50"] - wall_of["p1"]) / 49
+    lines.append(
+        f"| {'per added pipeline':<52} | {per_pipeline * 1000:6.1f} ms | {'':7} | {'':9} | "
+        f"{'':11} |{blank} 50 pipelines = {wall_of['p50'] / wall_of['p1']:.2f}x one |"
+    )
+    out = tmp / "this"
+    base_sizes = {n: resource_counts(out / f"p{n}")["mlbatch-dev"] for n in (1, 50, 200)}
+    largest = max(
+        count
+        for n in (1, 50, 200)
+        for name, count in resource_counts(out / f"p{n}").items()
+        if name.removeprefix("mlbatch-dev-")[:1] == "p"
+    )
+    sizes = ", ".join(f"{n}: {c}" for n, c in base_sizes.items())
+    for label, value in (
+        ("resources: base stack at 1, 50, 200 pipelines", sizes),
+        ("resources: largest pipeline stack", str(largest)),
+    ):
+        lines.append(f"| {label:<52} | {'':9} | {'':7} | {'':9} | {'':11} |{blank} {value} |")
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout to measure side by side (before/after)"
+    )
     args = parser.parse_args()
-    python = sys.executable
-    lines = [
-        f"Benchmark on {os.cpu_count()} cores, median of {args.runs} runs "
-        f"(peak memory: max over runs, Python + Node)",
-        "",
-        f"| {'what':<52} | {'wall':>9} | {'peak mem':>11} | note |",
-        f"|{'-' * 54}|{'-' * 11}|{'-' * 13}|------|",
-    ]
-
+    trees = {"this": REPO}
+    if args.baseline is not None:
+        trees["before"] = args.baseline.resolve()
+    skip_cli = args.skip_cli or not (REPO / CLI).exists()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        fast_out, eager_out = tmp / "fast", tmp / "eager"
-        fast_t, fast_m = median_of(args.runs, [python, *APP], app_env(fast_out))
-        eager_t, eager_m = median_of(
-            max(1, args.runs // 2),
-            [python, "-O", "-c", EAGER_APP.format(repo=str(REPO))],
-            app_env(eager_out),
-        )
-        identical = same_stacks(fast_out, eager_out)
-        lines.append(row("default config via app command (fast path)", fast_t, fast_m))
-        lines.append(
-            row(
-                "same app, provider imported eagerly",
-                eager_t,
-                eager_m,
-                f"{eager_t / fast_t:.1f}x slower; JSON identical: {identical}",
-            )
-        )
-
-        times: dict[int, float] = {}
-        for count in (1, 10, 50):
-            config = scaled_config(count, tmp / f"p{count}.yaml")
-            times[count], memory = median_of(
-                args.runs, [python, *APP], app_env(tmp / f"out-{count}", config)
-            )
-            lines.append(row(f"{count} pipeline(s), dev only", times[count], memory))
-        per_pipeline = (times[50] - times[1]) / 49
-        lines.append(
-            f"| {'per added pipeline':<52} | {per_pipeline * 1000:7.1f} ms|"
-            f"{'':13}| 50 pipelines = {times[50] / times[1]:.2f}x one |"
-        )
-
-        # The per-pipeline layout at scale, against the one-stack layout of the same config.
-        base_sizes: dict[int, int] = {}
-        largest = 0
-        for count in (1, 50, 200):
-            out = tmp / f"out-{count}"
-            if count == 200:
-                config = scaled_config(count, tmp / f"p{count}.yaml")
-                split_t, split_m = median_of(args.runs, [python, *APP], app_env(out, config))
-                single = scaled_config(count, tmp / f"p{count}-single.yaml", "single")
-                single_t, single_m = median_of(
-                    args.runs, [python, *APP], app_env(tmp / "out-single", single)
-                )
-            counts = resource_counts(out)
-            base_sizes[count] = counts["mlbatch-dev"]
-            pipelines = {
-                n: c for n, c in counts.items() if n.removeprefix("mlbatch-dev-")[:1] == "p"
-            }
-            largest = max(largest, *pipelines.values())
-        whole = resource_counts(tmp / "out-single")["mlbatch-dev"]
-        lines.append(
-            row(
-                "200 pipelines, one stack (`layout: single`)",
-                single_t,
-                single_m,
-                f"1 state of {whole} resources",
-            )
-        )
-        lines.append(
-            row(
-                "200 pipelines, per-pipeline stacks (default)",
-                split_t,
-                split_m,
-                f"{split_t / single_t:.2f}x the one-stack synth; {len(counts)} stacks",
-            )
-        )
-        sizes = ", ".join(f"{n}: {c}" for n, c in base_sizes.items())
-        lines.append(
-            f"| {'resources: base stack at 1, 50, 200 pipelines':<52} | {'':9} | {'':11} | "
-            f"{sizes} |"
-        )
-        lines.append(
-            f"| {'resources: largest pipeline stack':<52} | {'':9} | {'':11} | {largest} |"
-        )
-
-        if args.skip_cli:
-            lines.append("| cdktf CLI                                            | skipped")
-        elif not CLI.exists():
-            lines.append("| cdktf CLI: not installed (run `make bench`, which installs it)")
-        else:
-            cli_out = tmp / "cli"
-            env = app_env(cli_out)
-            env["CHECKPOINT_DISABLE"] = "1"
-            env["CI"] = "true"
-            # The CLI runs on the machine's Node: its native terminal module ships prebuilt for
-            # Node 20. The app it starts still runs jsii on the virtualenv's Node 24.
-            command = ["node", str(CLI), "synth", "--output", str(cli_out)]
-            cli_t, cli_m = median_of(max(1, args.runs // 2), command, env)
-            cli_same = same_stacks(cli_out, fast_out)
-            lines.append(
-                row(
-                    "`cdktf synth` (cdktf-cli 0.21.0)",
-                    cli_t,
-                    cli_m,
-                    f"+{cli_t - fast_t:.2f} s over the app command; JSON identical: {cli_same}",
-                )
-            )
-
+        table = rows(tmp, skip_cli)
+        results = measure_all(table, trees, args.runs, tmp)
+        lines = render(table, results, tmp, args.runs)
+    if skip_cli and not args.skip_cli:
+        lines.append("| cdktf CLI: not installed (run `make bench`, which installs it) |")
     print("\n".join(lines))
-    results = BENCH / "results"
-    results.mkdir(exist_ok=True)
-    (results / "latest.md").write_text("\n".join(lines) + "\n")
+    results_dir = REPO / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    (results_dir / "latest.md").write_text("\n".join(lines) + "\n")
     return 0
 
 

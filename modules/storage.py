@@ -139,10 +139,12 @@ class SecureBucket(Construct):
             lifecycle=protect(allow_destroy),
         )
         self.bucket = bucket
+        # Each attribute read is a jsii round trip: read once, pass the same reference on.
+        bucket_id, bucket_arn = bucket.id, bucket.arn
         S3BucketPublicAccessBlock(
             self,
             "public-access-block",
-            bucket=bucket.id,
+            bucket=bucket_id,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
@@ -151,13 +153,13 @@ class SecureBucket(Construct):
         S3BucketOwnershipControls(
             self,
             "ownership",
-            bucket=bucket.id,
+            bucket=bucket_id,
             rule={"object_ownership": "BucketOwnerEnforced"},
         )
         S3BucketVersioningA(
             self,
             "versioning",
-            bucket=bucket.id,
+            bucket=bucket_id,
             versioning_configuration={"status": "Enabled"},
         )
         encryption = (
@@ -168,7 +170,7 @@ class SecureBucket(Construct):
         S3BucketServerSideEncryptionConfigurationA(
             self,
             "encryption",
-            bucket=bucket.id,
+            bucket=bucket_id,
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=encryption,
@@ -176,19 +178,19 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=lifecycle_rules)
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
         if access_log_bucket_id is not None:
             S3BucketLoggingA(
                 self,
                 "access-logging",
-                bucket=bucket.id,
+                bucket=bucket_id,
                 target_bucket=access_log_bucket_id,
                 target_prefix=access_log_prefix,
             )
-        statements = [bucket_tls_only(bucket.arn)]
+        statements = [bucket_tls_only(bucket_arn)]
         if extra_policy_statements is not None:
-            statements += extra_policy_statements(bucket.arn)
-        S3BucketPolicy(self, "policy", bucket=bucket.id, policy=policy_document(*statements))
+            statements += extra_policy_statements(bucket_arn)
+        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
 
 
 class Storage(Construct):
@@ -228,7 +230,7 @@ class Storage(Construct):
         S3BucketNotification(self, "input-events", bucket=buckets["input"].id, eventbridge=True)
 
         self.outputs = StorageOutputs(
-            key_arn=key.arn,
+            key_arn=self._key_arn,
             key_alias=alias.name,
             input=BucketRef(buckets["input"].bucket, buckets["input"].arn),
             output=BucketRef(buckets["output"].bucket, buckets["output"].arn),

@@ -4,15 +4,25 @@ What AWS publishes in machine-readable form is read from botocore's data (servic
 endpoint data, kept current by AWS, not by us), lazily and once per process. What AWS states only
 in prose is written here once, with where it comes from. No cdktf or provider code: validation
 must stay fast.
+
+Reading botocore's models costs more than the rest of validation (the SageMaker model alone is
+megabytes of JSON), so the part of them the config reads is kept in ``aws_facts.json``: the
+request shapes of the operations whose names ``Names`` checks (with every shape they reach), the
+regions of ``SERVICE_ENDPOINTS`` and the partitions, written from botocore by
+``python -m tools.aws_facts_cache`` (``make docs``; a test fails when it differs from what the
+installed botocore gives). It is used only when written from the installed botocore's version;
+anything it does not hold, or a cache from another version, is read from botocore itself.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from modules.context import Limit
@@ -63,6 +73,98 @@ def time_zones() -> frozenset[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# What the config reads of botocore, kept in aws_facts.json
+
+CACHE_PATH = Path(__file__).with_name("aws_facts.json")
+# The endpoint prefixes a region must have (SageMaker's API and EventBridge Scheduler).
+SERVICE_ENDPOINTS = ("api.sagemaker", "scheduler")
+# Filled as the config's fields are defined (fields.AwsName, fields.SageMakerField): the request
+# members that user-given names are checked against, and the SageMaker request shapes that values
+# are checked against.
+NAME_MEMBERS: set[str] = set()
+SAGEMAKER_REQUESTS: set[str] = set()
+
+
+@functools.cache
+def _cached() -> dict[str, Any]:
+    """aws_facts.json if it was written from the installed botocore, else nothing."""
+    from importlib.metadata import version
+
+    try:
+        cache: dict[str, Any] = json.loads(CACHE_PATH.read_text())
+    except (OSError, ValueError):
+        return {}
+    return cache if cache.get("botocore") == version("botocore") else {}
+
+
+def _shape(service: str, name: str) -> dict[str, Any]:
+    shape: dict[str, Any] | None = _cached().get("shapes", {}).get(service, {}).get(name)
+    return shape if shape is not None else _service_model(service)["shapes"][name]
+
+
+def _input_shape(operation: str) -> str:
+    """The input shape's name of ``service:Operation``."""
+    name: str | None = _cached().get("operations", {}).get(operation)
+    if name is None:
+        service, _, action = operation.partition(":")
+        name = _service_model(service)["operations"][action]["input"]["shape"]
+    return name
+
+
+def _reached(shapes: dict[str, Any], root: str) -> dict[str, Any]:
+    """A shape and every shape it reaches (members, list items, map keys and values)."""
+    found: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        shape = found[name] = shapes[name]
+        targets = [*shape.get("members", {}).values()]
+        targets += [shape[part] for part in ("member", "key", "value") if part in shape]
+        pending += [target["shape"] for target in targets]
+    return found
+
+
+def checked_operations() -> list[str]:
+    """Every ``service:Operation`` with a request member the config checks a name against in
+    botocore's models: the names ``Names`` builds, and the user-given ones (``NAME_MEMBERS``)."""
+    import modules.config  # noqa: F401 - defines the fields, which fill NAME_MEMBERS
+    from modules.context import Names
+
+    names = Names("project", "env")
+    limits = [*names.limits("0" * 12, "us-east-1"), *names.of_pipeline("pipeline").limits()]
+    members = {limit.member for limit in limits} | NAME_MEMBERS
+    return sorted({member.split(".")[0] for member in members - set(PROSE_NAME_LIMITS)})
+
+
+def facts_from_botocore() -> dict[str, Any]:
+    """What aws_facts.json holds, read from the installed botocore: the input shapes of
+    ``checked_operations`` and of ``SAGEMAKER_REQUESTS`` with every shape they reach, the regions
+    of ``SERVICE_ENDPOINTS``, the partitions."""
+    from importlib.metadata import version
+
+    operations: dict[str, str] = {}
+    shapes: dict[str, dict[str, Any]] = {}
+    for operation in checked_operations():
+        service, _, action = operation.partition(":")
+        model = _service_model(service)
+        operations[operation] = model["operations"][action]["input"]["shape"]
+        shapes.setdefault(service, {}).update(_reached(model["shapes"], operations[operation]))
+    for request in SAGEMAKER_REQUESTS:
+        shapes["sagemaker"].update(_reached(_service_model("sagemaker")["shapes"], request))
+    return {
+        "botocore": version("botocore"),
+        "operations": operations,
+        "shapes": shapes,
+        "regions": {prefix: sorted(_regions_from_botocore(prefix)) for prefix in SERVICE_ENDPOINTS},
+        "partitions": [
+            [name, regex, sorted(regions)] for name, regex, regions in _read_partitions()
+        ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Regions and partitions, from botocore's endpoint data
 
 
@@ -80,8 +182,7 @@ def _endpoints() -> dict[str, Any]:
     return endpoints
 
 
-@functools.cache
-def regions_with(endpoint_prefix: str) -> frozenset[str]:
+def _regions_from_botocore(endpoint_prefix: str) -> frozenset[str]:
     # The endpoint resolver alone is ~10x faster than a full botocore session.
     from botocore.regions import EndpointResolver
 
@@ -93,11 +194,29 @@ def regions_with(endpoint_prefix: str) -> frozenset[str]:
 
 
 @functools.cache
-def _partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
+def regions_with(endpoint_prefix: str) -> frozenset[str]:
+    cached = _cached().get("regions", {}).get(endpoint_prefix)
+    return frozenset(cached) if cached is not None else _regions_from_botocore(endpoint_prefix)
+
+
+def service_regions() -> frozenset[str]:
+    """The regions with every one of ``SERVICE_ENDPOINTS``."""
+    return frozenset.intersection(*(regions_with(prefix) for prefix in SERVICE_ENDPOINTS))
+
+
+def _read_partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
     return tuple(
         (p["partition"], p["regionRegex"], frozenset(p["regions"]))
         for p in _endpoints()["partitions"]
     )
+
+
+@functools.cache
+def _partitions() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    cached = _cached().get("partitions")
+    if cached is None:
+        return _read_partitions()
+    return tuple((name, regex, frozenset(regions)) for name, regex, regions in cached)
 
 
 def partition_of(region: str) -> str:
@@ -121,20 +240,15 @@ def _service_model(service: str) -> dict[str, Any]:
     return model
 
 
-def _sagemaker_model() -> dict[str, Any]:
-    return _service_model("sagemaker")
-
-
 def request_member(member: str) -> dict[str, Any]:
     """The shape of a request member, named ``service:Operation.Member`` (botocore's names, e.g.
     ``iam:CreateRole.RoleName``); nested members are dotted on
     (``scheduler:CreateSchedule.Target.RetryPolicy.MaximumRetryAttempts``)."""
-    service, _, rest = member.partition(":")
-    operation, *names = rest.split(".")
-    model = _service_model(service)
-    shape: dict[str, Any] = model["shapes"][model["operations"][operation]["input"]["shape"]]
+    operation, *names = member.split(".")
+    service = operation.partition(":")[0]
+    shape = _shape(service, _input_shape(operation))
     for name in names:
-        shape = model["shapes"][shape["members"][name]["shape"]]
+        shape = _shape(service, shape["members"][name]["shape"])
     return shape
 
 
@@ -201,17 +315,16 @@ def check_name(limit: Limit) -> None:
 
 def transform_instance_types() -> tuple[str, ...]:
     """Instance types SageMaker Batch Transform accepts (botocore's TransformInstanceType)."""
-    return tuple(_sagemaker_model()["shapes"]["TransformInstanceType"]["enum"])
+    return tuple(_shape("sagemaker", "TransformInstanceType")["enum"])
 
 
 def sagemaker_shape(path: str) -> dict[str, Any]:
     """The shape of a request member, e.g. ``CreateTransformJobRequest.Environment``."""
-    shapes = _sagemaker_model()["shapes"]
     root, *members = path.split(".")
-    shape: dict[str, Any] = shapes[root]
+    shape = _shape("sagemaker", root)
     for member in members:
         target = shape["member"] if member == "[]" else shape["members"][member]
-        shape = shapes[target["shape"]]
+        shape = _shape("sagemaker", target["shape"])
     return shape
 
 
@@ -278,7 +391,6 @@ def java_pattern(pattern: str) -> re.Pattern[str]:
 
 def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
     """Raise ValueError when AWS's API model would refuse this value for this shape."""
-    shapes = _sagemaker_model()["shapes"]
     kind = shape["type"]
     if kind == "string":
         if "enum" in shape and value not in shape["enum"]:
@@ -305,8 +417,8 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
                 f"got {len(value)}"
             )
         for key, item in value.items():
-            check_shape(key, shapes[shape["key"]["shape"]], f"{what} key")
-            check_shape(item, shapes[shape["value"]["shape"]], f"{what} value")
+            check_shape(key, _shape("sagemaker", shape["key"]["shape"]), f"{what} key")
+            check_shape(item, _shape("sagemaker", shape["value"]["shape"]), f"{what} value")
     elif kind == "list":
         if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
             raise ValueError(
@@ -314,7 +426,7 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
                 f"(SageMaker's limit), got {len(value)}"
             )
         for item in value:
-            check_shape(item, shapes[shape["member"]["shape"]], f"{what} item")
+            check_shape(item, _shape("sagemaker", shape["member"]["shape"]), f"{what} item")
 
 
 def describe_shape(path: str) -> str:

@@ -17,12 +17,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from modules.config.aws_facts import (
     LOG_RETENTION_DAYS,
+    NAME_MEMBERS,
+    SAGEMAKER_REQUESTS,
     SUPPORTED_PARTITIONS,
     check_name,
     check_shape,
     partition_of,
-    regions_with,
     sagemaker_shape,
+    service_regions,
     time_zones,
 )
 from modules.context import Limit
@@ -107,7 +109,7 @@ def _region(value: str) -> str:
             "its service principals and console differ per service and are not verified here "
             f"(supported: {', '.join(SUPPORTED_PARTITIONS)})"
         )
-    regions = regions_with("api.sagemaker") & regions_with("scheduler")
+    regions = service_regions()
     if value not in regions:
         raise ValueError(
             f"{value!r} is not a region with SageMaker and EventBridge Scheduler "
@@ -137,6 +139,9 @@ class AwsName:
 
     member: str
     what: str
+
+    def __post_init__(self) -> None:
+        NAME_MEMBERS.add(self.member)  # read from aws_facts.json, not botocore (aws_facts)
 
     def __call__(self, value: str) -> str:
         check_name(Limit(self.what, value, self.member))
@@ -170,6 +175,9 @@ class SageMakerField:
     request: str
     what: str
     template: str = "{}"
+
+    def __post_init__(self) -> None:
+        SAGEMAKER_REQUESTS.add(self.request.split(".")[0])  # read from aws_facts.json (aws_facts)
 
     def __call__(self, value: Any) -> Any:
         if value is not None:
