@@ -115,16 +115,13 @@ def test_a_date_whose_run_was_skipped_or_is_running_is_not_done() -> None:
         bf.PastRun(names[folders[1]], "a1", "SUCCEEDED", START, result="no-input"),
         bf.PastRun(names[folders[2]], "a2", RUNNING, START),
     ]
-    planned = bf.plan(
-        WEEK,
-        bf.latest_runs(folders, past),
-        input_prefix="churn/",
-        stamp=START,
-        token="1",
-        force=True,
-    )
+    latest = bf.latest_runs(folders, past)
+    planned = bf.plan(WEEK, latest, input_prefix="churn/", stamp=START, token="1", force=False)
     assert [run.start for run in planned[:3]] == [True, True, False]
+    assert planned[0].reason.startswith("latest run succeeded (skipped)")
     assert planned[2].reason.startswith("still running")
+    forced = bf.plan(WEEK, latest, input_prefix="churn/", stamp=START, token="1", force=True)
+    assert not forced[2].start  # a running date is never started twice
 
 
 def test_names_are_valid_unique_per_attempt_and_found_again_by_folder() -> None:

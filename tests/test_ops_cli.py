@@ -6,10 +6,12 @@ columns. The failed run that `why` explains is a real execution on the Step Func
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,18 +64,31 @@ def backfill_name(folder: str, token: str = "a1b2") -> str:
     return f"backfill-{folder}-20261201T080000Z-{token}"
 
 
+def _backfill_input(folder: str) -> dict[str, str]:
+    return {"scheduled_time": f"{folder}T00:00:00Z", "trigger": "backfill"}
+
+
 def expect_backfill_run(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
     """One backfill run of a date: started with a scheduled run's input, then polled until done."""
+    expect_backfill_start(aws, t, folder, token)
+    expect_backfill_done(aws, t, folder, token)
+
+
+def expect_backfill_start(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
     name = backfill_name(folder, token)
-    run_input = {"scheduled_time": f"{folder}T00:00:00Z", "trigger": "backfill"}
     aws.expect(
         "stepfunctions",
         "start_execution",
         {"executionArn": t.execution_arn(name), "startDate": NOW},
         stateMachineArn=t.state_machine_arn,
         name=name,
-        input=json.dumps(run_input, sort_keys=True),
+        input=json.dumps(_backfill_input(folder), sort_keys=True),
     )
+
+
+def expect_backfill_done(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
+    name = backfill_name(folder, token)
+    run_input = _backfill_input(folder)
     output = succeeded_output(t, name, f"{t.pipeline.default_input_prefix}{folder}/")
     aws.expect(
         "stepfunctions",
@@ -97,11 +112,17 @@ def expect_listing(aws: StubbedAws, t: Target, executions: list[dict[str, Any]])
 
 
 def scenario_backfill(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    """A week with no earlier backfill runs: started in date order, ``--parallel`` at a time."""
     expect_listing(aws, t, [])
     if flags.get("--dry-run"):
         return
-    for folder in WEEK:
-        expect_backfill_run(aws, t, folder)
+    at_once = int(flags.get("--parallel") or 1)
+    for first in range(0, len(WEEK), at_once):
+        batch = WEEK[first : first + at_once]
+        for folder in batch:
+            expect_backfill_start(aws, t, folder)
+        for folder in batch:
+            expect_backfill_done(aws, t, folder)
 
 
 def scenario_runs(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
@@ -204,7 +225,7 @@ def _as_aws_records(run: Execution) -> Execution:
 
 def scenario_why(run: Execution) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
     def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
-        if not flags.get("run"):
+        if flags.get("run") is None:
             for status in cli.FAILED_STATUSES:
                 found = [listed(t, FAILED_RUN, "FAILED", NOW)] if status == "FAILED" else []
                 aws.expect(
@@ -448,3 +469,60 @@ def test_an_unknown_environment_is_named_with_those_there_are() -> None:
     code, text = invoke("./ops runs qa churn")
     flat = " ".join(text.split())
     assert code == 2 and "no environment 'qa'" in flat and "(environments: dev, prod)" in flat
+
+
+RUNBOOK = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+
+
+def runbook_commands() -> list[str]:
+    """Every ``./ops`` line of the runbook's console blocks."""
+    blocks = re.findall(r"```console\n(.*?)```", RUNBOOK.read_text(), flags=re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def _flags(args: list[str]) -> dict[str, str | bool]:
+    """Options of a command line (``--name value`` or ``--switch``), and its run name if any."""
+    flags: dict[str, str | bool] = {}
+    positional = []
+    i = 0
+    while i < len(args):
+        if args[i].startswith("--"):
+            takes_value = i + 1 < len(args) and not args[i + 1].startswith("--")
+            flags[args[i]] = args[i + 1] if takes_value else True
+            i += 2 if takes_value else 1
+        else:
+            positional.append(args[i])
+            i += 1
+    if len(positional) > 4:  # ./ops why ENV PIPELINE RUN
+        flags["run"] = positional[4]
+    return flags
+
+
+def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
+    commands = runbook_commands()
+    assert {shlex.split(c)[1] for c in commands} == {"runs", "why", "backfill", "run"}
+    scenarios = {
+        "runs": scenario_runs,
+        "why": scenario_why(failed_run),
+        "backfill": scenario_backfill,
+        "run": scenario_run,
+    }
+    for command in commands:
+        args = shlex.split(command)
+        assert args[0] == "./ops", command
+        aws = StubbedAws()
+        install(aws)
+        scenarios[args[1]](aws, target(args[2], args[3]), _flags(args))
+        code, text = invoke(command)
+        aws.assert_done()
+        assert code == 0, (command, text)
+        if "run" in _flags(args):
+            assert _flags(args)["run"] == FAILED_RUN, "the runbook names the run the test explains"
+    # Commands written in the prose use only the commands the blocks run.
+    inline = re.findall(r"`\./ops (\w+)", RUNBOOK.read_text())
+    assert set(inline) <= {shlex.split(c)[1] for c in commands}
+
+
+def test_readme_links_the_runbook() -> None:
+    readme = (RUNBOOK.parent.parent / "README.md").read_text()
+    assert "(docs/operations.md)" in readme
