@@ -376,15 +376,8 @@ def test_ctrl_c_during_a_backfill_lists_the_run_still_going() -> None:
     install(aws, clock)
     t = target()
     expect_listing(aws, t, [])
+    expect_backfill_start(aws, t, "2026-11-20")
     name = backfill_name("2026-11-20")
-    aws.expect(
-        "stepfunctions",
-        "start_execution",
-        {"executionArn": t.execution_arn(name), "startDate": NOW},
-        stateMachineArn=t.state_machine_arn,
-        name=name,
-        input=json.dumps({"scheduled_time": "2026-11-20T00:00:00Z", "trigger": "backfill"}),
-    )
     code, text = invoke("./ops backfill prod churn --from 2026-11-20 --to 2026-11-26")
     aws.assert_done()
     assert code == 1
@@ -526,3 +519,21 @@ def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
 def test_readme_links_the_runbook() -> None:
     readme = (RUNBOOK.parent.parent / "README.md").read_text()
     assert "(docs/operations.md)" in readme
+
+
+def test_an_aws_error_is_one_line_not_a_traceback() -> None:
+    aws = StubbedAws()
+    install(aws)
+    t = target()
+    aws.refuse(
+        "stepfunctions",
+        "list_executions",
+        "AccessDeniedException",
+        400,
+        stateMachineArn=t.state_machine_arn,
+        maxResults=10,
+    )
+    code, text = invoke("./ops runs prod churn")
+    aws.assert_done()
+    assert code == 1
+    assert text.startswith("AWS error: An error occurred (AccessDeniedException)")

@@ -10,6 +10,7 @@ What a command needs from outside (AWS clients, clock, random token, console) co
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections.abc import Callable
@@ -79,12 +80,32 @@ def _target(config_path: str | None, environment: str, pipeline: str) -> tuple[A
         _fail(str(error))
 
 
+AWS_ERROR = 1
+
+
+def _reports_aws_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """An AWS error (no credentials, access denied, ...) as one line, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            command(*args, **kwargs)
+        except (BotoCoreError, ClientError) as error:
+            RUNTIME.console.print(f"[red]AWS error:[/] {error}", highlight=False)
+            raise typer.Exit(AWS_ERROR) from None
+
+    return run
+
+
 def _fail(message: str) -> NoReturn:
     RUNTIME.console.print(f"[red]error:[/] {message}", highlight=False)
     raise typer.Exit(USAGE_ERROR)
 
 
 @app.command()
+@_reports_aws_errors
 def runs(
     environment: Env,
     pipeline: PipelineArg,
@@ -108,6 +129,7 @@ def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
 
 
 @app.command()
+@_reports_aws_errors
 def why(
     environment: Env,
     pipeline: PipelineArg,
@@ -176,6 +198,7 @@ def _latest_with_results(aws: Aws, latest: dict[str, bf.PastRun]) -> dict[str, b
 
 
 @app.command(name="backfill")
+@_reports_aws_errors
 def backfill_command(
     environment: Env,
     pipeline: PipelineArg,
@@ -259,6 +282,7 @@ def backfill_command(
 
 
 @app.command(name="run")
+@_reports_aws_errors
 def run_command(
     environment: Env,
     pipeline: PipelineArg,
