@@ -20,7 +20,14 @@ import yaml
 
 from modules.config import ProjectConfig, parse_config
 from tests.conftest import CONFIGS
-from tests.executions import Machine, load_machines, named_scenarios
+from tests.executions import (
+    Machine,
+    happy_mocks,
+    load_machines,
+    named_scenarios,
+    ok,
+    transform_failure,
+)
 from tests.sfn_engine import Engine
 
 ENV = "stage"
@@ -56,10 +63,20 @@ def machines(routed_config: ProjectConfig, synthesized: dict[str, Any]) -> list[
 
 
 def _published(engine: Engine, machine: Machine, scenario_name: str, state: str) -> str:
+    """What ``state`` published in a run of the named scenario, under a name of this module's own
+    (the engine is shared by the session: execution names are unique per state machine)."""
     [scenario] = [s for s in named_scenarios(engine, machine) if s.name == scenario_name]
-    run = engine.run(
-        machine.name, machine.definition, scenario.name, scenario.input, scenario.mocks
-    )
+    name = f"routing-{scenario_name}"
+    mocks = happy_mocks(machine, name)
+    if scenario_name == "transform-fails":
+        mocks = transform_failure(mocks)
+    elif scenario_name == "empty-input":
+        mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
+    elif scenario_name == "overlap":  # an earlier run is still going
+        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        previous = {**running[0], "Name": "previous-run", "StartDate": "2026-01-01T00:00:00Z"}
+        mocks["ListRunningExecutions"] = ok({"Executions": [previous, *running]})
+    run = engine.run(machine.name, machine.definition, name, scenario.input, mocks)
     [request] = run.requests_of(state)
     message: str = request["Message"]
     return message

@@ -120,7 +120,8 @@ def runs(
         RUNTIME.console.print(f"{target.label}: no runs yet")
         return
     now = RUNTIME.clock.now()
-    RUNTIME.console.print(render.runs_table(target.label, rows, now))
+    title = f"{target.label}: last {len(rows)} runs (UTC)"
+    RUNTIME.console.print(render.runs_table(title, rows, now))
 
 
 def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
@@ -304,13 +305,15 @@ def run_command(
         run_input["input_prefix"] = input_prefix
     execution_arn = aws.start(target, name, run_input)
     console.print(f"started {name}", highlight=False)
-    console.print(f"console: {target.execution_console(execution_arn)}", highlight=False)
+    console.print(
+        f"console: {target.execution_console(execution_arn)}", soft_wrap=True, highlight=False
+    )
     if not wait:
         return
     while aws.state(execution_arn).status == RUNNING:
         clock.sleep(RUNTIME.poll_seconds)
     row = run_row(aws.describe(execution_arn), target.pipeline)
-    console.print(render.runs_table(target.label, [row], clock.now()))
+    console.print(render.runs_table(f"{target.label}: run {name}", [row], clock.now()))
     if row.status != "SUCCEEDED":
         console.print(f"see why: ./ops why {environment} {pipeline} {name}", highlight=False)
         raise typer.Exit(1)

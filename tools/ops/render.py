@@ -56,8 +56,8 @@ def _status(text: str) -> str:
 _INDENT = " " * 13  # under the status, past "MM-DD HH:MM"
 
 
-def runs_table(label: str, rows: Sequence[RunRow], now: datetime, width: int = 80) -> Text:
-    lines = [Text(f"{label}: last {len(rows)} runs (UTC)", style="bold"), Text("")]
+def runs_table(title: str, rows: Sequence[RunRow], now: datetime, width: int = 80) -> Text:
+    lines = [Text(title, style="bold"), Text("")]
     columns = [
         ("started", 11),
         ("status", max(len("status"), *(len(row.outcome) for row in rows))),
