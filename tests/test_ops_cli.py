@@ -537,3 +537,27 @@ def test_an_aws_error_is_one_line_not_a_traceback() -> None:
     aws.assert_done()
     assert code == 1
     assert text.startswith("AWS error: An error occurred (AccessDeniedException)")
+
+
+def _merged(base: Any, change: Any) -> Any:
+    if isinstance(base, dict) and isinstance(change, dict):
+        return {k: _merged(base.get(k), v) for k, v in change.items()} | {
+            k: v for k, v in base.items() if k not in change
+        }
+    return change
+
+
+def test_the_runbooks_config_changes_are_valid_config() -> None:
+    import yaml
+
+    from modules.config import parse_config
+
+    blocks = re.findall(r"```yaml\n(.*?)```", RUNBOOK.read_text(), flags=re.S)
+    assert len(blocks) == 2
+    base = yaml.safe_load(OPS_CONFIG.read_text())
+    routed = parse_config(_merged(base, yaml.safe_load(blocks[0])), "runbook")
+    receives = [s.receives for s in routed.environments["prod"].alerting.subscriptions]
+    assert receives == ["page", "notices", "all"]
+    off = parse_config(_merged(base, yaml.safe_load(blocks[1])), "runbook")
+    churn = next(p for p in off.environments["prod"].pipelines if p.name == "churn")
+    assert not churn.schedule.enabled and churn.freshness_window_hours is None
