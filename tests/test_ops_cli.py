@@ -5,6 +5,7 @@ columns. The failed run that `why` explains is a real execution on the Step Func
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -561,3 +562,17 @@ def test_the_runbooks_config_changes_are_valid_config() -> None:
     off = parse_config(_merged(base, yaml.safe_load(blocks[1])), "runbook")
     churn = next(p for p in off.environments["prod"].pipelines if p.name == "churn")
     assert not churn.schedule.enabled and churn.freshness_window_hours is None
+
+
+def test_a_terminal_sees_a_progress_bar_of_the_backfill() -> None:
+    aws = StubbedAws()
+    install(aws)
+    screen = io.StringIO()
+    cli.RUNTIME.console = Console(width=80, file=screen, force_terminal=True, color_system=None)
+    scenario_backfill(aws, target(), {})
+    args = shlex.split("backfill prod churn --from 2026-11-20 --to 2026-11-26")
+    assert CliRunner().invoke(cli.app, args).exit_code == 0
+    aws.assert_done()
+    # What the terminal was sent: the bar from 0 of 7 (redrawn as runs finish) to 7 of 7.
+    counts = re.findall(r"mlbatch-prod-churn backfill [━╸╺ ]+ (\d)/7", screen.getvalue())
+    assert counts[0] == "0" and counts[-1] == "7"
