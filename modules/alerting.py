@@ -2,7 +2,8 @@
 
 Alerting has two ends in the stack:
 - ``AlertTopic`` comes first (the state machines publish failures to it): a KMS-encrypted SNS
-  topic, subscriptions from config (with the invoke permission a Lambda endpoint needs), and a
+  topic, subscriptions from config (with the invoke permission a Lambda endpoint needs, and the
+  message-body filter policy of their ``receives``: modules/alert_routing.py), and a
   topic policy that lets CloudWatch alarms and EventBridge rules of this account publish
   (confused-deputy conditions) and refuses non-TLS publishing.
 - ``PipelineAlarms`` comes last and watches one pipeline: CloudWatch alarms on the state machine's
@@ -12,7 +13,7 @@ Alerting has two ends in the stack:
   completed within the pipeline's window (the run's own TransformsCompleted metric; there,
   missing data is the symptom); and an EventBridge
   rule that forwards this pipeline's SageMaker "Transform Job State Change" events with status
-  Failed or Stopped.
+  Failed or Stopped, as a JSON message with severity page.
 - ``EnvironmentDashboard``: one CloudWatch dashboard per environment with, per pipeline, runs
   started/succeeded/failed, run duration, transform job CPU/memory, DLQ depth and alarm states.
 
@@ -39,6 +40,7 @@ from imports.aws import (
     SnsTopicPolicy,
     SnsTopicSubscription,
 )
+from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, SEVERITY_KEY, filter_policy
 from modules.config import PipelineConfig, Subscription
 from modules.context import TRANSFORMS_COMPLETED, AwsContext, Names
 from modules.iam import allow, deny_insecure_transport, policy_document
@@ -125,12 +127,20 @@ class AlertTopic(Construct):
                     principal=aws.service_principal("sns"),
                     source_arn=topic.arn,
                 )
+            policy = filter_policy(subscription.receives)
+            routing: dict[str, str] = {}
+            if policy is not None:  # receives: all keeps no policy (every message)
+                routing = {
+                    "filter_policy": json.dumps(policy),
+                    "filter_policy_scope": FILTER_POLICY_SCOPE,
+                }
             SnsTopicSubscription(
                 self,
                 f"subscription-{index}",
                 topic_arn=topic.arn,
                 protocol=subscription.protocol,
                 endpoint=subscription.endpoint,
+                **routing,
             )
         self.outputs = AlertTopicOutputs(topic_arn=topic.arn, topic_name=topic.name)
 
@@ -246,9 +256,24 @@ class PipelineAlarms(Construct):
                     "status": "$.detail.TransformJobStatus",
                     "reason": "$.detail.FailureReason",
                 },
-                "input_template": json.dumps(f"{name}: transform job <job> is <status>: <reason>"),
+                "input_template": _job_event_message(name),
             },
         )
+
+
+def _job_event_message(pipeline: str) -> str:
+    """The event rule's message: JSON (subscription filter policies read ``severity``), a sentence
+    first for email readers. Placeholders outside quotes are inserted as JSON values, so a
+    FailureReason with quotes stays valid JSON; job names and statuses have none."""
+    head = json.dumps(
+        {
+            SEVERITY_KEY: PAGE,
+            "event": "transform job failed or stopped",
+            "pipeline": pipeline,
+            "message": f"{pipeline}: transform job <job> is <status>",
+        }
+    )
+    return head[:-1] + ', "transform_job": <job>, "status": <status>, "reason": <reason>}'
 
 
 @dataclass(frozen=True)

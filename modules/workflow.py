@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from modules.alert_routing import NOTICE, PAGE, SEVERITY_KEY
 from modules.config import PipelineConfig
 from modules.config.aws_facts import request_member
 from modules.context import TRANSFORMS_COMPLETED, AwsContext, PipelineNames, console_url
@@ -185,6 +186,21 @@ def _publish(
         "Catch": _catch_to(next_state, "$.notify_error"),
         "Next": next_state,
     }
+
+
+def _notice(t: WorkflowTargets, event: str, sentence: str, *args: str, **values: str) -> str:
+    """A notice's message as ``States.Format`` of JSON text: severity notice (subscription filter
+    policies read it, modules/alert_routing.py), the event, the pipeline, a sentence for email
+    readers, then ``values``.
+
+    ``sentence`` is intrinsic-string text whose ``{}`` take ``args`` (execution names and ARNs:
+    they hold no quote or backslash, so the sentence stays a valid JSON string); each of
+    ``values`` is an intrinsic that gives JSON text (``States.JsonToString`` of an object)."""
+    head = json.dumps({SEVERITY_KEY: NOTICE, "event": event, "pipeline": t.names.base})[:-1]
+    text = _escape_intrinsic(head + ', "message": "') + sentence + '"'
+    text += "".join(_escape_intrinsic(f', "{key}": ') + "{}" for key in values)
+    text += _escape_intrinsic("}")
+    return f"States.Format('{text}', {', '.join([*args, *values.values()])})"
 
 
 States = dict[str, dict[str, Any]]
@@ -456,8 +472,15 @@ def _overlap_guard(t: WorkflowTargets) -> Step:
         states["NotifySkipped"] = _publish(
             t,
             "run skipped: the previous run is still going",
-            "States.Format('Run {} skipped: another run of {} is still running. Execution: {}', "
-            f"$$.Execution.Name, '{t.names.base}', $$.Execution.Id)",
+            _notice(
+                t,
+                "run skipped",
+                f"Run {{}} skipped: another run of {t.names.base} is still running. "
+                "Execution: {}",
+                "$$.Execution.Name",
+                "$$.Execution.Id",
+                run="States.JsonToString($.run)",
+            ),
             "RunSkipped",
         )
         states["RunSkipped"] = {
@@ -502,9 +525,14 @@ def _empty_input_guard(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
             states["NotifyNoInput"] = _publish(
                 t,
                 "run found no input",
-                "States.Format('Run {} found no objects under s3://"
-                f"{t.input_bucket}/{{}}; no transform job was started.', "
-                "$$.Execution.Name, $.run.input_prefix)",
+                _notice(
+                    t,
+                    "run found no input",
+                    f"Run {{}} found no objects under its input prefix in s3://{t.input_bucket}/; "
+                    "no transform job was started.",
+                    "$$.Execution.Name",
+                    run="States.JsonToString($.run)",
+                ),
                 "NoInput",
             )
         states["NoInput"] = {
@@ -738,7 +766,16 @@ def _success_notification(t: WorkflowTargets) -> Step:
     def build(nxt: str) -> States:
         return {
             "NotifySuccess": _publish(
-                t, "batch inference run succeeded", "States.JsonToString($.manifest)", nxt
+                t,
+                "batch inference run succeeded",
+                _notice(
+                    t,
+                    "run succeeded",
+                    "Run {} succeeded.",
+                    "$$.Execution.Name",
+                    manifest="States.JsonToString($.manifest)",
+                ),
+                nxt,
             )
         }
 
@@ -907,6 +944,8 @@ def _failure_states(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
     states["DescribeFailure"] = {
         "Type": "Pass",
         "Parameters": {
+            SEVERITY_KEY: PAGE,  # subscription filter policies route on it (alert_routing)
+            "event": "run failed",
             "pipeline": pipeline.name,
             "environment": t.environment,
             "execution.$": "$$.Execution.Id",

@@ -443,8 +443,8 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         expect_prefix=p.default_input_prefix,
         trigger="manual",
     )
-    # A backfill of another folder under the pipeline's prefix, started by hand with the input the
-    # README documents; the first CreateTransformJob is throttled and retried.
+    # A backfill of another folder under the pipeline's prefix, started by hand with the input
+    # `./ops run --input-prefix` sends; the first CreateTransformJob is throttled and retried.
     retried = happy_mocks(machine, "backfill")
     retried["RunTransformJob"] = {
         "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},

@@ -134,7 +134,10 @@ def test_success_writes_the_manifest_and_notifies_where_enabled(results: list[Ru
         else:
             assert run.requests_of("WriteManifest") == []
         if p.notify_on_success:
-            assert json.loads(_only(run.requests_of("NotifySuccess"))["Message"]) == manifest
+            notice = json.loads(_only(run.requests_of("NotifySuccess"))["Message"])
+            assert notice["manifest"] == manifest
+            assert (notice["severity"], notice["pipeline"]) == ("notice", m.name)
+            assert notice["message"] == f"Run {run.name} succeeded."
         else:
             assert run.requests_of("NotifySuccess") == []
         if manifest is None:
@@ -249,6 +252,7 @@ def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs
         sent = _only(run.requests_of("RunTransformJob"))["TransformJobName"]
         assert len(run.requests_of("NotifyFailure")) == 1
         message = _failure_message(run)
+        assert (message["severity"], message["event"]) == ("page", "run failed")
         assert message["pipeline"] == m.pipeline.name
         assert message["environment"] == m.environment
         assert message["run_id"] == run.name
@@ -287,8 +291,10 @@ def test_overlapping_run_is_skipped_and_notified(results: list[Runs]) -> None:
         run = r["overlap"]
         assert run.status == "SUCCEEDED"
         assert run.output["result"]["status"] == "skipped"
-        message = _only(run.requests_of("NotifySkipped"))["Message"]
-        assert run.name in message
+        message = json.loads(_only(run.requests_of("NotifySkipped"))["Message"])
+        assert (message["severity"], message["event"]) == ("notice", "run skipped")
+        assert run.name in message["message"]
+        assert message["run"]["run_id"] == run.name
         assert run.requests_of("RunTransformJob") == []
         listed = _only(run.requests_of("ListRunningExecutions"))
         assert listed["StatusFilter"] == "RUNNING"
@@ -357,7 +363,12 @@ def test_empty_input_starts_no_job(results: list[Runs]) -> None:
             scenario.expect_prefix,
         )
         assert run.requests_of("RunTransformJob") == []
-        assert len(run.requests_of("NotifyNoInput")) == (1 if p.notify_on_empty_input else 0)
+        notices = [json.loads(n["Message"]) for n in run.requests_of("NotifyNoInput")]
+        assert len(notices) == (1 if p.notify_on_empty_input else 0)
+        for notice in notices:
+            assert (notice["severity"], notice["event"]) == ("notice", "run found no input")
+            assert notice["run"]["input_prefix"] == scenario.expect_prefix
+            assert run.name in notice["message"]
 
 
 def test_registry_runs_use_the_newest_approved_package_and_clean_up(results: list[Runs]) -> None:

@@ -25,6 +25,8 @@ MOVED = {
     "s.StateTaskService._eval_execution = lambda self, env: None",
     "jsonpath-cache": "import localstack.services.stepfunctions.asl.utils.json_path as j; "
     "j.parse = None",
+    "format-escapes": "from localstack.services.stepfunctions.asl.component.intrinsic.function."
+    "statesfunction.generic import string_format as f; f.StringFormat._eval_body = None",
 }
 
 
@@ -58,8 +60,9 @@ def test_a_patch_whose_engine_code_moved_fails_in_one_line(patch: str) -> None:
 # An engine version without the limitation fails the unpatched assertion with "engine now ...: drop
 # patch '<name>'". Only one engine version can be installed here, so that direction is reasoned in
 # each docstring; it was also exercised by making --unpatched apply the patches anyway (an engine
-# that behaved as patched): all six tests failed, each with its message. jsonpath-cache is left out:
-# it changes speed only, and a cache that lingers changes no result.
+# that behaved as patched): the six tests then written all failed, each with its message
+# (format-escapes came later). jsonpath-cache is left out: it changes speed only, and a cache that
+# lingers changes no result.
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +207,23 @@ def test_the_engine_still_returns_a_mocked_answer_as_written(
     )
     run = patched.run("echo", definition, "patched", "{}", mocks)
     assert run.output == {"Name": "f"}
+
+
+def test_the_engine_still_keeps_the_escapes_of_a_format_template(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, ``States.Format('\\{"run": "{}"\\}', ...)`` fails the run (the engine fills
+    templates with Python's str.format) or keeps the backslashes in its result; Step Functions
+    makes an escaped brace a literal one, so JSON text can be built this way. An engine that
+    unescapes them returns the JSON text, and the assertion fails."""
+    unpatched, patched = engines
+    template = 'States.Format(\'\\{"run": "{}", "n": 1\\}\', $$.Execution.Name)'
+    state = {"Type": "Pass", "Parameters": {"message.$": template}, "End": True}
+    definition = json.dumps({"StartAt": "Format", "States": {"Format": state}})
+    run = unpatched.run("format", definition, "unpatched", "{}", {})
+    unusable = run.status == "FAILED" or "\\" in run.output["message"]
+    assert unusable, _drop(
+        "format-escapes", "makes escaped characters of a Format template literal", run
+    )
+    run = patched.run("format", definition, "patched", "{}", {})
+    assert json.loads(run.output["message"]) == {"run": "patched", "n": 1}

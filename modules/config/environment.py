@@ -35,6 +35,12 @@ class Subscription(StrictModel):
         description="SNS protocol (sqs is refused: see the README's Alerts section)."
     )
     endpoint: TfStr = Field(min_length=3, max_length=2048, description="Address for the protocol.")
+    receives: Literal["page", "notices", "all"] = Field(
+        default="all",
+        description="page: run failures, ALARM transitions, failed or stopped transform jobs; "
+        "notices: OK transitions and the success, skipped and no-input notices; all: everything "
+        "(SNS filter policy on the message body; docs/operations.md).",
+    )
 
     @model_validator(mode="before")
     @classmethod

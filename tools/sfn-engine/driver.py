@@ -9,6 +9,10 @@ answer per line:
     {"op": "event", "pattern", "event", "transformer", "target_arn"}
         -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
            implements them, applied to an event
+    {"op": "filter", "policy", "scope", "message"}
+        -> {"matches"}: whether SNS delivers a message (body text) to a subscription with this
+           filter policy and scope, by LocalStack's SNS filter evaluator (the policy is first
+           checked by its validator, as Subscribe / SetSubscriptionAttributes do)
     {"op": "quit"}
 
 ``driver.py --unpatched`` runs the engine as published, without ``patches.py`` (no retry waits are
@@ -181,6 +185,18 @@ class Engine:
         )
         text = transformed if isinstance(transformed, str) else json.dumps(transformed)
         return {"matches": matches, "input": text}
+
+    def filter(self, request: dict[str, Any]) -> dict[str, Any]:
+        from localstack.services.sns.filter import FilterPolicyValidator, SubscriptionFilter
+
+        policy, scope, message = request["policy"], request["scope"], request["message"]
+        FilterPolicyValidator(scope, is_subscribe_call=True).validate_filter_policy(policy)
+        evaluator = SubscriptionFilter()
+        if scope == "MessageBody":
+            matches = evaluator.check_filter_policy_on_message_body(policy, message)
+        else:
+            raise ValueError(f"filter scope {scope}: only MessageBody is used")
+        return {"matches": matches}
 
 
 def main() -> None:

@@ -32,6 +32,12 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
    members) in a returned string or in a thrown cause; the patch fills in that member of the
    parameters the task state just sent (its ``TaskScheduled`` parameters), as AWS would. Nothing
    else of the mocked answer changes.
+7. ``format-escapes``: ``States.Format`` fills its template with Python's ``str.format``, so a
+   template with escaped braces (``\\{``, ``\\}``: literal braces, as Step Functions documents for
+   the reserved characters ``{ } ' \\``) fails with a KeyError, and the escapes of ``'`` and
+   ``\\`` stay in the result. The patch fills the template as Step Functions does: ``{}`` takes the
+   next argument, a backslash makes the character after it literal. The project's notifications
+   are JSON text built this way (their braces escaped).
 """
 
 from __future__ import annotations
@@ -235,6 +241,50 @@ def _patch_jsonpath_cache() -> None:
         module.parse = functools.lru_cache(maxsize=4096)(parse)
 
 
+def _fill_format(template: str, values: list[str]) -> str:
+    """``States.Format``'s template filled as Step Functions does (see patch 7). The engine reads
+    the definition's JSON string escapes only in part: JSON's ``\\\\`` (one backslash) reaches the
+    template as two backslashes, so it is made one first."""
+    template = template.replace("\\\\", "\\")
+    out, index, i = [], 0, 0
+    while i < len(template):
+        char = template[i]
+        if char == "\\" and i + 1 < len(template):
+            out.append(template[i + 1])
+            i += 2
+        elif template.startswith("{}", i):
+            out.append(values[index])
+            index += 1
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _patch_format_escapes() -> None:
+    # The engine has two States.Format implementations (parsed definitions use the second).
+    patch = "format-escapes"
+    functions = f"{_ASL}.intrinsic.function.statesfunction"
+    generic = _module(patch, f"{functions}.generic.string_format").StringFormat
+    _attribute(patch, generic, "_eval_body", "string_format.format(*values_str_repr)")
+    states = _module(patch, f"{functions}.states_function_format").StatesFunctionFormat
+    _attribute(patch, states, "_eval_body", "string_format.split(self._DELIMITER)")
+
+    def generic_eval_body(self: Any, env: Any) -> None:
+        self.argument_list.eval(env=env)
+        args = env.stack.pop()
+        env.stack.append(_fill_format(args[0], [generic._to_str_repr(v) for v in args[1:]]))
+
+    def states_eval_body(self: Any, env: Any) -> None:
+        self.argument_list.eval(env=env)
+        args = [env.stack.pop() for _ in range(self.argument_list.size)][::-1]
+        env.stack.append(_fill_format(args[0], [generic._to_str_repr(v) for v in args[1:]]))
+
+    generic._eval_body = generic_eval_body
+    states._eval_body = states_eval_body
+
+
 def apply() -> None:
     from localstack import version
 
@@ -249,3 +299,4 @@ def apply() -> None:
     _patch_wait_clock()
     _patch_mock_request()
     _patch_jsonpath_cache()
+    _patch_format_escapes()

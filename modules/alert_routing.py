@@ -1,0 +1,42 @@
+"""Alert routing: what each subscription of the alert topic receives, by severity.
+
+Every message the project publishes to the alert topic is a JSON body that says how urgent it is,
+so SNS subscription filter policies (scope ``MessageBody``) can route it without a Lambda:
+
+- the state machine's notifications and the transform-job event rule's message carry
+  ``"severity": "page"`` (a run failed, a transform job failed or was stopped) or
+  ``"severity": "notice"`` (a run succeeded, was skipped, or found no input);
+- CloudWatch alarm notifications are AWS's own JSON: ``NewStateValue`` is ``ALARM`` (page) or
+  ``OK`` (notice). The alarms have no INSUFFICIENT_DATA actions, so no other state is sent.
+
+A subscription's ``receives`` picks its policy: ``page``, ``notices``, or ``all`` (no filter
+policy: every message, as before routing existed). The policies are proved against LocalStack's
+SNS filter evaluator on each kind of message as it is really produced (tests/test_alert_routing.py).
+
+Needs nothing; imported by the workflow (its messages) and the alerting layer (its subscriptions
+and the event rule's message).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEVERITY_KEY = "severity"
+PAGE = "page"
+NOTICE = "notice"
+
+# CloudWatch's alarm notification: the state the alarm moved to.
+ALARM_STATE_KEY = "NewStateValue"
+
+FILTER_POLICY_SCOPE = "MessageBody"
+FILTER_POLICIES: dict[str, dict[str, Any]] = {
+    "page": {"$or": [{SEVERITY_KEY: [PAGE]}, {ALARM_STATE_KEY: ["ALARM"]}]},
+    "notices": {"$or": [{SEVERITY_KEY: [NOTICE]}, {ALARM_STATE_KEY: ["OK"]}]},
+}
+
+
+def filter_policy(receives: str) -> dict[str, Any] | None:
+    """The filter policy of a subscription that receives ``receives``; None for ``all``."""
+    if receives == "all":
+        return None
+    return FILTER_POLICIES[receives]

@@ -1,0 +1,134 @@
+"""botocore Stubber-backed AWS for the operations tool's tests: real boto3 clients whose every
+request is checked against the service model (and against the parameters a test expects) and
+answered with a response that is checked against the model too."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+from rich.console import Console
+
+from modules.config import load_config
+from tests.conftest import FIXTURES
+from tools.ops import cli
+from tools.ops.aws import Clients
+from tools.ops.target import Target, resolve
+
+OPS_CONFIG = FIXTURES / "ops.yaml"
+SERVICES = ("stepfunctions", "sagemaker", "logs", "s3", "sts")
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def target(environment: str = "prod", pipeline: str = "churn") -> Target:
+    return resolve(load_config(OPS_CONFIG), environment, pipeline, lambda: "111122223333")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.time = NOW
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += timedelta(seconds=seconds)
+
+
+@dataclass
+class StubbedAws:
+    region: str = "eu-west-1"
+    clients: Clients = field(init=False)
+    stubs: dict[str, Stubber] = field(init=False)
+
+    def __post_init__(self) -> None:
+        session = boto3.session.Session(
+            region_name=self.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.clients = Clients(*(session.client(name) for name in SERVICES))
+        self.stubs = {name: Stubber(getattr(self.clients, name)) for name in SERVICES}
+        for stub in self.stubs.values():
+            stub.activate()
+
+    def expect(self, service: str, method: str, response: dict[str, Any], **params: Any) -> None:
+        self.stubs[service].add_response(method, response, params)
+
+    def refuse(self, service: str, method: str, code: str, status: int, **params: Any) -> None:
+        self.stubs[service].add_client_error(
+            method, service_error_code=code, http_status_code=status, expected_params=params
+        )
+
+    def assert_done(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+def install(aws: StubbedAws, clock: FakeClock | None = None, token: str = "a1b2") -> Console:
+    """Point the tool at the stubbed AWS, a fake clock and an 80-column recording console."""
+    console = Console(width=80, record=True, file=io.StringIO(), color_system=None)
+    cli.RUNTIME = cli.Runtime(
+        clients=lambda region: aws.clients,
+        clock=clock or FakeClock(),
+        token=lambda: token,
+        console=console,
+        poll_seconds=60,
+    )
+    return console
+
+
+def listed(t: Target, name: str, status: str, start: datetime, minutes: int = 20) -> dict[str, Any]:
+    """An execution as ListExecutions shows it."""
+    item: dict[str, Any] = {
+        "executionArn": t.execution_arn(name),
+        "stateMachineArn": t.state_machine_arn,
+        "name": name,
+        "status": status,
+        "startDate": start,
+    }
+    if status != "RUNNING":
+        item["stopDate"] = start + timedelta(minutes=minutes)
+    return item
+
+
+def described(
+    t: Target,
+    name: str,
+    status: str,
+    start: datetime,
+    run_input: dict[str, Any],
+    *,
+    minutes: int = 20,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    """An execution as DescribeExecution shows it."""
+    answer = listed(t, name, status, start, minutes) | {"input": json.dumps(run_input)}
+    if output is not None:
+        answer["output"] = json.dumps(output)
+    if error is not None:
+        answer |= {"error": error, "cause": cause or ""}
+    return answer
+
+
+def succeeded_output(
+    t: Target, name: str, prefix: str, result: str | None = None
+) -> dict[str, Any]:
+    """What a run that succeeded leaves as its output (modules/workflow.py's state)."""
+    output: dict[str, Any] = {
+        "run": {"run_id": name, "input_prefix": prefix, "attempt": 0},
+        "transform": {
+            "job_name": f"{t.names.run_prefix}{'0' * 24}{name[-8:].replace('-', '0')}",
+            "status": "Completed",
+        },
+    }
+    if result is not None:
+        output = {"run": output["run"], "result": {"status": result}}
+    return output

@@ -1,0 +1,271 @@
+"""Alert routing by severity (``alerting.subscriptions[].receives``), proved on LocalStack's SNS
+subscription filter evaluator: each subscription's synthesized filter policy against each kind of
+message the topic really gets.
+
+The messages: the state machine's notifications from executions on the Step Functions engine
+(failure, success, skipped, no input), CloudWatch's alarm notification (the JSON AWS documents)
+for ALARM and OK of every alarm the stack creates, and the transform-job event rule's output,
+produced by LocalStack's EventBridge input transformer from a SageMaker "Transform Job State
+Change" event (Failed and Stopped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from modules.config import ProjectConfig, parse_config
+from tests.conftest import CONFIGS
+from tests.executions import (
+    Machine,
+    happy_mocks,
+    load_machines,
+    named_scenarios,
+    ok,
+    transform_failure,
+)
+from tests.sfn_engine import Engine
+
+ENV = "stage"
+
+
+@pytest.fixture(scope="module")
+def routed_config() -> ProjectConfig:
+    """The all-features fixture with one subscription per kind of routing."""
+    raw = yaml.safe_load(CONFIGS["all-features"].read_text())
+    raw["environments"][ENV]["alerting"]["subscriptions"] = [
+        {"protocol": "email", "endpoint": "oncall@example.com", "receives": "page"},
+        {"protocol": "email", "endpoint": "team@example.com", "receives": "notices"},
+        {"protocol": "https", "endpoint": "https://hooks.example.com/alerts"},  # all (default)
+    ]
+    return parse_config(raw, "routed.yaml")
+
+
+@pytest.fixture(scope="module")
+def synthesized(
+    routed_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]
+) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(synth_env(routed_config, ENV))
+    return document
+
+
+def _resources(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return list(document["resource"].get(kind, {}).values())
+
+
+@pytest.fixture(scope="module")
+def machines(routed_config: ProjectConfig, synthesized: dict[str, Any]) -> list[Machine]:
+    return load_machines(routed_config, {f"{routed_config.project}-{ENV}": synthesized})
+
+
+def _published(engine: Engine, machine: Machine, scenario_name: str, state: str) -> str:
+    """What ``state`` published in a run of the named scenario, under a name of this module's own
+    (the engine is shared by the session: execution names are unique per state machine)."""
+    [scenario] = [s for s in named_scenarios(engine, machine) if s.name == scenario_name]
+    name = f"routing-{scenario_name}"
+    mocks = happy_mocks(machine, name)
+    if scenario_name == "transform-fails":
+        mocks = transform_failure(mocks)
+    elif scenario_name == "empty-input":
+        mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
+    elif scenario_name == "overlap":  # an earlier run is still going
+        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        previous = {**running[0], "Name": "previous-run", "StartDate": "2026-01-01T00:00:00Z"}
+        mocks["ListRunningExecutions"] = ok({"Executions": [previous, *running]})
+    run = engine.run(machine.name, machine.definition, name, scenario.input, mocks)
+    [request] = run.requests_of(state)
+    message: str = request["Message"]
+    return message
+
+
+def _alarm_notification(alarm: dict[str, Any], old: str, new: str) -> str:
+    """CloudWatch's SNS notification of an alarm state change, in the shape AWS documents (the
+    sample notification of aws-lambda-go's CloudWatch alarm SNS payload, fields of this alarm)."""
+    return json.dumps(
+        {
+            "AlarmName": alarm["alarm_name"],
+            "AlarmDescription": alarm["alarm_description"],
+            "AWSAccountId": "444455556666",
+            "NewStateValue": new,
+            "NewStateReason": "Threshold Crossed: 1 out of the last 1 datapoints [1.0 "
+            "(26/11/26 01:00:00)] was greater than or equal to the threshold (1.0).",
+            "StateChangeTime": "2026-11-26T01:05:00.000+0000",
+            "Region": "US East (N. Virginia)",
+            "AlarmArn": f"arn:aws:cloudwatch:us-east-1:444455556666:alarm:{alarm['alarm_name']}",
+            "OldStateValue": old,
+            "Trigger": {
+                "MetricName": alarm["metric_name"],
+                "Namespace": alarm["namespace"],
+                "StatisticType": "Statistic",
+                "Statistic": alarm["statistic"].upper(),
+                "Unit": None,
+                "Dimensions": [
+                    {"value": value, "name": name} for name, value in alarm["dimensions"].items()
+                ],
+                "Period": alarm["period"],
+                "EvaluationPeriods": alarm["evaluation_periods"],
+                "ComparisonOperator": alarm["comparison_operator"],
+                "Threshold": float(alarm["threshold"]),
+                "TreatMissingData": alarm["treat_missing_data"],
+                "EvaluateLowSampleCountPercentile": "",
+            },
+        }
+    )
+
+
+def _transform_job_event(job: str, status: str, reason: str | None) -> dict[str, Any]:
+    """A SageMaker "Transform Job State Change" event (EventBridge envelope; the detail is the
+    job's description, as SageMaker documents for its events)."""
+    detail: dict[str, Any] = {
+        "TransformJobName": job,
+        "TransformJobArn": f"arn:aws:sagemaker:us-east-1:444455556666:transform-job/{job}",
+        "TransformJobStatus": status,
+        "ModelName": job,
+        "CreationTime": 1764118810000,
+        "TransformEndTime": 1764120000000,
+    }
+    if reason is not None:
+        detail["FailureReason"] = reason
+    return {
+        "version": "0",
+        "id": "844e2571-85d4-695f-b930-0153b71dcb42",
+        "detail-type": "SageMaker Transform Job State Change",
+        "source": "aws.sagemaker",
+        "account": "444455556666",
+        "time": "2026-11-26T01:20:00Z",
+        "region": "us-east-1",
+        "resources": [detail["TransformJobArn"]],
+        "detail": detail,
+    }
+
+
+@pytest.fixture(scope="module")
+def messages(
+    engine: Engine, machines: list[Machine], synthesized: dict[str, Any]
+) -> dict[str, str]:
+    """Every kind of message the topic gets, by what it is, as really produced."""
+    by_name = {m.pipeline.name: m for m in machines}
+    scores, latest = by_name["scores"], by_name["latest"]  # notify on success / overlap skip
+    found = {
+        "run failed": _published(engine, latest, "transform-fails", "NotifyFailure"),
+        "run succeeded": _published(engine, scores, "scheduled", "NotifySuccess"),
+        "run skipped": _published(engine, latest, "overlap", "NotifySkipped"),
+        "no input": _published(engine, scores, "empty-input", "NotifyNoInput"),
+    }
+    for alarm in _resources(synthesized, "aws_cloudwatch_metric_alarm"):
+        name = alarm["alarm_name"]
+        found[f"ALARM {name}"] = _alarm_notification(alarm, "OK", "ALARM")
+        found[f"OK {name}"] = _alarm_notification(alarm, "ALARM", "OK")
+    targets = [
+        t for t in _resources(synthesized, "aws_cloudwatch_event_target") if "sns" in t["arn"]
+    ]
+    assert len(targets) == len(machines)  # one transform-job rule per pipeline
+    rules = synthesized["resource"]["aws_cloudwatch_event_rule"]
+    for target in targets:
+        rule = rules[target["rule"].split(".")[1]]  # ${aws_cloudwatch_event_rule.<id>.name}
+        pattern = json.loads(rule["event_pattern"])
+        job = f"{rule['name'].removesuffix('transform-job-failed')}0123456789abcdef0123456789abcdef"
+        for status, reason in (
+            ("Failed", 'ClientError: "features" missing in record 12'),
+            ("Stopped", None),
+        ):
+            answer = engine.call(
+                "event",
+                pattern=pattern,
+                event=_transform_job_event(job, status, reason),
+                transformer={
+                    "InputPathsMap": target["input_transformer"]["input_paths"],
+                    "InputTemplate": target["input_transformer"]["input_template"],
+                },
+                target_arn="arn:aws:states:us-east-1:444455556666:stateMachine:unused",
+            )
+            assert answer["matches"], (rule["name"], status)
+            found[f"job {status} {rule['name']}"] = answer["input"]
+    return found
+
+
+def _delivered(engine: Engine, subscription: dict[str, Any], message: str) -> bool:
+    if "filter_policy" not in subscription:
+        return True  # SNS delivers every message to a subscription without a filter policy
+    answer = engine.call(
+        "filter",
+        policy=json.loads(subscription["filter_policy"]),
+        scope=subscription["filter_policy_scope"],
+        message=message,
+    )
+    matches: bool = answer["matches"]
+    return matches
+
+
+def test_each_subscription_receives_what_it_asked_for(
+    engine: Engine, synthesized: dict[str, Any], messages: dict[str, str]
+) -> None:
+    subscriptions = {
+        s["endpoint"]: s for s in _resources(synthesized, "aws_sns_topic_subscription")
+    }
+    received = {
+        endpoint: {kind for kind, text in messages.items() if _delivered(engine, sub, text)}
+        for endpoint, sub in subscriptions.items()
+    }
+    pages = {k for k in messages if k.startswith(("run failed", "ALARM ", "job "))}
+    notices = set(messages) - pages
+    assert {k.split(" ")[0] for k in notices} == {"run", "no", "OK"}
+    assert len([k for k in pages if k.startswith("ALARM ")]) >= 5 * 3  # every alarm, 3 pipelines
+    assert len([k for k in pages if k.startswith("job ")]) == 2 * 3
+    assert received["oncall@example.com"] == pages
+    assert received["team@example.com"] == notices
+    assert received["https://hooks.example.com/alerts"] == set(messages)
+
+
+def test_receives_all_keeps_todays_subscription(synthesized: dict[str, Any]) -> None:
+    [everything] = [
+        s for s in _resources(synthesized, "aws_sns_topic_subscription") if s["protocol"] == "https"
+    ]
+    assert "filter_policy" not in everything and "filter_policy_scope" not in everything
+
+
+def test_every_message_is_a_json_object_with_a_sentence_for_email_readers(
+    messages: dict[str, str],
+) -> None:
+    for kind, text in messages.items():
+        body = json.loads(text)
+        assert isinstance(body, dict), kind
+        if kind.startswith(("ALARM ", "OK ")):
+            continue  # CloudWatch's own notification
+        assert body["severity"] in ("page", "notice"), kind
+        assert "message" in body or "cause" in body, kind
+    failed = json.loads(next(t for k, t in messages.items() if k.startswith("job Failed")))
+    assert failed["reason"] == 'ClientError: "features" missing in record 12'
+    assert failed["status"] == "Failed"
+    assert failed["message"].endswith(f"transform job {failed['transform_job']} is Failed")
+
+
+def test_page_subscription_has_a_message_body_filter_policy(
+    routed_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]
+) -> None:
+    from cdktf import Testing
+
+    assert Testing.to_have_resource_with_properties(
+        synth_env(routed_config, ENV),
+        "aws_sns_topic_subscription",
+        {
+            "endpoint": "oncall@example.com",
+            "filter_policy_scope": "MessageBody",
+            "filter_policy": json.dumps(
+                {"$or": [{"severity": ["page"]}, {"NewStateValue": ["ALARM"]}]}
+            ),
+        },
+    )
+
+
+def test_an_unknown_receives_value_is_refused() -> None:
+    from modules.config import ConfigError
+
+    raw = yaml.safe_load(CONFIGS["all-features"].read_text())
+    raw["environments"][ENV]["alerting"]["subscriptions"][0]["receives"] = "urgent"
+    with pytest.raises(ConfigError, match=r"receives.*'page', 'notices' or 'all'"):
+        parse_config(raw, "routed.yaml")

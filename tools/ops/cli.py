@@ -1,0 +1,319 @@
+"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, backfill, run. See
+docs/operations.md.
+
+Each command reads the config (``--config``, else ``$PIPELINE_CONFIG``, else
+config/pipelines.yaml), finds the pipeline's names and ARNs (tools/ops/target.py), calls AWS with
+the caller's credentials in the environment's region (tools/ops/aws.py) and prints rich tables.
+What a command needs from outside (AWS clients, clock, random token, console) comes from
+``RUNTIME``, which the tests replace.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from modules.config import ConfigError, load_config
+from tools.ops import backfill as bf
+from tools.ops import render
+from tools.ops.aws import Aws, BackfillRunner, Clients
+from tools.ops.folders import FolderError, slots
+from tools.ops.runs import RUNNING, failure_of, run_row
+from tools.ops.target import TRANSFORM_JOB_LOG_GROUP, OpsError, Target, resolve
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass
+class Runtime:
+    clients: Callable[[str], Clients] = Clients.for_region
+    clock: bf.Clock = field(default_factory=SystemClock)
+    token: Callable[[], str] = lambda: secrets.token_hex(2)
+    console: Console = field(default_factory=Console)
+    poll_seconds: float = 30.0
+
+
+RUNTIME = Runtime()
+USAGE_ERROR = 2
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+app = typer.Typer(
+    help="Look at runs, find why one failed, backfill dates and start runs of a pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config", help="Config file (default: $PIPELINE_CONFIG, config/pipelines.yaml)."
+    ),
+]
+Env = Annotated[str, typer.Argument(help="Environment, as in the config.")]
+PipelineArg = Annotated[str, typer.Argument(help="Pipeline, as in the config.")]
+
+
+def _target(config_path: str | None, environment: str, pipeline: str) -> tuple[Aws, Target]:
+    try:
+        config = load_config(config_path)
+        env = config.environments.get(environment)
+        region = env.region if env is not None else ""
+        aws = Aws(RUNTIME.clients(region))
+        return aws, resolve(config, environment, pipeline, aws.caller_account)
+    except (ConfigError, OpsError) as error:
+        _fail(str(error))
+
+
+AWS_ERROR = 1
+
+
+def _reports_aws_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """An AWS error (no credentials, access denied, ...) as one line, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            command(*args, **kwargs)
+        except (BotoCoreError, ClientError) as error:
+            RUNTIME.console.print(f"[red]AWS error:[/] {error}", highlight=False)
+            raise typer.Exit(AWS_ERROR) from None
+
+    return run
+
+
+def _fail(message: str) -> NoReturn:
+    RUNTIME.console.print(f"[red]error:[/] {message}", highlight=False)
+    raise typer.Exit(USAGE_ERROR)
+
+
+@app.command()
+@_reports_aws_errors
+def runs(
+    environment: Env,
+    pipeline: PipelineArg,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs.")] = 10,
+    config: ConfigOption = None,
+) -> None:
+    """The recent runs: start, status, trigger, input prefix, duration, transform job, error."""
+    aws, target = _target(config, environment, pipeline)
+    executions = aws.executions(target, limit=limit)
+    rows = [run_row(aws.describe(e["executionArn"]), target.pipeline) for e in executions]
+    if not rows:
+        RUNTIME.console.print(f"{target.label}: no runs yet")
+        return
+    now = RUNTIME.clock.now()
+    title = f"{target.label}: last {len(rows)} runs (UTC)"
+    RUNTIME.console.print(render.runs_table(title, rows, now))
+
+
+def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
+    latest = [e for s in FAILED_STATUSES for e in aws.executions(target, status=s, limit=1)]
+    return max(latest, key=lambda e: e["startDate"]) if latest else None
+
+
+@app.command()
+@_reports_aws_errors
+def why(
+    environment: Env,
+    pipeline: PipelineArg,
+    run: Annotated[
+        str | None, typer.Argument(help="Execution name (default: last failed).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Why a run failed: state, error, cause, the job's FailureReason, logs, links, manifest."""
+    aws, target = _target(config, environment, pipeline)
+    if run is None:
+        last = _last_failed(aws, target)
+        if last is None:
+            RUNTIME.console.print(f"{target.label}: no failed, timed-out or aborted runs")
+            return
+        run = str(last["name"])
+    execution_arn = target.execution_arn(run)
+    described = aws.describe(execution_arn)
+    row = run_row(described, target.pipeline)
+    items = [
+        ("run", f"{run} ({row.outcome}, {row.trigger}, started {render.when(row.started)} UTC)"),
+        ("input", f"s3://{target.bucket('input')}/{row.input_prefix}"),
+    ]
+    links = [("run", target.execution_console(execution_arn))]
+    job = row.transform_job
+    if row.status != "SUCCEEDED":
+        failure = failure_of(aws.history(execution_arn))
+        job = failure.transform_job or job
+        items += [
+            ("failed state", failure.state or "-"),
+            ("error", failure.error or "-"),
+            ("cause", (failure.failure_reason or failure.cause or "-")[:600]),
+        ]
+    if job:
+        described_job = aws.transform_job(job)
+        items.append(("transform job", job))
+        if described_job is not None:
+            status = described_job["TransformJobStatus"]
+            reason = described_job.get("FailureReason")
+            items.append(("job status", f"{status}: {reason}" if reason else status))
+        items.append(("job log group", TRANSFORM_JOB_LOG_GROUP))
+        streams = aws.job_log_streams(job) or ["none (the job wrote no logs)"]
+        items += [("job log stream", stream) for stream in streams]
+        links += [
+            ("transform job", target.transform_job_console(job)),
+            ("job logs", target.log_group_console(TRANSFORM_JOB_LOG_GROUP)),
+        ]
+    items.append(("workflow logs", target.names.state_machine_log_group))
+    links.append(("workflow logs", target.log_group_console(target.names.state_machine_log_group)))
+    manifest = aws.manifest(target, run)
+    location = f"s3://{target.output_bucket}/{target.manifest_key(run)}"
+    items.append(("manifest", location if manifest is not None else "none (written on success)"))
+    console = RUNTIME.console
+    console.print(render.details(f"{target.label}: why {run}", items))
+    console.print("\n[bold]console[/]")
+    for what, url in links:  # whole lines, so that terminals keep them clickable
+        console.print(f"{what}: {url}", soft_wrap=True, highlight=False)
+
+
+def _latest_with_results(aws: Aws, latest: dict[str, bf.PastRun]) -> dict[str, bf.PastRun]:
+    """Succeeded runs get their result (a skipped or no-input run did not do the work)."""
+    return {
+        folder: replace(run, result=aws.state(run.arn).result) if run.status == "SUCCEEDED" else run
+        for folder, run in latest.items()
+    }
+
+
+@app.command(name="backfill")
+@_reports_aws_errors
+def backfill_command(
+    environment: Env,
+    pipeline: PipelineArg,
+    first: Annotated[
+        datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First date (UTC).")
+    ],
+    last: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last date (UTC).")],
+    parallel: Annotated[
+        int, typer.Option(min=1, max=20, help="Runs at once (only with overlap: allow).")
+    ] = 1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run succeeded dates again.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """One run per dated input folder, one after another (resumable; --dry-run shows the plan)."""
+    # overlap: skip waits for each run (overlapping runs would skip themselves); overlap: allow
+    # may run --parallel N at once. Dates whose latest backfill run succeeded are left alone.
+    aws, target = _target(config, environment, pipeline)
+    p = target.pipeline
+    if p.schedule.input_folder is None or "input_prefix" in p.schedule.payload:
+        _fail(
+            f"{target.label} has no dated input folders (schedule.input_folder, without a payload "
+            "input_prefix); start single runs with `run --input-prefix`"
+        )
+    if parallel > 1 and p.overlap == "skip":
+        _fail(
+            f"{target.label} has overlap: skip, so runs that overlap skip themselves; "
+            "--parallel needs overlap: allow"
+        )
+    assert p.schedule.input_folder is not None
+    try:
+        dated = list(slots(p.schedule.input_folder, first.date(), last.date()))
+    except FolderError as error:
+        _fail(str(error))
+    folders = [folder for _, folder in dated]
+    latest = _latest_with_results(aws, bf.latest_runs(folders, aws.past_runs(target)))
+    planned = bf.plan(
+        dated,
+        latest,
+        input_prefix=p.default_input_prefix,
+        stamp=RUNTIME.clock.now(),
+        token=RUNTIME.token(),
+        force=force,
+    )
+    console = RUNTIME.console
+    if dry_run:
+        console.print(render.plan_table(target.label, planned))
+        return
+    to_start = sum(1 for run in planned if run.start)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"{target.label} backfill", total=to_start)
+
+        def changed(outcome: bf.Outcome) -> None:
+            if outcome.status == RUNNING:
+                console.print(f"started  {outcome.run.name}", highlight=False)
+            else:
+                progress.advance(task)
+                shown = outcome.status + (f" ({outcome.result})" if outcome.result else "")
+                console.print(f"finished {outcome.run.name}: {shown}", highlight=False)
+
+        report = bf.execute(
+            planned,
+            BackfillRunner(aws, target),
+            RUNTIME.clock,
+            parallel=parallel,
+            poll_seconds=RUNTIME.poll_seconds,
+            on_change=changed,
+        )
+    console.print(render.summary_table(target.label, report, RUNTIME.clock.now()))
+    if report.interrupted:
+        render.still_running(console, report.still_running)
+    if report.interrupted or any(o.status in FAILED_STATUSES for o in report.outcomes):
+        raise typer.Exit(1)
+
+
+@app.command(name="run")
+@_reports_aws_errors
+def run_command(
+    environment: Env,
+    pipeline: PipelineArg,
+    input_prefix: Annotated[
+        str | None, typer.Option(help="Read this prefix (under the pipeline's own).")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to finish.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Start one run now (the default input prefix, or --input-prefix)."""
+    aws, target = _target(config, environment, pipeline)
+    default = target.pipeline.default_input_prefix
+    if input_prefix is not None and not input_prefix.startswith(default):
+        _fail(f"--input-prefix must start with the pipeline's input prefix {default!r}")
+    clock, console = RUNTIME.clock, RUNTIME.console
+    name = f"manual-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{RUNTIME.token()}"
+    run_input: dict[str, Any] = {"trigger": "manual"}
+    if input_prefix is not None:
+        run_input["input_prefix"] = input_prefix
+    execution_arn = aws.start(target, name, run_input)
+    console.print(f"started {name}", highlight=False)
+    console.print(
+        f"console: {target.execution_console(execution_arn)}", soft_wrap=True, highlight=False
+    )
+    if not wait:
+        return
+    while aws.state(execution_arn).status == RUNNING:
+        clock.sleep(RUNTIME.poll_seconds)
+    row = run_row(aws.describe(execution_arn), target.pipeline)
+    console.print(render.runs_table(f"{target.label}: run {name}", [row], clock.now()))
+    if row.status != "SUCCEEDED":
+        console.print(f"see why: ./ops why {environment} {pipeline} {name}", highlight=False)
+        raise typer.Exit(1)
