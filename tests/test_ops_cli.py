@@ -20,7 +20,14 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
-from tests.executions import happy_mocks, load_machines, named_scenarios, transform_failure
+from tests.executions import (
+    Machine,
+    happy_mocks,
+    load_machines,
+    named_scenarios,
+    throw,
+    transform_failure,
+)
 from tests.ops_stubs import (
     NOW,
     OPS_CONFIG,
@@ -193,8 +200,8 @@ FAILED_RUN = "3f1d2c4b-5a6e-4f70-8192-a3b4c5d6e7f8"
 
 
 @pytest.fixture(scope="module")
-def failed_run(engine: Engine, synth_env: Callable[[ProjectConfig, str], str]) -> Execution:
-    """A transform job that fails, run on the Step Functions engine (its real history)."""
+def churn(synth_env: Callable[[ProjectConfig, str], str]) -> Machine:
+    """The prod churn state machine of the ops config, as synthesized."""
     loaded = load_config(OPS_CONFIG)
     config = loaded.model_copy(update={"environments": {"prod": loaded.environments["prod"]}})
     synthesized = json.loads(synth_env(config, "prod"))
@@ -203,6 +210,13 @@ def failed_run(engine: Engine, synth_env: Callable[[ProjectConfig, str], str]) -
         for m in load_machines(config, {"mlbatch-prod": synthesized})
         if m.pipeline.name == "churn"
     ]
+    return machine
+
+
+@pytest.fixture(scope="module")
+def failed_run(engine: Engine, churn: Machine) -> Execution:
+    """A transform job that fails, run on the Step Functions engine (its real history)."""
+    machine = churn
     [scenario] = [s for s in named_scenarios(engine, machine) if s.name == "scheduled"]
     mocks = transform_failure(happy_mocks(machine, FAILED_RUN))  # the job fails, as named
     run = engine.run(machine.name, machine.definition, FAILED_RUN, scenario.input, mocks)
@@ -576,3 +590,43 @@ def test_a_terminal_sees_a_progress_bar_of_the_backfill() -> None:
     # What the terminal was sent: the bar from 0 of 7 (redrawn as runs finish) to 7 of 7.
     counts = re.findall(r"mlbatch-prod-churn backfill [━╸╺ ]+ (\d)/7", screen.getvalue())
     assert counts[0] == "0" and counts[-1] == "7"
+
+
+def test_the_failed_state_is_found_in_real_histories(engine: Engine, churn: Machine) -> None:
+    """failure_of on executions of the engine: a Fail state reached directly, a task caught by
+    the failure handling, and a run whose failure notification failed too."""
+    from tools.ops.runs import failure_of
+
+    scheduled = next(s for s in named_scenarios(engine, churn) if s.name == "scheduled")
+    invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
+    cases = {
+        "bad-input": (
+            json.dumps({"trigger": "manual", "input_prefix": "../elsewhere/"}),
+            lambda mocks: mocks,
+            ("RejectRunInput", "InvalidRunInput"),
+        ),
+        "sagemaker-invalid": (
+            scheduled.input,
+            lambda mocks: (
+                mocks | {"RunTransformJob": throw("SageMaker.AmazonSageMakerException", invalid)}
+            ),
+            ("RunTransformJob", "SageMaker.AmazonSageMakerException"),
+        ),
+        "notify-fails": (
+            scheduled.input,
+            lambda mocks: (
+                transform_failure(mocks)
+                | {"NotifyFailure": throw("SNS.AuthorizationErrorException", "not authorized")}
+            ),
+            ("RunTransformJob", "States.TaskFailed"),
+        ),
+    }
+    for case, (run_input, edit, expected) in cases.items():
+        name = f"ops-{case}"  # answers built for this name (the overlap guard lists it running)
+        run = engine.run(
+            churn.name, churn.definition, name, run_input, edit(happy_mocks(churn, name))
+        )
+        failure = failure_of(run.events)
+        assert (failure.state, failure.error) == expected, case
+        if case != "bad-input":
+            assert failure.transform_job and churn.is_attempt_name(failure.transform_job)
