@@ -24,8 +24,9 @@ The rows (``ROWS``; add one there):
    with the Terraform JSON they produce compared for equality.
 
 ``--baseline DIR`` runs every row also in another checkout (for example a ``git worktree`` of
-main), interleaved with this one, and adds its wall time and the ratio of this tree's to it: a
-before/after comparison measured under the same load. Both trees read the same config files.
+main), interleaved with this one, and adds its wall and CPU times and the ratios of this tree's to
+them: a before/after comparison measured under the same load. Both trees read the same config
+files.
 
 Usage: .venv/bin/python -m bench.run [--runs N] [--skip-cli] [--baseline DIR]
 """
@@ -87,6 +88,10 @@ class Row:
     every_tree: bool = True
 
 
+class CommandFailed(Exception):
+    pass
+
+
 @dataclass
 class Measured:
     wall: list[float]
@@ -120,7 +125,7 @@ def measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         error = process.stderr.read().decode()
-        raise SystemExit(f"{' '.join(command)} (in {cwd}) failed:\n{error}")
+        raise CommandFailed(f"{' '.join(command)} (in {cwd}) failed:\n{error}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return elapsed, cpu, peak / 1e6
 
@@ -144,7 +149,8 @@ def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> P
 
 
 def rows(tmp: Path, skip_cli: bool) -> list[Row]:
-    """Every row of the table, in the order printed."""
+    """Every row of the table, in the order printed. A new row is one more entry, e.g.
+    ``Row("check", "make check (shipped config)", ("make", "check"), SHIPPED)``."""
     cli_env = (("CHECKPOINT_DISABLE", "1"), ("CI", "true"))
     table = [
         Row("floor", "floor: empty cdktf app", (PYTHON, "-O", "-c", FLOOR_APP), every_tree=False),
@@ -212,8 +218,10 @@ def run_row(row: Row, tree: Path, outdir: Path) -> tuple[float, float, float]:
 def measure_all(
     table: list[Row], trees: dict[str, Path], runs: int, tmp: Path
 ) -> dict[tuple[str, str], Measured]:
-    """Each row in each tree, round by round: one warm-up round, then ``runs`` measured ones."""
+    """Each row in each tree, round by round: one warm-up round, then ``runs`` measured ones. A
+    row the baseline cannot run (a command it does not have yet) is left empty there."""
     results: dict[tuple[str, str], Measured] = {}
+    missing: set[tuple[str, str]] = set()
     for tag in trees:
         (tmp / tag).mkdir()
     for round_number in range(runs + 1):
@@ -221,9 +229,15 @@ def measure_all(
             if row.few_runs and round_number > max(1, runs // 2):
                 continue
             for tag, tree in trees.items():
-                if tag != "this" and not row.every_tree:
+                if (tag != "this" and not row.every_tree) or (tag, row.key) in missing:
                     continue
-                wall, cpu, peak = run_row(row, tree, tmp / tag / row.key)
+                try:
+                    wall, cpu, peak = run_row(row, tree, tmp / tag / row.key)
+                except CommandFailed as failure:
+                    if tag == "this":
+                        raise SystemExit(str(failure)) from None
+                    missing.add((tag, row.key))
+                    continue
                 if round_number == 0:
                     continue  # warm-up
                 measured = results.setdefault((tag, row.key), Measured([], []))
@@ -272,8 +286,12 @@ def render(
     baseline = any(tag == "before" for tag, _ in results)
     floor = results[("this", "floor")].median_wall()
     said = notes(tmp / "this", results)
-    before_head = f" {'before':>9} | {'/ before':>8} |" if baseline else ""
-    before_rule = f"{'-' * 11}|{'-' * 10}|" if baseline else ""
+    before_head = (
+        f" {'before':>9} | {'/ before':>8} | {'CPU before':>10} | {'/ before':>8} |"
+        if baseline
+        else ""
+    )
+    before_rule = f"{'-' * 11}|{'-' * 10}|{'-' * 12}|{'-' * 10}|" if baseline else ""
     lines = [
         f"Benchmark on {os.cpu_count()} cores, median of {runs} runs, rows side by side "
         f"(peak memory: max over runs, Python + Node)",
@@ -282,7 +300,7 @@ def render(
         f"{before_head} note |",
         f"|{'-' * 54}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 13}|{before_rule}------|",
     ]
-    blank = f" {'':9} | {'':8} |" if baseline else ""
+    blank = f" {'':9} | {'':8} | {'':10} | {'':8} |" if baseline else ""
     for row in table:
         this = results[("this", row.key)]
         wall = this.median_wall()
@@ -290,7 +308,9 @@ def render(
         if baseline:
             previous = results.get(("before", row.key))
             before = (
-                f" {previous.median_wall():7.2f} s | {wall / previous.median_wall():7.2f}x |"
+                f" {previous.median_wall():7.2f} s | {wall / previous.median_wall():7.2f}x | "
+                f"{previous.median_cpu():8.2f} s | "
+                f"{this.median_cpu() / previous.median_cpu():7.2f}x |"
                 if previous
                 else blank
             )
