@@ -16,8 +16,9 @@ stack), and exports what users need as outputs.
 
 ``StateBootstrapStack`` creates the S3 state buckets, their KMS keys (with the alias every S3
 backend names in ``kms_key_id``, so state, lock file and digest are encrypted with it rather than
-SSE-S3) and every DynamoDB lock table the environments name. It keeps local state and is deployed
-first.
+SSE-S3) and every DynamoDB lock table the environments name. There is one per account (and per
+region of an account), its provider pinned to that account (``state_bootstraps``); it keeps local
+state and is deployed first.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def _sdk_task(
     *,
     next_state: str,
     result_path: str | None = None,
-    result_selector: dict[str, str] | None = None,
+    result_selector: dict[str, Any] | None = None,
     comment: str | None = None,
     catch: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:

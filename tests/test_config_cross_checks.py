@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,8 @@ import yaml
 
 from modules.config import ConfigError, ProjectConfig, load_config, parse_config
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
-from tests.conftest import CONFIGS, REPO, stacks_of
+from tests.conftest import CONFIGS, stacks_of
+from tests.test_config import _run_app
 
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 REPOSITORY = "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
@@ -299,14 +297,7 @@ def test_app_refuses_with_exit_2_one_line_and_writes_nothing(
 ) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(small(edit)))
-    result = subprocess.run(
-        [sys.executable, str(REPO / "main.py")],
-        cwd=tmp_path,
-        env={**os.environ, "PIPELINE_CONFIG": str(config)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run_app(tmp_path, config)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"config error: {config}: ")
