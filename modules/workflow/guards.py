@@ -63,26 +63,30 @@ def _overlap_states(t: WorkflowTargets, nxt: str) -> States:
         ],
         "Default": nxt,
     }
-    states[sn.NOTIFY_SKIPPED] = publish(
+    return states | _skip_states(t)
+
+
+def _skip_states(t: WorkflowTargets) -> States:
+    """Say that the run is skipped, then end it as succeeded, with the reason as its result."""
+    message = notice(
         t,
-        "run skipped: the previous run is still going",
-        notice(
-            t,
-            "run skipped",
-            f"Run {{}} skipped: another run of {t.names.base} is still running. Execution: {{}}",
-            "$$.Execution.Name",
-            "$$.Execution.Id",
-            run="States.JsonToString($.run)",
-        ),
-        sn.RUN_SKIPPED,
+        "run skipped",
+        f"Run {{}} skipped: another run of {t.names.base} is still running. Execution: {{}}",
+        "$$.Execution.Name",
+        "$$.Execution.Id",
+        run="States.JsonToString($.run)",
     )
-    states[sn.RUN_SKIPPED] = {
-        "Type": "Pass",
-        "Result": {"status": "skipped", "reason": "another run was still running"},
-        "ResultPath": "$.result",
-        "End": True,
+    return {
+        sn.NOTIFY_SKIPPED: publish(
+            t, "run skipped: the previous run is still going", message, sn.RUN_SKIPPED
+        ),
+        sn.RUN_SKIPPED: {
+            "Type": "Pass",
+            "Result": {"status": "skipped", "reason": "another run was still running"},
+            "ResultPath": "$.result",
+            "End": True,
+        },
     }
-    return states
 
 
 def overlap_guard(t: WorkflowTargets) -> Step:

@@ -27,16 +27,21 @@ REGISTRY_MAX_PAGES = 20
 NEWEST_APPROVED_PACKAGE = "$.model_package.page.ModelPackageSummaryList[0].ModelPackageArn"
 
 
-def _find_package_states(group: str, t: WorkflowTargets) -> States:
-    """List the group's Approved packages, newest first, following pages until one holds one."""
-    states: States = {}
-    request = {
+def _package_request(group: str) -> dict[str, Any]:
+    """ListModelPackages' parameters: the group's Approved packages, newest first, full pages."""
+    return {
         "ModelPackageGroupName": group,
         "ModelApprovalStatus": "Approved",
         "SortBy": "CreationTime",
         "SortOrder": "Descending",
         "MaxResults": REGISTRY_PAGE_SIZE,
     }
+
+
+def _find_package_states(group: str, t: WorkflowTargets) -> States:
+    """List the group's Approved packages, following pages until one holds a package."""
+    states: States = {}
+    request = _package_request(group)
     states[sn.FIND_APPROVED_MODEL] = sdk_task(
         t,
         "sagemaker:listModelPackages",
