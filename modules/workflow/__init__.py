@@ -21,8 +21,7 @@ every retry and every new entry into the state; outputs land under ``<output pre
 runs never overwrite each other. A failed run is re-run as a new execution, not redriven: every
 failure ends in the ``RunFailed`` Fail state, where a redrive would resume and fail again.
 
-Where what is: ``asl`` (escapers and shared ASL blocks), ``chain`` (``Step``, ``Workflow``),
-``run_input``, ``guards``, ``registry``, ``transform``, ``finish``, ``failure``, ``build``.
+This package's public names are importable from ``modules.workflow`` itself.
 """
 
 from modules.workflow import state_names

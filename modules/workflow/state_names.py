@@ -1,7 +1,8 @@
 """The name of every state a run can pass through, one constant each.
 
 The definitions, the tests that drive them on the engine and the operations tool all read these,
-so a renamed state is renamed everywhere at once. Needs nothing.
+so a renamed state is renamed everywhere at once (the step modules import this one as ``sn``).
+Needs nothing.
 """
 
 from __future__ import annotations
