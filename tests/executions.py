@@ -25,6 +25,19 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from modules.config import PipelineConfig, ProjectConfig
+from modules.workflow.state_names import (
+    CREATE_RUN_MODEL,
+    DELETE_RUN_MODEL,
+    DELETE_RUN_MODEL_AFTER_FAILURE,
+    FIND_APPROVED_MODEL,
+    FIND_APPROVED_MODEL_NEXT_PAGE,
+    LIST_INPUT,
+    LIST_RUNNING_EXECUTIONS,
+    NOTIFY_FAILURE,
+    RECORD_COMPLETED_TRANSFORM,
+    RUN_TRANSFORM_JOB,
+    WRITE_MANIFEST,
+)
 from tests.aws_shapes import validate, validate_result
 from tests.placeholders import resolve as resolve_placeholder
 from tests.sfn_engine import Engine, Execution
@@ -277,7 +290,7 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     """A response for every Task state of the definition: the run goes the way it should."""
     job = machine.job_name(execution)
     responses: dict[str, dict[str, Any]] = {
-        "ListRunningExecutions": ok(
+        LIST_RUNNING_EXECUTIONS: ok(
             {
                 "Executions": [
                     {
@@ -292,12 +305,12 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
                 ]
             }
         ),
-        "ListInput": ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1}),
-        "FindApprovedModel": ok(approved_page(machine)),
+        LIST_INPUT: ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1}),
+        FIND_APPROVED_MODEL: ok(approved_page(machine)),
         # Reached only after a page without a package: see the registry-empty-first-page scenario.
-        "FindApprovedModelNextPage": ok(approved_page(machine)),
-        "CreateRunModel": ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
-        "RunTransformJob": ok(
+        FIND_APPROVED_MODEL_NEXT_PAGE: ok(approved_page(machine)),
+        CREATE_RUN_MODEL: ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
+        RUN_TRANSFORM_JOB: ok(
             {
                 "TransformJobName": SENT_JOB_NAME,
                 "TransformJobArn": machine.arn("sagemaker", f"transform-job/{SENT_JOB_NAME}"),
@@ -321,10 +334,10 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
                 "TransformEndTime": "2026-11-26T01:20:00Z",
             }
         ),
-        "DeleteRunModel": ok({}),
-        "DeleteRunModelAfterFailure": ok({}),
-        "WriteManifest": ok({"ETag": '"5d41402abc4b2a76b9719d911017c592"'}),
-        "RecordCompletedTransform": ok({}),  # PutMetricData returns nothing
+        DELETE_RUN_MODEL: ok({}),
+        DELETE_RUN_MODEL_AFTER_FAILURE: ok({}),
+        WRITE_MANIFEST: ok({"ETag": '"5d41402abc4b2a76b9719d911017c592"'}),
+        RECORD_COMPLETED_TRANSFORM: ok({}),  # PutMetricData returns nothing
     }
     publish = ok({"MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e"})
     mocks = {}
@@ -398,7 +411,7 @@ def event_input(engine: Engine, machine: Machine, key: str) -> tuple[bool, str |
 def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
     return {
         **mocks,
-        "RunTransformJob": throw(
+        RUN_TRANSFORM_JOB: throw(
             "States.TaskFailed",
             # .sync's cause: the failed job's description (DescribeTransformJob).
             json.dumps(
@@ -446,9 +459,9 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     # A backfill of another folder under the pipeline's prefix, started by hand with the input
     # `./ops run --input-prefix` sends; the first CreateTransformJob is throttled and retried.
     retried = happy_mocks(machine, "backfill")
-    retried["RunTransformJob"] = {
+    retried[RUN_TRANSFORM_JOB] = {
         "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},
-        "1": retried["RunTransformJob"]["0"],
+        "1": retried[RUN_TRANSFORM_JOB]["0"],
     }
     add(
         "backfill",
@@ -463,49 +476,49 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     throttled = "Rate exceeded (Service: AmazonSageMaker; Error Code: ThrottlingException)"
     invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
     mocks = happy_mocks(machine, "sagemaker-throttled")
-    mocks["RunTransformJob"] = {
+    mocks[RUN_TRANSFORM_JOB] = {
         "0": {"Throw": {"Error": generic, "Cause": throttled}},
-        "1": mocks["RunTransformJob"]["0"],
+        "1": mocks[RUN_TRANSFORM_JOB]["0"],
     }
     add("sagemaker-throttled", mocks=mocks)
     mocks = happy_mocks(machine, "sagemaker-always-throttled")
-    mocks["RunTransformJob"] = throw(generic, throttled)
+    mocks[RUN_TRANSFORM_JOB] = throw(generic, throttled)
     add("sagemaker-always-throttled", mocks=mocks)
     mocks = happy_mocks(machine, "sagemaker-invalid")
-    mocks["RunTransformJob"] = throw(generic, invalid)
+    mocks[RUN_TRANSFORM_JOB] = throw(generic, invalid)
     add("sagemaker-invalid", mocks=mocks)
     add("bad-input", {"trigger": "manual", "input_prefix": "../elsewhere/"}, trigger="manual")
     add("transform-fails", mocks=transform_failure(happy_mocks(machine, "transform-fails")))
     failing_notify = transform_failure(happy_mocks(machine, "notify-fails"))
-    failing_notify["NotifyFailure"] = throw("SNS.AuthorizationErrorException", "not authorized")
+    failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
     add("notify-fails", mocks=failing_notify)
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
-        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]
         previous = {**running[0], "Name": "previous-run"}
-        mocks["ListRunningExecutions"] = ok({"Executions": [previous, running[0]]})
+        mocks[LIST_RUNNING_EXECUTIONS] = ok({"Executions": [previous, running[0]]})
         add("overlap", mocks=mocks)
         # A run listed as running that started after this one does not make this one skip.
         mocks = happy_mocks(machine, "overlap-later")
-        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]
         later = {**running[0], "Name": "a-later-run", "StartDate": "2099-01-01T00:00:00Z"}
-        mocks["ListRunningExecutions"] = ok({"Executions": [later, running[0]]})
+        mocks[LIST_RUNNING_EXECUTIONS] = ok({"Executions": [later, running[0]]})
         add("overlap-later", mocks=mocks)
     if p.skip_empty_input:
         mocks = happy_mocks(machine, "empty-input")
-        mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
+        mocks[LIST_INPUT] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
         add("empty-input", mocks=mocks)
     if p.model.resolved_per_run:
         mocks = happy_mocks(machine, "no-approved-package")
-        mocks["FindApprovedModel"] = ok({"ModelPackageSummaryList": []})
+        mocks[FIND_APPROVED_MODEL] = ok({"ModelPackageSummaryList": []})
         # The per-run model was never created: its clean-up fails, and must not hide the cause.
-        mocks["DeleteRunModelAfterFailure"] = throw(
+        mocks[DELETE_RUN_MODEL_AFTER_FAILURE] = throw(
             "SageMaker.SageMakerException", "Could not find model"
         )
         add("no-approved-package", mocks=mocks)
         # With ModelApprovalStatus as a filter, a page can be empty and still carry a NextToken.
         mocks = happy_mocks(machine, "registry-empty-first-page")
-        mocks["FindApprovedModel"] = ok(
+        mocks[FIND_APPROVED_MODEL] = ok(
             {"ModelPackageSummaryList": [], "NextToken": NEXT_PAGE_TOKEN}
         )
         add("registry-empty-first-page", mocks=mocks)

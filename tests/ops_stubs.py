@@ -121,7 +121,7 @@ def described(
 def succeeded_output(
     t: Target, name: str, prefix: str, result: str | None = None
 ) -> dict[str, Any]:
-    """What a run that succeeded leaves as its output (modules/workflow.py's state)."""
+    """What a run that succeeded leaves as its output (the workflow's state, modules/workflow/)."""
     output: dict[str, Any] = {
         "run": {"run_id": name, "input_prefix": prefix, "attempt": 0},
         "transform": {

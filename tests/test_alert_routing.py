@@ -19,6 +19,14 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig, parse_config
+from modules.workflow.state_names import (
+    LIST_INPUT,
+    LIST_RUNNING_EXECUTIONS,
+    NOTIFY_FAILURE,
+    NOTIFY_NO_INPUT,
+    NOTIFY_SKIPPED,
+    NOTIFY_SUCCESS,
+)
 from tests.conftest import CONFIGS
 from tests.executions import (
     Machine,
@@ -71,11 +79,11 @@ def _published(engine: Engine, machine: Machine, scenario_name: str, state: str)
     if scenario_name == "transform-fails":
         mocks = transform_failure(mocks)
     elif scenario_name == "empty-input":
-        mocks["ListInput"] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
+        mocks[LIST_INPUT] = ok({"IsTruncated": False, "KeyCount": 0, "MaxKeys": 1})
     elif scenario_name == "overlap":  # an earlier run is still going
-        running = mocks["ListRunningExecutions"]["0"]["Return"]["Executions"]
+        running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]
         previous = {**running[0], "Name": "previous-run", "StartDate": "2026-01-01T00:00:00Z"}
-        mocks["ListRunningExecutions"] = ok({"Executions": [previous, *running]})
+        mocks[LIST_RUNNING_EXECUTIONS] = ok({"Executions": [previous, *running]})
     run = engine.run(machine.name, machine.definition, name, scenario.input, mocks)
     [request] = run.requests_of(state)
     message: str = request["Message"]
@@ -151,10 +159,10 @@ def messages(
     by_name = {m.pipeline.name: m for m in machines}
     scores, latest = by_name["scores"], by_name["latest"]  # notify on success / overlap skip
     found = {
-        "run failed": _published(engine, latest, "transform-fails", "NotifyFailure"),
-        "run succeeded": _published(engine, scores, "scheduled", "NotifySuccess"),
-        "run skipped": _published(engine, latest, "overlap", "NotifySkipped"),
-        "no input": _published(engine, scores, "empty-input", "NotifyNoInput"),
+        "run failed": _published(engine, latest, "transform-fails", NOTIFY_FAILURE),
+        "run succeeded": _published(engine, scores, "scheduled", NOTIFY_SUCCESS),
+        "run skipped": _published(engine, latest, "overlap", NOTIFY_SKIPPED),
+        "no input": _published(engine, scores, "empty-input", NOTIFY_NO_INPUT),
     }
     for alarm in _resources(synthesized, "aws_cloudwatch_metric_alarm"):
         name = alarm["alarm_name"]

@@ -14,6 +14,7 @@ import pytest
 
 from modules.config import ProjectConfig
 from modules.stack_names import stack_name
+from modules.workflow.state_names import NOTIFY_FAILURE
 from tools.diagram import Model, StackMap, build_diagram, build_model, merge_stacks, title_for
 
 COMMITTED_DOT = Path(__file__).resolve().parent.parent / "docs" / "architecture.dot"
@@ -92,7 +93,7 @@ def test_flow_of_each_pipeline(model: Model, pipelines: list[str]) -> None:
         assert labels(model, schedule, queue) == ["undelivered runs"]
         assert labels(model, machine, INPUT) == ["job reads input"]
         assert labels(model, machine, OUTPUT) == ["job writes predictions"]
-        assert "NotifyFailure" in labels(model, machine, TOPIC)
+        assert NOTIFY_FAILURE in labels(model, machine, TOPIC)
         assert labels(model, machine, f"{p}/sfn/log-group") == ["execution logs"]
         assert labels(model, queue, f"{p}/alarms/alarm-dlq-depth") == ["metrics"]
         assert labels(model, f"{p}/alarms/alarm-dlq-depth", TOPIC) == ["alarm"]

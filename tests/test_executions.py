@@ -14,6 +14,32 @@ from typing import Any
 import pytest
 
 from modules.config import load_config
+from modules.workflow.state_names import (
+    CHECK_SAGEMAKER_ERROR,
+    CREATE_RUN_MODEL,
+    DELETE_RUN_MODEL,
+    DELETE_RUN_MODEL_AFTER_FAILURE,
+    DESCRIBE_FAILURE,
+    FIND_APPROVED_MODEL,
+    FIND_APPROVED_MODEL_NEXT_PAGE,
+    INPUT_FROM_MARKER,
+    INPUT_FROM_SCHEDULE,
+    LIST_INPUT,
+    LIST_RUNNING_EXECUTIONS,
+    NOTIFY_FAILURE,
+    NOTIFY_NO_INPUT,
+    NOTIFY_SKIPPED,
+    NOTIFY_SUCCESS,
+    RECORD_COMPLETED_TRANSFORM,
+    REJECT_RUN_INPUT,
+    RUN_FAILED,
+    RUN_SUCCEEDED,
+    RUN_TRANSFORM_JOB,
+    USE_DEFAULT_INPUT,
+    USE_REQUESTED_INPUT,
+    WAIT_BEFORE_RETRY,
+    WRITE_MANIFEST,
+)
 from tests.conftest import CONFIGS, stacks_of
 from tests.executions import (
     NEXT_PAGE_TOKEN,
@@ -90,7 +116,7 @@ def _only(requests: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _transform_request(machine: Machine, run: Execution, prefix: str) -> None:
-    params = run.requests_of("RunTransformJob")[-1]
+    params = run.requests_of(RUN_TRANSFORM_JOB)[-1]
     assert machine.is_attempt_name(params["TransformJobName"]), params["TransformJobName"]
     assert params["ModelName"] == (machine.model_name or machine.job_name(run.name))
     s3 = params["TransformInput"]["DataSource"]["S3DataSource"]
@@ -112,10 +138,10 @@ def test_scheduled_run_reads_its_folder_and_succeeds(results: list[Runs]) -> Non
     for r in results:
         scenario, run = r.runs["scheduled"]
         assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
-        assert run.states[-1] == "RunSucceeded"
+        assert run.states[-1] == RUN_SUCCEEDED
         assert scenario.expect_prefix is not None
         _transform_request(r.machine, run, scenario.expect_prefix)
-        assert ("InputFromSchedule" in run.states) == (
+        assert (INPUT_FROM_SCHEDULE in run.states) == (
             r.machine.pipeline.schedule.input_folder is not None
         )
 
@@ -126,20 +152,20 @@ def test_success_writes_the_manifest_and_notifies_where_enabled(results: list[Ru
         p = m.pipeline
         manifest = run.output.get("manifest")
         if p.write_manifest:
-            put = _only(run.requests_of("WriteManifest"))
+            put = _only(run.requests_of(WRITE_MANIFEST))
             assert put["Bucket"] == m.output_bucket
             assert put["Key"] == f"{p.run_output_prefix}{run.name}/_manifest.json"
             assert put["ServerSideEncryption"] == "aws:kms"
             assert json.loads(put["Body"]) == manifest
         else:
-            assert run.requests_of("WriteManifest") == []
+            assert run.requests_of(WRITE_MANIFEST) == []
         if p.notify_on_success:
-            notice = json.loads(_only(run.requests_of("NotifySuccess"))["Message"])
+            notice = json.loads(_only(run.requests_of(NOTIFY_SUCCESS))["Message"])
             assert notice["manifest"] == manifest
             assert (notice["severity"], notice["pipeline"]) == ("notice", m.name)
             assert notice["message"] == f"Run {run.name} succeeded."
         else:
-            assert run.requests_of("NotifySuccess") == []
+            assert run.requests_of(NOTIFY_SUCCESS) == []
         if manifest is None:
             assert not (p.write_manifest or p.notify_on_success)
             continue
@@ -152,7 +178,7 @@ def test_success_writes_the_manifest_and_notifies_where_enabled(results: list[Ru
         assert manifest["input"] == f"s3://{m.input_bucket}/{r.runs['scheduled'][0].expect_prefix}"
         assert manifest["output"] == m.output_path(run.name)
         # The job that ran is the attempt that was sent, not the run's name.
-        sent = _only(run.requests_of("RunTransformJob"))["TransformJobName"]
+        sent = _only(run.requests_of(RUN_TRANSFORM_JOB))["TransformJobName"]
         assert manifest["transform_job"] == sent != m.job_name(run.name)
         assert isinstance(manifest["duration_seconds"], int)
 
@@ -184,7 +210,7 @@ def test_marker_object_starts_a_run_on_its_folder(results: list[Runs], engine: E
         assert m.pipeline.trigger is not None
         scenario, run = r.runs["marker"]
         assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
-        assert "InputFromMarker" in run.states
+        assert INPUT_FROM_MARKER in run.states
         assert json.loads(scenario.input)["trigger"] == "event"
         assert scenario.expect_prefix is not None
         _transform_request(m, run, scenario.expect_prefix)
@@ -200,7 +226,7 @@ def test_run_started_by_hand_without_a_prefix_reads_the_default_prefix(results: 
     for r in results:
         scenario, run = r.runs["ad-hoc"]
         assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
-        assert "UseDefaultInput" in run.states
+        assert USE_DEFAULT_INPUT in run.states
         assert scenario.expect_prefix == r.machine.pipeline.default_input_prefix
         _transform_request(r.machine, run, scenario.expect_prefix)
         if "manifest" in run.output:
@@ -211,8 +237,8 @@ def test_transient_sagemaker_error_is_retried_with_backoff(results: list[Runs]) 
     for r in results:
         scenario, run = r.runs["backfill"]
         assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
-        assert "UseRequestedInput" in run.states
-        first, second = (dict(req) for req in run.requests_of("RunTransformJob"))
+        assert USE_REQUESTED_INPUT in run.states
+        first, second = (dict(req) for req in run.requests_of(RUN_TRANSFORM_JOB))
         # The same job again, under a new name: the first may have been created.
         retried_name = second.pop("TransformJobName")
         assert first.pop("TransformJobName") != retried_name
@@ -230,11 +256,11 @@ def test_input_outside_the_pipeline_prefix_fails_before_any_call(results: list[R
         run = r["bad-input"]
         assert (run.status, run.error) == ("FAILED", "InvalidRunInput")
         assert run.requests == []
-        assert run.states[-1] == "RejectRunInput"
+        assert run.states[-1] == REJECT_RUN_INPUT
 
 
 def _failure_message(run: Execution) -> dict[str, Any]:
-    notify = run.requests_of("NotifyFailure")
+    notify = run.requests_of(NOTIFY_FAILURE)
     assert notify, run.states
     assert all(n == notify[0] for n in notify)
     assert notify[0]["Subject"].endswith("batch inference run failed")
@@ -249,8 +275,8 @@ def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs
         assert run.status == "FAILED"
         assert run.error == "States.TaskFailed"
         assert json.loads(run.cause or "")["FailureReason"] == "ClientError: bad input"
-        sent = _only(run.requests_of("RunTransformJob"))["TransformJobName"]
-        assert len(run.requests_of("NotifyFailure")) == 1
+        sent = _only(run.requests_of(RUN_TRANSFORM_JOB))["TransformJobName"]
+        assert len(run.requests_of(NOTIFY_FAILURE)) == 1
         message = _failure_message(run)
         assert (message["severity"], message["event"]) == ("page", "run failed")
         assert message["pipeline"] == m.pipeline.name
@@ -267,20 +293,20 @@ def test_failed_job_is_notified_once_then_fails_without_retry(results: list[Runs
         assert json.loads(message["cause"])["TransformJobName"] == sent != message["run_name"]
         assert message["console"].endswith(message["execution"])
         assert f"{m.region}.console.aws.amazon.com" in message["console"]
-        assert run.states[-1] == "RunFailed"
+        assert run.states[-1] == RUN_FAILED
 
 
 def test_lost_failure_notification_keeps_the_run_failed(results: list[Runs]) -> None:
     for r in results:
         run = r["notify-fails"]
         assert (run.status, run.error) == ("FAILED", "States.TaskFailed")
-        retry = r.machine.states["NotifyFailure"]["Retry"][0]
+        retry = r.machine.states[NOTIFY_FAILURE]["Retry"][0]
         attempts = 1 + retry["MaxAttempts"]
-        assert len(run.requests_of("NotifyFailure")) == attempts
+        assert len(run.requests_of(NOTIFY_FAILURE)) == attempts
         rate = retry.get("BackoffRate", 2.0)
         expected = [retry["IntervalSeconds"] * rate**i for i in range(retry["MaxAttempts"])]
         assert run.retry_waits == expected
-        assert run.states[-1] == "RunFailed"
+        assert run.states[-1] == RUN_FAILED
 
 
 def test_overlapping_run_is_skipped_and_notified(results: list[Runs]) -> None:
@@ -291,12 +317,12 @@ def test_overlapping_run_is_skipped_and_notified(results: list[Runs]) -> None:
         run = r["overlap"]
         assert run.status == "SUCCEEDED"
         assert run.output["result"]["status"] == "skipped"
-        message = json.loads(_only(run.requests_of("NotifySkipped"))["Message"])
+        message = json.loads(_only(run.requests_of(NOTIFY_SKIPPED))["Message"])
         assert (message["severity"], message["event"]) == ("notice", "run skipped")
         assert run.name in message["message"]
         assert message["run"]["run_id"] == run.name
-        assert run.requests_of("RunTransformJob") == []
-        listed = _only(run.requests_of("ListRunningExecutions"))
+        assert run.requests_of(RUN_TRANSFORM_JOB) == []
+        listed = _only(run.requests_of(LIST_RUNNING_EXECUTIONS))
         assert listed["StatusFilter"] == "RUNNING"
         assert listed["StateMachineArn"] == run.state_machine_arn
 
@@ -307,7 +333,7 @@ def test_a_run_that_started_later_does_not_make_this_one_skip(results: list[Runs
             continue
         scenario, run = r.runs["overlap-later"]
         assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
-        assert "NotifySkipped" not in run.states
+        assert NOTIFY_SKIPPED not in run.states
         assert run.output["overlap"]["earlier_runs"] == 0
         assert r["overlap"].output["overlap"]["earlier_runs"] == 1
         assert scenario.expect_prefix is not None
@@ -319,9 +345,9 @@ def test_generic_sagemaker_error_is_retried_only_when_transient(results: list[Ru
         m = r.machine
         run = r["sagemaker-throttled"]
         assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
-        retry_states = [s for s in run.states if s in ("CheckSageMakerError", "WaitBeforeRetry")]
-        assert retry_states == ["CheckSageMakerError", "WaitBeforeRetry"]
-        first, second = (dict(req) for req in run.requests_of("RunTransformJob"))
+        retry_states = [s for s in run.states if s in (CHECK_SAGEMAKER_ERROR, WAIT_BEFORE_RETRY)]
+        assert retry_states == [CHECK_SAGEMAKER_ERROR, WAIT_BEFORE_RETRY]
+        first, second = (dict(req) for req in run.requests_of(RUN_TRANSFORM_JOB))
         names = {first.pop("TransformJobName"), second.pop("TransformJobName")}
         assert len(names) == 2 and all(m.is_attempt_name(n) for n in names)
         assert first == second
@@ -332,16 +358,16 @@ def test_generic_sagemaker_error_is_retried_only_when_transient(results: list[Ru
             "FAILED",
             "SageMaker.AmazonSageMakerException",
         )
-        attempts = exhausted.requests_of("RunTransformJob")
+        attempts = exhausted.requests_of(RUN_TRANSFORM_JOB)
         assert len(attempts) == 4
         assert len({a["TransformJobName"] for a in attempts}) == 4
-        assert exhausted.states[-1] == "RunFailed"
+        assert exhausted.states[-1] == RUN_FAILED
         # Bad parameters (ValidationException under the same error name): no retry at all.
         invalid = r["sagemaker-invalid"]
         assert (invalid.status, invalid.error) == ("FAILED", "SageMaker.AmazonSageMakerException")
-        assert len(invalid.requests_of("RunTransformJob")) == 1
-        assert "WaitBeforeRetry" not in invalid.states
-        assert ("CheckSageMakerError", "DescribeFailure") in {
+        assert len(invalid.requests_of(RUN_TRANSFORM_JOB)) == 1
+        assert WAIT_BEFORE_RETRY not in invalid.states
+        assert (CHECK_SAGEMAKER_ERROR, DESCRIBE_FAILURE) in {
             (a, b) for a, b, _ in invalid.transitions
         }
         assert "ValidationException" in _failure_message(invalid)["cause"]
@@ -352,18 +378,18 @@ def test_empty_input_starts_no_job(results: list[Runs]) -> None:
         p = r.machine.pipeline
         if not p.skip_empty_input:
             assert not r.has("empty-input")
-            assert "ListInput" not in r.machine.states
+            assert LIST_INPUT not in r.machine.states
             continue
         scenario, run = r.runs["empty-input"]
         assert run.status == "SUCCEEDED"
         assert run.output["result"]["status"] == "no-input"
-        listed = _only(run.requests_of("ListInput"))
+        listed = _only(run.requests_of(LIST_INPUT))
         assert (listed["Bucket"], listed["Prefix"]) == (
             r.machine.input_bucket,
             scenario.expect_prefix,
         )
-        assert run.requests_of("RunTransformJob") == []
-        notices = [json.loads(n["Message"]) for n in run.requests_of("NotifyNoInput")]
+        assert run.requests_of(RUN_TRANSFORM_JOB) == []
+        notices = [json.loads(n["Message"]) for n in run.requests_of(NOTIFY_NO_INPUT)]
         assert len(notices) == (1 if p.notify_on_empty_input else 0)
         for notice in notices:
             assert (notice["severity"], notice["event"]) == ("notice", "run found no input")
@@ -375,32 +401,32 @@ def test_registry_runs_use_the_newest_approved_package_and_clean_up(results: lis
     for r in results:
         m = r.machine
         if not m.pipeline.model.resolved_per_run:
-            assert "CreateRunModel" not in m.states
+            assert CREATE_RUN_MODEL not in m.states
             continue
         run = r["scheduled"]
         job = m.job_name(run.name)
-        find = _only(run.requests_of("FindApprovedModel"))
+        find = _only(run.requests_of(FIND_APPROVED_MODEL))
         assert find["ModelPackageGroupName"] == m.pipeline.model.model_package_group
         assert (find["ModelApprovalStatus"], find["SortBy"], find["SortOrder"]) == (
             "Approved",
             "CreationTime",
             "Descending",
         )
-        create = _only(run.requests_of("CreateRunModel"))
+        create = _only(run.requests_of(CREATE_RUN_MODEL))
         assert create["ModelName"] == job
         assert create["PrimaryContainer"]["ModelPackageName"] == package_arn(m, 7)
-        assert _only(run.requests_of("DeleteRunModel"))["ModelName"] == job
+        assert _only(run.requests_of(DELETE_RUN_MODEL))["ModelName"] == job
         order = [state for state, *_ in run.requests]
-        assert order.index("CreateRunModel") < order.index("RunTransformJob")
-        assert order.index("RunTransformJob") < order.index("DeleteRunModel")
+        assert order.index(CREATE_RUN_MODEL) < order.index(RUN_TRANSFORM_JOB)
+        assert order.index(RUN_TRANSFORM_JOB) < order.index(DELETE_RUN_MODEL)
         # On every failure after the model exists, it is deleted too.
         for name, (_, failed) in r.runs.items():
-            if failed.status == "FAILED" and failed.requests_of("CreateRunModel"):
-                deleted = failed.requests_of("DeleteRunModelAfterFailure")
+            if failed.status == "FAILED" and failed.requests_of(CREATE_RUN_MODEL):
+                deleted = failed.requests_of(DELETE_RUN_MODEL_AFTER_FAILURE)
                 assert deleted and deleted[0]["ModelName"] == m.job_name(name), name
         none = r["no-approved-package"]
         assert (none.status, none.error) == ("FAILED", "NoApprovedModelPackage")
-        assert none.requests_of("CreateRunModel") == none.requests_of("RunTransformJob") == []
+        assert none.requests_of(CREATE_RUN_MODEL) == none.requests_of(RUN_TRANSFORM_JOB) == []
         assert _failure_message(none)["error"] == "NoApprovedModelPackage"
 
 
@@ -409,7 +435,7 @@ def test_only_a_completed_transform_records_the_freshness_signal(results: list[R
     found no input, was skipped or failed must not publish it; a completed transform must."""
     for r in results:
         m = r.machine
-        record = _only(r["scheduled"].requests_of("RecordCompletedTransform"))
+        record = _only(r["scheduled"].requests_of(RECORD_COMPLETED_TRANSFORM))
         assert record == {
             "Namespace": f"BatchInference/{m.job_prefix}",
             "MetricData": [{"MetricName": "TransformsCompleted", "Value": 1, "Unit": "Count"}],
@@ -419,15 +445,15 @@ def test_only_a_completed_transform_records_the_freshness_signal(results: list[R
         quiet += ["overlap"] if m.pipeline.overlap == "skip" else []
         for name in quiet:
             run = r[name]
-            assert "RecordCompletedTransform" not in run.states, (m.label, name)
-            assert run.requests_of("RecordCompletedTransform") == [], (m.label, name)
+            assert RECORD_COMPLETED_TRANSFORM not in run.states, (m.label, name)
+            assert run.requests_of(RECORD_COMPLETED_TRANSFORM) == [], (m.label, name)
         # Both "did nothing" runs still end as succeeded executions (ExecutionsSucceeded).
         for name in ("empty-input", "overlap"):
             if r.has(name):
                 assert r[name].status == "SUCCEEDED", (m.label, name)
         # Recorded after the job completed, before the run ends.
         order = [state for state, *_ in r["scheduled"].requests]
-        assert order.index("RunTransformJob") < order.index("RecordCompletedTransform")
+        assert order.index(RUN_TRANSFORM_JOB) < order.index(RECORD_COMPLETED_TRANSFORM)
 
 
 def test_a_failed_run_is_re_run_as_a_new_execution(results: list[Runs], engine: Engine) -> None:
@@ -443,12 +469,12 @@ def test_a_failed_run_is_re_run_as_a_new_execution(results: list[Runs], engine: 
             Scenario(name=name, input=failed_scenario.input, mocks=happy_mocks(m, name)),
         )
         assert (failed.status, rerun.status) == ("FAILED", "SUCCEEDED"), (m.label, rerun.error)
-        before = _only(failed.requests_of("RunTransformJob"))
-        after = _only(rerun.requests_of("RunTransformJob"))
+        before = _only(failed.requests_of(RUN_TRANSFORM_JOB))
+        after = _only(rerun.requests_of(RUN_TRANSFORM_JOB))
         assert before["TransformJobName"] != after["TransformJobName"]
         assert after["TransformOutput"]["S3OutputPath"] == m.output_path(name)
         assert after["TransformInput"] == before["TransformInput"]  # the same data
-        assert _only(rerun.requests_of("RecordCompletedTransform"))
+        assert _only(rerun.requests_of(RECORD_COMPLETED_TRANSFORM))
 
 
 def test_registry_run_follows_next_token_past_an_empty_page(results: list[Runs]) -> None:
@@ -458,14 +484,14 @@ def test_registry_run_follows_next_token_past_an_empty_page(results: list[Runs])
         m = r.machine
         run = r["registry-empty-first-page"]
         assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
-        first = _only(run.requests_of("FindApprovedModel"))
-        second = _only(run.requests_of("FindApprovedModelNextPage"))
+        first = _only(run.requests_of(FIND_APPROVED_MODEL))
+        second = _only(run.requests_of(FIND_APPROVED_MODEL_NEXT_PAGE))
         assert "NextToken" not in first
         assert second == {**first, "NextToken": NEXT_PAGE_TOKEN}
-        create = _only(run.requests_of("CreateRunModel"))
+        create = _only(run.requests_of(CREATE_RUN_MODEL))
         assert create["PrimaryContainer"]["ModelPackageName"] == package_arn(m, 7)
         # One page that holds the package: no second call.
-        assert r["scheduled"].requests_of("FindApprovedModelNextPage") == []
+        assert r["scheduled"].requests_of(FIND_APPROVED_MODEL_NEXT_PAGE) == []
 
 
 def test_each_failing_task_is_caught_and_reported(results: list[Runs]) -> None:
@@ -478,9 +504,9 @@ def test_each_failing_task_is_caught_and_reported(results: list[Runs]) -> None:
             expected = r[base]
             if (run.status, run.error) == ("FAILED", injected):
                 # The run failed because of this task: it must have gone the failure path.
-                assert (state, "DescribeFailure", "catch") in run.transitions, where
+                assert (state, DESCRIBE_FAILURE, "catch") in run.transitions, where
                 assert _failure_message(run)["error"] == injected, where
-                assert run.states[-1] == "RunFailed", where
+                assert run.states[-1] == RUN_FAILED, where
             else:  # a notification or a clean-up: the run's outcome must not change
                 assert (run.status, run.error) == (expected.status, expected.error), where
                 [catch] = r.machine.states[state]["Catch"]

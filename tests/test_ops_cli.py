@@ -20,6 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
+from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
 from tests.executions import (
     Machine,
     happy_mocks,
@@ -424,7 +425,7 @@ def test_why_explains_the_last_failed_run(failed_run: Execution) -> None:
     aws.assert_done()
     assert code == 0
     flat = " ".join(text.split())
-    assert "failed state RunTransformJob" in flat
+    assert f"failed state {RUN_TRANSFORM_JOB}" in flat
     assert "error States.TaskFailed" in flat
     assert "job status Failed: ClientError: bad input" in flat
     assert "job log group /aws/sagemaker/TransformJobs" in flat
@@ -603,22 +604,22 @@ def test_the_failed_state_is_found_in_real_histories(engine: Engine, churn: Mach
         "bad-input": (
             json.dumps({"trigger": "manual", "input_prefix": "../elsewhere/"}),
             lambda mocks: mocks,
-            ("RejectRunInput", "InvalidRunInput"),
+            (REJECT_RUN_INPUT, "InvalidRunInput"),
         ),
         "sagemaker-invalid": (
             scheduled.input,
             lambda mocks: (
-                mocks | {"RunTransformJob": throw("SageMaker.AmazonSageMakerException", invalid)}
+                mocks | {RUN_TRANSFORM_JOB: throw("SageMaker.AmazonSageMakerException", invalid)}
             ),
-            ("RunTransformJob", "SageMaker.AmazonSageMakerException"),
+            (RUN_TRANSFORM_JOB, "SageMaker.AmazonSageMakerException"),
         ),
         "notify-fails": (
             scheduled.input,
             lambda mocks: (
                 transform_failure(mocks)
-                | {"NotifyFailure": throw("SNS.AuthorizationErrorException", "not authorized")}
+                | {NOTIFY_FAILURE: throw("SNS.AuthorizationErrorException", "not authorized")}
             ),
-            ("RunTransformJob", "States.TaskFailed"),
+            (RUN_TRANSFORM_JOB, "States.TaskFailed"),
         ),
     }
     for case, (run_input, edit, expected) in cases.items():

@@ -18,6 +18,12 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig
+from modules.workflow.state_names import (
+    NOTIFY_SUCCESS,
+    RUN_SUCCEEDED,
+    RUN_TRANSFORM_JOB,
+    WRITE_MANIFEST,
+)
 from tests.conftest import stacks_of
 from tests.plan_fixtures import build_plan
 from tools.plan_review.plan import deploy_order
@@ -314,7 +320,7 @@ def test_transform_instance_count_changes_one_field_of_one_state(
     churn = result.pipeline("churn")
     assert "update `aws_sfn_state_machine.pipeline-churn_sfn_state-machine_" in churn
     assert churn.count("changed:") == 1
-    assert "state `RunTransformJob` changed:" in churn
+    assert f"state `{RUN_TRANSFORM_JOB}` changed:" in churn
     assert "    - `Parameters.TransformResources.InstanceCount`: `1` → `2`" in churn
     assert churn.count("→") == 1
 
@@ -329,13 +335,14 @@ def test_states_added_and_removed_by_name(
 
     after = synth(edit, ["dev"])
     on = review(env_plans(baseline, after, "dev")).pipeline("churn")
-    assert "  - state `NotifySuccess` added (Task)" in on
+    assert f"  - state `{NOTIFY_SUCCESS}` added (Task)" in on
     assert (
-        "  - state `WriteManifest` changed:\n    - `Next`: `RunSucceeded` → `NotifySuccess`" in on
+        f"  - state `{WRITE_MANIFEST}` changed:\n"
+        f"    - `Next`: `{RUN_SUCCEEDED}` → `{NOTIFY_SUCCESS}`" in on
     )
     off = review(env_plans(after, baseline, "dev")).pipeline("churn")
-    assert "  - state `NotifySuccess` removed" in off
-    assert "    - `Next`: `NotifySuccess` → `RunSucceeded`" in off
+    assert f"  - state `{NOTIFY_SUCCESS}` removed" in off
+    assert f"    - `Next`: `{NOTIFY_SUCCESS}` → `{RUN_SUCCEEDED}`" in off
 
 
 def test_added_pipeline_only_creates(

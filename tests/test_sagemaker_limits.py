@@ -27,6 +27,7 @@ from modules.config import (
     check_shape,
     sagemaker_shape,
 )
+from modules.workflow.state_names import CREATE_RUN_MODEL, RUN_TRANSFORM_JOB
 from tests.helpers import resources
 from tests.test_config import _models
 
@@ -138,9 +139,9 @@ def _model_request(resource: dict[str, Any]) -> dict[str, Any]:
 def _requests(synthesized: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for machine in resources(synthesized, "aws_sfn_state_machine"):
         states = json.loads(machine["definition"])["States"]
-        yield TRANSFORM, states["RunTransformJob"]["Parameters"]
-        if "CreateRunModel" in states:
-            yield MODEL, states["CreateRunModel"]["Parameters"]
+        yield TRANSFORM, states[RUN_TRANSFORM_JOB]["Parameters"]
+        if CREATE_RUN_MODEL in states:
+            yield MODEL, states[CREATE_RUN_MODEL]["Parameters"]
     for model in resources(synthesized, "aws_sagemaker_model"):
         yield MODEL, _model_request(model)
 

@@ -12,6 +12,7 @@ from modules.config import ProjectConfig
 from modules.context import Names
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
+from modules.workflow.state_names import CHECK_TRIGGER, NOTIFY_FAILURE, RUN_TRANSFORM_JOB
 from tests.helpers import (
     TEST_AWS,
     actions,
@@ -86,11 +87,11 @@ def test_encrypted_vended_log_group_with_retention(synthesized: str) -> None:
 def test_definition_is_json_text_with_references_only_in_strings(synthesized: str) -> None:
     [machine] = resources(synthesized, "aws_sfn_state_machine")
     definition = json.loads(machine["definition"])  # plain JSON document, not an HCL expression
-    assert definition["StartAt"] == "CheckTrigger"  # prod churn also starts from marker objects
+    assert definition["StartAt"] == CHECK_TRIGGER  # prod churn also starts from marker objects
     assert not machine["definition"].startswith("${")
-    params = definition["States"]["RunTransformJob"]["Parameters"]
+    params = definition["States"][RUN_TRANSFORM_JOB]["Parameters"]
     assert params["ModelName"] == "mlbatch-prod-churn"
-    assert definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] == TOPIC
+    assert definition["States"][NOTIFY_FAILURE]["Parameters"]["TopicArn"] == TOPIC
 
 
 def test_trust_is_step_functions_for_this_state_machine(synthesized: str) -> None:

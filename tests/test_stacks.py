@@ -19,6 +19,7 @@ from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.context import Names
 from modules.stack import StateBootstrapStack, state_bootstraps
+from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize
 
@@ -144,12 +145,12 @@ def test_layers_are_wired_to_each_other(prod_json: str) -> None:
     model = resource_named(prod_json, "aws_sagemaker_model", name=churn)
     schedule = resource_named(prod_json, "aws_scheduler_schedule", name=churn)
     definition = json.loads(machine["definition"])
-    task = definition["States"]["RunTransformJob"]["Parameters"]
+    task = definition["States"][RUN_TRANSFORM_JOB]["Parameters"]
     # sagemaker -> sfn
     assert task["ModelName"] == reference(prod_json, "aws_sagemaker_model", "name", name=churn)
     # alert topic -> sfn
     topic_arn = reference(prod_json, "aws_sns_topic", "arn")
-    assert definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] == topic_arn
+    assert definition["States"][NOTIFY_FAILURE]["Parameters"]["TopicArn"] == topic_arn
     # storage -> sfn and sagemaker
     input_bucket = reference(
         prod_json, "aws_s3_bucket", "bucket", bucket="mlbatch-prod-input-123456789012-eu-west-1"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from modules.config import S3_KEY_PREFIX_RE, ProjectConfig
 from modules.workflow import build_definition
+from modules.workflow.state_names import BUILD_MANIFEST, COUNT_EARLIER_RUNS, INPUT_FROM_SCHEDULE
 from tests.jsonata import Jsonata
 from tests.test_workflow import TARGETS, _pipeline
 
@@ -45,11 +46,11 @@ def test_any_allowed_prefix_stays_a_jsonata_literal(
     # An apostrophe (allowed in S3 keys) used to end the '...' literal and break the state.
     states = _with_prefix(make_config, prefix)
     out = jsonata.evaluate(
-        states["InputFromSchedule"]["Output"], {"scheduled_time": "2026-11-26T02:00:00Z"}
+        states[INPUT_FROM_SCHEDULE]["Output"], {"scheduled_time": "2026-11-26T02:00:00Z"}
     )
     assert out["input_prefix"] == f"{prefix}2026-11-26/"
     manifest = jsonata.evaluate(
-        states["BuildManifest"]["Output"],
+        states[BUILD_MANIFEST]["Output"],
         {
             "run": {"input_prefix": prefix},
             "transform": {"output_path": "s3://OUT/x/", "job_name": "j"},
@@ -65,14 +66,14 @@ def test_an_apostrophe_in_the_prefix(
 ) -> None:
     states = _with_prefix(make_config, "o'brien/")
     out = jsonata.evaluate(
-        states["InputFromSchedule"]["Output"], {"scheduled_time": "2026-11-26T02:00:00Z"}
+        states[INPUT_FROM_SCHEDULE]["Output"], {"scheduled_time": "2026-11-26T02:00:00Z"}
     )
     assert out["input_prefix"] == "o'brien/2026-11-26/"
 
 
 def _earlier_runs(jsonata: Jsonata, states: dict[str, Any], me: str, running: list[Any]) -> int:
     out = jsonata.evaluate(
-        states["CountEarlierRuns"]["Output"],
+        states[COUNT_EARLIER_RUNS]["Output"],
         {"overlap": {"running": running}},
         {"Execution": {"Name": me, "StartTime": START}},
     )

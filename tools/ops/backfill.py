@@ -28,8 +28,8 @@ NAME_PREFIX = "backfill-"
 MAX_EXECUTION_NAME = 80  # Step Functions' limit (StartExecution.name)
 _STAMP = "%Y%m%dT%H%M%SZ"
 _SUFFIX = r"\d{8}T\d{6}Z-[0-9a-f]{4}"
-# Results of runs that ended SUCCEEDED without doing the work (modules/workflow.py: RunSkipped,
-# NoInput): their dates are run again.
+# Results of runs that ended SUCCEEDED without doing the work (modules/workflow/guards.py:
+# RunSkipped, NoInput): their dates are run again.
 NO_WORK_RESULTS = ("skipped", "no-input")
 
 

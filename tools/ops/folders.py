@@ -2,7 +2,7 @@
 run slots (days or hours) a backfill walks through.
 
 The state machine renders the picture itself from a run's ``scheduled_time`` with JSONata's
-``$fromMillis`` (modules/workflow.py, InputFromSchedule); a backfill run is started with that same
+``$fromMillis`` (modules/workflow/, InputFromSchedule); a backfill run is started with that same
 ``scheduled_time``, so the folder it reads is the state machine's own rendering. This module
 renders it again only to name, show and resume runs, for the picture components a dated folder
 uses: ``[Y0001]``/``[Y]`` (year), ``[M01]``/``[M]`` (month), ``[D01]``/``[D]`` (day), ``[H01]``/

@@ -1,7 +1,7 @@
 """What the operations tool reads from a run, without calling AWS: a run's state and summary row
 from DescribeExecution's answer, and why it failed from its execution history.
 
-The run's own data follows modules/workflow.py: the input keys a run is started with (``trigger``,
+The run's own data follows modules/workflow/: the input keys a run is started with (``trigger``,
 ``input_prefix``, ``scheduled_time``, ``marker_key``), the state it keeps (``run``, ``transform``,
 ``result``) and the failure handling (every Catch leads to ``DescribeFailure``).
 """
@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from modules.config import PipelineConfig
+from modules.workflow.state_names import DESCRIBE_FAILURE, RUN_TRANSFORM_JOB
 from tools.ops.folders import FolderError, render
 
 RUNNING = "RUNNING"
-FAILURE_STATE = "DescribeFailure"
-TRANSFORM_STATE = "RunTransformJob"
 
 
 @dataclass(frozen=True)
@@ -155,13 +154,13 @@ def failure_of(events: list[dict[str, Any]]) -> Failure:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            if name == FAILURE_STATE and not handling:
+            if name == DESCRIBE_FAILURE and not handling:
                 handling, before_handling = True, state
             state = name
         elif kind in _FAILED_EVENTS and not handling:
             details = event.get(_FAILED_EVENTS[kind], {})
             failed = (state, details.get("error"), details.get("cause"))
-        elif kind == "TaskScheduled" and state == TRANSFORM_STATE and not handling:
+        elif kind == "TaskScheduled" and state == RUN_TRANSFORM_JOB and not handling:
             parameters = _json(event["taskScheduledEventDetails"].get("parameters")) or {}
             job = parameters.get("TransformJobName", job)
         elif kind in _EXECUTION_END:

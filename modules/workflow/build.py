@@ -1,0 +1,74 @@
+"""``build_workflow``: which steps a run of a pipeline takes, in order, as the pipeline's config
+switches them on; and the definition's JSON text.
+
+Needs the pipeline's config and the targets; each step comes from its own module.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modules.config import PipelineConfig
+from modules.workflow.chain import Step, Workflow, chain_states, policy_statements
+from modules.workflow.failure import failure_handling
+from modules.workflow.finish import (
+    completion_record,
+    manifest,
+    run_model_cleanup,
+    succeed,
+    success_notification,
+)
+from modules.workflow.guards import empty_input_guard, overlap_guard
+from modules.workflow.registry import registry_model
+from modules.workflow.run_input import marker_input, run_input, scheduled_input
+from modules.workflow.targets import WorkflowTargets
+from modules.workflow.transform import transform
+
+# Time for Step Functions to stop the job and notify after the task's own timeout.
+STATE_MACHINE_GRACE_SECONDS = 900
+
+
+def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
+    """The steps a run of this pipeline takes, in order, chained forward: each step's states
+    continue with the next enabled step; failures go to the failure handling."""
+    steps: list[Step] = []
+    if pipeline.trigger is not None:
+        steps.append(marker_input(pipeline.trigger.marker))
+    if pipeline.schedule.input_folder is not None:
+        steps.append(scheduled_input(pipeline, pipeline.schedule.input_folder))
+    steps.append(run_input(pipeline, t))
+    if pipeline.overlap == "skip":
+        steps.append(overlap_guard(t))
+    if pipeline.skip_empty_input:
+        steps.append(empty_input_guard(pipeline, t))
+    if pipeline.model.resolved_per_run:
+        steps.append(registry_model(pipeline, t))
+    steps.append(transform(pipeline, t))
+    if pipeline.model.resolved_per_run:
+        steps.append(run_model_cleanup(t))
+    steps.append(completion_record(t))
+    if pipeline.write_manifest or pipeline.notify_on_success:
+        steps.append(manifest(pipeline, t))
+    if pipeline.notify_on_success:
+        steps.append(success_notification(t))
+    steps.append(succeed())
+
+    failure = failure_handling(pipeline, t)
+    definition = {
+        "Comment": f"Scheduled batch inference: {t.names.base}",
+        "StartAt": steps[0].start,
+        "TimeoutSeconds": pipeline.transform.timeout_minutes * 60 + STATE_MACHINE_GRACE_SECONDS,
+        "States": chain_states(steps, failure),
+    }
+    return Workflow(definition, policy_statements([*steps, failure]))
+
+
+def build_definition(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+    """Only the definition of ``build_workflow``."""
+    return build_workflow(pipeline, t).definition
+
+
+def definition_json(definition: dict[str, Any]) -> str:
+    """Stable, readable JSON text (Terraform shows it decoded in plans)."""
+    return json.dumps(definition, indent=2)

@@ -1,0 +1,63 @@
+"""The name of every state a run can pass through, one constant each.
+
+The definitions, the tests that drive them on the engine and the operations tool all read these,
+so a renamed state is renamed everywhere at once (the step modules import this one as ``sn``).
+Needs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Run input
+CHECK_TRIGGER: Final = "CheckTrigger"
+INPUT_FROM_MARKER: Final = "InputFromMarker"
+CHECK_SCHEDULED_RUN: Final = "CheckScheduledRun"
+INPUT_FROM_SCHEDULE: Final = "InputFromSchedule"
+CHECK_RUN_INPUT: Final = "CheckRunInput"
+REJECT_RUN_INPUT: Final = "RejectRunInput"
+USE_REQUESTED_INPUT: Final = "UseRequestedInput"
+USE_DEFAULT_INPUT: Final = "UseDefaultInput"
+
+# Overlap guard
+LIST_RUNNING_EXECUTIONS: Final = "ListRunningExecutions"
+COUNT_EARLIER_RUNS: Final = "CountEarlierRuns"
+CHECK_OVERLAP: Final = "CheckOverlap"
+NOTIFY_SKIPPED: Final = "NotifySkipped"
+RUN_SKIPPED: Final = "RunSkipped"
+
+# Empty-input guard
+LIST_INPUT: Final = "ListInput"
+CHECK_INPUT_PRESENT: Final = "CheckInputPresent"
+NOTIFY_NO_INPUT: Final = "NotifyNoInput"
+NO_INPUT: Final = "NoInput"
+
+# Registry model
+FIND_APPROVED_MODEL: Final = "FindApprovedModel"
+CHECK_APPROVED_MODEL: Final = "CheckApprovedModel"
+COUNT_REGISTRY_PAGE: Final = "CountRegistryPage"
+FIND_APPROVED_MODEL_NEXT_PAGE: Final = "FindApprovedModelNextPage"
+NO_APPROVED_MODEL: Final = "NoApprovedModel"
+USE_APPROVED_MODEL: Final = "UseApprovedModel"
+CREATE_RUN_MODEL: Final = "CreateRunModel"
+
+# Transform
+RUN_TRANSFORM_JOB: Final = "RunTransformJob"
+CHECK_SAGEMAKER_ERROR: Final = "CheckSageMakerError"
+WAIT_BEFORE_RETRY: Final = "WaitBeforeRetry"
+COUNT_ATTEMPT: Final = "CountAttempt"
+NEXT_ATTEMPT: Final = "NextAttempt"
+
+# Finish
+DELETE_RUN_MODEL: Final = "DeleteRunModel"
+RECORD_COMPLETED_TRANSFORM: Final = "RecordCompletedTransform"
+BUILD_MANIFEST: Final = "BuildManifest"
+WRITE_MANIFEST: Final = "WriteManifest"
+NOTIFY_SUCCESS: Final = "NotifySuccess"
+RUN_SUCCEEDED: Final = "RunSucceeded"
+
+# Failure handling
+DESCRIBE_FAILURE: Final = "DescribeFailure"
+DELETE_RUN_MODEL_AFTER_FAILURE: Final = "DeleteRunModelAfterFailure"
+NOTIFY_FAILURE: Final = "NotifyFailure"
+RUN_FAILED: Final = "RunFailed"

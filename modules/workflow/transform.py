@@ -1,0 +1,236 @@
+"""The transform step: the transform job (``.sync``) with the pipeline's settings, a job name new
+on every attempt, and retries of transient SageMaker errors (the Retry of the call itself, and the
+CheckSageMakerError loop for the generic error whose cause is transient); and what it needs in IAM
+(its jobs, passing the execution role to SageMaker only, the managed completion rule).
+
+Needs the pipeline's transform and model config and the targets (buckets, key, model or per-run
+model, run-name format).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from modules.config import PipelineConfig
+from modules.iam import allow
+from modules.workflow import state_names as sn
+from modules.workflow.asl import catch_to, escape_intrinsic, integration, run_tags
+from modules.workflow.chain import States, Step
+from modules.workflow.targets import WorkflowTargets
+
+# Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
+# other jobs, throttling). They happen before a job runs, so a retry costs nothing. A job that ran
+# and failed surfaces as States.TaskFailed and is never retried: a broken model or bad input would
+# just fail again.
+TRANSIENT_SAGEMAKER_ERRORS = [
+    "SageMaker.ResourceLimitExceededException",
+    "SageMaker.ThrottlingException",
+]
+# SageMaker.AmazonSageMakerException wraps every other SageMaker error, ValidationException (bad
+# parameters: never transient) included; only its causes that name a transient error are retried,
+# by the CheckSageMakerError loop.
+GENERIC_SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
+TRANSIENT_SAGEMAKER_CAUSES = [
+    "*ThrottlingException*",
+    "*Rate exceeded*",
+    "*InternalFailure*",
+    "*ServiceUnavailable*",
+]
+MAX_TRANSIENT_RETRIES = 3
+TRANSIENT_RETRY_WAIT_SECONDS = 60
+# The managed rule through which Step Functions learns that a transform job finished.
+SYNC_EVENTS_RULE = "rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"
+
+
+def _job_input_output(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+    """Where the job reads (the run's input prefix) and writes (under the run's id), and how."""
+    transform = pipeline.transform
+    output_prefix = escape_intrinsic(pipeline.run_output_prefix)
+    return {
+        "TransformInput": {
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri.$": f"States.Format('s3://{t.input_bucket}/{{}}', $.run.input_prefix)",
+                }
+            },
+            "ContentType": transform.content_type,
+            "SplitType": transform.split_type,
+            "CompressionType": transform.compression_type,
+        },
+        "TransformOutput": {
+            "S3OutputPath.$": (
+                f"States.Format('s3://{t.output_bucket}/{output_prefix}{{}}/', $.run.run_id)"
+            ),
+            "Accept": transform.accept,
+            "AssembleWith": transform.assemble_with,
+            "KmsKeyId": t.kms_key_arn,
+        },
+    }
+
+
+def _data_processing(pipeline: PipelineConfig) -> dict[str, str]:
+    """The configured input/output filters and join, without the ones left at their default."""
+    processing = pipeline.transform.data_processing
+    return {
+        key: value
+        for key, value in (
+            ("InputFilter", processing.input_filter),
+            ("OutputFilter", processing.output_filter),
+            ("JoinSource", processing.join_source if processing.join_source != "None" else None),
+        )
+        if value is not None
+    }
+
+
+def transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
+    """CreateTransformJob's parameters for a run of this pipeline."""
+    transform = pipeline.transform
+    model = (
+        {"ModelName.$": "$.run.job_name"}
+        if pipeline.model.resolved_per_run
+        else {"ModelName": t.model_name}
+    )
+    params: dict[str, Any] = {
+        # A new name for every attempt: a Retry after CreateTransformJob succeeded (RetryCount),
+        # and every new entry into the state, by the CheckSageMakerError loop (EnteredTime),
+        # never reuse one ("already exists").
+        "TransformJobName.$": (
+            f"States.Format('{t.names.run_name_format}', States.Hash("
+            "States.Format('{}/{}/{}', $$.Execution.Name, $$.State.EnteredTime, "
+            "$$.State.RetryCount), 'MD5'))"
+        ),
+        **model,
+        "BatchStrategy": transform.batch_strategy,
+        "MaxPayloadInMB": transform.max_payload_mb,
+        "ModelClientConfig": {
+            "InvocationsTimeoutInSeconds": transform.model_client.invocations_timeout_seconds,
+            "InvocationsMaxRetries": transform.model_client.invocations_max_retries,
+        },
+        **_job_input_output(pipeline, t),
+        "TransformResources": {
+            "InstanceType": transform.instance_type,
+            "InstanceCount": transform.instance_count,
+        },
+        "Tags": run_tags(pipeline, t),
+    }
+    if not transform.has_instance_storage:
+        # Local NVMe volumes are encrypted by the hardware; SageMaker refuses a key for them.
+        params["TransformResources"]["VolumeKmsKeyId"] = t.kms_key_arn
+    if transform.max_concurrent_transforms:
+        params["MaxConcurrentTransforms"] = transform.max_concurrent_transforms
+    if transform.environment:
+        params["Environment"] = dict(transform.environment)
+    data_processing = _data_processing(pipeline)
+    if data_processing:
+        params["DataProcessing"] = data_processing
+    return params
+
+
+def _transform_job_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": integration(t, "sagemaker:createTransformJob.sync"),
+        "Parameters": transform_parameters(pipeline, t),
+        "ResultSelector": {
+            "job_name.$": "$.TransformJobName",
+            "job_arn.$": "$.TransformJobArn",
+            "status.$": "$.TransformJobStatus",
+            "output_path.$": "$.TransformOutput.S3OutputPath",
+        },
+        "ResultPath": "$.transform",
+        "TimeoutSeconds": pipeline.transform.timeout_minutes * 60,
+        "Retry": [
+            {
+                "ErrorEquals": TRANSIENT_SAGEMAKER_ERRORS,
+                "IntervalSeconds": 30,
+                "MaxAttempts": 3,
+                "BackoffRate": 2.0,
+                "MaxDelaySeconds": 300,
+                "JitterStrategy": "FULL",
+            }
+        ],
+        "Catch": [
+            {
+                "ErrorEquals": [GENERIC_SAGEMAKER_ERROR],
+                "ResultPath": "$.error",
+                "Next": sn.CHECK_SAGEMAKER_ERROR,
+            },
+            *catch_to(sn.DESCRIBE_FAILURE),
+        ],
+        "Next": nxt,
+    }
+
+
+def _transient_retry_states() -> States:
+    """The loop that enters the job's state again after a generic error with a transient cause."""
+    causes = [
+        {"Variable": "$.error.Cause", "StringMatches": pattern}
+        for pattern in TRANSIENT_SAGEMAKER_CAUSES
+    ]
+    attempts_left = {"Variable": "$.run.attempt", "NumericLessThan": MAX_TRANSIENT_RETRIES}
+    return {
+        sn.CHECK_SAGEMAKER_ERROR: {
+            "Type": "Choice",
+            "Comment": "Retry the generic SageMaker error only when its cause is transient.",
+            "Choices": [{"And": [{"Or": causes}, attempts_left], "Next": sn.WAIT_BEFORE_RETRY}],
+            "Default": sn.DESCRIBE_FAILURE,
+        },
+        sn.WAIT_BEFORE_RETRY: {
+            "Type": "Wait",
+            "Seconds": TRANSIENT_RETRY_WAIT_SECONDS,
+            "Next": sn.COUNT_ATTEMPT,
+        },
+        sn.COUNT_ATTEMPT: {
+            "Type": "Pass",
+            "Parameters": {"attempt.$": "States.MathAdd($.run.attempt, 1)"},
+            "ResultPath": "$.retry",
+            "Next": sn.NEXT_ATTEMPT,
+        },
+        sn.NEXT_ATTEMPT: {
+            "Type": "Pass",
+            "InputPath": "$.retry.attempt",
+            "ResultPath": "$.run.attempt",
+            "Next": sn.RUN_TRANSFORM_JOB,
+        },
+    }
+
+
+def _transform_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> States:
+    return {
+        sn.RUN_TRANSFORM_JOB: _transform_job_state(pipeline, t, nxt),
+        **_transient_retry_states(),
+    }
+
+
+def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """The transform job (``.sync``), with retries of transient SageMaker errors."""
+    transform_jobs = t.aws.arn("sagemaker", f"transform-job/{t.names.run_pattern}")
+    statements = (
+        allow(
+            "RunThisPipelinesTransformJobs",
+            [
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+            ],
+            transform_jobs,
+        ),
+        allow(
+            "PassExecutionRoleToSageMakerOnly",
+            ["iam:PassRole"],
+            t.execution_role_arn,
+            Condition={
+                "StringEquals": {"iam:PassedToService": t.aws.service_principal("sagemaker")}
+            },
+        ),
+        allow(
+            "ManageSyncCompletionRule",
+            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            t.aws.arn("events", SYNC_EVENTS_RULE),
+        ),
+    )
+    return Step(
+        sn.RUN_TRANSFORM_JOB, partial(_transform_states, pipeline, t), statements, (transform_jobs,)
+    )
