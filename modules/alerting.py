@@ -11,9 +11,9 @@ Alerting has two ends in the stack:
   schedule's dead-letter queue depth (alarm and OK actions to the topic; no data means nothing
   happened, so missing data is not breaching); a freshness alarm that fires when no transform
   completed within the pipeline's window (the run's own TransformsCompleted metric; there,
-  missing data is the symptom); and an EventBridge
-  rule that forwards this pipeline's SageMaker "Transform Job State Change" events with status
-  Failed or Stopped, as a JSON message with severity page.
+  missing data is the symptom); and an EventBridge rule that forwards this pipeline's SageMaker
+  "Transform Job State Change" events with status Failed or Stopped, as a JSON message with
+  severity page.
 
 Needs: ``Names``, ``AwsContext``, the KMS key ARN, the subscriptions, and for a pipeline the state
 machine and schedule outputs.
@@ -54,6 +54,8 @@ EXECUTION_ALARM_MEANINGS = {
 
 @dataclass(frozen=True)
 class AlertTopicOutputs:
+    """Where alerts go: the topic the state machines, alarms and rules publish to."""
+
     topic_arn: str
     topic_name: str
 

@@ -17,7 +17,8 @@ Creates
 Scheduler retries only cover failing to *start* a run; a run that starts and fails is reported by
 the state machine and the alarms.
 
-Needs: the pipeline config, ``Names``, ``AwsContext``, the KMS key ARN, the state machine outputs.
+Needs: the pipeline config, ``Names``, ``AwsContext``, the KMS key ARN, the state machine outputs
+and the input bucket's name (the trigger's event source).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class _Queue:
 
 @dataclass(frozen=True)
 class ScheduleOutputs:
+    """What the alarms and the outputs use: the schedule's name and its dead-letter queue."""
+
     schedule_name: str
     dlq_arn: str
     dlq_name: str
@@ -97,6 +100,21 @@ def _iso(value: datetime | None) -> str | None:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _marker_event_pattern(bucket_name: str, prefix: str, marker: str) -> str:
+    """EventBridge pattern of the marker object landing in the prefix or one folder of it."""
+    return json.dumps(
+        {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [bucket_name]},
+                "object": {"key": [f"{prefix}{marker}", {"wildcard": f"{prefix}*/{marker}"}]},
+            },
+        },
+        indent=2,
+    )
 
 
 def _retry_policy(pipeline: PipelineConfig) -> dict[str, int]:
@@ -289,19 +307,7 @@ class PipelineSchedule(Construct):
             "input-ready-rule",
             name=names.trigger_rule,
             description=f"{name}: start a run when {marker} lands under {prefix}",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.s3"],
-                    "detail-type": ["Object Created"],
-                    "detail": {
-                        "bucket": {"name": [input_bucket_name]},
-                        "object": {
-                            "key": [f"{prefix}{marker}", {"wildcard": f"{prefix}*/{marker}"}]
-                        },
-                    },
-                },
-                indent=2,
-            ),
+            event_pattern=_marker_event_pattern(input_bucket_name, prefix, marker),
         )
         role = service_role(
             self,
