@@ -135,7 +135,8 @@ class StateMachineLayer(Construct):
             # The role's permissions must exist before the first execution can start.
             depends_on=[role.policy],
         )
-        return state_machine.arn
+        arn: str = state_machine.arn
+        return arn
 
 
 def _base_statements(key_arn: str) -> list[Statement]:

@@ -4,6 +4,7 @@ pipelines it runs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -215,10 +216,11 @@ class EnvironmentConfig(StrictModel):
         # The same for prefixes: IAM grants, marker rules and run folders match a pipeline's data
         # by its prefix, so a pipeline whose prefix starts another's would read, trigger on and
         # overwrite the other's data.
-        for what, prefix_of in (
+        prefixes: tuple[tuple[str, Callable[[PipelineConfig], str]], ...] = (
             ("input_prefix", lambda p: p.default_input_prefix),
             ("output_prefix", lambda p: p.run_output_prefix),
-        ):
+        )
+        for what, prefix_of in prefixes:
             for first in value:
                 for second in value:
                     outer, inner = prefix_of(first), prefix_of(second)
