@@ -11,11 +11,9 @@ Alerting has two ends in the stack:
   schedule's dead-letter queue depth (alarm and OK actions to the topic; no data means nothing
   happened, so missing data is not breaching); a freshness alarm that fires when no transform
   completed within the pipeline's window (the run's own TransformsCompleted metric; there,
-  missing data is the symptom); and an EventBridge
-  rule that forwards this pipeline's SageMaker "Transform Job State Change" events with status
-  Failed or Stopped, as a JSON message with severity page.
-- ``EnvironmentDashboard``: one CloudWatch dashboard per environment with, per pipeline, runs
-  started/succeeded/failed, run duration, transform job CPU/memory, DLQ depth and alarm states.
+  missing data is the symptom); and an EventBridge rule that forwards this pipeline's SageMaker
+  "Transform Job State Change" events with status Failed or Stopped, as a JSON message with
+  severity page.
 
 Needs: ``Names``, ``AwsContext``, the KMS key ARN, the subscriptions, and for a pipeline the state
 machine and schedule outputs.
@@ -24,14 +22,12 @@ machine and schedule outputs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
 
 from imports.aws import (
-    CloudwatchDashboard,
     CloudwatchEventRule,
     CloudwatchEventTarget,
     CloudwatchMetricAlarm,
@@ -42,7 +38,7 @@ from imports.aws import (
 )
 from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, SEVERITY_KEY, filter_policy
 from modules.config import PipelineConfig, Subscription
-from modules.context import TRANSFORMS_COMPLETED, AwsContext, Names
+from modules.context import TRANSFORMS_COMPLETED, AlarmNames, AwsContext, Names, PipelineNames
 from modules.iam import allow, deny_insecure_transport, policy_document
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
@@ -58,11 +54,20 @@ EXECUTION_ALARM_MEANINGS = {
 
 @dataclass(frozen=True)
 class AlertTopicOutputs:
+    """Where alerts go: the topic the state machines, alarms and rules publish to."""
+
     topic_arn: str
     topic_name: str
 
 
 class AlertTopic(Construct):
+    """The environment's alert topic, its policy and its subscriptions.
+
+    Inputs: ``names``, ``aws``, ``kms_key_arn`` (encrypts the topic) and ``subscriptions`` (from
+    the environment's alerting config). Outputs: ``outputs``, an ``AlertTopicOutputs`` (topic ARN
+    and name).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -81,15 +86,22 @@ class AlertTopic(Construct):
             display_name=f"{names.prefix} batch inference alerts",
             kms_master_key_id=kms_key_arn,
         )
+        self._topic_policy(names, aws, topic.arn)
+        for index, subscription in enumerate(subscriptions):
+            self._subscription(index, subscription, names, aws, topic.arn)
+        self.outputs = AlertTopicOutputs(topic_arn=topic.arn, topic_name=topic.name)
+
+    def _topic_policy(self, names: Names, aws: AwsContext, topic_arn: str) -> None:
+        """Alarms and EventBridge rules of this account's pipelines may publish, over TLS only."""
         SnsTopicPolicy(
             self,
             "topic-policy",
-            arn=topic.arn,
+            arn=topic_arn,
             policy=policy_document(
                 allow(
                     "CloudWatchAlarmsOfThisAccountPublish",
                     ["sns:Publish"],
-                    topic.arn,
+                    topic_arn,
                     Principal={"Service": aws.service_principal("cloudwatch")},
                     Condition={
                         "StringEquals": {"aws:SourceAccount": aws.account_id},
@@ -103,7 +115,7 @@ class AlertTopic(Construct):
                 allow(
                     "EventBridgeRulesOfThisAccountPublish",
                     ["sns:Publish"],
-                    topic.arn,
+                    topic_arn,
                     Principal={"Service": aws.service_principal("events")},
                     Condition={
                         "StringEquals": {"aws:SourceAccount": aws.account_id},
@@ -112,40 +124,57 @@ class AlertTopic(Construct):
                         },
                     },
                 ),
-                deny_insecure_transport("sns:Publish", topic.arn),
+                deny_insecure_transport("sns:Publish", topic_arn),
             ),
         )
-        for index, subscription in enumerate(subscriptions):
-            if subscription.protocol == "lambda":
-                # SNS invokes a function only with the function's own permission for this topic.
-                LambdaPermission(
-                    self,
-                    f"subscription-{index}-invoke",
-                    statement_id=names.alert_topic,
-                    action="lambda:InvokeFunction",
-                    function_name=subscription.endpoint,
-                    principal=aws.service_principal("sns"),
-                    source_arn=topic.arn,
-                )
-            policy = filter_policy(subscription.receives)
-            routing: dict[str, str] = {}
-            if policy is not None:  # receives: all keeps no policy (every message)
-                routing = {
-                    "filter_policy": json.dumps(policy),
-                    "filter_policy_scope": FILTER_POLICY_SCOPE,
-                }
-            SnsTopicSubscription(
+
+    def _subscription(
+        self,
+        index: int,
+        subscription: Subscription,
+        names: Names,
+        aws: AwsContext,
+        topic_arn: str,
+    ) -> None:
+        """One subscription with the filter policy of what it receives (and, for a Lambda
+        endpoint, the function's permission for the topic)."""
+        if subscription.protocol == "lambda":
+            # SNS invokes a function only with the function's own permission for this topic.
+            LambdaPermission(
                 self,
-                f"subscription-{index}",
-                topic_arn=topic.arn,
-                protocol=subscription.protocol,
-                endpoint=subscription.endpoint,
-                **routing,
+                f"subscription-{index}-invoke",
+                statement_id=names.alert_topic,
+                action="lambda:InvokeFunction",
+                function_name=subscription.endpoint,
+                principal=aws.service_principal("sns"),
+                source_arn=topic_arn,
             )
-        self.outputs = AlertTopicOutputs(topic_arn=topic.arn, topic_name=topic.name)
+        policy = filter_policy(subscription.receives)
+        routing: dict[str, str] = {}
+        if policy is not None:  # receives: all keeps no policy (every message)
+            routing = {
+                "filter_policy": json.dumps(policy),
+                "filter_policy_scope": FILTER_POLICY_SCOPE,
+            }
+        SnsTopicSubscription(
+            self,
+            f"subscription-{index}",
+            topic_arn=topic_arn,
+            protocol=subscription.protocol,
+            endpoint=subscription.endpoint,
+            **routing,
+        )
 
 
 class PipelineAlarms(Construct):
+    """What watches one pipeline: its execution, dead-letter and freshness alarms, and the rule
+    forwarding its failed or stopped transform jobs to the topic.
+
+    Inputs: ``pipeline`` (alarm settings, freshness window), ``names``, ``aws``, ``topic_arn``
+    (where alarms and the rule send), ``state_machine`` and ``schedule`` (the watched metrics'
+    dimensions). Outputs: none (other stacks find the alarms by their names).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -160,25 +189,47 @@ class PipelineAlarms(Construct):
     ) -> None:
         super().__init__(scope, id)
         pipeline_names = names.of_pipeline(pipeline.name)
-        name = pipeline_names.base
-        period = pipeline.alarms.period_seconds
         window = pipeline.freshness_window_hours
         alarm_names = pipeline_names.alarms(freshness=window is not None)
+        self._execution_alarms(pipeline, pipeline_names, alarm_names, topic_arn, state_machine)
+        self._dead_letter_alarm(pipeline, pipeline_names, alarm_names, topic_arn, schedule)
+        if window is not None and alarm_names.freshness is not None:
+            self._freshness_alarm(pipeline_names, alarm_names.freshness, window, topic_arn)
+        self._job_state_rule(pipeline_names, topic_arn)
 
-        def alarm(construct_id: str, alarm_name: str, description: str, **metric: Any) -> None:
-            """One alarm of this pipeline, paging the topic and telling it when it recovers."""
-            CloudwatchMetricAlarm(
-                self,
-                construct_id,
-                alarm_name=alarm_name,
-                alarm_description=f"{name}: {description}",
-                alarm_actions=[topic_arn],
-                ok_actions=[topic_arn],
-                **metric,
-            )
+    def _alarm(
+        self,
+        names: PipelineNames,
+        topic_arn: str,
+        construct_id: str,
+        alarm_name: str,
+        description: str,
+        **metric: Any,
+    ) -> None:
+        """One alarm of this pipeline, paging the topic and telling it when it recovers."""
+        CloudwatchMetricAlarm(
+            self,
+            construct_id,
+            alarm_name=alarm_name,
+            alarm_description=f"{names.base}: {description}",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            **metric,
+        )
 
+    def _execution_alarms(
+        self,
+        pipeline: PipelineConfig,
+        names: PipelineNames,
+        alarm_names: AlarmNames,
+        topic_arn: str,
+        state_machine: StateMachineOutputs,
+    ) -> None:
+        """One alarm per Step Functions metric of a run gone wrong."""
         for metric, alarm_name in alarm_names.executions.items():
-            alarm(
+            self._alarm(
+                names,
+                topic_arn,
                 f"alarm-{metric}",
                 alarm_name,
                 f"{EXECUTION_ALARM_MEANINGS[metric]}. The Step Functions console shows the run.",
@@ -186,14 +237,26 @@ class PipelineAlarms(Construct):
                 metric_name=metric,
                 dimensions={"StateMachineArn": state_machine.arn},
                 statistic="Sum",
-                period=period,
+                period=pipeline.alarms.period_seconds,
                 evaluation_periods=1,
                 threshold=1,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 # No data means no run in this period: nothing went wrong.
                 treat_missing_data="notBreaching",
             )
-        alarm(
+
+    def _dead_letter_alarm(
+        self,
+        pipeline: PipelineConfig,
+        names: PipelineNames,
+        alarm_names: AlarmNames,
+        topic_arn: str,
+        schedule: ScheduleOutputs,
+    ) -> None:
+        """Runs Scheduler could not start, waiting in the schedule's DLQ."""
+        self._alarm(
+            names,
+            topic_arn,
             "alarm-dlq-depth",
             alarm_names.dead_letters,
             "EventBridge Scheduler could not start a run; the undelivered run is in the "
@@ -202,44 +265,52 @@ class PipelineAlarms(Construct):
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": schedule.dlq_name},
             statistic="Maximum",
-            period=period,
+            period=pipeline.alarms.period_seconds,
             evaluation_periods=1,
             threshold=pipeline.alarms.dlq_messages_threshold,
             comparison_operator="GreaterThanOrEqualToThreshold",
             treat_missing_data="notBreaching",
         )
-        if window is not None and alarm_names.freshness is not None:
-            alarm(
-                "alarm-freshness",
-                alarm_names.freshness,
-                f"no transform completed in the last {window} hours (runs that found no input "
-                "or were skipped do not count). Is the schedule still firing, and is upstream "
-                "still delivering input? (Runs that fail raise their own alarms.)",
-                # Published by the run after its transform job completed (RecordCompletedTransform).
-                namespace=pipeline_names.metric_namespace,
-                metric_name=TRANSFORMS_COMPLETED,
-                statistic="Sum",
-                period=3600,
-                evaluation_periods=window,
-                datapoints_to_alarm=window,
-                threshold=1,
-                comparison_operator="LessThanThreshold",
-                # Here no data is the symptom: every hour of the window without a success breaches.
-                treat_missing_data="breaching",
-            )
 
+    def _freshness_alarm(
+        self, names: PipelineNames, alarm_name: str, window: int, topic_arn: str
+    ) -> None:
+        """No transform completed within the pipeline's window of ``window`` hours."""
+        self._alarm(
+            names,
+            topic_arn,
+            "alarm-freshness",
+            alarm_name,
+            f"no transform completed in the last {window} hours (runs that found no input "
+            "or were skipped do not count). Is the schedule still firing, and is upstream "
+            "still delivering input? (Runs that fail raise their own alarms.)",
+            # Published by the run after its transform job completed (RecordCompletedTransform).
+            namespace=names.metric_namespace,
+            metric_name=TRANSFORMS_COMPLETED,
+            statistic="Sum",
+            period=3600,
+            evaluation_periods=window,
+            datapoints_to_alarm=window,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            # Here no data is the symptom: every hour of the window without a success breaches.
+            treat_missing_data="breaching",
+        )
+
+    def _job_state_rule(self, names: PipelineNames, topic_arn: str) -> None:
+        """The rule forwarding this pipeline's failed or stopped transform jobs to the topic."""
         rule = CloudwatchEventRule(
             self,
             "transform-job-failed-rule",
-            name=pipeline_names.job_failed_rule,
-            description=f"{name}: a transform job failed or was stopped",
+            name=names.job_failed_rule,
+            description=f"{names.base}: a transform job failed or was stopped",
             event_pattern=json.dumps(
                 {
                     "source": ["aws.sagemaker"],
                     "detail-type": ["SageMaker Transform Job State Change"],
                     "detail": {
                         "TransformJobStatus": ["Failed", "Stopped"],
-                        "TransformJobName": [{"prefix": pipeline_names.run_prefix}],
+                        "TransformJobName": [{"prefix": names.run_prefix}],
                     },
                 },
                 indent=2,
@@ -256,7 +327,7 @@ class PipelineAlarms(Construct):
                     "status": "$.detail.TransformJobStatus",
                     "reason": "$.detail.FailureReason",
                 },
-                "input_template": _job_event_message(name),
+                "input_template": _job_event_message(names.base),
             },
         )
 
@@ -274,140 +345,3 @@ def _job_event_message(pipeline: str) -> str:
         }
     )
     return head[:-1] + ', "transform_job": <job>, "status": <status>, "reason": <reason>}'
-
-
-@dataclass(frozen=True)
-class DashboardPipeline:
-    name: str
-    job_prefix: str
-    state_machine_arn: str
-    dlq_name: str
-    alarm_arns: list[str]
-
-    @classmethod
-    def of(cls, pipeline: PipelineConfig, names: Names, aws: AwsContext) -> DashboardPipeline:
-        """A pipeline's row, from names only: the dashboard needs no reference to its resources,
-        so it can live in a stack of its own without reading every pipeline's state."""
-        pipeline_names = names.of_pipeline(pipeline.name)
-        alarms = pipeline_names.alarms(freshness=pipeline.freshness_window_hours is not None)
-        return cls(
-            name=pipeline.name,
-            job_prefix=pipeline_names.base,
-            state_machine_arn=aws.arn("states", f"stateMachine:{pipeline_names.state_machine}"),
-            dlq_name=pipeline_names.schedule_dlq,
-            alarm_arns=[aws.arn("cloudwatch", f"alarm:{alarm}") for alarm in alarms.all],
-        )
-
-
-# The dashboard body structure allows at most 100 widgets (CloudWatch API reference, "Dashboard
-# Body Structure and Syntax"). Larger environments get further dashboards <project>-<env>-2, -3, ...
-MAX_DASHBOARD_WIDGETS = 100
-PIPELINE_WIDGETS = 5  # per pipeline: runs, duration, utilisation, dead letters, alarms
-PIPELINES_PER_DASHBOARD = (MAX_DASHBOARD_WIDGETS - 1) // PIPELINE_WIDGETS  # after the title
-
-
-class EnvironmentDashboard(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        names: Names,
-        region: str,
-        pipelines: list[DashboardPipeline],
-    ) -> None:
-        super().__init__(scope, id)
-        self.dashboard_names: list[str] = []
-        for start in range(0, len(pipelines), PIPELINES_PER_DASHBOARD):
-            page = start // PIPELINES_PER_DASHBOARD
-            dashboard_name = names.dashboard(page)
-            widgets: list[dict[str, object]] = [
-                {
-                    "type": "text",
-                    "width": 24,
-                    "height": 1,
-                    "properties": {"markdown": f"## {dashboard_name}: scheduled batch inference"},
-                }
-            ]
-            for pipeline in pipelines[start : start + PIPELINES_PER_DASHBOARD]:
-                row = self._pipeline_row(pipeline, region)
-                if len(row) != PIPELINE_WIDGETS:  # pages are sized by it (widget limit)
-                    raise RuntimeError(
-                        f"a pipeline row has {len(row)} widgets, PIPELINE_WIDGETS says "
-                        f"{PIPELINE_WIDGETS}: update PIPELINE_WIDGETS"
-                    )
-                widgets += row
-            CloudwatchDashboard(
-                self,
-                "dashboard" if page == 0 else f"dashboard-{page + 1}",
-                dashboard_name=dashboard_name,
-                dashboard_body=json.dumps({"widgets": widgets}, indent=2),
-            )
-            self.dashboard_names.append(dashboard_name)
-
-    @staticmethod
-    def _pipeline_row(pipeline: DashboardPipeline, region: str) -> list[dict[str, object]]:
-        machine = ["StateMachineArn", pipeline.state_machine_arn]
-
-        def metric(
-            title: str, metrics: Sequence[Sequence[object]], stat: str, width: int = 6
-        ) -> dict[str, object]:
-            return {
-                "type": "metric",
-                "width": width,
-                "height": 6,
-                "properties": {
-                    "title": f"{pipeline.name}: {title}",
-                    "region": region,
-                    "stat": stat,
-                    "period": 3600,
-                    "view": "timeSeries",
-                    "metrics": metrics,
-                },
-            }
-
-        runs = [
-            ["AWS/States", m, *machine, {"label": label}]
-            for m, label in (
-                ("ExecutionsStarted", "started"),
-                ("ExecutionsSucceeded", "succeeded"),
-                ("ExecutionsFailed", "failed"),
-                ("ExecutionsTimedOut", "timed out"),
-            )
-        ]
-        jobs = [
-            [
-                {
-                    "expression": (
-                        f"SEARCH('{{/aws/sagemaker/TransformJobs,Host}} {metric_name} "
-                        f"{pipeline.job_prefix}', 'Average', 300)"
-                    ),
-                    "label": metric_name,
-                    "id": f"e{index}",
-                }
-            ]
-            for index, metric_name in enumerate(("CPUUtilization", "MemoryUtilization"))
-        ]
-        return [
-            metric("runs", runs, "Sum"),
-            metric(
-                "run duration (ms)",
-                [["AWS/States", "ExecutionTime", *machine, {"label": "average"}]],
-                "Average",
-            ),
-            metric("transform job utilisation (%)", jobs, "Average"),
-            metric(
-                "schedule dead letters",
-                [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", pipeline.dlq_name]],
-                "Maximum",
-            ),
-            {
-                "type": "alarm",
-                "width": 24,
-                "height": 2,
-                "properties": {
-                    "title": f"{pipeline.name}: alarms",
-                    "alarms": pipeline.alarm_arns,
-                },
-            },
-        ]

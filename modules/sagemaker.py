@@ -23,7 +23,7 @@ from typing import Any
 from constructs import Construct
 
 from imports.aws import SagemakerModel
-from modules.config import PipelineConfig
+from modules.config import ModelConfig, PipelineConfig
 from modules.context import AwsContext, Names
 from modules.iam import (
     VPC_NETWORK_ACTIONS,
@@ -40,11 +40,20 @@ from modules.storage import StorageOutputs
 
 @dataclass(frozen=True)
 class SagemakerOutputs:
+    """What the state machine uses: the model (if any) and the role transform jobs run with."""
+
     model_name: str | None  # None: each run creates its model from the newest approved package
     execution_role_arn: str
 
 
 class SagemakerModelLayer(Construct):
+    """One pipeline's SageMaker execution role and (unless it follows a package group) model.
+
+    Inputs: ``pipeline`` (model, prefixes, VPC), ``names``, ``aws``, ``storage`` (the key and the
+    buckets the role may use). Outputs: ``outputs``, a ``SagemakerOutputs`` (model name or None,
+    execution role ARN).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -76,21 +85,12 @@ class SagemakerModelLayer(Construct):
             # package of the group; there is no long-lived model to declare here.
             self.outputs = SagemakerOutputs(model_name=None, execution_role_arn=role.arn)
             return
-        if model.model_package_arn is not None:
-            container: dict[str, Any] = {"model_package_name": model.model_package_arn}
-        else:
-            container = {
-                "image": model.image,
-                "model_data_url": f"s3://{storage.models.name}/{model.artifact_key}",
-            }
-        if model.environment:
-            container["environment"] = dict(model.environment)
         sagemaker_model = SagemakerModel(
             self,
             "model",
             name=pipeline_names.model,
             execution_role_arn=role.arn,
-            primary_container=container,
+            primary_container=_container(model, storage),
             enable_network_isolation=model.network_isolation,
             # CreateModel checks that the role can read the artifact: the policy must exist first.
             depends_on=[role.policy],
@@ -162,3 +162,17 @@ class SagemakerModelLayer(Construct):
             # See UNSCOPED_ACTIONS for why these take Resource "*".
             statements.append(allow("ManageVpcNetworkInterfaces", VPC_NETWORK_ACTIONS, "*"))
         return statements
+
+
+def _container(model: ModelConfig, storage: StorageOutputs) -> dict[str, Any]:
+    """The model's primary container: a registry package, or an image and its artifact."""
+    if model.model_package_arn is not None:
+        container: dict[str, Any] = {"model_package_name": model.model_package_arn}
+    else:
+        container = {
+            "image": model.image,
+            "model_data_url": f"s3://{storage.models.name}/{model.artifact_key}",
+        }
+    if model.environment:
+        container["environment"] = dict(model.environment)
+    return container

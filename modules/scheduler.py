@@ -17,7 +17,8 @@ Creates
 Scheduler retries only cover failing to *start* a run; a run that starts and fails is reported by
 the state machine and the alarms.
 
-Needs: the pipeline config, ``Names``, ``AwsContext``, the KMS key ARN, the state machine outputs.
+Needs: the pipeline config, ``Names``, ``AwsContext``, the KMS key ARN, the state machine outputs
+and the input bucket's name (the trigger's event source).
 """
 
 from __future__ import annotations
@@ -38,14 +39,32 @@ from imports.aws import (
 )
 from modules.config import PipelineConfig
 from modules.context import AwsContext, Names, PipelineNames
-from modules.iam import allow, deny_insecure_transport, policy_document, service_role, use_key
+from modules.iam import (
+    ServiceRole,
+    allow,
+    deny_insecure_transport,
+    policy_document,
+    service_role,
+    use_key,
+)
 from modules.sfn import StateMachineOutputs
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay
 
 
 @dataclass(frozen=True)
+class _Queue:
+    """The attributes of a queue, read once."""
+
+    arn: str
+    url: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ScheduleOutputs:
+    """What the alarms and the outputs use: the schedule's name and its dead-letter queue."""
+
     schedule_name: str
     dlq_arn: str
     dlq_name: str
@@ -53,6 +72,11 @@ class ScheduleOutputs:
 
 
 class ScheduleGroup(Construct):
+    """The environment's EventBridge Scheduler schedule group.
+
+    Inputs: ``names`` (the group's name). Outputs: ``name``, the group's name.
+    """
+
     def __init__(self, scope: Construct, id: str, *, names: Names) -> None:
         super().__init__(scope, id)
         group = SchedulerScheduleGroup(self, "group", name=names.schedule_group)
@@ -78,6 +102,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _marker_event_pattern(bucket_name: str, prefix: str, marker: str) -> str:
+    """EventBridge pattern of the marker object landing in the prefix or one folder of it."""
+    return json.dumps(
+        {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [bucket_name]},
+                "object": {"key": [f"{prefix}{marker}", {"wildcard": f"{prefix}*/{marker}"}]},
+            },
+        },
+        indent=2,
+    )
+
+
 def _retry_policy(pipeline: PipelineConfig) -> dict[str, int]:
     """The bounded retries of starting a run, the same for the schedule and the event trigger."""
     retry = pipeline.schedule.retry
@@ -88,6 +127,15 @@ def _retry_policy(pipeline: PipelineConfig) -> dict[str, int]:
 
 
 class PipelineSchedule(Construct):
+    """What starts one pipeline's runs: its schedule, the schedule's dead-letter queue and role,
+    and (with ``trigger``) the S3 event trigger.
+
+    Inputs: ``pipeline`` (schedule, trigger, description), ``names``, ``aws``, ``group_name`` (the
+    environment's schedule group), ``kms_key_arn`` (encrypts the payload and the DLQ),
+    ``state_machine`` (the runs' target) and ``input_bucket_name`` (the trigger's event source).
+    Outputs: ``outputs``, a ``ScheduleOutputs`` (schedule name, DLQ ARN, name and URL).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -103,36 +151,64 @@ class PipelineSchedule(Construct):
     ) -> None:
         super().__init__(scope, id)
         pipeline_names = names.of_pipeline(pipeline.name)
-        name = pipeline_names.base
-        schedule = pipeline.schedule
         # Scheduler sets aws:SourceArn to the schedule *group* (AWS: do not scope it to a schedule).
         schedule_group_arn = aws.arn("scheduler", f"schedule-group/{names.schedule_group}")
         trigger_rule_arn = aws.arn("events", f"rule/{pipeline_names.trigger_rule}")
+        dlq = self._dead_letter_queue(pipeline, pipeline_names, aws, kms_key_arn, trigger_rule_arn)
+        role = self._role(
+            pipeline_names, aws, kms_key_arn, schedule_group_arn, state_machine.arn, dlq.arn
+        )
+        self._schedule(pipeline, pipeline_names, group_name, kms_key_arn, state_machine, role, dlq)
+        if pipeline.trigger is not None:
+            self._event_trigger(
+                pipeline,
+                pipeline_names,
+                aws,
+                input_bucket_name,
+                state_machine.arn,
+                dlq.arn,
+                trigger_rule_arn,
+            )
+        self.outputs = ScheduleOutputs(
+            schedule_name=pipeline_names.schedule,
+            dlq_arn=dlq.arn,
+            dlq_name=dlq.name,
+            dlq_url=dlq.url,
+        )
 
-        dlq_name = pipeline_names.schedule_dlq
+    def _dead_letter_queue(
+        self,
+        pipeline: PipelineConfig,
+        names: PipelineNames,
+        aws: AwsContext,
+        kms_key_arn: str,
+        trigger_rule_arn: str,
+    ) -> _Queue:
+        """The encrypted DLQ of undelivered runs, with a TLS-only policy that also lets the event
+        trigger's rule deliver to it."""
         dlq = SqsQueue(
             self,
             "dead-letter-queue",
-            name=dlq_name,
+            name=names.schedule_dlq,
             kms_master_key_id=kms_key_arn,
             kms_data_key_reuse_period_seconds=3600,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
         )
         # Each attribute read is a round trip to the jsii runtime: read once.
-        dlq_arn, dlq_url, dlq_name = dlq.arn, dlq.url, dlq.name
+        queue = _Queue(arn=dlq.arn, url=dlq.url, name=dlq.name)
         SqsQueuePolicy(
             self,
             "dead-letter-queue-policy",
-            queue_url=dlq_url,
+            queue_url=queue.url,
             policy=policy_document(
-                deny_insecure_transport("sqs:*", dlq_arn),
+                deny_insecure_transport("sqs:*", queue.arn),
                 *(
                     [
                         # EventBridge delivers undeliverable events with the queue's permission.
                         allow(
                             "EventTriggerDeadLetters",
                             ["sqs:SendMessage"],
-                            dlq_arn,
+                            queue.arn,
                             Principal={"Service": aws.service_principal("events")},
                             Condition={"ArnEquals": {"aws:SourceArn": trigger_rule_arn}},
                         )
@@ -142,21 +218,46 @@ class PipelineSchedule(Construct):
                 ),
             ),
         )
-        role = service_role(
+        return queue
+
+    def _role(
+        self,
+        names: PipelineNames,
+        aws: AwsContext,
+        kms_key_arn: str,
+        schedule_group_arn: str,
+        state_machine_arn: str,
+        dlq_arn: str,
+    ) -> ServiceRole:
+        """The role Scheduler assumes: start this state machine, send to its DLQ, use the key."""
+        return service_role(
             self,
             aws,
             id="role",
             policy_id="policy",
-            names=pipeline_names.scheduler_role,
-            description=f"EventBridge Scheduler starts {name} runs with this role",
+            names=names.scheduler_role,
+            description=f"EventBridge Scheduler starts {names.base} runs with this role",
             service="scheduler",
             source_arn=schedule_group_arn,
             statements=[
-                allow("StartThisStateMachine", ["states:StartExecution"], state_machine.arn),
+                allow("StartThisStateMachine", ["states:StartExecution"], state_machine_arn),
                 allow("SendUndeliveredRunsToDlq", ["sqs:SendMessage"], dlq_arn),
                 use_key("UseKeyForPayloadAndDlq", kms_key_arn, describe=False),
             ],
         )
+
+    def _schedule(
+        self,
+        pipeline: PipelineConfig,
+        names: PipelineNames,
+        group_name: str,
+        kms_key_arn: str,
+        state_machine: StateMachineOutputs,
+        role: ServiceRole,
+        dlq: _Queue,
+    ) -> None:
+        """The schedule: when runs start, with which payload, retries and DLQ."""
+        schedule = pipeline.schedule
         flexible_window = (
             {"mode": "FLEXIBLE", "maximum_window_in_minutes": schedule.flexible_window_minutes}
             if schedule.flexible_window_minutes
@@ -165,9 +266,9 @@ class PipelineSchedule(Construct):
         SchedulerSchedule(
             self,
             "schedule",
-            name=pipeline_names.schedule,
+            name=names.schedule,
             group_name=group_name,
-            description=pipeline.description or f"Runs batch inference for {name}",
+            description=pipeline.description or f"Runs batch inference for {names.base}",
             schedule_expression=schedule.expression,
             schedule_expression_timezone=schedule.timezone,
             start_date=_iso(schedule.start_date),
@@ -181,25 +282,9 @@ class PipelineSchedule(Construct):
                 "role_arn": role.arn,
                 "input": run_payload(pipeline),
                 "retry_policy": _retry_policy(pipeline),
-                "dead_letter_config": {"arn": dlq_arn},
+                "dead_letter_config": {"arn": dlq.arn},
             },
             depends_on=[role.policy],
-        )
-        if pipeline.trigger is not None:
-            self._event_trigger(
-                pipeline,
-                pipeline_names,
-                aws,
-                input_bucket_name,
-                state_machine.arn,
-                dlq_arn,
-                trigger_rule_arn,
-            )
-        self.outputs = ScheduleOutputs(
-            schedule_name=pipeline_names.schedule,
-            dlq_arn=dlq_arn,
-            dlq_name=dlq_name,
-            dlq_url=dlq_url,
         )
 
     def _event_trigger(
@@ -212,6 +297,8 @@ class PipelineSchedule(Construct):
         dlq_arn: str,
         rule_arn: str,
     ) -> None:
+        """The EventBridge rule on the marker object, its target (the state machine, same retries
+        and DLQ as the schedule) and the role it starts runs with."""
         assert pipeline.trigger is not None
         name = names.base
         prefix, marker = pipeline.default_input_prefix, pipeline.trigger.marker
@@ -220,19 +307,7 @@ class PipelineSchedule(Construct):
             "input-ready-rule",
             name=names.trigger_rule,
             description=f"{name}: start a run when {marker} lands under {prefix}",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.s3"],
-                    "detail-type": ["Object Created"],
-                    "detail": {
-                        "bucket": {"name": [input_bucket_name]},
-                        "object": {
-                            "key": [f"{prefix}{marker}", {"wildcard": f"{prefix}*/{marker}"}]
-                        },
-                    },
-                },
-                indent=2,
-            ),
+            event_pattern=_marker_event_pattern(input_bucket_name, prefix, marker),
         )
         role = service_role(
             self,

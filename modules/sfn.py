@@ -4,13 +4,8 @@ Creates
 - a KMS-encrypted CloudWatch log group under ``/aws/vendedlogs/states/`` with the environment's
   retention;
 - the state machine role (trust: ``states.amazonaws.com`` for this account and this state machine)
-  with what the workflow's steps need (``modules.workflow``: each step brings its statements:
-  create/describe/stop and tag this pipeline's transform jobs, pass the SageMaker execution role
-  to SageMaker only, manage the managed EventBridge rule the ``.sync`` pattern uses, publish to
-  the alert topic; and only for the features a pipeline switches on: list this state machine's
-  running executions, list the input prefix, write ``_manifest.json``, find approved packages and
-  create/delete per-run models), plus the base this layer adds: use the KMS key, deliver logs
-  and X-Ray traces;
+  with the statements the workflow's steps bring (``modules.workflow``), plus the base this layer
+  adds: use the KMS key, deliver logs and X-Ray traces;
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
@@ -21,15 +16,17 @@ alert topic ARN.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from constructs import Construct
 
 from imports.aws import CloudwatchLogGroup, SfnStateMachine
 from modules.config import EnvironmentConfig, PipelineConfig
-from modules.context import AwsContext, Names
+from modules.context import AwsContext, Names, PipelineNames
 from modules.iam import (
     LOG_DELIVERY_ACTIONS,
     XRAY_ACTIONS,
+    ServiceRole,
     Statement,
     allow,
     grant_key_to_aws_resources,
@@ -43,10 +40,19 @@ from modules.workflow import WorkflowTargets, build_workflow, definition_json
 
 @dataclass(frozen=True)
 class StateMachineOutputs:
+    """What starts and watches runs: the state machine's ARN."""
+
     arn: str
 
 
 class StateMachineLayer(Construct):
+    """One pipeline's state machine, its role and its log group.
+
+    Inputs: ``env`` (environment name, log retention), ``pipeline``, ``names``, ``aws``,
+    ``storage`` (key, input and output buckets), ``sagemaker`` (model, execution role) and
+    ``alert_topic_arn``. Outputs: ``outputs``, a ``StateMachineOutputs`` (the state machine ARN).
+    """
+
     def __init__(
         self,
         scope: Construct,
@@ -100,15 +106,28 @@ class StateMachineLayer(Construct):
             source_arn=state_machine_arn,
             statements=[*workflow.statements, *_base_statements(storage.key_arn)],
         )
+        self.outputs = StateMachineOutputs(
+            arn=self._state_machine(pipeline_names, role, log_group.arn, workflow.definition)
+        )
+
+    def _state_machine(
+        self,
+        names: PipelineNames,
+        role: ServiceRole,
+        log_group_arn: str,
+        definition: dict[str, Any],
+    ) -> str:
+        """The STANDARD state machine, logging every event with its data to the log group and
+        traced with X-Ray; returns its ARN."""
         state_machine = SfnStateMachine(
             self,
             "state-machine",
-            name=pipeline_names.state_machine,
+            name=names.state_machine,
             type="STANDARD",
             role_arn=role.arn,
-            definition=definition_json(workflow.definition),
+            definition=definition_json(definition),
             logging_configuration={
-                "log_destination": f"{log_group.arn}:*",
+                "log_destination": f"{log_group_arn}:*",
                 "include_execution_data": True,
                 "level": "ALL",
             },
@@ -116,7 +135,8 @@ class StateMachineLayer(Construct):
             # The role's permissions must exist before the first execution can start.
             depends_on=[role.policy],
         )
-        self.outputs = StateMachineOutputs(arn=state_machine.arn)
+        arn: str = state_machine.arn
+        return arn
 
 
 def _base_statements(key_arn: str) -> list[Statement]:

@@ -40,7 +40,7 @@ from imports.aws import (
     KmsAlias,
     KmsKey,
 )
-from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
+from modules.alerting import AlertTopic, PipelineAlarms
 from modules.config import (
     EnvironmentConfig,
     LocalState,
@@ -50,6 +50,7 @@ from modules.config import (
     partition_of,
 )
 from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
+from modules.dashboard import DashboardPipeline, EnvironmentDashboard
 from modules.iam import key_admin_statement, policy_document
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup

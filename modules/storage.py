@@ -55,12 +55,16 @@ from modules.iam import (
 
 @dataclass(frozen=True)
 class BucketRef:
+    """A bucket as other layers see it."""
+
     name: str
     arn: str
 
 
 @dataclass(frozen=True)
 class StorageOutputs:
+    """What the other layers use: the environment key and the four buckets."""
+
     key_arn: str
     key_alias: str
     input: BucketRef
@@ -115,7 +119,13 @@ def lifecycle_rule(
 
 class SecureBucket(Construct):
     """An S3 bucket with every guard on: encryption, versioning, no public access,
-    bucket-owner-enforced ownership, TLS-only policy, lifecycle rules, optional access logging."""
+    bucket-owner-enforced ownership, TLS-only policy, lifecycle rules, optional access logging.
+
+    Inputs: ``name``, ``kms_key_arn`` (SSE-KMS with it; None: SSE-S3), ``allow_destroy``,
+    ``lifecycle_rules``, the access-log bucket and prefix (None: no logging) and
+    ``extra_policy_statements`` (given the bucket ARN, statements added to the TLS-only policy).
+    Outputs: ``bucket``, the ``S3Bucket``.
+    """
 
     def __init__(
         self,
@@ -141,6 +151,24 @@ class SecureBucket(Construct):
         self.bucket = bucket
         # Each attribute read is a jsii round trip: read once, pass the same reference on.
         bucket_id, bucket_arn = bucket.id, bucket.arn
+        self._guards(bucket_id)
+        self._encryption(bucket_id, kms_key_arn)
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
+        if access_log_bucket_id is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=bucket_id,
+                target_bucket=access_log_bucket_id,
+                target_prefix=access_log_prefix,
+            )
+        statements = [bucket_tls_only(bucket_arn)]
+        if extra_policy_statements is not None:
+            statements += extra_policy_statements(bucket_arn)
+        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
+
+    def _guards(self, bucket_id: str) -> None:
+        """No public access, no ACLs (the bucket owner owns every object), versioning."""
         S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -162,6 +190,9 @@ class SecureBucket(Construct):
             bucket=bucket_id,
             versioning_configuration={"status": "Enabled"},
         )
+
+    def _encryption(self, bucket_id: str, kms_key_arn: str | None) -> None:
+        """Default encryption: SSE-KMS with the key (and a bucket key), or SSE-S3 without one."""
         encryption = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
             if kms_key_arn
@@ -178,22 +209,16 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
-        if access_log_bucket_id is not None:
-            S3BucketLoggingA(
-                self,
-                "access-logging",
-                bucket=bucket_id,
-                target_bucket=access_log_bucket_id,
-                target_prefix=access_log_prefix,
-            )
-        statements = [bucket_tls_only(bucket_arn)]
-        if extra_policy_statements is not None:
-            statements += extra_policy_statements(bucket_arn)
-        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
 
 
 class Storage(Construct):
+    """The environment's KMS key and alias, data buckets and access-log bucket.
+
+    Inputs: ``env`` (key deletion window, ``storage`` lifecycle days, ``allow_destroy``),
+    ``names``, ``aws``.
+    Outputs: ``outputs``, a ``StorageOutputs`` (key ARN and alias, each bucket's name and ARN).
+    """
+
     def __init__(
         self,
         scope: Construct,

@@ -7,15 +7,10 @@ import json
 import pytest
 from cdktf import Testing
 
-from modules.alerting import (
-    MAX_DASHBOARD_WIDGETS,
-    AlertTopic,
-    DashboardPipeline,
-    EnvironmentDashboard,
-    PipelineAlarms,
-)
+from modules.alerting import AlertTopic, PipelineAlarms
 from modules.config import ProjectConfig
 from modules.context import EXECUTION_ALARM_METRICS, Names
+from modules.dashboard import MAX_DASHBOARD_WIDGETS, DashboardPipeline, EnvironmentDashboard
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from cdktf import Testing
 
-from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.context import Names
+from modules.dashboard import PIPELINES_PER_DASHBOARD
 from modules.stack import StateBootstrapStack, state_bootstraps
 from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
 from tests.helpers import policy_of, reference, resource_named, resources

@@ -14,8 +14,9 @@ The package, by concern (each module imports only those above it):
   builds), time zones, and the limits AWS states only in prose;
 - ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
   ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
-- the schema: ``pipeline`` (model, schedule, transform, alarms), ``state`` (local or S3),
-  ``environment`` (account, region, tags, storage, alerting, pipelines), ``project`` (the whole);
+- the schema: ``model``, ``schedule`` and ``transform`` (the parts of a pipeline), ``pipeline``
+  (those parts, alarms, trigger, run options), ``state`` (local or S3), ``environment`` (account,
+  region, tags, storage, alerting, pipelines), ``project`` (the whole);
 - ``loading``: YAML, the environment merge, and one-line error messages.
 
 The schedule arithmetic the freshness alarm and its validation share is ``modules.schedule_window``.
@@ -58,20 +59,12 @@ from modules.config.loading import (
     load_config,
     parse_config,
 )
-from modules.config.pipeline import (
-    AlarmSettings,
-    DataProcessing,
-    EventTrigger,
-    ModelClient,
-    ModelConfig,
-    PipelineConfig,
-    RetryPolicy,
-    ScheduleConfig,
-    TransformConfig,
-    VpcConfig,
-)
+from modules.config.model import ModelConfig, VpcConfig
+from modules.config.pipeline import AlarmSettings, EventTrigger, PipelineConfig
 from modules.config.project import ProjectConfig
+from modules.config.schedule import RetryPolicy, ScheduleConfig
 from modules.config.state import LocalState, S3State
+from modules.config.transform import DataProcessing, ModelClient, TransformConfig
 
 __all__ = [
     "DATA_PROCESSING_CONTENT_TYPES",

@@ -1,0 +1,143 @@
+"""When a pipeline runs: the EventBridge Scheduler expression, its dates, flexible window, retry
+policy and the payload each scheduled run gets.
+
+Needs EventBridge Scheduler's bounds (read from botocore through ``modules.config.aws_facts``)
+and the field types of ``modules.config.fields``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modules.config.aws_facts import START_DATE_GRACE, request_member
+from modules.config.fields import (
+    InputPrefix,
+    ScheduleExpression,
+    StrictModel,
+    TfStr,
+    TimeZone,
+    no_terraform_template,
+)
+
+# EventBridge Scheduler's bounds, from botocore's scheduler model (a small model: loaded when
+# the config schema is built, so that the bounds show in the schema and the config reference).
+RETRY_ATTEMPTS = request_member("scheduler:CreateSchedule.Target.RetryPolicy.MaximumRetryAttempts")
+EVENT_AGE = request_member("scheduler:CreateSchedule.Target.RetryPolicy.MaximumEventAgeInSeconds")
+FLEXIBLE_WINDOW = request_member(
+    "scheduler:CreateSchedule.FlexibleTimeWindow.MaximumWindowInMinutes"
+)
+
+
+class RetryPolicy(StrictModel):
+    """How hard EventBridge Scheduler tries to start a run (not to re-run a failed one)."""
+
+    max_attempts: int = Field(
+        default=3,
+        ge=RETRY_ATTEMPTS["min"],
+        le=RETRY_ATTEMPTS["max"],
+        description="Retries to start a run.",
+    )
+    max_event_age_seconds: int = Field(
+        default=3600,
+        ge=EVENT_AGE["min"],
+        le=EVENT_AGE["max"],
+        description="Give up starting a run after this long.",
+    )
+
+
+# Run-input keys the workflow reads that Scheduler or the event trigger set: a payload that set
+# them would change what every scheduled run reads.
+RESERVED_PAYLOAD_KEYS = ("trigger", "scheduled_time", "marker_key")
+
+
+class _PayloadPrefix(BaseModel):
+    """The payload's input_prefix, checked by the same type as the pipeline's input_prefix."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input_prefix: InputPrefix | None = None
+
+
+class ScheduleConfig(StrictModel):
+    """When a pipeline runs."""
+
+    expression: ScheduleExpression = Field(
+        description="EventBridge Scheduler expression: cron(...), rate(...) or at(...)."
+    )
+    timezone: TimeZone = Field(
+        default="UTC", description="IANA time zone the expression is read in."
+    )
+    flexible_window_minutes: int = Field(
+        default=0,
+        ge=0,  # 0 is the mode OFF; Scheduler's own minimum applies to mode FLEXIBLE
+        le=FLEXIBLE_WINDOW["max"],
+        description="Let Scheduler start up to this late (0 = exact).",
+    )
+    start_date: datetime | None = Field(default=None, description="No runs before this time.")
+    end_date: datetime | None = Field(default=None, description="No runs after this time.")
+    enabled: bool = Field(default=True, description="Whether the schedule fires.")
+    retry: RetryPolicy = Field(
+        default_factory=RetryPolicy, description="Retries to start a run: see Retry policy."
+    )
+    payload: dict[TfStr, Any] = Field(
+        default_factory=dict,
+        description="Extra keys for the run input, e.g. input_prefix to read another prefix "
+        f"under the pipeline's input prefix (not {', '.join(RESERVED_PAYLOAD_KEYS)}: Scheduler "
+        "and the event trigger set them).",
+    )
+    input_folder: TfStr | None = Field(
+        default=None,
+        pattern=r"^([A-Za-z0-9_.=-]|\[[YMDHmsfdFWw0-9#,]+\])+$",
+        description="Scheduled runs read <input prefix><folder>/, the folder named from the "
+        "scheduled time (UTC) with this JSONata date picture, e.g. [Y0001]-[M01]-[D01]. "
+        "Without it they read the whole input prefix.",
+    )
+
+    @field_validator("payload")
+    @classmethod
+    def _safe_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        no_terraform_template(json.dumps(value))
+        reserved = [key for key in RESERVED_PAYLOAD_KEYS if key in value]
+        if reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} may not be set: Scheduler and the event trigger set it"
+            )
+        _PayloadPrefix.model_validate(value)  # errors name payload.input_prefix
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ScheduleConfig:
+        start, end = _utc(self.start_date), _utc(self.end_date)
+        if start and end and start >= end:
+            raise ValueError("start_date must be before end_date")
+        if start and start < datetime.now(UTC) - START_DATE_GRACE:
+            raise ValueError(
+                f"start_date {start:%Y-%m-%dT%H:%M:%SZ} has passed; EventBridge Scheduler refuses "
+                "a start date more than 5 minutes in the past (on create and on every update), "
+                "so remove it once the schedule has started"
+            )
+        return self
+
+
+def longest_folder(picture: str) -> str:
+    """An upper bound of a date picture's rendering: each [component] as wide as the widest of
+    a name (9: "September"), its own text and its width modifier."""
+
+    def widest(component: re.Match[str]) -> str:
+        body = component[1]
+        width = max([9, len(body), *(int(n) for n in re.findall(r",(\d+)", body))])
+        return "x" * width
+
+    return re.sub(r"\[([^\]]*)\]", widest, picture)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A date-time without an offset is read as UTC (as the scheduler layer writes it)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

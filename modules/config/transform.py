@@ -1,0 +1,129 @@
+"""How a pipeline runs: the Batch Transform job each run starts (instances, input splitting,
+payload limits, data processing, the model client, the run timeout).
+
+Needs SageMaker's prose-only rules and instance facts (``modules.config.aws_facts``) and the
+request-shape markers of ``modules.config.fields``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from modules.config.aws_facts import (
+    DATA_PROCESSING_CONTENT_TYPES,
+    MAX_PAYLOAD_MB,
+    has_instance_storage,
+)
+from modules.config.fields import TRANSFORM, StrictModel, TfStr, sagemaker
+
+
+class DataProcessing(StrictModel):
+    """Filter and join records around the model (SageMaker DataProcessing)."""
+
+    input_filter: Annotated[
+        TfStr | None, sagemaker(f"{TRANSFORM}.DataProcessing.InputFilter", "input filter")
+    ] = Field(default=None, description="JSONPath selecting what is sent to the model.")
+    output_filter: Annotated[
+        TfStr | None, sagemaker(f"{TRANSFORM}.DataProcessing.OutputFilter", "output filter")
+    ] = Field(default=None, description="JSONPath selecting what is written.")
+    join_source: Annotated[
+        Literal["None", "Input"], sagemaker(f"{TRANSFORM}.DataProcessing.JoinSource", "join")
+    ] = Field(default="None", description="Input: join each prediction to its input record.")
+
+
+class ModelClient(StrictModel):
+    """How the transform job calls the container."""
+
+    invocations_timeout_seconds: Annotated[
+        int,
+        sagemaker(
+            f"{TRANSFORM}.ModelClientConfig.InvocationsTimeoutInSeconds", "invocation timeout"
+        ),
+    ] = Field(default=600, description="Timeout of one request to the container.")
+    invocations_max_retries: Annotated[
+        int,
+        sagemaker(f"{TRANSFORM}.ModelClientConfig.InvocationsMaxRetries", "invocation retries"),
+    ] = Field(default=1, description="Retries of a failed request to the container.")
+
+
+class TransformConfig(StrictModel):
+    """The Batch Transform job each run starts."""
+
+    instance_type: Annotated[
+        TfStr,
+        sagemaker(f"{TRANSFORM}.TransformResources.InstanceType", "Batch Transform instance type"),
+    ] = Field(default="ml.m5.xlarge", description="Transform instance type.")
+    instance_count: Annotated[
+        int, sagemaker(f"{TRANSFORM}.TransformResources.InstanceCount", "instance count")
+    ] = Field(default=1, description="Instances per job.")
+    batch_strategy: Annotated[
+        Literal["MultiRecord", "SingleRecord"],
+        sagemaker(f"{TRANSFORM}.BatchStrategy", "batch strategy"),
+    ] = Field(default="MultiRecord", description="Records per request to the container.")
+    split_type: Annotated[
+        Literal["None", "Line", "RecordIO", "TFRecord"],
+        sagemaker(f"{TRANSFORM}.TransformInput.SplitType", "split type"),
+    ] = Field(default="Line", description="How input files are split into records.")
+    compression_type: Annotated[
+        Literal["None", "Gzip"],
+        sagemaker(f"{TRANSFORM}.TransformInput.CompressionType", "compression type"),
+    ] = Field(default="None", description="Compression of the input files.")
+    content_type: Annotated[
+        TfStr, sagemaker(f"{TRANSFORM}.TransformInput.ContentType", "content type")
+    ] = Field(default="text/csv", min_length=1, description="MIME type of the input.")
+    accept: Annotated[TfStr, sagemaker(f"{TRANSFORM}.TransformOutput.Accept", "accept type")] = (
+        Field(default="text/csv", min_length=1, description="MIME type of the output.")
+    )
+    assemble_with: Annotated[
+        Literal["None", "Line"],
+        sagemaker(f"{TRANSFORM}.TransformOutput.AssembleWith", "output assembly"),
+    ] = Field(default="Line", description="How output records are joined.")
+    max_payload_mb: Annotated[int, sagemaker(f"{TRANSFORM}.MaxPayloadInMB", "max payload")] = Field(
+        default=6, description="Largest request to the container (MB)."
+    )
+    max_concurrent_transforms: Annotated[
+        int, sagemaker(f"{TRANSFORM}.MaxConcurrentTransforms", "max concurrent transforms")
+    ] = Field(default=0, description="0 = auto.")
+    environment: Annotated[
+        dict[TfStr, TfStr], sagemaker(f"{TRANSFORM}.Environment", "transform environment")
+    ] = Field(default_factory=dict, description="Environment variables for the transform job.")
+    data_processing: DataProcessing = Field(
+        default_factory=DataProcessing, description="See Data processing."
+    )
+    model_client: ModelClient = Field(default_factory=ModelClient, description="See Model client.")
+    timeout_minutes: int = Field(
+        default=360, ge=5, le=10080, description="A run is stopped and failed after this long."
+    )
+
+    @model_validator(mode="after")
+    def _rules_across_fields(self) -> TransformConfig:
+        # Rules SageMaker states in prose, not in its API model (aws_facts has their pages).
+        if self.max_payload_mb > MAX_PAYLOAD_MB:
+            raise ValueError(f"max_payload_mb may be at most {MAX_PAYLOAD_MB} (SageMaker's limit)")
+        product = self.max_concurrent_transforms * self.max_payload_mb
+        if product > MAX_PAYLOAD_MB:
+            raise ValueError(
+                f"max_concurrent_transforms x max_payload_mb is {product}; SageMaker allows at "
+                f"most {MAX_PAYLOAD_MB} (MB in flight per instance)"
+            )
+        processing = self.data_processing
+        if (
+            processing.input_filter or processing.output_filter or processing.join_source != "None"
+        ) and (
+            self.content_type not in DATA_PROCESSING_CONTENT_TYPES
+            or self.split_type in ("RecordIO", "TFRecord")
+        ):
+            raise ValueError(
+                "data_processing (filters, join_source) works only on CSV and JSON / JSON Lines "
+                f"input: content_type must be one of {', '.join(DATA_PROCESSING_CONTENT_TYPES)} "
+                f"and split_type None or Line (got {self.content_type}, {self.split_type})"
+            )
+        return self
+
+    @property
+    def has_instance_storage(self) -> bool:
+        """Instance types whose volumes are local NVMe (always hardware-encrypted): SageMaker
+        refuses a VolumeKmsKeyId for them."""
+        return has_instance_storage(self.instance_type)
