@@ -112,7 +112,8 @@ def _alarm_notification(alarm: dict[str, Any], old: str, new: str) -> str:
                 "Statistic": alarm["statistic"].upper(),
                 "Unit": None,
                 "Dimensions": [
-                    {"value": value, "name": name} for name, value in alarm.get("dimensions", {}).items()
+                    {"value": value, "name": name}
+                    for name, value in alarm.get("dimensions", {}).items()
                 ],
                 "Period": alarm["period"],
                 "EvaluationPeriods": alarm["evaluation_periods"],
