@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench docs diagram hcl clean plan plan-review
+.PHONY: install synth test lint format bench docs diagram outputs hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -108,19 +108,29 @@ hcl: $(INSTALLED) $(NODE_TOOLS)
 	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
 	@ls hcl.out/stacks/*/cdk.tf
 
-# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest.
-docs: $(INSTALLED) diagram
+# Regenerate the product's documents that tests/test_docs.py and tests/test_diagram.py keep honest:
+# docs/ is built from the example config tests/fixtures/example.yaml, never from yours.
+docs: $(INSTALLED)
+	@$(GRAPHVIZ_NOTE)
+	$(PYTHON) -m tools.diagram
 	$(PYTHON) -m tools.config_reference
 	$(PYTHON) -m tools.outputs_reference
 	$(PYTHON) -m tools.run_states
 
-# The architecture picture from the dev stack's Terraform JSON. Rendering the SVG/PNG needs
-# Graphviz's `dot`, which this target does not install: the DOT source is written without it.
+# Your config's own picture and outputs (config/pipelines.yaml, or PIPELINE_CONFIG), into docs.out/
+# (git-ignored): these commands rewrite them. The picture is of one environment (ENV, default dev).
+# Rendering the SVG/PNG needs Graphviz's `dot`, which is not installed here: the DOT source is
+# written without it.
+USER_CONFIG := $(or $(PIPELINE_CONFIG),config/pipelines.yaml)
+GRAPHVIZ_NOTE := command -v dot >/dev/null || echo "Graphviz 'dot' is not installed: writing the DOT source only." \
+	"To render SVG and PNG, install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;" \
+	"macOS: brew install graphviz; other systems: https://graphviz.org/download/) and run it again."
 diagram: $(INSTALLED)
-	@command -v dot >/dev/null || echo "Graphviz 'dot' is not installed: writing docs/architecture.dot only." \
-		"To render docs/architecture.svg and .png, install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;" \
-		"macOS: brew install graphviz; other systems: https://graphviz.org/download/) and run make diagram again."
-	$(PYTHON) -m tools.diagram
+	@$(GRAPHVIZ_NOTE)
+	$(PYTHON) -m tools.diagram --config "$(USER_CONFIG)" --environment "$(or $(ENV),dev)" --outdir docs.out
+
+outputs: $(INSTALLED)
+	$(PYTHON) -m tools.outputs_reference --config "$(USER_CONFIG)" --output docs.out/outputs.md
 
 # Plan every stack of one environment in deploy order into plans/<stack>.json (needs AWS
 # credentials and the hashicorp/aws provider; says in one line which is missing).
@@ -144,4 +154,4 @@ plan-review: $(INSTALLED)
 	exit $$status
 
 clean:
-	rm -rf cdktf.out hcl.out plans .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out hcl.out docs.out plans .pytest_cache .mypy_cache .ruff_cache

@@ -27,7 +27,7 @@ from modules.config.aws_facts import (
     request_member,
 )
 from modules.context import Limit, Names
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
 
 def test_default_config_has_dev_with_local_state_and_prod_with_s3(
@@ -58,7 +58,7 @@ def test_config_path_comes_from_environment_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     other = tmp_path / "other.yaml"
-    other.write_text((REPO / "config" / "pipelines.yaml").read_text().replace("mlbatch", "other"))
+    other.write_text(EXAMPLE_CONFIG.read_text().replace("mlbatch", "other"))
     monkeypatch.setenv("PIPELINE_CONFIG", str(other))
     assert load_config().project == "other"
 
@@ -542,7 +542,7 @@ def _run_app(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedPr
 def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        (REPO / "config" / "pipelines.yaml").read_text().replace("ml.m5.2xlarge", "ml.huge")
+        EXAMPLE_CONFIG.read_text().replace("ml.m5.2xlarge", "ml.huge")
     )
     result = _run_app(tmp_path, bad)
     assert result.returncode == 2
@@ -554,7 +554,7 @@ def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
 def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        (REPO / "config" / "pipelines.yaml")
+        EXAMPLE_CONFIG
         .read_text()
         .replace(
             "flexible_window_minutes: 15",
@@ -576,7 +576,7 @@ def test_a_future_start_date_is_kept(make_config: Callable[..., ProjectConfig]) 
 
 
 def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
-    result = _run_app(tmp_path, REPO / "config" / "pipelines.yaml", PIPELINE_ENVIRONMENTS="staging")
+    result = _run_app(tmp_path, EXAMPLE_CONFIG, PIPELINE_ENVIRONMENTS="staging")
     assert result.returncode == 2
     assert "no environment staging" in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
@@ -584,7 +584,8 @@ def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
 
 def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
     probe = (
-        "import sys; from modules.config import load_config; load_config(); "
+        "import sys; from modules.config import load_config; "
+        f"load_config({str(EXAMPLE_CONFIG)!r}); "
         "loaded = [m for m in sys.modules if m.split('.')[0] in "
         "('cdktf', 'jsii', 'cdktf_cdktf_provider_aws')]; print(loaded)"
     )

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from modules.config import ConfigError, ProjectConfig, check_name, parse_config
 from modules.context import Names
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
-BASE: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(

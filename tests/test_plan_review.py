@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig
-from tests.conftest import stacks_of
+from tests.conftest import EXAMPLE_CONFIG, stacks_of
 from tests.plan_fixtures import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
@@ -224,7 +224,7 @@ def test_unreadable_input_is_one_line_and_exit_1(
 
 @pytest.fixture(scope="module")
 def raw_config() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     return loaded
 
 
@@ -294,8 +294,8 @@ def bucket_address(stacks: dict[str, dict[str, Any]], env: str, role: str) -> st
 
 @pytest.fixture(scope="module")
 def baseline(stacks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The shipped config as synthesized for the session: what every edit is compared with."""
-    return stacks_of(stacks, "shipped")
+    """The example config as synthesized for the session: what every edit is compared with."""
+    return stacks_of(stacks, "example")
 
 
 def test_transform_instance_count_changes_one_field_of_one_state(

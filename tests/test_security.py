@@ -1,6 +1,6 @@
 """Secure and valid by construction: policy scan, ASL validation, IAM lint, data safety, stability.
 
-Scanned: every stack of the shipped config and of tests/fixtures/all-features.yaml (every optional
+Scanned: every stack of the example config (tests/fixtures/example.yaml) and of tests/fixtures/all-features.yaml (every optional
 feature on). Tools: checkov (its own virtualenv, tools/checkov), asl-validator (npm, pinned in
 package-lock.json), parliament (PyPI). Accepted findings live in security/: one reviewed place.
 """
@@ -59,8 +59,8 @@ def policy_documents(stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
 def test_all_stacks_are_scanned(stacks: dict[str, dict[str, Any]]) -> None:
     per_pipeline = ["", "-churn", "-ltv", "-dashboard"]
     assert set(stacks) == {
-        *(f"shipped/mlbatch-{env}{suffix}" for env in ("dev", "prod") for suffix in per_pipeline),
-        "shipped/mlbatch-state",
+        *(f"example/mlbatch-{env}{suffix}" for env in ("dev", "prod") for suffix in per_pipeline),
+        "example/mlbatch-state",
         "all-features/full-stage",  # layout: single
         "all-features/full-state",
     }
@@ -263,7 +263,7 @@ def test_data_outlives_a_mistaken_destroy(
 
 
 def test_state_stores_are_always_protected(stacks: dict[str, dict[str, Any]]) -> None:
-    for name in ("shipped/mlbatch-state", "all-features/full-state"):
+    for name in ("example/mlbatch-state", "all-features/full-state"):
         resources = stacks[name]["resource"]
         for resource_type in ("aws_s3_bucket", "aws_kms_key"):
             for resource in resources[resource_type].values():
