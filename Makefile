@@ -77,10 +77,15 @@ $(ACTIONLINT):
 
 install: $(INSTALLED)
 
+# Synthesized into $(OUT).next first, then swapped in: a config error (or any failed synth) keeps
+# the last good $(OUT) as it was.
+OUT ?= cdktf.out
 synth: $(INSTALLED)
-	rm -rf cdktf.out
-	$(PYTHON) -O main.py
-	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
+	@rm -rf "$(OUT).next"
+	@CDKTF_OUTDIR="$(OUT).next" $(PYTHON) -O main.py || { rm -rf "$(OUT).next"; \
+		echo "make synth: nothing written; $(OUT)/ is as it was" >&2; exit 1; }
+	@rm -rf "$(OUT)" && mv "$(OUT).next" "$(OUT)"
+	@echo "Synthesized into $(OUT)/: $$(ls "$(OUT)/stacks" | tr '\n' ' ')"
 
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile

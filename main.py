@@ -8,7 +8,8 @@
 spent per resource; the test suite runs without it, so those checks still guard every code path.
 
 The config is validated before cdktf or the AWS provider is loaded: a mistake is reported in about
-a second, with exit status 2 and one line naming the file and the field, and nothing is written.
+a second, with exit status 2 and one line per mistake naming the file, the line and the field,
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def main() -> int:
     try:
         config = load_config()
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
+        for line in error.lines:  # every mistake, one line each
+            print(f"config error: {line}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()

@@ -1,8 +1,9 @@
 """Secure and valid by construction: policy scan, ASL validation, IAM lint, data safety, stability.
 
-Scanned: every stack of the example config (tests/fixtures/example.yaml) and of tests/fixtures/all-features.yaml (every optional
-feature on). Tools: checkov (its own virtualenv, tools/checkov), asl-validator (npm, pinned in
-package-lock.json), parliament (PyPI). Accepted findings live in security/: one reviewed place.
+Scanned: every stack of the example config (tests/fixtures/example.yaml) and of
+tests/fixtures/all-features.yaml (every optional feature on). Tools: checkov (its own virtualenv,
+tools/checkov), asl-validator (npm, pinned in package-lock.json), parliament (PyPI). Accepted
+findings live in security/: one reviewed place.
 """
 
 from __future__ import annotations

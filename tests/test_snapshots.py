@@ -67,7 +67,8 @@ EXAMPLE_STACKS = [
 def test_default_config_stack(
     stack: str, stacks: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion
 ) -> None:
-    """Every stack of the example config (tests/fixtures/example.yaml) (default per-pipeline layout, and the state bootstrap)."""
+    """Every stack of the example config, tests/fixtures/example.yaml (default per-pipeline
+    layout, and the state bootstrap)."""
     assert readable(stacks[f"example/{stack}"]) == snapshot_json
 
 

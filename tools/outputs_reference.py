@@ -10,9 +10,8 @@ Read them after `terraform apply` with `terraform output` in cdktf.out/stacks/<s
 from __future__ import annotations
 
 import sys
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from tools.generated import REPO, document_main
 from tools.synth import synthesize
