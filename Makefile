@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test lint format bench docs diagram outputs hcl clean plan plan-review
+.PHONY: install synth test check review lint format bench docs diagram outputs hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -87,8 +87,18 @@ synth: $(INSTALLED)
 	@rm -rf "$(OUT)" && mv "$(OUT).next" "$(OUT)"
 	@echo "Synthesized into $(OUT)/: $$(ls "$(OUT)/stacks" | tr '\n' ' ')"
 
+# The product's own suite (on its fixtures, tests/fixtures/), then your config held to the same gates.
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
+	@$(MAKE) --no-print-directory check
+
+# Your config (config/pipelines.yaml, or PIPELINE_CONFIG) through every gate the product's fixtures
+# pass: validate, synth, checkov, ASL, parliament, IAM invariants, every run path executed, and
+# your own checks in checks/ (CHECKS=<dir> for another folder). Prints one row per environment x
+# pipeline; exit 2 on a config error, 1 when another gate fails (named on the last line).
+CHECKS ?= checks
+check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
+	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)")
 
 lint: $(INSTALLED) $(ACTIONLINT)
 	$(PYTHON) -m ruff check .

@@ -4,6 +4,7 @@ session-scoped, and layer tests synthesize one small stack per test module."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import pytest
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
 from tests.sfn_engine import Engine
+from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.generated import EXAMPLE_CONFIG
-from tools.synth import synthesize
+from tools.synth import read_stacks, synthesize
 
 configure_jsii_runtime()  # before cdktf is imported anywhere in the session
 
@@ -26,11 +28,19 @@ CONFIGS = {
     "example": EXAMPLE_CONFIG,
     "all-features": FIXTURES / "all-features.yaml",
 }
+# `make check` (tools/check) runs the product's gate tests on one other config, the user's: then
+# the session's synthesized stacks are that config's alone, under the label "user".
+if os.environ.get(CHECK_CONFIG_ENV_VAR):
+    CONFIGS = {"user": Path(os.environ[CHECK_CONFIG_ENV_VAR])}
 
 
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Every stack of both configs, synthesized through the app: {"<config>/<stack>": json}."""
+    if os.environ.get(CHECK_OUTDIR_ENV_VAR):  # make check synthesized the user's config already
+        return {
+            f"user/{n}": d for n, d in read_stacks(Path(os.environ[CHECK_OUTDIR_ENV_VAR])).items()
+        }
     return {
         f"{label}/{name}": document
         for label, path in CONFIGS.items()
