@@ -168,5 +168,13 @@ plan-review: $(INSTALLED)
 		"$(PYTHON) -m tools.plan_review $(PLAN)" >&2; \
 	exit $$status
 
+# An offline review of your change: BASE (default: the merge-base with main) and the working tree
+# are synthesized and their difference printed as the plan review's Markdown (a configuration
+# diff: no state, no drift, no AWS account). Same statuses as plan-review, named on stderr.
+review: $(INSTALLED)
+	@$(PYTHON) -m tools.plan_review.review $(if $(BASE),--base "$(BASE)"); status=$$?; \
+	case $$status in 0) ;; 3) echo "review: status 3: data at risk where allow_destroy is not set" >&2 ;; \
+		*) echo "review: status $$status: no review (see the line above)" >&2 ;; esac; exit $$status
+
 clean:
 	rm -rf cdktf.out hcl.out docs.out plans .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
 """`make plan` and `make plan-review` (tools/plan_review): the reader on real `terraform show -json`
 output (terraform's built-in terraform_data, no provider needed), and what it says about this
-project's own resources in plans built from two synthesized configs (tests/plan_fixtures.py)."""
+project's own resources in plans built from two synthesized configs
+(tools/plan_review/config_diff.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import yaml
 
 from modules.config import ProjectConfig
 from tests.conftest import EXAMPLE_CONFIG, stacks_of
-from tests.plan_fixtures import build_plan
+from tools.plan_review.config_diff import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
 from tools.synth import synthesize
