@@ -104,14 +104,14 @@ def review(base: str, limit: int = GITHUB_COMMENT_LIMIT, repo: Path = REPO) -> t
         roles: dict[str, StackRole] = {}
         bootstrap = ""
         new_config = config or str(repo / "config" / "pipelines.yaml")
-        for path in (old_config or str(old_tree / "config" / "pipelines.yaml"), new_config):
-            found, bootstrap = _roles(path)
+        for config_path in (old_config or str(old_tree / "config" / "pipelines.yaml"), new_config):
+            found, bootstrap = _roles(config_path)
             roles.update(found)  # the working tree's roles win; removed stacks keep theirs
         plans = []
         for stack in sorted(set(before) | set(after)):
-            path = root / f"{stack}.plan.json"
-            path.write_text(json.dumps(build_plan(before.get(stack), after.get(stack))))
-            plan = load_plan(path, stack)
+            plan_file = root / f"{stack}.plan.json"
+            plan_file.write_text(json.dumps(build_plan(before.get(stack), after.get(stack))))
+            plan = load_plan(plan_file, stack)
             attach_role(plan, roles, bootstrap)
             plans.append(plan)
     header = (
