@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test test-quick lint format bench docs diagram hcl clean plan plan-review
+.PHONY: install synth test test-quick check review lint format bench docs diagram outputs hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -77,13 +77,28 @@ $(ACTIONLINT):
 
 install: $(INSTALLED)
 
+# Synthesized into $(OUT).next first, then swapped in: a config error (or any failed synth) keeps
+# the last good $(OUT) as it was.
+OUT ?= cdktf.out
 synth: $(INSTALLED)
-	rm -rf cdktf.out
-	$(PYTHON) -O main.py
-	@echo "Synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
+	@rm -rf "$(OUT).next"
+	@CDKTF_OUTDIR="$(OUT).next" $(PYTHON) -O main.py || { rm -rf "$(OUT).next"; \
+		echo "make synth: nothing written; $(OUT)/ is as it was" >&2; exit 1; }
+	@rm -rf "$(OUT)" && mv "$(OUT).next" "$(OUT)"
+	@echo "Synthesized into $(OUT)/: $$(ls "$(OUT)/stacks" | tr '\n' ' ')"
 
+# The product's own suite (on its fixtures, tests/fixtures/), then your config held to the same gates.
 test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
 	$(PYTHON) -m pytest -n 2 --dist loadfile
+	@$(MAKE) --no-print-directory check
+
+# Your config (config/pipelines.yaml, or PIPELINE_CONFIG) through every gate the product's fixtures
+# pass: validate, synth, checkov, ASL, parliament, IAM invariants, every run path executed, and
+# your own checks in checks/ (CHECKS=<dir> for another folder). Prints one row per environment x
+# pipeline; exit 2 on a config error, 1 when another gate fails (named on the last line).
+CHECKS ?= checks
+check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
+	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)")
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
 # tests/markers.py. `make test` stays the full gate.
@@ -114,21 +129,31 @@ hcl: $(INSTALLED) $(NODE_TOOLS)
 	CHECKPOINT_DISABLE=1 CI=true node $(CDKTF_CLI) synth --hcl --output hcl.out
 	@ls hcl.out/stacks/*/cdk.tf
 
-# Regenerate the documents that tests/test_docs.py and tests/test_diagram.py keep honest, and the
+# Regenerate the product's documents that tests/test_docs.py and tests/test_diagram.py keep honest
+# (docs/ is built from the example config tests/fixtures/example.yaml, never from yours), and the
 # botocore facts the config reads (modules/config/aws_facts.json, tests/test_aws_facts_cache.py).
-docs: $(INSTALLED) diagram
+docs: $(INSTALLED)
 	$(PYTHON) -m tools.aws_facts_cache
+	@$(GRAPHVIZ_NOTE)
+	$(PYTHON) -m tools.diagram
 	$(PYTHON) -m tools.config_reference
 	$(PYTHON) -m tools.outputs_reference
 	$(PYTHON) -m tools.run_states
 
-# The architecture picture from the dev stack's Terraform JSON. Rendering the SVG/PNG needs
-# Graphviz's `dot`, which this target does not install: the DOT source is written without it.
+# Your config's own picture and outputs (config/pipelines.yaml, or PIPELINE_CONFIG), into docs.out/
+# (git-ignored): these commands rewrite them. The picture is of one environment (ENV, default dev).
+# Rendering the SVG/PNG needs Graphviz's `dot`, which is not installed here: the DOT source is
+# written without it.
+USER_CONFIG := $(or $(PIPELINE_CONFIG),config/pipelines.yaml)
+GRAPHVIZ_NOTE := command -v dot >/dev/null || echo "Graphviz 'dot' is not installed: writing the DOT source only." \
+	"To render SVG and PNG, install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;" \
+	"macOS: brew install graphviz; other systems: https://graphviz.org/download/) and run it again."
 diagram: $(INSTALLED)
-	@command -v dot >/dev/null || echo "Graphviz 'dot' is not installed: writing docs/architecture.dot only." \
-		"To render docs/architecture.svg and .png, install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz;" \
-		"macOS: brew install graphviz; other systems: https://graphviz.org/download/) and run make diagram again."
-	$(PYTHON) -m tools.diagram
+	@$(GRAPHVIZ_NOTE)
+	$(PYTHON) -m tools.diagram --config "$(USER_CONFIG)" --environment "$(or $(ENV),dev)" --outdir docs.out
+
+outputs: $(INSTALLED)
+	$(PYTHON) -m tools.outputs_reference --config "$(USER_CONFIG)" --output docs.out/outputs.md
 
 # Plan every stack of one environment in deploy order into plans/<stack>.json (needs AWS
 # credentials and the hashicorp/aws provider; says in one line which is missing).
@@ -151,5 +176,13 @@ plan-review: $(INSTALLED)
 		"$(PYTHON) -m tools.plan_review $(PLAN)" >&2; \
 	exit $$status
 
+# An offline review of your change: BASE (default: the merge-base with main) and the working tree
+# are synthesized and their difference printed as the plan review's Markdown (a configuration
+# diff: no state, no drift, no AWS account). Same statuses as plan-review, named on stderr.
+review: $(INSTALLED)
+	@$(PYTHON) -m tools.plan_review.review $(if $(BASE),--base "$(BASE)"); status=$$?; \
+	case $$status in 0) ;; 3) echo "review: status 3: data at risk where allow_destroy is not set" >&2 ;; \
+		*) echo "review: status $$status: no review (see the line above)" >&2 ;; esac; exit $$status
+
 clean:
-	rm -rf cdktf.out hcl.out plans .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out hcl.out docs.out plans .pytest_cache .mypy_cache .ruff_cache

@@ -8,9 +8,9 @@
 spent per resource; the test suite runs without it, so those checks still guard every code path.
 
 The config is validated before the AWS provider is loaded and before any construct exists: a
-mistake is reported in about a second, with exit status 2 and one line naming the file and the
-field, and nothing is written. (The jsii runtime, Node with cdktf's assembly, starts in a thread
-meanwhile: Node loads in its own process while Python validates.)
+mistake is reported in about a second, with exit status 2 and one line per mistake naming the
+file, the line and the field, and nothing is written. (The jsii runtime, Node with cdktf's
+assembly, starts in a thread meanwhile: Node loads in its own process while Python validates.)
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def main() -> int:
     try:
         config = load_config()
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr, flush=True)
-        runtime_started()  # exit once Node is up: jsii then stops it cleanly
+        for line in error.lines:  # every mistake, one line each
+            print(f"config error: {line}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()

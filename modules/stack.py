@@ -382,7 +382,8 @@ class EnvironmentStack(_EnvironmentStack):
         shared = _shared_resources(self, env, names, aws)
         for pipeline in env.pipelines:
             _pipeline_resources(self, env, pipeline, names, aws, shared)
-        _dashboard(self, env, names, aws)
+        if env.pipelines:
+            _dashboard(self, env, names, aws)
 
 
 class BaseStack(_EnvironmentStack):
@@ -438,6 +439,8 @@ def build_environment(
         return [EnvironmentStack(scope, project, env)]
     base = BaseStack(scope, project, env)
     pipelines = [PipelineStack(scope, project, env, p, base) for p in env.pipelines]
+    if not pipelines:  # every pipeline disabled here: the shared resources (and data) stay
+        return [base]
     return [base, *pipelines, DashboardStack(scope, project, env, pipelines)]
 
 

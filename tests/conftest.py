@@ -4,6 +4,7 @@ session-scoped, and layer tests synthesize one small stack per test module."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,21 +14,33 @@ import pytest
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
 from tests.sfn_engine import Engine
-from tools.synth import synthesize
+from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
+from tools.generated import EXAMPLE_CONFIG
+from tools.synth import read_stacks, synthesize
 
 configure_jsii_runtime()  # before cdktf is imported anywhere in the session
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The product's tests run on these fixtures only (EXAMPLE_CONFIG is tests/fixtures/example.yaml,
+# which the committed documents are generated from too); the user's config is `make check`'s.
 CONFIGS = {
-    "shipped": REPO / "config" / "pipelines.yaml",
+    "example": EXAMPLE_CONFIG,
     "all-features": FIXTURES / "all-features.yaml",
 }
+# `make check` (tools/check) runs the product's gate tests on one other config, the user's: then
+# the session's synthesized stacks are that config's alone, under the label "user".
+if os.environ.get(CHECK_CONFIG_ENV_VAR):
+    CONFIGS = {"user": Path(os.environ[CHECK_CONFIG_ENV_VAR])}
 
 
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Every stack of both configs, synthesized through the app: {"<config>/<stack>": json}."""
+    if os.environ.get(CHECK_OUTDIR_ENV_VAR):  # make check synthesized the user's config already
+        return {
+            f"user/{n}": d for n, d in read_stacks(Path(os.environ[CHECK_OUTDIR_ENV_VAR])).items()
+        }
     return {
         f"{label}/{name}": document
         for label, path in CONFIGS.items()
@@ -55,7 +68,8 @@ def engine() -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def default_config() -> ProjectConfig:
-    return load_config(REPO / "config" / "pipelines.yaml")
+    """The example config (tests/fixtures/example.yaml, the config the project first shipped)."""
+    return load_config(EXAMPLE_CONFIG)
 
 
 @pytest.fixture(scope="session")
@@ -98,10 +112,10 @@ def prod_json(default_config: ProjectConfig, synth_env: Callable[[ProjectConfig,
 
 @pytest.fixture
 def make_config() -> Callable[..., ProjectConfig]:
-    """Build a config from the default file with edits applied to the raw document."""
+    """Build a config from the example file with edits applied to the raw document."""
     import yaml
 
-    base = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    base = yaml.safe_load(EXAMPLE_CONFIG.read_text())
 
     def build(edit: Callable[[dict[str, Any]], None] | None = None) -> ProjectConfig:
         raw = json.loads(json.dumps(base))

@@ -27,7 +27,7 @@ from modules.config.aws_facts import (
     request_member,
 )
 from modules.context import Limit, Names
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
 
 def test_default_config_has_dev_with_local_state_and_prod_with_s3(
@@ -58,7 +58,7 @@ def test_config_path_comes_from_environment_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     other = tmp_path / "other.yaml"
-    other.write_text((REPO / "config" / "pipelines.yaml").read_text().replace("mlbatch", "other"))
+    other.write_text(EXAMPLE_CONFIG.read_text().replace("mlbatch", "other"))
     monkeypatch.setenv("PIPELINE_CONFIG", str(other))
     assert load_config().project == "other"
 
@@ -124,7 +124,7 @@ BAD_CONFIGS = [
     (
         "unknown nested key",
         _set("pipelines.0.transform.instance_typ", "x"),
-        "pipelines[churn].transform.instance_typ (in environment 'dev'): unknown key",
+        "pipelines[churn].transform.instance_typ: unknown key",
     ),
     (
         "unknown instance type",
@@ -142,13 +142,17 @@ BAD_CONFIGS = [
         "model package group name 'ltv-models-' does not match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
         "(botocore's sagemaker model (CreateModelPackageGroup.ModelPackageGroupName))",
     ),
-    ("bad region", _set("defaults.region", "xx-nowhere-1"), "defaults.region (in environment"),
+    (
+        "bad region",
+        _set("defaults.region", "xx-nowhere-1"),
+        "defaults.region: 'xx-nowhere-1' is not a region",
+    ),
     ("bad account", _set("environments.prod.account_id", "1234"), "environments.prod.account_id"),
     ("wrong type", _set("pipelines.0.transform.instance_count", "many"), "instance_count"),
     (
         "missing schedule",
         _delete("pipelines.0.schedule"),
-        "pipelines[churn].schedule (in environment 'dev'): required but missing",
+        "pipelines[churn].schedule: required but missing",
     ),
     ("image without artifact", _delete("pipelines.0.model.artifact_key"), "needs both image"),
     ("malformed image", _set("pipelines.0.model.image", "docker.io/xgb:1"), "model.image"),
@@ -188,12 +192,17 @@ BAD_CONFIGS = [
         ),
         "ecr_repository_arns is for registry packages",
     ),
-    ("duplicate pipelines", _set("pipelines.1.name", "churn"), "duplicate pipeline names: churn"),
+    (
+        "duplicate pipelines",
+        lambda raw: raw["pipelines"].append(raw["pipelines"][0]),
+        "pipelines: duplicate pipeline names: churn",
+    ),
     ("no pipelines", _set("pipelines", []), "pipelines"),
     (
         "override unknown pipeline",
         _set("environments.dev.pipelines.nope", {}),
-        "no pipeline named 'nope'",
+        "environments.dev.pipelines.nope: no pipeline is named 'nope'; the pipelines are 'churn' "
+        "and 'ltv'",
     ),
     ("bad backend", _set("environments.dev.state", {"backend": "gcs"}), "environments.dev.state"),
     (
@@ -295,7 +304,7 @@ BAD_CONFIGS = [
     (
         "scheduled time in the payload",
         _set("pipelines.0.schedule.payload", {"scheduled_time": "2026-01-01T00:00:00Z"}),
-        "pipelines[churn].schedule.payload (in environment 'dev'): scheduled_time may not be set",
+        "pipelines[churn].schedule.payload: scheduled_time may not be set",
     ),
     (
         "dated input folder too long for S3Uri",
@@ -305,14 +314,12 @@ BAD_CONFIGS = [
     (
         "payload input prefix not a string",
         _set("pipelines.0.schedule.payload", {"input_prefix": 42}),
-        "pipelines[churn].schedule.payload.input_prefix (in environment 'dev'): Input should be "
-        "a valid string",
+        "pipelines[churn].schedule.payload.input_prefix: Input should be a valid string",
     ),
     (
         "wildcard in payload input prefix",
         _set("pipelines.0.schedule.payload", {"input_prefix": "churn/x*/"}),
-        "pipelines[churn].schedule.payload.input_prefix (in environment 'dev'): String should "
-        "match pattern",
+        "pipelines[churn].schedule.payload.input_prefix: String should match pattern",
     ),
     (
         "payload input prefix too long for S3Uri",
@@ -347,7 +354,7 @@ BAD_CONFIGS = [
     (
         "invocation retries",
         _set("pipelines.0.transform.model_client", {"invocations_max_retries": 4}),
-        "invocation retries must be 0 to 3",
+        "invocation retries must be from 0 to 3 (SageMaker's limit), got 4",
     ),
     (
         "long input filter",
@@ -511,7 +518,7 @@ def test_limits_are_hand_written_only_where_botocore_publishes_none() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("project: [unclosed", "not valid YAML at line "),
+        ("project: [unclosed", r"c.yaml:2: not valid YAML \(column 1\)"),
         ("- a list", "top level must be a mapping"),
         ("", "top level must be a mapping"),
     ],
@@ -541,22 +548,21 @@ def _run_app(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedPr
 
 def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        (REPO / "config" / "pipelines.yaml").read_text().replace("ml.m5.2xlarge", "ml.huge")
-    )
+    bad.write_text(EXAMPLE_CONFIG.read_text().replace("ml.m5.2xlarge", "ml.huge"))
     result = _run_app(tmp_path, bad)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"config error: {bad}: pipelines[ltv].transform.instance_type")
+    line = bad.read_text().splitlines().index("      instance_type: ml.huge") + 1
+    assert result.stderr.startswith(
+        f"config error: {bad}:{line}: pipelines[ltv].transform.instance_type"
+    )
     assert not (tmp_path / "cdktf.out").exists()
 
 
 def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        (REPO / "config" / "pipelines.yaml")
-        .read_text()
-        .replace(
+        EXAMPLE_CONFIG.read_text().replace(
             "flexible_window_minutes: 15",
             "flexible_window_minutes: 15\n      start_date: 2025-06-01",
         )
@@ -564,9 +570,7 @@ def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: 
     result = _run_app(tmp_path, bad)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "pipelines[churn].schedule (in environment 'dev'): start_date 2025-06-01T00:00:00Z" in (
-        result.stderr
-    )
+    assert "pipelines[churn].schedule: start_date 2025-06-01T00:00:00Z" in (result.stderr)
     assert not (tmp_path / "cdktf.out").exists()
 
 
@@ -576,7 +580,7 @@ def test_a_future_start_date_is_kept(make_config: Callable[..., ProjectConfig]) 
 
 
 def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
-    result = _run_app(tmp_path, REPO / "config" / "pipelines.yaml", PIPELINE_ENVIRONMENTS="staging")
+    result = _run_app(tmp_path, EXAMPLE_CONFIG, PIPELINE_ENVIRONMENTS="staging")
     assert result.returncode == 2
     assert "no environment staging" in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
@@ -584,7 +588,8 @@ def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
 
 def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
     probe = (
-        "import sys; from modules.config import load_config; load_config(); "
+        "import sys; from modules.config import load_config; "
+        f"load_config({str(EXAMPLE_CONFIG)!r}); "
         "loaded = [m for m in sys.modules if m.split('.')[0] in "
         "('cdktf', 'jsii', 'cdktf_cdktf_provider_aws')]; print(loaded)"
     )

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from modules.config import ConfigError, ProjectConfig, check_name, parse_config
 from modules.context import Names
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
-BASE: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
@@ -85,10 +85,12 @@ def outcome(raw: Any) -> str:
     try:
         config = parse_config(raw, "hostile.yaml")
     except ConfigError as error:
-        message = str(error)
-        assert message.startswith("hostile.yaml: "), message
-        assert "\n" not in message, message
-        assert "Traceback" not in message
+        # Every mistake on a line of its own, each naming the file.
+        assert error.lines, error
+        for line in error.lines:
+            assert line.startswith("hostile.yaml: "), line
+            assert "\n" not in line and "Traceback" not in line, line
+        assert str(error) == "\n".join(error.lines)
         return "error"
     check_limits(config)
     return "ok"
@@ -100,7 +102,7 @@ def outcome(raw: Any) -> str:
     value=values,
     action=st.sampled_from(["replace", "delete", "add-key"]),
 )
-def test_any_single_edit_gives_a_config_or_one_readable_error(
+def test_any_single_edit_gives_a_config_or_readable_errors(
     path: tuple[Any, ...], value: Any, action: str
 ) -> None:
     outcome(_edited(path, value, action))
@@ -226,7 +228,7 @@ def test_any_file_text(tmp_path_factory: Any, text: str) -> None:
     try:
         load_config(path)
     except ConfigError as error:
-        assert "\n" not in str(error) and str(error).startswith(str(path))
+        assert all("\n" not in line and line.startswith(str(path)) for line in error.lines)
 
 
 @settings(max_examples=4, deadline=None)
@@ -252,5 +254,7 @@ def test_the_app_exits_2_and_writes_nothing(
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith(f"config error: {config}") for line in lines)
+    assert "Traceback" not in result.stderr
     assert not (Path(work) / "cdktf.out").exists()

@@ -27,9 +27,9 @@ INPUT, OUTPUT, MODELS = "storage/input/bucket", "storage/output/bucket", "storag
 def split(stacks: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], StackMap]:
     """The dev environment's stacks (per-pipeline layout), merged as `make diagram` does."""
     dev = {
-        name.removeprefix("shipped/"): doc
+        name.removeprefix("example/"): doc
         for name, doc in stacks.items()
-        if name == "shipped/mlbatch-dev" or name.startswith("shipped/mlbatch-dev-")
+        if name == "example/mlbatch-dev" or name.startswith("example/mlbatch-dev-")
     }
     return merge_stacks(dev)
 

@@ -1,4 +1,5 @@
-"""Every run path of the shipped config's state machines, executed on a Step Functions engine.
+"""Every run path of the example config's state machines (tests/fixtures/example.yaml), executed
+on a Step Functions engine.
 
 What a user would check after a real run: the states that ran, the final status and error, the
 run's output and manifest, and each request sent to AWS (also checked against botocore's model).
@@ -76,7 +77,7 @@ class Runs:
 @pytest.fixture(scope="module")
 def config_label() -> str:
     """The config under test: a key of tests/conftest.py's CONFIGS."""
-    return "shipped"
+    return "example"
 
 
 @pytest.fixture(scope="module")

@@ -42,10 +42,10 @@ def _addresses(document: dict[str, Any]) -> set[str]:
     return {f"{t}.{i}" for t, rs in document.get("resource", {}).items() for i in rs}
 
 
-def _shipped(stacks: dict[str, dict[str, Any]], env: str) -> dict[str, dict[str, Any]]:
-    prefix = f"shipped/mlbatch-{env}"
+def _example(stacks: dict[str, dict[str, Any]], env: str) -> dict[str, dict[str, Any]]:
+    prefix = f"example/mlbatch-{env}"
     return {
-        name.removeprefix("shipped/"): doc
+        name.removeprefix("example/"): doc
         for name, doc in stacks.items()
         if name == prefix or name.startswith(f"{prefix}-")
     }
@@ -60,7 +60,7 @@ def test_split_holds_the_same_resources_at_the_same_addresses(
 ) -> None:
     """So moving state from the one-stack layout moves each address unchanged."""
     single = json.loads(synth_env(default_config, env))
-    split = _shipped(stacks, env)
+    split = _example(stacks, env)
     per_stack = [_addresses(doc) for doc in split.values()]
     assert sum(len(a) for a in per_stack) == len(set().union(*per_stack))  # no address twice
     assert set().union(*per_stack) == _addresses(single)
@@ -76,7 +76,7 @@ def test_split_holds_the_same_resources_at_the_same_addresses(
 def test_each_stack_has_its_own_state_and_pipelines_read_the_base_state(
     env: str, stacks: dict[str, dict[str, Any]]
 ) -> None:
-    split = _shipped(stacks, env)
+    split = _example(stacks, env)
     base_name = f"mlbatch-{env}"
     backends = {name: doc["terraform"]["backend"] for name, doc in split.items()}
     locations = [json.dumps(b, sort_keys=True) for b in backends.values()]
@@ -107,8 +107,10 @@ def test_each_stack_has_its_own_state_and_pipelines_read_the_base_state(
     )
 
 
-def test_deploy_order_base_then_pipelines_then_dashboard(tmp_path: Path) -> None:
-    synthesize(outdir=tmp_path)
+def test_deploy_order_base_then_pipelines_then_dashboard(
+    tmp_path: Path, default_config: ProjectConfig
+) -> None:
+    synthesize(default_config, outdir=tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())["stacks"]
     dependencies = {name: sorted(s["dependencies"]) for name, s in manifest.items()}
     assert dependencies["mlbatch-prod"] == []

@@ -1,6 +1,7 @@
 """`make plan` and `make plan-review` (tools/plan_review): the reader on real `terraform show -json`
 output (terraform's built-in terraform_data, no provider needed), and what it says about this
-project's own resources in plans built from two synthesized configs (tests/plan_fixtures.py)."""
+project's own resources in plans built from two synthesized configs
+(tools/plan_review/config_diff.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from modules.workflow.state_names import (
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
-from tests.conftest import stacks_of
-from tests.plan_fixtures import build_plan
+from tests.conftest import EXAMPLE_CONFIG, stacks_of
+from tools.plan_review.config_diff import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
 from tools.synth import synthesize
@@ -230,7 +231,7 @@ def test_unreadable_input_is_one_line_and_exit_1(
 
 @pytest.fixture(scope="module")
 def raw_config() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((REPO / "config" / "pipelines.yaml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     return loaded
 
 
@@ -300,8 +301,8 @@ def bucket_address(stacks: dict[str, dict[str, Any]], env: str, role: str) -> st
 
 @pytest.fixture(scope="module")
 def baseline(stacks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The shipped config as synthesized for the session: what every edit is compared with."""
-    return stacks_of(stacks, "shipped")
+    """The example config as synthesized for the session: what every edit is compared with."""
+    return stacks_of(stacks, "example")
 
 
 def test_transform_instance_count_changes_one_field_of_one_state(

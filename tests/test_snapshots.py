@@ -56,24 +56,25 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-SHIPPED_STACKS = [
+EXAMPLE_STACKS = [
     f"mlbatch-{env}{suffix}"
     for env in ("dev", "prod")
     for suffix in ("", "-churn", "-ltv", "-dashboard")
 ] + ["mlbatch-state"]
 
 
-@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_default_config_stack(
     stack: str, stacks: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion
 ) -> None:
-    """Every stack of the shipped config (default per-pipeline layout, and the state bootstrap)."""
-    assert readable(stacks[f"shipped/{stack}"]) == snapshot_json
+    """Every stack of the example config, tests/fixtures/example.yaml (default per-pipeline
+    layout, and the state bootstrap)."""
+    assert readable(stacks[f"example/{stack}"]) == snapshot_json
 
 
-def test_every_shipped_environment_stack_has_a_snapshot(stacks: dict[str, dict[str, Any]]) -> None:
-    shipped = {n.removeprefix("shipped/") for n in stacks if n.startswith("shipped/")}
-    assert shipped == set(SHIPPED_STACKS)
+def test_every_example_environment_stack_has_a_snapshot(stacks: dict[str, dict[str, Any]]) -> None:
+    example = {n.removeprefix("example/") for n in stacks if n.startswith("example/")}
+    assert example == set(EXAMPLE_STACKS)
 
 
 def test_all_features_environment(

@@ -78,9 +78,9 @@ def test_single_stack_state_splits_into_the_per_pipeline_states(
     assert applied.returncode == 0, applied.stderr
 
     split = {
-        name.removeprefix("shipped/"): doc
+        name.removeprefix("example/"): doc
         for name, doc in stacks.items()
-        if name == f"shipped/{BASE}" or name.startswith(f"shipped/{BASE}-")
+        if name == f"example/{BASE}" or name.startswith(f"example/{BASE}-")
     }
     new_states = tmp_path / "split"
     new = tmp_path / "new"
@@ -108,7 +108,7 @@ def test_pipeline_stack_reads_the_base_stack_outputs_through_local_state(
     """The wiring cdktf generated (backend paths, remote state, output names, ``local.base``),
     run by terraform: the base stack's outputs (literal stand-ins for its resources' attributes)
     reach the pipeline stack. Both keep their state where the dev backends say: the project root."""
-    base, churn = stacks[f"shipped/{BASE}"], stacks[f"shipped/{BASE}-churn"]
+    base, churn = stacks[f"example/{BASE}"], stacks[f"example/{BASE}-churn"]
     project = tmp_path / "project"
     base_outputs = {
         name: {"value": f"from-base:{name}", "sensitive": True}

@@ -14,6 +14,7 @@ import typing
 from typing import Any
 
 from modules import config as schema
+from modules.config.aws_facts import regions_with
 from tools.generated import REPO, document_main
 
 OUTPUT = REPO / "docs" / "config-reference.md"
@@ -215,7 +216,22 @@ def render() -> str:
         blocks.append(
             f"## {heading}\n\n{doc} Where: {where}.\n{_extra_rules(model)}\n" + "\n".join(rows)
         )
+    blocks.append(_allowed_values())
     return "\n\n".join(blocks) + "\n"
+
+
+def _allowed_values() -> str:
+    """The long lists a config error points to instead of cutting them (config/suggest.py)."""
+    lists = {
+        "`transform.instance_type`: Batch Transform instance types (botocore's "
+        "`TransformInstanceType`)": schema.transform_instance_types(),
+        "`region`: regions with SageMaker and EventBridge Scheduler (botocore's endpoint data)": (
+            sorted(regions_with("api.sagemaker") & regions_with("scheduler"))
+        ),
+    }
+    return "## Allowed values\n\n" + "\n\n".join(
+        f"{what}:\n\n" + ", ".join(f"`{v}`" for v in values) for what, values in lists.items()
+    )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,13 @@ def read_stacks(outdir: Path) -> Stacks:
 
 
 def synthesize(
-    config: ProjectConfig | None = None,
+    config: ProjectConfig,
     outdir: Path | None = None,
     environments: list[str] | None = None,
 ) -> Stacks:
-    """Synthesize the app for a config (default: ``config/pipelines.yaml``, not $PIPELINE_CONFIG)
-    into ``outdir`` (default: a temporary directory) and return every stack it wrote.
+    """Synthesize the app for a config into ``outdir`` (default: a temporary directory) and return
+    every stack it wrote. The config is always named by the caller: the product's tests and
+    documents use their fixtures, never the user's config/pipelines.yaml.
 
     ``environments`` limits it to those environments (then without the state bootstrap stack),
     as ``PIPELINE_ENVIRONMENTS`` does for the app.
@@ -48,11 +49,8 @@ def synthesize(
     from imports.runtime import configure_jsii_runtime
 
     configure_jsii_runtime()
-    from modules.config import DEFAULT_CONFIG_PATH, load_config
     from modules.stack import build_app
 
-    if config is None:
-        config = load_config(DEFAULT_CONFIG_PATH)
     if outdir is not None:
         build_app(config, outdir=outdir, environments=environments).synth()
         return read_stacks(outdir)

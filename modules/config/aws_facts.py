@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from modules.config.suggest import allowed
 from modules.context import Limit
 
 LOG_RETENTION_DAYS = (
@@ -394,8 +395,8 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
     kind = shape["type"]
     if kind == "string":
         if "enum" in shape and value not in shape["enum"]:
-            shown = ", ".join(shape["enum"][:6])
-            raise ValueError(f"{value!r} is not a {what} (SageMaker allows {shown}, ...)")
+            hint = allowed(value, shape["enum"], f"{what}s")
+            raise ValueError(f"{value!r} is not a {what}{hint}")
         if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
             raise ValueError(
                 f"{what} must be {shape.get('min', 0)} to {shape['max']} characters "
@@ -406,10 +407,14 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
     elif kind in ("integer", "long"):
         low, high = shape.get("min"), shape.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
-            raise ValueError(
-                f"{what} must be {low if low is not None else '...'} to "
-                f"{high if high is not None else '...'} (SageMaker's limit), got {value}"
+            bounds = (
+                f"from {low} to {high}"
+                if low is not None and high is not None
+                else f"at least {low}"
+                if low is not None
+                else f"at most {high}"
             )
+            raise ValueError(f"{what} must be {bounds} (SageMaker's limit), got {value}")
     elif kind == "map":
         if len(value) > shape.get("max", len(value)):
             raise ValueError(

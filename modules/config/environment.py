@@ -135,7 +135,11 @@ class EnvironmentConfig(StrictModel):
             "pipelines share, one stack per pipeline and a dashboard stack; single = one stack."
         ),
     )
-    pipelines: list[PipelineConfig] = Field(min_length=1)
+    pipelines: list[PipelineConfig] = Field(
+        min_length=1,
+        description="The pipelines this environment runs: the enabled ones (every pipeline is "
+        "validated, enabled or not).",
+    )
 
     @model_validator(mode="after")
     def _one_state_per_stack(self) -> EnvironmentConfig:
@@ -231,7 +235,9 @@ class EnvironmentConfig(StrictModel):
                             f"{outer!r} {relation} {inner!r}, so each could read and overwrite "
                             "the other's data; give each pipeline a prefix of its own"
                         )
-        return value
+        # A disabled pipeline is checked like the others (it is enabled elsewhere, or soon) and
+        # then left out: nothing in the environment is built from it.
+        return [p for p in value if p.enabled]
 
     @property
     def partition(self) -> str:

@@ -27,7 +27,10 @@ from modules.config.aws_facts import (
     service_regions,
     time_zones,
 )
+from modules.config.suggest import allowed
 from modules.context import Limit
+
+TZ_DATABASE = "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
 
 PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
 ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
@@ -97,7 +100,10 @@ def _schedule_expression(value: str) -> str:
 
 def _time_zone(value: str) -> str:
     if value not in time_zones():
-        raise ValueError(f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
+        raise ValueError(
+            f"{value!r} is not an IANA time zone name"
+            + allowed(value, time_zones(), "time zone names", TZ_DATABASE)
+        )
     return value
 
 
@@ -112,8 +118,8 @@ def _region(value: str) -> str:
     regions = service_regions()
     if value not in regions:
         raise ValueError(
-            f"{value!r} is not a region with SageMaker and EventBridge Scheduler "
-            f"(e.g. {', '.join(sorted(regions)[:4])}, ...)"
+            f"{value!r} is not a region with SageMaker and EventBridge Scheduler"
+            + allowed(value, regions, "regions with both")
         )
     return value
 

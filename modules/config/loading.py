@@ -13,15 +13,24 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
+from modules.config.environment import EnvironmentConfig
 from modules.config.fields import StrictModel
+from modules.config.pipeline import PipelineConfig
 from modules.config.project import ProjectConfig
+from modules.config.source import Mistake, Source, read_source, shown_key, shown_path
+from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "pipelines.yaml"
 CONFIG_PATH_ENV_VAR = "PIPELINE_CONFIG"
 
 
 class ConfigError(Exception):
-    """A config problem, already phrased for the user: file, field and what is allowed."""
+    """Config problems, already phrased for the user: one line each, naming the file (and line),
+    the field as written and what is allowed. ``lines`` holds them; ``str()`` joins them."""
+
+    def __init__(self, message: str, lines: list[str] | None = None) -> None:
+        self.lines = lines or [message]
+        super().__init__("\n".join(self.lines))
 
 
 class _FileLayout(StrictModel):
@@ -42,12 +51,6 @@ def _deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
-def _shown(name: object) -> str:
-    """A user-given key or name as it may appear in a one-line message."""
-    text = str(name)
-    return text if re.fullmatch(r"[\w.@/-]+", text) else repr(text)
-
-
 def _name_of(pipeline: Any) -> str | None:
     """A pipeline's name if it has a usable one (validation reports the rest)."""
     name = pipeline.get("name") if isinstance(pipeline, dict) else None
@@ -55,24 +58,40 @@ def _name_of(pipeline: Any) -> str | None:
 
 
 def _merge_environment(
-    name: str, settings: dict[str, Any], defaults: dict[str, Any], pipelines: list[dict[str, Any]]
-) -> dict[str, Any]:
+    name: str,
+    settings: Any,
+    defaults: dict[str, Any],
+    pipelines: list[dict[str, Any]],
+    mistakes: list[Mistake],
+    source: Source,
+) -> dict[str, Any] | None:
+    """The environment's settings over the defaults, each pipeline with its overrides; mistakes
+    in the overrides' shape are added to ``mistakes`` (None when nothing can be merged)."""
+    here = ("environments", name)
     if not isinstance(settings, dict):
-        raise ConfigError(f"environments.{_shown(name)}: must be a mapping of settings")
+        mistakes.append(Mistake(source.line_of(here), shown_path(here), "must be a mapping"))
+        return None
     merged: dict[str, Any] = _deep_merge(defaults, settings)
     overrides = merged.pop("pipelines", None) or {}
     if not isinstance(overrides, dict):
-        raise ConfigError(
-            f"environments.{_shown(name)}.pipelines: must map pipeline names to overrides"
+        where = (*here, "pipelines")
+        mistakes.append(
+            Mistake(
+                source.line_of(where), shown_path(where), "must map pipeline names to overrides"
+            )
         )
-    known = [_name_of(p) for p in pipelines]
-    unknown = sorted(map(str, set(overrides) - set(known)))
-    if unknown:
-        raise ConfigError(
-            f"environments.{_shown(name)}.pipelines: no pipeline named "
-            f"{', '.join(map(repr, unknown))} "
-            f"(pipelines: {', '.join(map(str, known))})"
-        )
+        overrides = {}
+    known = [n for n in map(_name_of, pipelines) if n is not None]
+    for unknown in overrides:
+        if unknown not in known:
+            override = (*here, "pipelines", unknown)
+            mistakes.append(
+                Mistake(
+                    source.line_of(override),
+                    shown_path(override),
+                    f"no pipeline is named {unknown!r}{allowed(unknown, known, 'pipelines')}",
+                )
+            )
     merged["name"] = name
     merged["pipelines"] = [
         _deep_merge(p, overrides.get(_name_of(p), {})) if isinstance(p, dict) else p
@@ -81,43 +100,96 @@ def _merge_environment(
     return merged
 
 
-def _describe(error: Any, raw: dict[str, Any], layout: _FileLayout | None = None) -> str:
-    """One line: where (as the user wrote it), what is wrong, what was given."""
-    loc = list(error["loc"])
-    parts: list[str] = []
-    if loc[:1] == ["environments"] and len(loc) > 1:
-        env = loc[1]
-        rest = loc[2:]
-        written = layout.environments.get(env, {}) if layout else {}
-        from_defaults = (
-            layout is not None
-            and bool(rest)
-            and rest[0] != "pipelines"
-            and rest[0] in layout.defaults
-            and rest[0] not in written
-        )
-        if rest[:1] == ["pipelines"] and len(rest) > 1 and isinstance(rest[1], int):
-            pipelines = raw["environments"][env]["pipelines"]
-            index = rest[1]
-            entry = pipelines[index] if index < len(pipelines) else {}
-            name = entry.get("name", index) if isinstance(entry, dict) else index
-            parts.append(f"pipelines[{_shown(name)}]")
-            parts.extend(_loc_names(rest[2:]))
-            where = ".".join(parts) + f" (in environment {_shown(env)!r})"
-        elif from_defaults:
-            where = ".".join(["defaults", *_loc_names(rest)]) + f" (in environment {_shown(env)!r})"
+def _has(document: Any, path: tuple[Any, ...]) -> int:
+    """How many leading parts of ``path`` exist in ``document``."""
+    depth = 0
+    for part in path:
+        in_list = isinstance(document, list) and isinstance(part, int) and part < len(document)
+        if in_list or (isinstance(document, dict) and part in document):
+            document = document[part]
         else:
-            where = ".".join([f"environments.{_shown(env)}", *_loc_names(rest)])
+            break
+        depth += 1
+    return depth
+
+
+def _data_path(loc: list[Any]) -> list[Any]:
+    """A pydantic location as a path in the document (its internal union tags dropped)."""
+    out: list[Any] = []
+    for item in loc:
+        if isinstance(item, int) or not _internal_tag(item, [str(part) for part in out]):
+            out.append(item)
+    return out
+
+
+def _written(
+    loc: list[Any], raw: dict[str, Any], layout: _FileLayout | None
+) -> tuple[tuple[Any, ...], type[Any] | None, tuple[Any, ...]]:
+    """Where the value at a merged-config location is written in the file (its path), and the
+    model whose field it is with the path inside that model (for the allowed keys).
+
+    A merged value comes from the environment's own settings or overrides, or else from the
+    defaults or the shared pipeline definition: the one that holds more of the path wins."""
+    path = tuple(_data_path(loc))
+    if layout is None:
+        return path, _FileLayout, path
+    if path[:1] != ("environments",) or len(path) < 2:
+        return path, None, path
+    env, rest = path[1], path[2:]
+    if rest == ("pipelines",):  # the list as a whole (names): written once, at the top level
+        return rest, EnvironmentConfig, rest
+    if rest[:1] == ("pipelines",) and len(rest) > 1 and isinstance(rest[1], int):
+        index, inner = rest[1], rest[2:]
+        name = _name_of(layout.pipelines[index]) if index < len(layout.pipelines) else None
+        own_prefix: tuple[Any, ...] = ("environments", env, "pipelines", name)
+        shared_prefix: tuple[Any, ...] = ("pipelines", index)
+        model: type[Any] = PipelineConfig
     else:
-        where = ".".join(_loc_names(loc)) or "(top level)"
+        inner = rest
+        own_prefix, shared_prefix, model = ("environments", env), ("defaults",), EnvironmentConfig
+    own, shared = (*own_prefix, *inner), (*shared_prefix, *inner)
+    own_depth = _has(raw, own) - len(own_prefix)
+    shared_depth = _has(raw, shared) - len(shared_prefix)
+    # A setting missing everywhere belongs to the environment, a pipeline's to its definition.
+    if own_depth > shared_depth or (own_depth == shared_depth and model is EnvironmentConfig):
+        return own, model, inner
+    return shared, model, inner
+
+
+def _show(path: tuple[Any, ...], layout: _FileLayout | None) -> str:
+    """A written path as the user reads it; a shared pipeline by its name: pipelines[churn]."""
+    if path[:1] == ("pipelines",) and len(path) > 1 and isinstance(path[1], int) and layout:
+        entry = layout.pipelines[path[1]] if path[1] < len(layout.pipelines) else {}
+        name = _name_of(entry)
+        rest = shown_path(path[2:])
+        head = f"pipelines[{_shown(name) if name is not None else path[1]}]"
+        return head + (("" if rest.startswith("[") else ".") + rest if path[2:] else "")
+    return shown_path(path)
+
+
+def _describe(
+    error: Any, raw: dict[str, Any], layout: _FileLayout | None, source: Source
+) -> tuple[Mistake, bool]:
+    """One mistake: where (as written, with its line), what is wrong, what was given; and
+    whether it is one environment's own setting."""
+    path, model, inner = _written(list(error["loc"]), raw, layout)
+    where, own = _show(path, layout), path[:1] == ("environments",)
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key (not part of the config schema)"
+        key = path[-1] if path else ""
+        keys = allowed_keys(model, inner[:-1]) if model is not None else []
+        message = "unknown key" + (allowed(key, keys, "keys allowed here") if keys else "")
     elif error["type"] == "missing":
         message = "required but missing"
+    elif error["type"] == "literal_error":
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
+        message = f"{message} (got {error['input']!r}){did_you_mean(error['input'], choices)}"
     elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
         message += f" (got {error['input']!r})"
-    return f"{where}: {message}"
+    return Mistake(source.line_of(path), where, message), own
+
+
+_shown = shown_key
 
 
 def _internal_tag(item: Any, out: list[str]) -> bool:
@@ -140,31 +212,55 @@ def _loc_names(loc: list[Any]) -> list[str]:
     return out
 
 
-def parse_config(raw: Any, source: str) -> ProjectConfig:
-    """Validate an already-parsed document; raise ConfigError naming source and field."""
+def _raise(file: str, mistakes: list[Mistake]) -> None:
+    if mistakes:
+        unique = list(dict.fromkeys(mistakes))
+        unique.sort(key=lambda m: (m.line is None, m.line or 0))
+        raise ConfigError("", [m.render(file) for m in unique])
+
+
+def parse_config(raw: Any, source: str, written: Source | None = None) -> ProjectConfig:
+    """Validate an already-parsed document; raise ConfigError listing every mistake found, one
+    line each, naming ``source``, the line (when ``written`` is given) and the field as written."""
+    lines = written if written is not None else Source(raw)
+    mistakes: list[Mistake] = list(lines.duplicates)
+    document: dict[str, Any] = raw if isinstance(raw, dict) else {}
     try:
         layout = _FileLayout.model_validate(raw if raw is not None else {})
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe(error.errors()[0], {})}") from None
-    names = [n for n in map(_name_of, layout.pipelines) if n is not None]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        shown = ", ".join(map(_shown, duplicates))
-        raise ConfigError(f"{source}: pipelines: duplicate pipeline names: {shown}")
+        mistakes += [_describe(e, document, None, lines)[0] for e in error.errors()]
+        _raise(source, mistakes)
+        raise AssertionError("unreachable") from None
+    environments: dict[str, Any] = {}
+    for name, settings in layout.environments.items():
+        merged_env = _merge_environment(
+            name, settings, layout.defaults, layout.pipelines, mistakes, lines
+        )
+        if merged_env is not None:
+            environments[name] = merged_env
+    merged = {"project": layout.project, "environments": environments, "source": source}
     try:
-        merged = {
-            "project": layout.project,
-            "environments": {
-                name: _merge_environment(name, settings, layout.defaults, layout.pipelines)
-                for name, settings in layout.environments.items()
-            },
-            "source": source,
-        }
-        return ProjectConfig.model_validate(merged)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
+        config = ProjectConfig.model_validate(merged)
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe(error.errors()[0], merged, layout)}") from None
+        found: dict[Mistake, set[str]] = {}
+        for detail in error.errors():
+            mistake, own = _describe(detail, document, layout, lines)
+            loc = detail["loc"]
+            if not own and loc[:1] == ("environments",) and len(loc) > 1:
+                found.setdefault(mistake, set()).add(str(loc[1]))
+            else:
+                found.setdefault(mistake, set())
+        for mistake, envs in found.items():
+            if envs and len(envs) < len(environments):  # a shared setting, wrong in some only
+                shown = ", ".join(repr(e) for e in sorted(envs))
+                plural = "s" if len(envs) > 1 else ""
+                where = f"{mistake.where} (in environment{plural} {shown})"
+                mistake = mistake._replace(where=where)
+            mistakes.append(mistake)
+        _raise(source, mistakes)
+        raise AssertionError("unreachable") from None
+    _raise(source, mistakes)
+    return config
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -175,12 +271,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
     except OSError as error:
         raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
     try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        written = read_source(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f":{mark.line + 1}: not valid YAML (column {mark.column + 1})" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{chosen}: not valid YAML{where}: {problem}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{chosen}: the top level must be a mapping (project, pipelines, ...)")
-    return parse_config(raw, str(chosen))
+        raise ConfigError(f"{chosen}{where or ': not valid YAML'}: {problem}") from None
+    if not isinstance(written.document, dict):
+        raise ConfigError(
+            f"{chosen}: the top level must be a mapping with project, defaults, pipelines and "
+            "environments"
+        )
+    return parse_config(written.document, str(chosen), written)

@@ -87,6 +87,12 @@ class PipelineConfig(StrictModel):
     # (ProjectConfig._names_fit), which leaves 63 - 33 - len("<project>-<env>-") characters.
     name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=PIPELINE_RE, description="Pipeline name.")
     description: TfStr = Field(default="", max_length=256, description="Free text, on resources.")
+    enabled: bool = Field(
+        default=True,
+        description="false keeps the pipeline out of the environment entirely (no stack, no "
+        "dashboard widgets, no alarms); set it per environment (environments.<env>.pipelines."
+        "<name>.enabled) to roll a pipeline out, or retire it, one environment at a time.",
+    )
     model: ModelConfig = Field(description="What runs: see Model.")
     schedule: ScheduleConfig = Field(description="When it runs: see Schedule.")
     transform: TransformConfig = Field(

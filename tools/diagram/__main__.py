@@ -1,4 +1,12 @@
-"""``make diagram``: synthesize one environment of the default config and write the picture."""
+"""The architecture picture: synthesize one environment of a config and write it as DOT (and SVG and
+PNG where Graphviz is installed).
+
+    .venv/bin/python -m tools.diagram                 # docs/architecture.*, from the example config
+    make diagram                                      # yours: docs.out/architecture.*
+
+The committed picture in docs/ is the product's (tests/test_diagram.py checks it against the
+example config); ``make diagram`` draws the team's own config into docs.out/ (git-ignored).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from modules.config import DEFAULT_CONFIG_PATH, load_config
+from modules.config import load_config
 from tools.diagram.graph import merge_stacks
 from tools.diagram.render import build_diagram, title_for
+from tools.generated import EXAMPLE_CONFIG
 from tools.synth import synthesize
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -22,11 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--environment", default=DEFAULT_ENVIRONMENT)
     parser.add_argument("--outdir", type=Path, default=DOCS)
+    # The default is the example config ($PIPELINE_CONFIG is ignored): the committed picture is
+    # the one the test suite checks against it.
+    parser.add_argument("--config", type=Path, default=EXAMPLE_CONFIG)
     args = parser.parse_args(argv)
 
-    # Always config/pipelines.yaml ($PIPELINE_CONFIG is ignored): the committed diagram is the
-    # one the test suite checks against that file.
-    config = load_config(DEFAULT_CONFIG_PATH)
+    config = load_config(args.config)
     documents = synthesize(config, environments=[args.environment])
     from modules.stack_names import stack_name
 

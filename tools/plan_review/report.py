@@ -110,9 +110,14 @@ def _fit(text: str, limit: int) -> str:
     return text[:cut] + note.format(shown=cut)
 
 
-def render(plans: Sequence[StackPlan], limit: int = GITHUB_COMMENT_LIMIT) -> tuple[str, int]:
-    """The Markdown review (at most `limit` characters) and the exit status it calls for."""
-    out = [MARKER, "## Plan review", ""]
+def render(
+    plans: Sequence[StackPlan],
+    limit: int = GITHUB_COMMENT_LIMIT,
+    header: Sequence[str] = (MARKER, "## Plan review"),
+) -> tuple[str, int]:
+    """The Markdown review (at most `limit` characters) and the exit status it calls for;
+    ``header``: its first lines (`make review` says it is a configuration diff)."""
+    out = [*header, ""]
     totals = {a: sum(p.counts(None, whole_stack=True)[a] for p in plans) for a in ACTIONS}
     out.append(
         f"**{len(plans)} stack{'s' if len(plans) != 1 else ''}: "

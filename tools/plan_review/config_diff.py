@@ -1,7 +1,8 @@
-"""Plans of AWS resources for the review tests, built from the project's own synthesized stacks.
+"""A plan-shaped diff of two synthesized stacks: what `make review` reviews (no AWS account, no
+provider, no state), and what tests/test_plan_review.py reviews this project's resources with.
 
-No AWS provider is available here, so `terraform plan` cannot run on the real stacks. Instead a
-plan is computed from two synthesized stacks (before/after, from two configs) and written in
+`terraform plan` needs the AWS provider, credentials and state. Instead a plan is computed from
+two synthesized stacks (before/after, from two configs or two commits) and written in
 Terraform's documented JSON output format (https://developer.hashicorp.com/terraform/internals/
 json-format): the resources and values are the app's, only the provider's part is modelled:
 
@@ -13,8 +14,10 @@ json-format): the resources and values are the app's, only the provider's part i
   provider's documentation, only for the types and attributes these stacks use) replaces the
   resource; that may make its dependents' values unknown, and so on until nothing changes.
 
-The terraform_data tests prove the reader on real `terraform show -json` output; these prove
-what it says about this project's resource types.
+The terraform_data tests prove the reader on real `terraform show -json` output; the plans built
+here prove what it says about this project's resource types. What such a diff cannot see: drift
+(changes made outside Terraform), values only AWS knows (ids, ARNs: stand-ins), provider defaults
+and plan-time errors, and replacements forced by attributes not listed in FORCE_NEW.
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""An example of a team's own check (run by `make check`, on your config/pipelines.yaml).
+
+Each pipeline of each environment: its schedule is the one the config asks for (expression and
+time zone, as Scheduler will receive them), and its transform runs on an instance family the
+team has approved. Edit APPROVED_FAMILIES, or add files like this one: any test_*.py here runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools.check.stack_check import assert_resource, pipeline_stack, resources, user_config
+
+# This team's policy: general-purpose and compute-optimised instances only.
+APPROVED_FAMILIES = ("ml.m5.", "ml.c5.")
+
+PIPELINES = [
+    (env.name, pipeline)
+    for env in user_config().environments.values()
+    for pipeline in env.pipelines
+]
+IDS = [f"{env}-{pipeline.name}" for env, pipeline in PIPELINES]
+
+
+@pytest.mark.parametrize(("env", "pipeline"), PIPELINES, ids=IDS)
+def test_schedule_runs_when_the_config_says(env: str, pipeline) -> None:  # type: ignore[no-untyped-def]
+    assert_resource(
+        pipeline_stack(env, pipeline.name),
+        "aws_scheduler_schedule",
+        {
+            "schedule_expression": pipeline.schedule.expression,
+            "schedule_expression_timezone": pipeline.schedule.timezone,
+        },
+    )
+
+
+@pytest.mark.parametrize(("env", "pipeline"), PIPELINES, ids=IDS)
+def test_transform_runs_on_an_approved_instance_family(env: str, pipeline) -> None:  # type: ignore[no-untyped-def]
+    [machine] = resources(pipeline_stack(env, pipeline.name), "aws_sfn_state_machine").values()
+    definition = json.dumps(machine["definition"])
+    assert pipeline.transform.instance_type in definition
+    assert pipeline.transform.instance_type.startswith(APPROVED_FAMILIES), (
+        f"{env}/{pipeline.name} runs on {pipeline.transform.instance_type}; "
+        f"approved families: {', '.join(APPROVED_FAMILIES)}"
+    )

@@ -1,0 +1,103 @@
+"""`make check` (tools/check): the user's config through the product's gates, and the helper the
+team's own checks use. Run here on the example fixture (never on config/pipelines.yaml)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_CONFIG, REPO
+from tools.check import CHECK_CONFIG_ENV_VAR, stack_check
+
+BROKEN_CHECK = """
+from tools.check.stack_check import assert_resource, pipeline_stack
+
+
+def test_churn_runs_on_mars_time() -> None:
+    assert_resource(
+        pipeline_stack("dev", "churn"),
+        "aws_scheduler_schedule",
+        {"schedule_expression_timezone": "Mars/Olympus", "state": "ENABLED"},
+    )
+"""
+
+
+@pytest.fixture
+def example_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(CHECK_CONFIG_ENV_VAR, str(EXAMPLE_CONFIG))
+    stack_check.user_config.cache_clear()
+    stack_check._stacks.cache_clear()
+    yield
+    stack_check.user_config.cache_clear()
+    stack_check._stacks.cache_clear()
+
+
+def test_a_failing_matcher_names_the_closest_resource_and_what_differs(
+    example_checked: None,
+) -> None:
+    stack = stack_check.pipeline_stack("dev", "churn")
+    stack_check.assert_resource(
+        stack, "aws_scheduler_schedule", {"schedule_expression_timezone": "Europe/Berlin"}
+    )
+    with pytest.raises(AssertionError) as raised:
+        stack_check.assert_resource(
+            stack,
+            "aws_scheduler_schedule",
+            {
+                "schedule_expression_timezone": "Mars/Olympus",
+                "flexible_time_window": {"mode": "ON"},
+            },
+        )
+    message = str(raised.value)
+    assert "the closest is aws_scheduler_schedule.pipeline-churn_schedule" in message
+    assert "schedule_expression_timezone: expected 'Mars/Olympus', found 'Europe/Berlin'" in message
+    assert "flexible_time_window.mode: expected 'ON', found 'FLEXIBLE'" in message
+    with pytest.raises(AssertionError, match="the stack has no aws_lambda_function"):
+        stack_check.assert_resource(stack, "aws_lambda_function", {})
+
+
+def test_a_disabled_pipeline_has_no_stack_to_check(example_checked: None) -> None:
+    with pytest.raises(AssertionError, match="prod has no \\(enabled\\) pipeline 'fraud'"):
+        stack_check.pipeline_stack("prod", "fraud")
+
+
+def _make_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "check", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_config_error_fails_the_validate_gate(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE_CONFIG.read_text().replace("ml.m5.2xlarge", "ml.m5.3xlarge"))
+    result = _make_check(f"PIPELINE_CONFIG={bad}")
+    assert result.returncode != 0
+    assert f"config error: {bad}:" in result.stderr
+    assert "make check: failed gate: validate" in result.stderr
+
+
+def test_a_broken_user_check_fails_make_check_with_its_message(tmp_path: Path) -> None:
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "test_broken.py").write_text(BROKEN_CHECK)
+    result = _make_check(f"PIPELINE_CONFIG={EXAMPLE_CONFIG}", f"CHECKS={checks}")
+    assert result.returncode != 0, result.stdout
+    # The summary still shows every environment x pipeline, with the finding on its row.
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[3][:4] == ["dev", "churn", "mlbatch-dev-churn", "20"], result.stdout
+    assert {(r[0], r[1]) for r in rows[3:7]} == {
+        (env, p) for env in ("dev", "prod") for p in ("churn", "ltv")
+    }
+    assert "security ok" in result.stdout and "executions ok" in result.stdout
+    assert "test_broken.py::test_churn_runs_on_mars_time" in result.stderr
+    assert "schedule_expression_timezone: expected 'Mars/Olympus', found 'Europe/Berlin'" in (
+        result.stderr
+    )
+    assert "make check: failed gate: your checks\n" in result.stderr

@@ -1,0 +1,16 @@
+"""`make check`: the user's config held to every gate the product holds its fixtures to.
+
+- ``__main__``: validate, synthesize, then one pytest session running the product's own gate tests
+  (tests/test_security.py's scanners and IAM invariants, tests/test_executions.py's executed run
+  paths) on the user's config, and the team's own checks in checks/; then a summary table.
+- ``gate_executions``: tests/test_executions.py on the user's config (every run path of every
+  pipeline of every environment, on the Step Functions engine, every request checked against
+  botocore).
+- ``plugin``: records which gate failed, and what each row of the summary saw.
+- ``stack_check``: the helper the team's checks use (``pipeline_stack``, ``assert_resource``).
+"""
+
+# The config `make check` checks, as the pytest session sees it (tests/conftest.py reads it), and
+# the directory it has already synthesized that config into (read, not synthesized again).
+CHECK_CONFIG_ENV_VAR = "MLBATCH_CHECK_CONFIG"
+CHECK_OUTDIR_ENV_VAR = "MLBATCH_CHECK_OUTDIR"

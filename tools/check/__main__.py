@@ -1,0 +1,171 @@
+"""`make check`: hold a config (default: $PIPELINE_CONFIG, else config/pipelines.yaml) to every
+gate the product holds its fixtures to, and print one row per environment x pipeline.
+
+    .venv/bin/python -m tools.check [--config FILE] [--checks DIR]
+
+Gates, in order: validate (the config loads), synth (every environment and the state bootstrap),
+then one pytest session: security (checkov with security/checkov.yaml's reviewed skips, ASL
+validation, parliament with security/iam-findings.yaml, the IAM invariants and data protection of
+tests/test_security.py), executions (tools/check/gate_executions.py) and your checks (checks/).
+Exit status: 0 all passed; 2 config error; 1 another gate failed (named on the last line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
+from tools.check.gate_executions import PATHS_FILE_ENV_VAR
+from tools.check.plugin import REPORT_ENV_VAR
+from tools.generated import REPO
+
+# The product's gate tests that hold for any config (the others pin the fixtures' own names).
+SECURITY_GATES = [
+    "test_checkov_finds_no_failed_check",
+    "test_every_state_machine_definition_is_valid_asl",
+    "test_parliament_lints_every_policy_document",
+    "test_no_wildcard_actions_and_star_resources_only_where_unavoidable",
+    "test_trust_policies_name_one_service_and_guard_against_confused_deputies",
+    "test_data_outlives_a_mistaken_destroy",
+    "test_terraform_validate_every_stack",
+]
+
+
+def _rows(config: Any, stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, int]]:
+    from modules.stack_names import pipeline_stack_name, stack_name
+
+    rows = []
+    for env in config.environments.values():
+        for pipeline in env.pipelines:
+            stack = (
+                stack_name(config.project, env.name)
+                if env.layout == "single"
+                else pipeline_stack_name(config.project, env.name, pipeline.name)
+            )
+            count = sum(len(items) for items in stacks[stack].get("resource", {}).values())
+            rows.append((env.name, pipeline.name, stack, count))
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--config", type=Path, help="default: $PIPELINE_CONFIG or config/pipelines.yaml"
+    )
+    parser.add_argument("--checks", type=Path, default=REPO / "checks", help="your checks")
+    args = parser.parse_args(argv)
+
+    from modules.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        for line in error.lines:
+            print(f"config error: {line}", file=sys.stderr)
+        print("make check: failed gate: validate", file=sys.stderr)
+        return 2
+    source = Path(config.source).resolve()
+    print(f"make check: {source}")
+
+    from tools.synth import synthesize
+
+    with tempfile.TemporaryDirectory() as temporary:
+        outdir = Path(temporary) / "cdktf.out"
+        stacks = synthesize(config, outdir)
+        rows = _rows(config, stacks)
+        report_file, paths_file = Path(temporary) / "report.json", Path(temporary) / "paths.json"
+        env = {
+            **os.environ,
+            CHECK_CONFIG_ENV_VAR: str(source),
+            CHECK_OUTDIR_ENV_VAR: str(outdir),
+            REPORT_ENV_VAR: str(report_file),
+            PATHS_FILE_ENV_VAR: str(paths_file),
+        }
+        selected = [f"tests/test_security.py::{name}" for name in SECURITY_GATES]
+        checks = [str(args.checks)] if args.checks.is_dir() else []
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tools.check.plugin",
+            "-n",
+            "2",
+            "--dist",
+            "loadfile",
+            "--no-header",
+            "-rN",
+            *selected,
+            "tools/check/gate_executions.py",
+            *checks,
+        ]
+        session = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        report = json.loads(report_file.read_text()) if report_file.exists() else None
+        paths = json.loads(paths_file.read_text()) if paths_file.exists() else {}
+
+    if report is None:  # the session itself broke (collection error, crash)
+        print(session.stdout[-4000:] + session.stderr[-2000:], file=sys.stderr)
+        print("make check: failed gate: test session (see above)", file=sys.stderr)
+        return 1
+    failures = report["failures"]
+    table = [
+        [
+            env,
+            pipeline,
+            stack,
+            str(count),
+            str(paths.get(f"{env}/{pipeline}", "-")),
+            str(sum(stack in f["text"] or f"{env}/{pipeline}" in f["text"] for f in failures)),
+        ]
+        for env, pipeline, stack, count in rows
+    ]
+    print(
+        _table(
+            ["environment", "pipeline", "stack", "resources", "paths executed", "findings"], table
+        )
+    )
+    counts = report["counts"]
+    print(
+        "gates: validate ok, synth ok ("
+        + f"{len(stacks)} stacks), "
+        + ", ".join(
+            f"{gate} {'FAILED' if any(f['gate'] == gate for f in failures) else 'ok'} ({n} tests)"
+            for gate, n in sorted(counts.items())
+        )
+    )
+    if failures:
+        for failure in failures:
+            text = failure["text"].strip().splitlines()
+            # pytest's "E " lines are the assertion and its message; else its last line.
+            errors = [line for line in text if line.startswith("E ")] or text[-1:]
+            print(f"\n{failure['gate']}: {failure['test']}", file=sys.stderr)
+            for line in dict.fromkeys(errors[:12]):
+                print(f"  {line}", file=sys.stderr)
+        gates = sorted({f["gate"] for f in failures})
+        print(f"make check: failed gate: {', '.join(gates)}", file=sys.stderr)
+        return 1
+    if session.returncode not in (0,):
+        print(session.stdout[-3000:], file=sys.stderr)
+        print("make check: failed gate: test session", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
