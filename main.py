@@ -9,8 +9,7 @@ spent per resource; the test suite runs without it, so those checks still guard 
 
 The config is validated before the AWS provider is loaded and before any construct exists: a
 mistake is reported in about a second, with exit status 2 and one line per mistake naming the
-file, the line and the field, and nothing is written. (The jsii runtime, Node with cdktf's
-assembly, starts in a thread meanwhile: Node loads in its own process while Python validates.)
+file, the line and the field, and nothing is written.
 """
 
 from __future__ import annotations
@@ -26,10 +25,6 @@ def main() -> int:
     # Startup time is most of a synth: keep bytecode caches of the dependencies even where the
     # environment sets PYTHONDONTWRITEBYTECODE (they live in the project's own virtualenv).
     sys.dont_write_bytecode = False
-    from imports.runtime import configure_jsii_runtime, start_runtime_in_background
-
-    configure_jsii_runtime()
-    runtime_started = start_runtime_in_background()
     from modules.config import ConfigError, load_config
 
     try:
@@ -49,10 +44,11 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-        runtime_started()
         return CONFIG_ERROR_EXIT
 
-    runtime_started()
+    from imports.runtime import configure_jsii_runtime
+
+    configure_jsii_runtime()
     from modules.stack import build_app
 
     build_app(config, environments=environments).synth()

@@ -14,8 +14,6 @@ Must run before ``cdktf`` is imported: importing it starts the runtime.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 LAZY_EXPORTS_SCRIPT = Path(__file__).resolve().parent / "lazy_provider_exports.js"
@@ -51,30 +49,3 @@ def configure_jsii_runtime() -> None:
     """Everything the app and the tests want before cdktf starts: supported Node, lazy exports."""
     use_bundled_node()
     use_lazy_provider_exports()
-
-
-def start_runtime_in_background() -> Callable[[], None]:
-    """Import cdktf (which starts Node and loads the cdktf and constructs assemblies) in a thread;
-    returns the function that waits for it and re-raises what the import raised.
-
-    Node starts and loads those assemblies in its own process, so the caller's work meanwhile
-    (the app validates its config) runs beside it on another core instead of before it. Nothing
-    may use cdktf until the returned function has returned.
-    """
-    failures: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            import cdktf  # noqa: F401
-        except BaseException as error:  # re-raised in the caller's thread
-            failures.append(error)
-
-    thread = threading.Thread(target=load, name="jsii-runtime", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failures:
-            raise failures[0]
-
-    return wait

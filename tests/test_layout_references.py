@@ -51,7 +51,7 @@ def test_pipeline_stacks_use_the_same_base_resources_as_the_single_layout(
     synth_env: Callable[[ProjectConfig, str], str],
 ) -> None:
     single = json.loads(synth_env(default_config, env))["resource"]
-    shipped = stacks_of(stacks, "shipped")
+    shipped = stacks_of(stacks, "example")
     base = f"mlbatch-{env}"
     pipelines = [p.name for p in default_config.environments[env].pipelines]
     compared: set[str] = set()
