@@ -71,6 +71,7 @@ def test_every_link_points_somewhere(page: Path) -> None:
 
 def test_the_link_checker_sees_a_broken_anchor(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("# Title\n\n## A `run`, in short\n\n[x](#a-run-in-short) [y](#nowhere) `[](#c)`\n")
+    text = "# Title\n\n## A `run`, in short\n\n[x](#a-run-in-short) [y](#nowhere) `[z](#c)`\n"
+    page.write_text(text)
     assert _anchors(page) == {"title", "a-run-in-short"}
     assert _links(page) == ["#a-run-in-short", "#nowhere"]
