@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -100,3 +101,12 @@ def test_provider_shape_change_fails_with_a_clear_message(monkeypatch: pytest.Mo
         aws.ProviderShapeError, match=r"cdktf-cdktf-provider-aws 21\.22\.1 .*no class"
     ):
         aws.__getattr__("RenamedClass")
+
+
+def test_cdktf_get_cannot_overwrite_the_hand_written_imports() -> None:
+    """`cdktf get` writes generated bindings into cdktf.json's `codeMakerOutput`: never imports/
+    (hand-written: the fast path to the prebuilt provider), and somewhere git ignores."""
+    output = json.loads((REPO / "cdktf.json").read_text())["codeMakerOutput"]
+    assert (REPO / output).resolve() != (REPO / "imports").resolve()
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{output}/x.py"], cwd=REPO, check=False)
+    assert ignored.returncode == 0, f"{output}/ is not git-ignored"

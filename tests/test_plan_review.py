@@ -679,12 +679,12 @@ def test_workflow_uses_oidc_and_no_secrets() -> None:
     assert "<!-- plan-review -->" in text  # finds and updates its own comment
 
 
-def test_readme_shows_a_real_review(
+def test_reviewing_doc_shows_a_real_review(
     synth: Callable[..., dict[str, dict[str, Any]]],
     baseline: dict[str, dict[str, Any]],
     review: Callable[..., Review],
 ) -> None:
-    """The README's example is this review, verbatim."""
+    """docs/reviewing.md's example is this review, verbatim."""
 
     def edit(raw: dict[str, Any]) -> None:
         raw["environments"]["dev"]["pipelines"]["churn"]["transform"]["instance_count"] = 2
@@ -695,5 +695,5 @@ def test_readme_shows_a_real_review(
     after = synth(edit, ["dev"])
     result = review(env_plans(baseline, after, "dev"))
     shown = result.out.removeprefix("<!-- plan-review -->\n")
-    readme = (REPO / "README.md").read_text()
-    assert f"```markdown\n{shown}```" in readme
+    document = (REPO / "docs" / "reviewing.md").read_text()
+    assert f"```markdown\n{shown}```" in document

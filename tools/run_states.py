@@ -102,8 +102,8 @@ def render() -> str:
         "     tests/fixtures/all-features.yaml.\n"
         "     Do not edit by hand: run `make docs`. -->\n\n"
         "Every state a run's state machine can have, in the order the definitions list them. "
-        "*Optional* states exist only for pipelines whose settings need them (see the README's "
-        "[A run](../README.md#a-run) for what each switch does). A run starts at "
+        "*Optional* states exist only for pipelines whose settings need them (see "
+        "[A run](runs-and-alerts.md#a-run) for what each switch does). A run starts at "
         + " or ".join(f"`{s}`" for s in starts)
         + " (the first state its pipeline has).\n\n"
         + "\n".join(rows)

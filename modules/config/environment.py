@@ -33,7 +33,7 @@ class Subscription(StrictModel):
     """Who hears about failures."""
 
     protocol: Literal["email", "email-json", "https", "lambda", "sms"] = Field(
-        description="SNS protocol (sqs is refused: see the README's Alerts section)."
+        description="SNS protocol (sqs is refused: see docs/runs-and-alerts.md)."
     )
     endpoint: TfStr = Field(min_length=3, max_length=2048, description="Address for the protocol.")
     receives: Literal["page", "notices", "all"] = Field(
