@@ -41,9 +41,10 @@ from imports.aws import (
     SnsTopicSubscription,
 )
 from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, SEVERITY_KEY, filter_policy
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, Subscription
-from modules.context import TRANSFORMS_COMPLETED, AwsContext, Names
 from modules.iam import allow, deny_insecure_transport, policy_document
+from modules.naming import TRANSFORMS_COMPLETED, Names
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 

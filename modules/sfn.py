@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from imports.aws import CloudwatchLogGroup, SfnStateMachine
+from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig, PipelineConfig
-from modules.context import AwsContext, Names
 from modules.iam import (
     LOG_DELIVERY_ACTIONS,
     XRAY_ACTIONS,
@@ -36,6 +36,7 @@ from modules.iam import (
     service_role,
     use_key,
 )
+from modules.naming import Names
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import StorageOutputs
 from modules.workflow import WorkflowTargets, build_workflow, definition_json

@@ -41,6 +41,7 @@ from imports.aws import (
     KmsKey,
 )
 from modules.alerting import AlertTopic, DashboardPipeline, EnvironmentDashboard, PipelineAlarms
+from modules.aws_context import AwsContext
 from modules.config import (
     EnvironmentConfig,
     LocalState,
@@ -49,8 +50,8 @@ from modules.config import (
     S3State,
     partition_of,
 )
-from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
 from modules.iam import key_admin_statement, policy_document
+from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 from modules.sagemaker import SagemakerModelLayer
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineLayer

@@ -8,7 +8,7 @@ resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
 from __future__ import annotations
 
 from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME
-from modules.context import Names
+from modules.naming import Names
 
 
 def stack_name(project: str, environment: str) -> str:

@@ -42,8 +42,8 @@ from imports.aws import (
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketVersioningA,
 )
+from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig
-from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
 from modules.iam import (
     KEY_USE_ACTIONS,
     allow,
@@ -51,6 +51,7 @@ from modules.iam import (
     key_admin_statement,
     policy_document,
 )
+from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 
 
 @dataclass(frozen=True)

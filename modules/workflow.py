@@ -40,10 +40,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.alert_routing import NOTICE, PAGE, SEVERITY_KEY
+from modules.aws_context import AwsContext, console_url
 from modules.config import PipelineConfig
 from modules.config.aws_facts import request_member
-from modules.context import TRANSFORMS_COMPLETED, AwsContext, PipelineNames, console_url
 from modules.iam import Statement, allow, list_prefix, write_objects
+from modules.naming import TRANSFORMS_COMPLETED, PipelineNames
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
 # other jobs, throttling). They happen before a job runs, so a retry costs nothing. A job that ran

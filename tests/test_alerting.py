@@ -15,7 +15,7 @@ from modules.alerting import (
     PipelineAlarms,
 )
 from modules.config import ProjectConfig
-from modules.context import EXECUTION_ALARM_METRICS, Names
+from modules.naming import EXECUTION_ALARM_METRICS, Names
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement

@@ -9,7 +9,7 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
 from tests.helpers import (

@@ -17,7 +17,7 @@ from cdktf import Testing
 
 from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.stack import StateBootstrapStack, state_bootstraps
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize

@@ -8,7 +8,7 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.storage import Storage
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resource_named, resources, statement
 

@@ -27,7 +27,7 @@ from modules.config.aws_facts import (
     service_regions,
     time_zones,
 )
-from modules.context import Limit
+from modules.naming import Limit
 
 PROJECT_RE = r"^[a-z][a-z0-9]{1,11}$"
 ENVIRONMENT_RE = r"^[a-z][a-z0-9]{1,7}$"
