@@ -53,7 +53,7 @@ def main() -> int:
         return CONFIG_ERROR_EXIT
 
     runtime_started()
-    from modules.stack import build_app
+    from modules.stacks.app import build_app
 
     build_app(config, environments=environments).synth()
     return 0

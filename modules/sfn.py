@@ -14,8 +14,8 @@ Creates
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
-Needs: the pipeline config, ``Names``, ``AwsContext``, storage outputs, SageMaker outputs and the
-alert topic ARN.
+Needs: the environment's name and log retention, the pipeline config, ``Names``, ``AwsContext``,
+storage outputs, SageMaker outputs and the alert topic ARN.
 """
 
 from __future__ import annotations
@@ -26,17 +26,18 @@ from constructs import Construct
 
 from imports.aws import CloudwatchLogGroup, SfnStateMachine
 from modules.aws_context import AwsContext
-from modules.config import EnvironmentConfig, PipelineConfig
+from modules.config import PipelineConfig
 from modules.iam import (
     LOG_DELIVERY_ACTIONS,
     XRAY_ACTIONS,
+    ServiceRole,
     Statement,
     allow,
     grant_key_to_aws_resources,
     service_role,
     use_key,
 )
-from modules.naming import Names
+from modules.naming import Names, PipelineNames
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import StorageOutputs
 from modules.workflow import WorkflowTargets, build_workflow, definition_json
@@ -44,16 +45,23 @@ from modules.workflow import WorkflowTargets, build_workflow, definition_json
 
 @dataclass(frozen=True)
 class StateMachineOutputs:
+    """What the scheduler and alarms of the pipeline need of its state machine."""
+
     arn: str
 
 
 class StateMachineLayer(Construct):
+    """One pipeline's state machine with its role and log group. Inputs: the environment's name
+    and log retention (days), the pipeline, names, context and the other layers' outputs.
+    Outputs: ``outputs`` (``StateMachineOutputs``)."""
+
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: EnvironmentConfig,
+        environment: str,
+        log_retention_days: int,
         pipeline: PipelineConfig,
         names: Names,
         aws: AwsContext,
@@ -70,24 +78,19 @@ class StateMachineLayer(Construct):
             self,
             "log-group",
             name=pipeline_names.state_machine_log_group,
-            retention_in_days=env.log_retention_days,
+            retention_in_days=log_retention_days,
             kms_key_id=storage.key_arn,
         )
         workflow = build_workflow(
             pipeline,
-            WorkflowTargets(
-                aws=aws,
-                environment=env.name,
-                names=pipeline_names,
-                model_name=sagemaker.model_name,
-                execution_role_arn=sagemaker.execution_role_arn,
-                input_bucket=storage.input.name,
-                input_bucket_arn=storage.input.arn,
-                output_bucket=storage.output.name,
-                output_bucket_arn=storage.output.arn,
-                state_machine_arn=state_machine_arn,
-                kms_key_arn=storage.key_arn,
-                alert_topic_arn=alert_topic_arn,
+            _targets(
+                aws,
+                environment,
+                pipeline_names,
+                storage,
+                sagemaker,
+                state_machine_arn,
+                alert_topic_arn,
             ),
         )
         role = service_role(
@@ -101,15 +104,24 @@ class StateMachineLayer(Construct):
             source_arn=state_machine_arn,
             statements=[*workflow.statements, *_base_statements(storage.key_arn)],
         )
-        state_machine = SfnStateMachine(
+        state_machine = self._state_machine(
+            pipeline_names.state_machine, role, definition_json(workflow.definition), log_group.arn
+        )
+        self.outputs = StateMachineOutputs(arn=state_machine.arn)
+
+    def _state_machine(
+        self, name: str, role: ServiceRole, definition: str, log_group_arn: str
+    ) -> SfnStateMachine:
+        """The STANDARD state machine, logging every event with execution data, traced."""
+        return SfnStateMachine(
             self,
             "state-machine",
-            name=pipeline_names.state_machine,
+            name=name,
             type="STANDARD",
             role_arn=role.arn,
-            definition=definition_json(workflow.definition),
+            definition=definition,
             logging_configuration={
-                "log_destination": f"{log_group.arn}:*",
+                "log_destination": f"{log_group_arn}:*",
                 "include_execution_data": True,
                 "level": "ALL",
             },
@@ -117,7 +129,32 @@ class StateMachineLayer(Construct):
             # The role's permissions must exist before the first execution can start.
             depends_on=[role.policy],
         )
-        self.outputs = StateMachineOutputs(arn=state_machine.arn)
+
+
+def _targets(
+    aws: AwsContext,
+    environment: str,
+    names: PipelineNames,
+    storage: StorageOutputs,
+    sagemaker: SagemakerOutputs,
+    state_machine_arn: str,
+    alert_topic_arn: str,
+) -> WorkflowTargets:
+    """What the workflow's states name: the other layers' resources and this state machine."""
+    return WorkflowTargets(
+        aws=aws,
+        environment=environment,
+        names=names,
+        model_name=sagemaker.model_name,
+        execution_role_arn=sagemaker.execution_role_arn,
+        input_bucket=storage.input.name,
+        input_bucket_arn=storage.input.arn,
+        output_bucket=storage.output.name,
+        output_bucket_arn=storage.output.arn,
+        state_machine_arn=state_machine_arn,
+        kms_key_arn=storage.key_arn,
+        alert_topic_arn=alert_topic_arn,
+    )
 
 
 def _base_statements(key_arn: str) -> list[Statement]:

@@ -11,7 +11,8 @@ Creates
   EventBridge notifications on the input bucket (for pipelines' event triggers);
 - an access-log bucket (``logs``, SSE-S3 because S3 server access logging cannot write to SSE-KMS).
 
-Needs: the environment config, ``Names`` and an ``AwsContext``. In an environment without
+Needs: the environment's storage settings, ``allow_destroy`` and key deletion window, ``Names``
+and an ``AwsContext``. In an environment without
 ``allow_destroy``, buckets and the key carry ``prevent_destroy`` and buckets no ``force_destroy``.
 """
 
@@ -43,7 +44,7 @@ from imports.aws import (
     S3BucketVersioningA,
 )
 from modules.aws_context import AwsContext
-from modules.config import EnvironmentConfig
+from modules.config import StorageSettings
 from modules.iam import (
     KEY_USE_ACTIONS,
     allow,
@@ -56,12 +57,16 @@ from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 
 @dataclass(frozen=True)
 class BucketRef:
+    """A bucket as the layers name it: its name and ARN."""
+
     name: str
     arn: str
 
 
 @dataclass(frozen=True)
 class StorageOutputs:
+    """What the other layers use of the storage: the key and every bucket by purpose."""
+
     key_arn: str
     key_alias: str
     input: BucketRef
@@ -142,6 +147,24 @@ class SecureBucket(Construct):
         self.bucket = bucket
         # Each attribute read is a jsii round trip: read once, pass the same reference on.
         bucket_id, bucket_arn = bucket.id, bucket.arn
+        self._guard_access(bucket_id)
+        self._version_and_encrypt(bucket_id, kms_key_arn)
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
+        if access_log_bucket_id is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=bucket_id,
+                target_bucket=access_log_bucket_id,
+                target_prefix=access_log_prefix,
+            )
+        statements = [bucket_tls_only(bucket_arn)]
+        if extra_policy_statements is not None:
+            statements += extra_policy_statements(bucket_arn)
+        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
+
+    def _guard_access(self, bucket_id: str) -> None:
+        """No public access, and the bucket owner owns every object (ACLs off)."""
         S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -157,6 +180,9 @@ class SecureBucket(Construct):
             bucket=bucket_id,
             rule={"object_ownership": "BucketOwnerEnforced"},
         )
+
+    def _version_and_encrypt(self, bucket_id: str, kms_key_arn: str | None) -> None:
+        """Versioning, and default encryption with the key (or SSE-S3 without one)."""
         S3BucketVersioningA(
             self,
             "versioning",
@@ -179,33 +205,27 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
-        if access_log_bucket_id is not None:
-            S3BucketLoggingA(
-                self,
-                "access-logging",
-                bucket=bucket_id,
-                target_bucket=access_log_bucket_id,
-                target_prefix=access_log_prefix,
-            )
-        statements = [bucket_tls_only(bucket_arn)]
-        if extra_policy_statements is not None:
-            statements += extra_policy_statements(bucket_arn)
-        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
 
 
 class Storage(Construct):
+    """The environment's KMS key and buckets. Inputs: the storage settings (lifecycle days),
+    ``allow_destroy``, the key's deletion window, names and context. Outputs: ``outputs``
+    (``StorageOutputs``: key ARN and alias, each bucket's name and ARN)."""
+
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: EnvironmentConfig,
+        settings: StorageSettings,
+        allow_destroy: bool,
+        key_deletion_window_days: int,
         names: Names,
         aws: AwsContext,
     ) -> None:
         super().__init__(scope, id)
-        self._env = env
+        self._settings = settings
+        self._allow_destroy = allow_destroy
         self._names = names
         self._aws = aws
 
@@ -214,9 +234,9 @@ class Storage(Construct):
             "key",
             description=f"Encrypts data, logs, alerts and queues of {names.prefix}",
             enable_key_rotation=True,
-            deletion_window_in_days=env.kms_deletion_window_days,
+            deletion_window_in_days=key_deletion_window_days,
             policy=self._key_policy(),
-            lifecycle=protect(env.allow_destroy),
+            lifecycle=protect(allow_destroy),
         )
         alias = KmsAlias(self, "key-alias", name=names.key_alias, target_key_id=key.key_id)
         self._key_arn = key.arn
@@ -287,7 +307,7 @@ class Storage(Construct):
             purpose,
             name=self._bucket_names[purpose],
             kms_key_arn=self._key_arn if kms else None,
-            allow_destroy=self._env.allow_destroy,
+            allow_destroy=self._allow_destroy,
             lifecycle_rules=self._lifecycle_rules(purpose),
             access_log_bucket_id=self._logs_bucket_id if kms else None,
             access_log_prefix=f"{purpose}/",
@@ -296,7 +316,7 @@ class Storage(Construct):
         return secure.bucket
 
     def _lifecycle_rules(self, purpose: str) -> list[S3BucketLifecycleConfigurationRule]:
-        storage = self._env.storage
+        storage = self._settings
         rules = [
             lifecycle_rule(
                 "expire-noncurrent-versions",

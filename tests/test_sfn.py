@@ -35,7 +35,8 @@ def _synth(
     StateMachineLayer(
         stack,
         "sfn",
-        env=env,
+        environment=env.name,
+        log_retention_days=env.log_retention_days,
         pipeline=next(p for p in env.pipelines if p.name == pipeline),
         names=Names(config.project, env_name),
         aws=TEST_AWS,

@@ -18,7 +18,7 @@ from cdktf import Testing
 from modules.alerting import PIPELINES_PER_DASHBOARD
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.naming import Names
-from modules.stack import StateBootstrapStack, state_bootstraps
+from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize
 

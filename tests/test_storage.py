@@ -18,7 +18,9 @@ def _synth(config: ProjectConfig, env: str) -> str:
     Storage(
         stack,
         "storage",
-        env=config.environments[env],
+        settings=config.environments[env].storage,
+        allow_destroy=config.environments[env].allow_destroy,
+        key_deletion_window_days=config.environments[env].kms_deletion_window_days,
         names=Names(config.project, env),
         aws=TEST_AWS,
     )

@@ -49,7 +49,7 @@ def synthesize(
 
     configure_jsii_runtime()
     from modules.config import DEFAULT_CONFIG_PATH, load_config
-    from modules.stack import build_app
+    from modules.stacks.app import build_app
 
     if config is None:
         config = load_config(DEFAULT_CONFIG_PATH)
