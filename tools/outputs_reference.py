@@ -1,5 +1,8 @@
 """Generate docs/outputs.md: every stack's Terraform outputs, from the synthesized stacks.
 
+Each output comes from the table in modules/stacks/outputs.py (its descriptions); one that does
+not is refused, so no stack exports an output the table does not describe.
+
     .venv/bin/python -m tools.outputs_reference          # rewrite docs/outputs.md
     .venv/bin/python -m tools.outputs_reference --check  # exit 1 if the document is stale
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from modules.stacks.outputs import output_of
 from tools.generated import REPO, document_main
 from tools.synth import synthesize
 
@@ -37,6 +41,8 @@ def render(stacks: dict[str, dict[str, Any]]) -> str:
         for name, output in document.get("output", {}).items():
             if name.startswith(CROSS_STACK_OUTPUT):
                 continue
+            if output_of(name, output.get("description", "")) is None:
+                raise ValueError(f"{stack}: output {name} is not in modules/stacks/outputs.py")
             description = output.get("description", "").replace("|", "\\|")
             rows.append(f"| `{name}` | {description} |")
         blocks.append(f"## {stack}\n\n" + "\n".join(rows))
