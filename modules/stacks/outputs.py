@@ -26,69 +26,60 @@ class Output:
 
     name: str
     description: str
-    stack: str  # which stack kind exports it: base, pipeline, dashboard or bootstrap
 
 
 _OUTPUTS = [
+    # The base stack (the single stack in layout single): what the pipelines share.
     Output(
         "kms_key_arn",
         "KMS key of the environment's data, logs, alerts and queues; uploads use it "
         "automatically (bucket default encryption)",
-        "base",
     ),
     Output(
         "input_bucket",
         "Put run input under <pipeline>/ (e.g. aws s3 cp data.csv s3://<this>/churn/2026-11-26/)",
-        "base",
     ),
     Output(
         "output_bucket",
         "Predictions land in <pipeline>/<run id>/, with _manifest.json when the run succeeded",
-        "base",
     ),
     Output(
         "model_bucket",
         "Upload model.tar.gz to the pipeline's artifact_key here before the first run",
-        "base",
     ),
     Output(
         "alert_topic_arn",
         "SNS topic of failures and alarms; add subscribers in config, or aws sns subscribe",
-        "base",
     ),
     Output(
         "schedule_group",
         "EventBridge Scheduler group of the schedules (aws scheduler list-schedules "
         "--group-name <this>)",
-        "base",
     ),
+    # Each pipeline's stack (in layout single: the one stack).
     Output(
         "{key}_state_machine_arn",
         "Backfill or ad-hoc {pipeline} run: aws stepfunctions start-execution "
         "--state-machine-arn <this> --name <run id> --input {manual_input}",
-        "pipeline",
     ),
     Output(
         "{key}_schedule_name",
         "Schedule of {pipeline} (pause: set schedule.enabled false in config)",
-        "pipeline",
     ),
-    Output("{key}_model_name", "SageMaker model {pipeline} runs", "pipeline"),
+    Output("{key}_model_name", "SageMaker model {pipeline} runs"),
     Output(
         "{key}_dlq_url",
         "Starts of {pipeline} that could not be delivered (aws sqs receive-message "
         "--queue-url <this>); each message is the run input to replay",
-        "pipeline",
     ),
-    Output("{key}_input_uri", "Default input location of {pipeline}", "pipeline"),
+    Output("{key}_input_uri", "Default input location of {pipeline}"),
+    # The dashboard stack.
     Output(
         "dashboard_name",
         "CloudWatch dashboard: runs, duration, transform utilisation, dead letters, alarms",
-        "dashboard",
     ),
-    Output(
-        "{bucket_key}_bucket", "State bucket named by the environments' S3 backends", "bootstrap"
-    ),
+    # Each state bootstrap stack.
+    Output("{bucket_key}_bucket", "State bucket named by the environments' S3 backends"),
 ]
 OUTPUTS = {output.name: output for output in _OUTPUTS}
 
