@@ -49,7 +49,7 @@ def main() -> int:
     from imports.runtime import configure_jsii_runtime
 
     configure_jsii_runtime()
-    from modules.stack import build_app
+    from modules.stacks.app import build_app
 
     build_app(config, environments=environments).synth()
     return 0

@@ -37,9 +37,10 @@ from imports.aws import (
     SnsTopicSubscription,
 )
 from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, SEVERITY_KEY, filter_policy
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, Subscription
-from modules.context import TRANSFORMS_COMPLETED, AlarmNames, AwsContext, Names, PipelineNames
 from modules.iam import allow, deny_insecure_transport, policy_document
+from modules.naming import TRANSFORMS_COMPLETED, AlarmNames, Names, PipelineNames
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from imports.aws import CloudwatchDashboard
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig
-from modules.context import AwsContext, Names
+from modules.naming import Names
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modules.context import AwsContext, RoleNames
+from modules.aws_context import AwsContext
+from modules.naming import RoleNames
 
 if TYPE_CHECKING:
     from constructs import Construct

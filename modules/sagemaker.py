@@ -23,8 +23,8 @@ from typing import Any
 from constructs import Construct
 
 from imports.aws import SagemakerModel
+from modules.aws_context import AwsContext
 from modules.config import ModelConfig, PipelineConfig
-from modules.context import AwsContext, Names
 from modules.iam import (
     VPC_NETWORK_ACTIONS,
     allow,
@@ -35,6 +35,7 @@ from modules.iam import (
     use_key,
     write_objects,
 )
+from modules.naming import Names
 from modules.storage import StorageOutputs
 
 

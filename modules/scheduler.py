@@ -37,8 +37,8 @@ from imports.aws import (
     SqsQueue,
     SqsQueuePolicy,
 )
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig
-from modules.context import AwsContext, Names, PipelineNames
 from modules.iam import (
     ServiceRole,
     allow,
@@ -47,6 +47,7 @@ from modules.iam import (
     service_role,
     use_key,
 )
+from modules.naming import Names, PipelineNames
 from modules.sfn import StateMachineOutputs
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and replay

@@ -4,25 +4,29 @@ Creates
 - a KMS-encrypted CloudWatch log group under ``/aws/vendedlogs/states/`` with the environment's
   retention;
 - the state machine role (trust: ``states.amazonaws.com`` for this account and this state machine)
-  with the statements the workflow's steps bring (``modules.workflow``), plus the base this layer
-  adds: use the KMS key, deliver logs and X-Ray traces;
+  with what the workflow's steps need (``modules.workflow``: each step brings its statements:
+  create/describe/stop and tag this pipeline's transform jobs, pass the SageMaker execution role
+  to SageMaker only, manage the managed EventBridge rule the ``.sync`` pattern uses, publish to
+  the alert topic; and only for the features a pipeline switches on: list this state machine's
+  running executions, list the input prefix, write ``_manifest.json``, find approved packages and
+  create/delete per-run models), plus the base this layer adds: use the KMS key, deliver logs
+  and X-Ray traces;
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
-Needs: the pipeline config, ``Names``, ``AwsContext``, storage outputs, SageMaker outputs and the
-alert topic ARN.
+Needs: the environment's name and log retention, the pipeline config, ``Names``, ``AwsContext``,
+storage outputs, SageMaker outputs and the alert topic ARN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from constructs import Construct
 
 from imports.aws import CloudwatchLogGroup, SfnStateMachine
-from modules.config import EnvironmentConfig, PipelineConfig
-from modules.context import AwsContext, Names, PipelineNames
+from modules.aws_context import AwsContext
+from modules.config import PipelineConfig
 from modules.iam import (
     LOG_DELIVERY_ACTIONS,
     XRAY_ACTIONS,
@@ -33,6 +37,7 @@ from modules.iam import (
     service_role,
     use_key,
 )
+from modules.naming import Names, PipelineNames
 from modules.sagemaker import SagemakerOutputs
 from modules.storage import StorageOutputs
 from modules.workflow import WorkflowTargets, build_workflow, definition_json
@@ -40,25 +45,23 @@ from modules.workflow import WorkflowTargets, build_workflow, definition_json
 
 @dataclass(frozen=True)
 class StateMachineOutputs:
-    """What starts and watches runs: the state machine's ARN."""
+    """What the scheduler and alarms of the pipeline need of its state machine."""
 
     arn: str
 
 
 class StateMachineLayer(Construct):
-    """One pipeline's state machine, its role and its log group.
-
-    Inputs: ``env`` (environment name, log retention), ``pipeline``, ``names``, ``aws``,
-    ``storage`` (key, input and output buckets), ``sagemaker`` (model, execution role) and
-    ``alert_topic_arn``. Outputs: ``outputs``, a ``StateMachineOutputs`` (the state machine ARN).
-    """
+    """One pipeline's state machine with its role and log group. Inputs: the environment's name
+    and log retention (days), the pipeline, names, context and the other layers' outputs.
+    Outputs: ``outputs`` (``StateMachineOutputs``)."""
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: EnvironmentConfig,
+        environment: str,
+        log_retention_days: int,
         pipeline: PipelineConfig,
         names: Names,
         aws: AwsContext,
@@ -75,24 +78,19 @@ class StateMachineLayer(Construct):
             self,
             "log-group",
             name=pipeline_names.state_machine_log_group,
-            retention_in_days=env.log_retention_days,
+            retention_in_days=log_retention_days,
             kms_key_id=storage.key_arn,
         )
         workflow = build_workflow(
             pipeline,
-            WorkflowTargets(
-                aws=aws,
-                environment=env.name,
-                names=pipeline_names,
-                model_name=sagemaker.model_name,
-                execution_role_arn=sagemaker.execution_role_arn,
-                input_bucket=storage.input.name,
-                input_bucket_arn=storage.input.arn,
-                output_bucket=storage.output.name,
-                output_bucket_arn=storage.output.arn,
-                state_machine_arn=state_machine_arn,
-                kms_key_arn=storage.key_arn,
-                alert_topic_arn=alert_topic_arn,
+            _targets(
+                aws,
+                environment,
+                pipeline_names,
+                storage,
+                sagemaker,
+                state_machine_arn,
+                alert_topic_arn,
             ),
         )
         role = service_role(
@@ -106,26 +104,22 @@ class StateMachineLayer(Construct):
             source_arn=state_machine_arn,
             statements=[*workflow.statements, *_base_statements(storage.key_arn)],
         )
-        self.outputs = StateMachineOutputs(
-            arn=self._state_machine(pipeline_names, role, log_group.arn, workflow.definition)
+        state_machine = self._state_machine(
+            pipeline_names.state_machine, role, definition_json(workflow.definition), log_group.arn
         )
+        self.outputs = StateMachineOutputs(arn=state_machine.arn)
 
     def _state_machine(
-        self,
-        names: PipelineNames,
-        role: ServiceRole,
-        log_group_arn: str,
-        definition: dict[str, Any],
-    ) -> str:
-        """The STANDARD state machine, logging every event with its data to the log group and
-        traced with X-Ray; returns its ARN."""
-        state_machine = SfnStateMachine(
+        self, name: str, role: ServiceRole, definition: str, log_group_arn: str
+    ) -> SfnStateMachine:
+        """The STANDARD state machine, logging every event with execution data, traced."""
+        return SfnStateMachine(
             self,
             "state-machine",
-            name=names.state_machine,
+            name=name,
             type="STANDARD",
             role_arn=role.arn,
-            definition=definition_json(definition),
+            definition=definition,
             logging_configuration={
                 "log_destination": f"{log_group_arn}:*",
                 "include_execution_data": True,
@@ -135,8 +129,32 @@ class StateMachineLayer(Construct):
             # The role's permissions must exist before the first execution can start.
             depends_on=[role.policy],
         )
-        arn: str = state_machine.arn
-        return arn
+
+
+def _targets(
+    aws: AwsContext,
+    environment: str,
+    names: PipelineNames,
+    storage: StorageOutputs,
+    sagemaker: SagemakerOutputs,
+    state_machine_arn: str,
+    alert_topic_arn: str,
+) -> WorkflowTargets:
+    """What the workflow's states name: the other layers' resources and this state machine."""
+    return WorkflowTargets(
+        aws=aws,
+        environment=environment,
+        names=names,
+        model_name=sagemaker.model_name,
+        execution_role_arn=sagemaker.execution_role_arn,
+        input_bucket=storage.input.name,
+        input_bucket_arn=storage.input.arn,
+        output_bucket=storage.output.name,
+        output_bucket_arn=storage.output.arn,
+        state_machine_arn=state_machine_arn,
+        kms_key_arn=storage.key_arn,
+        alert_topic_arn=alert_topic_arn,
+    )
 
 
 def _base_statements(key_arn: str) -> list[Statement]:

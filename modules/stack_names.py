@@ -1,6 +1,6 @@
 """The names of the stacks the app synthesizes (each stack's Terraform state is named after it).
 
-Kept apart from ``modules/stack.py`` so that tools which only read plans or config (the plan
+Kept apart from ``modules/stacks/`` so that tools which only read plans or config (the plan
 reviewer) know the stacks without loading cdktf. The environment's stacks are named like its
 resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
 """
@@ -8,7 +8,7 @@ resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
 from __future__ import annotations
 
 from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME
-from modules.context import Names
+from modules.naming import Names
 
 
 def stack_name(project: str, environment: str) -> str:

@@ -11,7 +11,8 @@ Creates
   EventBridge notifications on the input bucket (for pipelines' event triggers);
 - an access-log bucket (``logs``, SSE-S3 because S3 server access logging cannot write to SSE-KMS).
 
-Needs: the environment config, ``Names`` and an ``AwsContext``. In an environment without
+Needs: the environment's storage settings, ``allow_destroy`` and key deletion window, ``Names``
+and an ``AwsContext``. In an environment without
 ``allow_destroy``, buckets and the key carry ``prevent_destroy`` and buckets no ``force_destroy``.
 """
 
@@ -42,8 +43,8 @@ from imports.aws import (
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketVersioningA,
 )
-from modules.config import EnvironmentConfig
-from modules.context import DATA_BUCKETS, LOGS_BUCKET, AwsContext, Names
+from modules.aws_context import AwsContext
+from modules.config import StorageSettings
 from modules.iam import (
     KEY_USE_ACTIONS,
     allow,
@@ -51,11 +52,12 @@ from modules.iam import (
     key_admin_statement,
     policy_document,
 )
+from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 
 
 @dataclass(frozen=True)
 class BucketRef:
-    """A bucket as other layers see it."""
+    """A bucket as the layers name it: its name and ARN."""
 
     name: str
     arn: str
@@ -63,7 +65,7 @@ class BucketRef:
 
 @dataclass(frozen=True)
 class StorageOutputs:
-    """What the other layers use: the environment key and the four buckets."""
+    """What the other layers use of the storage: the key and every bucket by purpose."""
 
     key_arn: str
     key_alias: str
@@ -119,13 +121,7 @@ def lifecycle_rule(
 
 class SecureBucket(Construct):
     """An S3 bucket with every guard on: encryption, versioning, no public access,
-    bucket-owner-enforced ownership, TLS-only policy, lifecycle rules, optional access logging.
-
-    Inputs: ``name``, ``kms_key_arn`` (SSE-KMS with it; None: SSE-S3), ``allow_destroy``,
-    ``lifecycle_rules``, the access-log bucket and prefix (None: no logging) and
-    ``extra_policy_statements`` (given the bucket ARN, statements added to the TLS-only policy).
-    Outputs: ``bucket``, the ``S3Bucket``.
-    """
+    bucket-owner-enforced ownership, TLS-only policy, lifecycle rules, optional access logging."""
 
     def __init__(
         self,
@@ -151,8 +147,8 @@ class SecureBucket(Construct):
         self.bucket = bucket
         # Each attribute read is a jsii round trip: read once, pass the same reference on.
         bucket_id, bucket_arn = bucket.id, bucket.arn
-        self._guards(bucket_id)
-        self._encryption(bucket_id, kms_key_arn)
+        self._guard_access(bucket_id)
+        self._version_and_encrypt(bucket_id, kms_key_arn)
         S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=lifecycle_rules)
         if access_log_bucket_id is not None:
             S3BucketLoggingA(
@@ -167,8 +163,8 @@ class SecureBucket(Construct):
             statements += extra_policy_statements(bucket_arn)
         S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy_document(*statements))
 
-    def _guards(self, bucket_id: str) -> None:
-        """No public access, no ACLs (the bucket owner owns every object), versioning."""
+    def _guard_access(self, bucket_id: str) -> None:
+        """No public access, and the bucket owner owns every object (ACLs off)."""
         S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -184,15 +180,15 @@ class SecureBucket(Construct):
             bucket=bucket_id,
             rule={"object_ownership": "BucketOwnerEnforced"},
         )
+
+    def _version_and_encrypt(self, bucket_id: str, kms_key_arn: str | None) -> None:
+        """Versioning, and default encryption with the key (or SSE-S3 without one)."""
         S3BucketVersioningA(
             self,
             "versioning",
             bucket=bucket_id,
             versioning_configuration={"status": "Enabled"},
         )
-
-    def _encryption(self, bucket_id: str, kms_key_arn: str | None) -> None:
-        """Default encryption: SSE-KMS with the key (and a bucket key), or SSE-S3 without one."""
         encryption = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
             if kms_key_arn
@@ -212,24 +208,24 @@ class SecureBucket(Construct):
 
 
 class Storage(Construct):
-    """The environment's KMS key and alias, data buckets and access-log bucket.
-
-    Inputs: ``env`` (key deletion window, ``storage`` lifecycle days, ``allow_destroy``),
-    ``names``, ``aws``.
-    Outputs: ``outputs``, a ``StorageOutputs`` (key ARN and alias, each bucket's name and ARN).
-    """
+    """The environment's KMS key and buckets. Inputs: the storage settings (lifecycle days),
+    ``allow_destroy``, the key's deletion window, names and context. Outputs: ``outputs``
+    (``StorageOutputs``: key ARN and alias, each bucket's name and ARN)."""
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        env: EnvironmentConfig,
+        settings: StorageSettings,
+        allow_destroy: bool,
+        key_deletion_window_days: int,
         names: Names,
         aws: AwsContext,
     ) -> None:
         super().__init__(scope, id)
-        self._env = env
+        self._settings = settings
+        self._allow_destroy = allow_destroy
         self._names = names
         self._aws = aws
 
@@ -238,9 +234,9 @@ class Storage(Construct):
             "key",
             description=f"Encrypts data, logs, alerts and queues of {names.prefix}",
             enable_key_rotation=True,
-            deletion_window_in_days=env.kms_deletion_window_days,
+            deletion_window_in_days=key_deletion_window_days,
             policy=self._key_policy(),
-            lifecycle=protect(env.allow_destroy),
+            lifecycle=protect(allow_destroy),
         )
         alias = KmsAlias(self, "key-alias", name=names.key_alias, target_key_id=key.key_id)
         self._key_arn = key.arn
@@ -311,7 +307,7 @@ class Storage(Construct):
             purpose,
             name=self._bucket_names[purpose],
             kms_key_arn=self._key_arn if kms else None,
-            allow_destroy=self._env.allow_destroy,
+            allow_destroy=self._allow_destroy,
             lifecycle_rules=self._lifecycle_rules(purpose),
             access_log_bucket_id=self._logs_bucket_id if kms else None,
             access_log_prefix=f"{purpose}/",
@@ -320,7 +316,7 @@ class Storage(Construct):
         return secure.bucket
 
     def _lifecycle_rules(self, purpose: str) -> list[S3BucketLifecycleConfigurationRule]:
-        storage = self._env.storage
+        storage = self._settings
         rules = [
             lifecycle_rule(
                 "expire-noncurrent-versions",

@@ -81,7 +81,7 @@ def full_config() -> ProjectConfig:
 def _synth_environment(config: ProjectConfig, env: str) -> str:
     from cdktf import Testing
 
-    from modules.stack import EnvironmentStack
+    from modules.stacks.environment import EnvironmentStack
 
     return Testing.synth(EnvironmentStack(Testing.app(), config.project, config.environments[env]))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modules.context import AwsContext
+from modules.aws_context import AwsContext
 from modules.storage import BucketRef, StorageOutputs
 
 TEST_AWS = AwsContext(account_id="111122223333", region="eu-west-1", partition="aws")

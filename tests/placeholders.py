@@ -32,7 +32,7 @@ def _value(match: re.Match[str]) -> str:
     return "placeholder"
 
 
-# A pipeline stack reads the base stack's outputs through ``local.base.<key>`` (modules/stack.py).
+# A pipeline stack reads the base stack's outputs through ``local.base.<key>`` (modules/stacks/).
 _BASE_REFERENCE = re.compile(r"\$\{local\.base\.([a-z_]+)\}")
 _BASE_TYPES = {"kms_key": "aws_kms_key", "alert_topic": "aws_sns_topic"}
 

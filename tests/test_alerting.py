@@ -9,8 +9,8 @@ from cdktf import Testing
 
 from modules.alerting import AlertTopic, PipelineAlarms
 from modules.config import ProjectConfig
-from modules.context import EXECUTION_ALARM_METRICS, Names
 from modules.dashboard import MAX_DASHBOARD_WIDGETS, DashboardPipeline, EnvironmentDashboard
+from modules.naming import EXECUTION_ALARM_METRICS, Names
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement

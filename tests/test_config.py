@@ -26,7 +26,7 @@ from modules.config.aws_facts import (
     java_pattern,
     request_member,
 )
-from modules.context import Limit, Names
+from modules.naming import Limit, Names
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
 

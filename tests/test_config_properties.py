@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modules.config import ConfigError, ProjectConfig, check_name, parse_config
-from modules.context import Names
+from modules.naming import Names
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
 BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())

@@ -8,7 +8,7 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.sagemaker import SagemakerModelLayer
 from tests.helpers import (
     TEST_AWS,

@@ -9,7 +9,7 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
 from modules.workflow.state_names import CHECK_TRIGGER, NOTIFY_FAILURE, RUN_TRANSFORM_JOB
@@ -36,7 +36,8 @@ def _synth(
     StateMachineLayer(
         stack,
         "sfn",
-        env=env,
+        environment=env.name,
+        log_retention_days=env.log_retention_days,
         pipeline=next(p for p in env.pipelines if p.name == pipeline),
         names=Names(config.project, env_name),
         aws=TEST_AWS,

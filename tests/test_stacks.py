@@ -16,9 +16,9 @@ import pytest
 from cdktf import Testing
 
 from modules.config import EnvironmentConfig, ProjectConfig
-from modules.context import Names
 from modules.dashboard import PIPELINES_PER_DASHBOARD
-from modules.stack import StateBootstrapStack, state_bootstraps
+from modules.naming import Names
+from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
 from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
 from tests.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize

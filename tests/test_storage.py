@@ -8,7 +8,7 @@ import pytest
 from cdktf import Testing
 
 from modules.config import ProjectConfig
-from modules.context import Names
+from modules.naming import Names
 from modules.storage import Storage
 from tests.helpers import TEST_AWS, layer_stack, policy_of, resource_named, resources, statement
 
@@ -18,7 +18,9 @@ def _synth(config: ProjectConfig, env: str) -> str:
     Storage(
         stack,
         "storage",
-        env=config.environments[env],
+        settings=config.environments[env].storage,
+        allow_destroy=config.environments[env].allow_destroy,
+        key_deletion_window_days=config.environments[env].kms_deletion_window_days,
         names=Names(config.project, env),
         aws=TEST_AWS,
     )

@@ -51,7 +51,7 @@ def _init_and_validate(stack_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_dev_stack_is_valid_terraform(default_config: ProjectConfig) -> None:
-    from modules.stack import EnvironmentStack
+    from modules.stacks.environment import EnvironmentStack
 
     stack = EnvironmentStack(
         Testing.app(), default_config.project, default_config.environments["dev"]

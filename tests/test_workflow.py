@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, ProjectConfig
-from modules.context import AwsContext, Names
+from modules.naming import Names
 from modules.workflow import (
     TRANSIENT_SAGEMAKER_ERRORS,
     WorkflowTargets,

@@ -1,5 +1,8 @@
 """Generate docs/outputs.md: every stack's Terraform outputs, from the synthesized stacks.
 
+Each output comes from the table in modules/stacks/outputs.py (its descriptions); one that does
+not is refused, so no stack exports an output the table does not describe.
+
     .venv/bin/python -m tools.outputs_reference          # rewrite docs/outputs.md (example config)
     .venv/bin/python -m tools.outputs_reference --check  # exit 1 if the document is stale
     make outputs                                          # your config's: docs.out/outputs.md
@@ -13,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modules.stacks.outputs import output_of
 from tools.generated import REPO, document_main
 from tools.synth import synthesize
 
@@ -39,6 +43,8 @@ def render(stacks: dict[str, dict[str, Any]], source: str = "tests/fixtures/exam
         for name, output in document.get("output", {}).items():
             if name.startswith(CROSS_STACK_OUTPUT):
                 continue
+            if output_of(name, output.get("description", "")) is None:
+                raise ValueError(f"{stack}: output {name} is not in modules/stacks/outputs.py")
             description = output.get("description", "").replace("|", "\\|")
             rows.append(f"| `{name}` | {description} |")
         blocks.append(f"## {stack}\n\n" + "\n".join(rows))

@@ -14,8 +14,9 @@ import json
 import sys
 from typing import Any
 
+from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, load_config
-from modules.context import AwsContext, PipelineNames
+from modules.naming import PipelineNames
 from modules.workflow import WorkflowTargets, build_definition
 from tools.generated import EXAMPLE_CONFIG, REPO, document_main
 

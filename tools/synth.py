@@ -49,7 +49,7 @@ def synthesize(
     from imports.runtime import configure_jsii_runtime
 
     configure_jsii_runtime()
-    from modules.stack import build_app
+    from modules.stacks.app import build_app
 
     if outdir is not None:
         build_app(config, outdir=outdir, environments=environments).synth()

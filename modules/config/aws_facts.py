@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from modules.config.suggest import allowed
-from modules.context import Limit
+from modules.naming import Limit
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -55,9 +55,9 @@ START_DATE_GRACE = timedelta(minutes=5)
 # https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
 KMS_PENDING_WINDOW_DAYS = (7, 30)
 
-# Partitions whose service principals and console this project knows (modules/context.py holds
-# the per-service table). China regions (aws-cn) are refused: most of their principals are not
-# "<service>.amazonaws.com.cn", and the ones this project needs are not verified.
+# Partitions whose service principals and console this project knows (modules/aws_context.py
+# holds the per-service table). China regions (aws-cn) are refused: most of their principals are
+# not "<service>.amazonaws.com.cn", and the ones this project needs are not verified.
 SUPPORTED_PARTITIONS = ("aws", "aws-us-gov")
 
 
@@ -131,7 +131,7 @@ def checked_operations() -> list[str]:
     """Every ``service:Operation`` with a request member the config checks a name against in
     botocore's models: the names ``Names`` builds, and the user-given ones (``NAME_MEMBERS``)."""
     import modules.config  # noqa: F401 - defines the fields, which fill NAME_MEMBERS
-    from modules.context import Names
+    from modules.naming import Names
 
     names = Names("project", "env")
     limits = [*names.limits("0" * 12, "us-east-1"), *names.of_pipeline("pipeline").limits()]

@@ -28,7 +28,7 @@ from modules.config.aws_facts import (
     time_zones,
 )
 from modules.config.suggest import allowed
-from modules.context import Limit
+from modules.naming import Limit
 
 TZ_DATABASE = "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
 

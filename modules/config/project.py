@@ -8,7 +8,7 @@ from modules.config.aws_facts import check_name
 from modules.config.environment import EnvironmentConfig
 from modules.config.fields import PROJECT_RE, StrictModel, TfStr
 from modules.config.state import S3State
-from modules.context import Names
+from modules.naming import Names
 
 
 class ProjectConfig(StrictModel):

@@ -9,8 +9,8 @@ Needs the pipeline's config, the targets (alert topic, console region) and the a
 from __future__ import annotations
 
 from modules.alert_routing import PAGE, SEVERITY_KEY
+from modules.aws_context import console_url
 from modules.config import PipelineConfig
-from modules.context import console_url
 from modules.workflow import state_names as sn
 from modules.workflow.asl import escape_intrinsic, publish, publish_statement
 from modules.workflow.chain import States, Step

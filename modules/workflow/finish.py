@@ -3,7 +3,7 @@
 configured), the success notice and the Succeed state.
 
 Needs the pipeline's config, the targets (output bucket, key, metric namespace, alert topic) and
-the completion metric's name (modules/context.py).
+the completion metric's name (modules/naming.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.context import TRANSFORMS_COMPLETED
 from modules.iam import Statement, allow, write_objects
+from modules.naming import TRANSFORMS_COMPLETED
 from modules.workflow import state_names as sn
 from modules.workflow.asl import (
     catch_to,

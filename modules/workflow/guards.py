@@ -19,7 +19,8 @@ from modules.workflow.targets import WorkflowTargets
 # Runs started earlier than this one (ties broken by name), among the running executions listed.
 # The earliest run never yields, so runs that start together cannot all skip. ListExecutions is
 # eventually consistent: a run that started moments before may not be listed yet, and then both
-# run (docs/runs-and-alerts.md, "Overlap guard"). SDK integrations may give timestamps as ISO text or epoch numbers.
+# run (docs/runs-and-alerts.md, "Overlap guard"). SDK integrations may give timestamps as ISO
+# text or epoch numbers.
 _EARLIER_RUNS = (
     "{% ( $ms := function($d) { $type($d) = 'number' ? ($d < 100000000000 ? $d * 1000 : $d) "
     ": $toMillis($d) }; $me := $states.context.Execution.Name; "

@@ -1,6 +1,6 @@
 """``WorkflowTargets``: where a run reads, writes and reports, as the workflow's steps get it.
 
-Needs the AWS context and the pipeline's names (modules/context.py); the values may be Terraform
+Needs the AWS context and the pipeline's names (modules/naming.py); the values may be Terraform
 references (bucket names, ARNs), which stay inside string values of the definition.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.context import AwsContext, PipelineNames
+from modules.aws_context import AwsContext
+from modules.naming import PipelineNames
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The pipeline a command works on: its config, and every name and ARN of its resources, built by
-``Names`` / ``PipelineNames`` (modules/context.py) from the config, never typed by hand. The
+``Names`` / ``PipelineNames`` (modules/naming.py) from the config, never typed by hand. The
 account comes from the environment's ``account_id`` or, when the config does not pin one, from
 the caller's credentials (STS); the region is the environment's.
 """
@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from modules.aws_context import AwsContext, console_url
 from modules.config import EnvironmentConfig, PipelineConfig, ProjectConfig
-from modules.context import AwsContext, Names, PipelineNames, console_url
+from modules.naming import Names, PipelineNames
 from modules.workflow import MANIFEST_NAME
 
 # Where SageMaker writes a transform job's logs (one stream per instance, named after the job).

@@ -148,7 +148,7 @@ def load_plan(path: Path, stack: str | None = None) -> StackPlan:
     return plan
 
 
-# What a stack is, for the review's labels (the app's stack kinds, see modules/stack.py).
+# What a stack is, for the review's labels (the app's stack kinds, see modules/stacks/).
 BASE, ENVIRONMENT, PIPELINE, DASHBOARD, BOOTSTRAP, FOREIGN = (
     "base",
     "environment (single stack)",

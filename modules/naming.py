@@ -1,77 +1,19 @@
-"""What every layer needs to know about where it is deployed, and how things are named.
+"""How things are named: every resource name, built from project, environment and pipeline.
 
-``AwsContext`` carries the account, region and partition (the account may be a Terraform
-reference to ``aws_caller_identity`` when the config does not pin one) and builds ARNs from them.
-``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name from
-project, environment and pipeline: buckets, roles and their inline policies, queues, rules,
-alarms, log groups, schedules, topics, keys and aliases, dashboards, and the per-run prefix of
-transform jobs and models. Nothing else
-builds a resource name; ``limits()`` lists each with the API request member that takes it, whose
-limits the config reads from botocore (``modules.config.aws_facts.check_name``) and refuses names
-that break them.
+``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name: buckets,
+roles and their inline policies (``RoleNames``), queues, rules, alarms (``AlarmNames``), log
+groups, schedules, topics, keys and aliases, dashboards, and the per-run prefix of transform jobs
+and models; the name constants (bucket purposes, alarm metrics, the completion metric) live here
+too. Nothing else builds a resource name; ``limits()`` lists each name with the API request
+member that takes it (``Limit``), whose limits the config reads from botocore
+(``modules.config.aws_facts.check_name``) and refuses names that break them.
+
+Needs nothing but the standard library (the config and the plan reviewer import it without cdktf).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    account_id: str
-    region: str
-    partition: str
-
-    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return ":".join(
-            [
-                "arn",
-                self.partition,
-                service,
-                self.region if region else "",
-                self.account_id if account else "",
-                resource,
-            ]
-        )
-
-    def service_principal(self, service: str) -> str:
-        """The service principal of one of the services this project trusts, looked up per
-        partition (never derived by a string rule: in aws-cn most principals keep
-        ``amazonaws.com``, some do not)."""
-        return SERVICE_PRINCIPALS[self.partition][service].format(region=self.region)
-
-
-# Service principals of the services this project names in trust, key, topic and queue policies,
-# per partition. AWS documents them per service; in the commercial and GovCloud partitions all of
-# these are <service>.amazonaws.com (CloudWatch Logs is regional). China regions (aws-cn) are
-# refused by the config (modules/config/aws_facts.py, SUPPORTED_PARTITIONS) rather than guessed
-# here.
-_COMMERCIAL_PRINCIPALS = {
-    "cloudwatch": "cloudwatch.amazonaws.com",
-    "events": "events.amazonaws.com",
-    "logging.s3": "logging.s3.amazonaws.com",
-    "logs": "logs.{region}.amazonaws.com",
-    "sagemaker": "sagemaker.amazonaws.com",
-    "scheduler": "scheduler.amazonaws.com",
-    "sns": "sns.amazonaws.com",
-    "states": "states.amazonaws.com",
-}
-SERVICE_PRINCIPALS: dict[str, dict[str, str]] = {
-    "aws": _COMMERCIAL_PRINCIPALS,
-    "aws-us-gov": _COMMERCIAL_PRINCIPALS,
-}
-
-# The AWS console per partition (links in failure notifications).
-_CONSOLE_HOSTS = {
-    "aws": "https://{region}.console.aws.amazon.com",
-    "aws-us-gov": "https://console.amazonaws-us-gov.com",
-}
-
-
-def console_url(partition: str, region: str, path: str) -> str:
-    """A console page in the given partition and region."""
-    return f"{_CONSOLE_HOSTS[partition].format(region=region)}/{path}?region={region}"
-
 
 # Per-run names (transform jobs, per-run models) are "<project>-<environment>-<pipeline>-<hash>",
 # the hash an MD5 in hex.

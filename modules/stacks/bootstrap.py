@@ -1,0 +1,152 @@
+"""The state bootstrap stacks: where the other stacks keep their remote Terraform state.
+
+``StateBootstrapStack`` creates, per S3 state bucket, the bucket, its KMS key (with the alias
+every S3 backend names in ``kms_key_id``, so state, lock file and digest are encrypted with it
+rather than SSE-S3) and every DynamoDB lock table the environments name for it. There is one per
+account (and per region of an account), its provider pinned to that account; it keeps local state
+and is deployed first. ``state_bootstraps`` groups the config's state buckets into those stacks.
+
+Needs: the project config (its S3 states); nothing of the environment stacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformStack
+from constructs import Construct
+
+from imports.aws import (
+    DataAwsCallerIdentity,
+    DynamodbTable,
+    DynamodbTableAttribute,
+    KmsAlias,
+    KmsKey,
+)
+from modules.config import LocalState, ProjectConfig, S3State, partition_of
+from modules.iam import key_admin_statement, policy_document
+from modules.naming import Names
+from modules.stack_names import bootstrap_stack_name
+from modules.stacks.outputs import bucket_key, export
+from modules.stacks.provider import MANAGED_BY, aws_provider, local_backend, require_terraform
+from modules.storage import SecureBucket, lifecycle_rule, protect
+
+STATE_NONCURRENT_VERSION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class StateStore:
+    """One state bucket, as all the environments that use it need it."""
+
+    bucket: str
+    lock_tables: tuple[str, ...]  # every DynamoDB table an environment names for this bucket
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The state buckets of one account (None: environments without account_id) and region."""
+
+    name: str
+    account_id: str | None
+    region: str
+    stores: list[StateStore]
+
+
+class StateBootstrapStack(TerraformStack):
+    """The S3 buckets (and DynamoDB tables) of one account and region that hold the other stacks'
+    state, created by a provider pinned to that account (``account_id``; None for the buckets of
+    environments that pin no account, which then get a bootstrap of their own). Outputs: each
+    bucket's name."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        name: str,
+        project: str,
+        region: str,
+        stores: list[StateStore],
+        account_id: str | None,
+    ) -> None:
+        super().__init__(scope, name)
+        require_terraform(self)
+        local_backend(self, name, LocalState(backend="local"))
+        tags = {"project": project, "managed-by": MANAGED_BY, "purpose": "terraform-state"}
+        aws_provider(self, region, account_id, tags)
+        account_id = DataAwsCallerIdentity(self, "current").account_id
+        for store in stores:
+            self._state_store(store, account_id, partition_of(region))
+
+    def _state_store(self, store: StateStore, account_id: str, partition: str) -> None:
+        scope = Construct(self, f"state-{store.bucket}")
+        key = KmsKey(
+            scope,
+            "key",
+            description=f"Encrypts Terraform state in {store.bucket}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy_document(key_admin_statement(partition, account_id)),
+            lifecycle=protect(False),
+        )
+        KmsAlias(
+            scope, "key-alias", name=Names.state_key_alias(store.bucket), target_key_id=key.key_id
+        )
+        secure = SecureBucket(
+            scope,
+            "bucket",
+            name=store.bucket,
+            kms_key_arn=key.arn,
+            allow_destroy=False,
+            lifecycle_rules=[
+                lifecycle_rule(
+                    "expire-noncurrent-state-versions",
+                    noncurrent_days=STATE_NONCURRENT_VERSION_DAYS,
+                ),
+                lifecycle_rule("abort-incomplete-multipart-uploads", abort_multipart_days=1),
+            ],
+        )
+        export(
+            self, "{bucket_key}_bucket", secure.bucket.bucket, bucket_key=bucket_key(store.bucket)
+        )
+        for table in store.lock_tables:
+            # Environments sharing the bucket may each name their own table: create every one.
+            _lock_table(scope, store, table, key.arn)
+
+
+def _lock_table(scope: Construct, store: StateStore, table: str, key_arn: str) -> None:
+    DynamodbTable(
+        scope,
+        "lock-table" if table == store.lock_tables[0] else f"lock-table-{table}",
+        name=table,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="LockID",
+        attribute=[DynamodbTableAttribute(name="LockID", type="S")],
+        server_side_encryption={"enabled": True, "kms_key_arn": key_arn},
+        point_in_time_recovery={"enabled": True},
+        deletion_protection_enabled=True,
+        lifecycle=protect(False),
+    )
+
+
+def state_bootstraps(config: ProjectConfig) -> list[Bootstrap]:
+    """Each distinct S3 state bucket of the config, grouped by the account and region it lives
+    in (the config refuses one bucket in two regions or accounts): one bootstrap stack each,
+    named ``<project>-state`` when there is only one (bootstrap_stack_name)."""
+    users: dict[tuple[str, str | None, str], list[S3State]] = {}
+    for env, state in config.s3_states:
+        key = (state.region or env.region, env.account_id, state.bucket)
+        users.setdefault(key, []).append(state)
+    groups: dict[tuple[str | None, str], list[StateStore]] = {}
+    for (region, account, bucket), states in sorted(users.items(), key=lambda i: str(i[0])):
+        tables = sorted({s.dynamodb_table for s in states if s.dynamodb_table})
+        groups.setdefault((account, region), []).append(StateStore(bucket, tuple(tables)))
+    accounts = {account for account, _ in groups}
+    bootstraps = []
+    for (account, region), stores in groups.items():
+        regions_of_account = {r for a, r in groups if a == account}
+        name = bootstrap_stack_name(
+            config.project,
+            region if len(regions_of_account) > 1 else None,
+            (account or "unpinned") if len(accounts) > 1 else None,
+        )
+        bootstraps.append(Bootstrap(name, account, region, stores))
+    return bootstraps

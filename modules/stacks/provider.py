@@ -1,0 +1,90 @@
+"""The AWS provider and the Terraform backend of every stack.
+
+``configure_stack`` gives an environment's stack its provider (region, allowed account, default
+tags on everything) and its backend, and returns the ``AwsContext`` its layers use.
+``configure_backend`` writes the backend: a local file, or S3 with KMS encryption, locking and one
+key per stack. ``require_terraform`` pins the Terraform version the backends need.
+
+Needs: the environment config and the stack's name.
+"""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, S3Backend, TerraformStack
+
+from imports.aws import AwsProvider, AwsProviderDefaultTags, DataAwsCallerIdentity
+from modules.aws_context import AwsContext
+from modules.config import EnvironmentConfig, LocalState, partition_of
+from modules.naming import Names
+
+MANAGED_BY = "cdktf"
+# S3 native state locking (backend use_lockfile) needs Terraform 1.10.
+REQUIRED_TERRAFORM = ">= 1.10.0"
+
+
+def require_terraform(scope: TerraformStack) -> None:
+    scope.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+
+
+def local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
+    # Relative to cdktf.out/stacks/<stack>/: the state file lives in the project directory, so
+    # wiping cdktf.out/ never loses it, and the synthesized JSON has no machine-specific path.
+    LocalBackend(
+        scope, path=(state.path or "../../../terraform.{stack}.tfstate").format(stack=name)
+    )
+
+
+def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) -> None:
+    """The backend of every stack of an environment: one state (file or S3 key) per stack."""
+    state = env.state
+    require_terraform(stack)
+    if isinstance(state, LocalState):
+        local_backend(stack, name, state)
+        return
+    region = state.region or env.region
+    alias = Names.state_key_alias(state.bucket)
+    # Without kms_key_id, encrypt = true sends SSE-S3 headers that override the bucket's KMS
+    # default: the bootstrap key would never be used. An alias ARN pins the key's account.
+    kms_key_id = (
+        AwsContext(env.account_id, region, partition_of(region)).arn("kms", alias)
+        if env.account_id
+        else alias
+    )
+    S3Backend(
+        stack,
+        bucket=state.bucket,
+        key=Names.state_key(state.key_prefix, name),
+        region=region,
+        encrypt=True,
+        kms_key_id=kms_key_id,
+        dynamodb_table=state.dynamodb_table,
+    )
+    if state.lock == "lockfile":
+        # cdktf 0.21's S3Backend has no use_lockfile argument (S3 native locking, TF >= 1.10).
+        stack.add_override("terraform.backend.s3.use_lockfile", True)
+
+
+def aws_provider(
+    stack: TerraformStack, region: str, account_id: str | None, tags: dict[str, str]
+) -> None:
+    """The stack's AWS provider: pinned to ``account_id`` when given, ``tags`` on everything."""
+    AwsProvider(
+        stack,
+        "aws",
+        region=region,
+        allowed_account_ids=[account_id] if account_id else None,
+        default_tags=[AwsProviderDefaultTags(tags=tags)],
+    )
+
+
+def configure_stack(
+    stack: TerraformStack, name: str, project: str, env: EnvironmentConfig
+) -> AwsContext:
+    """Provider (region, allowed account, default tags) and backend of a stack of ``env``; the
+    account comes from config or, when not pinned, from the stack's own caller identity (no
+    cross-stack reference needed for it)."""
+    tags = {"project": project, "environment": env.name, "managed-by": MANAGED_BY, **env.tags}
+    aws_provider(stack, env.region, env.account_id, tags)
+    configure_backend(stack, name, env)
+    account_id = env.account_id or DataAwsCallerIdentity(stack, "current").account_id
+    return AwsContext(account_id=account_id, region=env.region, partition=env.partition)
