@@ -1,5 +1,5 @@
 """`make check` (tools/check): the user's config through the product's gates, and the helper the
-team's own checks use. Run here on the example fixture (never on config/pipelines.yaml)."""
+team's own checks use. Run here on the example fixture, never on the user's config."""
 
 from __future__ import annotations
 

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from modules.config import DEFAULT_CONFIG_PATH
 from tests.conftest import EXAMPLE_CONFIG, REPO
 from tools.plan_review.report import EXIT_GUARD
 from tools.plan_review.review import MARKER, review
+
+# The app's default config file, in the clone (this repository's own is never read here).
+APP_CONFIG = DEFAULT_CONFIG_PATH.relative_to(REPO)
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +22,14 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This repository's HEAD, with the example config committed as its config."""
     target = tmp_path_factory.mktemp("review") / "repo"
     subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
-    (target / "config" / "pipelines.yaml").write_text(EXAMPLE_CONFIG.read_text())
+    (target / APP_CONFIG).write_text(EXAMPLE_CONFIG.read_text())
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "commit", "-qam", "example config"], cwd=target, check=True)
     return target
 
 
 def _edit(clone: Path, old: str, new: str) -> None:
-    config = clone / "config" / "pipelines.yaml"
+    config = clone / APP_CONFIG
     config.write_text(EXAMPLE_CONFIG.read_text().replace(old, new, 1))
 
 
@@ -66,7 +70,7 @@ def test_a_config_error_exits_2(clone: Path) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={"PIPELINE_CONFIG": str(clone / "config" / "pipelines.yaml"), **_path()},
+        env={"PIPELINE_CONFIG": str(clone / APP_CONFIG), **_path()},
     )
     assert result.returncode == 2
     assert "config error:" in result.stderr and "instance_type" in result.stderr
