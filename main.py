@@ -35,8 +35,8 @@ def main() -> int:
     try:
         config = load_config()
     except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr, flush=True)
-        runtime_started()  # exit once Node is up: jsii then stops it cleanly
+        # Not waiting for the runtime: exiting stops it (the thread keeps what it raises).
+        print(f"config error: {error}", file=sys.stderr)
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()
@@ -47,9 +47,7 @@ def main() -> int:
             f"config error: {ENVIRONMENTS_ENV_VAR}: no environment {', '.join(unknown)} in "
             f"{config.source} (environments: {', '.join(config.environments)})",
             file=sys.stderr,
-            flush=True,
         )
-        runtime_started()
         return CONFIG_ERROR_EXIT
 
     runtime_started()
