@@ -6,7 +6,7 @@ groups, schedules, topics, keys and aliases, dashboards, and the per-run prefix 
 and models; the name constants (bucket purposes, alarm metrics, the completion metric) live here
 too. Nothing else builds a resource name; ``limits()`` lists each name with the API request
 member that takes it (``Limit``), whose limits the config reads from botocore
-(``modules.config.aws_facts.check_name``) and refuses names that break them.
+(``modules.config.aws_names.check_name``) and refuses names that break them.
 
 Needs nothing but the standard library (the config and the plan reviewer import it without cdktf).
 """

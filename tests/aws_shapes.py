@@ -9,7 +9,7 @@ from typing import Any
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
-from modules.config.aws_facts import java_pattern
+from modules.config.aws_names import java_pattern
 
 # Step Functions' names for services whose botocore name differs.
 _SERVICES = {"sfn": "stepfunctions", "states": "stepfunctions"}

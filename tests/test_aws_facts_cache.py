@@ -11,16 +11,26 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import aws_facts
-from modules.config.aws_facts import CACHE_PATH, _service_model, request_member, sagemaker_shape
+from modules.config import aws_names, botocore_facts
+from modules.config.botocore_facts import (
+    CACHE_PATH,
+    _service_model,
+    request_member,
+    sagemaker_shape,
+)
 from tests.conftest import FIXTURES, REPO
 from tools import aws_facts_cache
 
 
 @pytest.fixture
 def fresh_facts() -> Iterator[None]:
-    """aws_facts' per-process caches emptied before and after the test."""
-    cached = (aws_facts._cached, aws_facts.regions_with, aws_facts._partitions, aws_facts.name_rule)
+    """botocore_facts' (and aws_names') per-process caches emptied before and after the test."""
+    cached = (
+        botocore_facts._cached,
+        botocore_facts.regions_with,
+        botocore_facts._partitions,
+        aws_names.name_rule,
+    )
     for function in cached:
         function.cache_clear()
     yield
@@ -56,9 +66,9 @@ def test_a_cache_from_another_botocore_is_not_used(
     stale = json.loads(CACHE_PATH.read_text())
     stale["botocore"] = "0.0.1"
     stale["shapes"]["iam"]["roleNameType"]["max"] = 1  # what an old botocore might have said
-    monkeypatch.setattr(aws_facts, "CACHE_PATH", tmp_path / "aws_facts.json")
-    aws_facts.CACHE_PATH.write_text(json.dumps(stale))
-    assert aws_facts._cached() == {}
+    monkeypatch.setattr(botocore_facts, "CACHE_PATH", tmp_path / "aws_facts.json")
+    botocore_facts.CACHE_PATH.write_text(json.dumps(stale))
+    assert botocore_facts._cached() == {}
     assert request_member("iam:CreateRole.RoleName")["max"] == 64
 
 

@@ -20,12 +20,9 @@ from modules.config import (
     load_config,
     transform_instance_types,
 )
-from modules.config.aws_facts import (
-    PROSE_NAME_LIMITS,
-    _service_model,
-    java_pattern,
-    request_member,
-)
+from modules.config.aws_facts import PROSE_NAME_LIMITS
+from modules.config.aws_names import java_pattern
+from modules.config.botocore_facts import _service_model, request_member
 from modules.naming import Limit, Names
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
@@ -478,9 +475,10 @@ def test_scheduler_bounds_are_botocores(
 
 
 def test_every_pattern_of_the_services_used_converts_to_python() -> None:
-    # One Java-to-Python converter (aws_facts.java_pattern) serves the config checks and the
+    # One Java-to-Python converter (aws_names.java_pattern) serves the config checks and the
     # request checks of the tests: it must read every pattern of the services the project calls.
-    # (The models through aws_facts' cache: the config checks of this process have loaded most.)
+    # (The models through botocore_facts' cache: the config checks of this process have loaded
+    # most.)
     services = ("sagemaker", "scheduler", "stepfunctions", "iam", "events", "logs", "kms", "s3")
     patterns = {
         shape["pattern"]

@@ -1,5 +1,5 @@
 """Write modules/config/aws_facts.json: the part of botocore's data the config reads (see
-modules/config/aws_facts.py), from the installed botocore. ``--check`` exits 1 when it is stale.
+modules/config/botocore_facts.py), from the installed botocore. ``--check`` exits 1 when stale.
 
     .venv/bin/python -m tools.aws_facts_cache [--check]     (also part of `make docs`)
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from modules.config.aws_facts import CACHE_PATH, facts_from_botocore
+from modules.config.botocore_facts import CACHE_PATH, facts_from_botocore
 from tools.generated import document_main
 
 

@@ -14,7 +14,7 @@ import typing
 from typing import Any
 
 from modules import config as schema
-from modules.config.aws_facts import regions_with
+from modules.config.botocore_facts import regions_with
 from tools.generated import REPO, document_main
 
 OUTPUT = REPO / "docs" / "config-reference.md"

@@ -9,9 +9,12 @@ written.
 
 The package, by concern (each module imports only those above it):
 
-- ``aws_facts``: what the config is checked against: botocore's service models and endpoint data
-  (SageMaker request shapes, instance types, regions, partitions, the limits of the names Names
-  builds), time zones, and the limits AWS states only in prose;
+- what the config is checked against: ``aws_facts``, the facts AWS states only in prose (limits
+  with their pages, time zones, instance storage); ``botocore_facts``, botocore's service models
+  and endpoint data through the ``aws_facts.json`` cache (request shapes, Batch Transform instance
+  types, regions, partitions); ``aws_names``, the length and pattern rules of the names Names
+  builds and the Java-to-Python pattern converter; ``sagemaker_shapes``, values checked against
+  SageMaker's request shapes;
 - ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
   ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
 - the schema: ``model``, ``schedule`` and ``transform`` (the parts of a pipeline), ``pipeline``
@@ -27,14 +30,9 @@ from modules.config.aws_facts import (
     DATA_PROCESSING_CONTENT_TYPES,
     LOG_RETENTION_DAYS,
     MAX_PAYLOAD_MB,
-    check_name,
-    check_shape,
-    describe_shape,
-    name_rule,
-    partition_of,
-    sagemaker_shape,
-    transform_instance_types,
 )
+from modules.config.aws_names import check_name, name_rule
+from modules.config.botocore_facts import partition_of, sagemaker_shape, transform_instance_types
 from modules.config.environment import (
     RESERVED_ENVIRONMENT_NAME,
     RESERVED_PIPELINE_NAME,
@@ -62,6 +60,7 @@ from modules.config.loading import (
 from modules.config.model import ModelConfig, VpcConfig
 from modules.config.pipeline import AlarmSettings, EventTrigger, PipelineConfig
 from modules.config.project import ProjectConfig
+from modules.config.sagemaker_shapes import check_shape, describe_shape
 from modules.config.schedule import RetryPolicy, ScheduleConfig
 from modules.config.state import LocalState, S3State
 from modules.config.transform import DataProcessing, ModelClient, TransformConfig

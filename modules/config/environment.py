@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS, partition_of
+from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
+from modules.config.botocore_facts import partition_of
 from modules.config.fields import (
     ACCOUNT_RE,
     EMAIL_RE,

@@ -15,18 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from modules.config.aws_facts import (
-    LOG_RETENTION_DAYS,
+from modules.config.aws_facts import LOG_RETENTION_DAYS, SUPPORTED_PARTITIONS, time_zones
+from modules.config.aws_names import check_name
+from modules.config.botocore_facts import (
     NAME_MEMBERS,
     SAGEMAKER_REQUESTS,
-    SUPPORTED_PARTITIONS,
-    check_name,
-    check_shape,
     partition_of,
     sagemaker_shape,
     service_regions,
-    time_zones,
 )
+from modules.config.sagemaker_shapes import check_shape
 from modules.config.suggest import allowed
 from modules.naming import Limit
 
@@ -141,13 +139,13 @@ LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 @dataclass(frozen=True)
 class AwsName:
     """Checks a name against the request member AWS receives it in (``service:Operation.Member``,
-    botocore's length and pattern, read lazily: ``aws_facts.check_name``)."""
+    botocore's length and pattern, read lazily: ``aws_names.check_name``)."""
 
     member: str
     what: str
 
     def __post_init__(self) -> None:
-        NAME_MEMBERS.add(self.member)  # read from aws_facts.json, not botocore (aws_facts)
+        NAME_MEMBERS.add(self.member)  # read from aws_facts.json, not botocore (botocore_facts)
 
     def __call__(self, value: str) -> str:
         check_name(Limit(self.what, value, self.member))
@@ -183,7 +181,9 @@ class SageMakerField:
     template: str = "{}"
 
     def __post_init__(self) -> None:
-        SAGEMAKER_REQUESTS.add(self.request.split(".")[0])  # read from aws_facts.json (aws_facts)
+        SAGEMAKER_REQUESTS.add(
+            self.request.split(".")[0]
+        )  # read from aws_facts.json (botocore_facts)
 
     def __call__(self, value: Any) -> Any:
         if value is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from modules.config.aws_facts import check_name
+from modules.config.aws_names import check_name
 from modules.config.environment import EnvironmentConfig
 from modules.config.fields import PROJECT_RE, StrictModel, TfStr
 from modules.config.state import S3State

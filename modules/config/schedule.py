@@ -1,8 +1,9 @@
 """When a pipeline runs: the EventBridge Scheduler expression, its dates, flexible window, retry
 policy and the payload each scheduled run gets.
 
-Needs EventBridge Scheduler's bounds (read from botocore through ``modules.config.aws_facts``)
-and the field types of ``modules.config.fields``.
+Needs EventBridge Scheduler's bounds (read from botocore through
+``modules.config.botocore_facts``, the start-date grace from ``modules.config.aws_facts``) and the
+field types of ``modules.config.fields``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modules.config.aws_facts import START_DATE_GRACE, request_member
+from modules.config.aws_facts import START_DATE_GRACE
+from modules.config.botocore_facts import request_member
 from modules.config.fields import (
     InputPrefix,
     ScheduleExpression,

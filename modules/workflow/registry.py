@@ -3,7 +3,7 @@ of the pipeline's model package group (following ListModelPackages' pages), name
 and the per-run model's deletion, which the finish and the failure handling use.
 
 Needs the pipeline's model config, the targets (execution role, run-name pattern) and botocore's
-page-size limit of ListModelPackages (modules/config/aws_facts.py).
+page-size limit of ListModelPackages (modules/config/botocore_facts.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.config.aws_facts import request_member
+from modules.config.botocore_facts import request_member
 from modules.iam import Statement, allow
 from modules.workflow import state_names as sn
 from modules.workflow.asl import catch_to, present_string, run_tags, sdk_task
