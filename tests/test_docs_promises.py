@@ -17,15 +17,18 @@ from modules.stack_names import (
 from tests.conftest import REPO
 
 # Every hand-written text a user reads: README, docs (the generated ones are built from code that
-# is scanned too), the tools' and the modules' docstrings, the Makefile.
+# is scanned too), the tools' and the modules' docstrings, the Makefile. Not what the Makefile
+# installs under tools/ (the checkov and engine virtualenvs): hidden folders are left out.
 TEXTS = sorted(
-    [
+    path
+    for path in [
         REPO / "README.md",
         REPO / "Makefile",
         *(REPO / "docs").glob("*.md"),
         *(REPO / "tools").rglob("*.py"),
         *(REPO / "modules").rglob("*.py"),
     ]
+    if not any(part.startswith(".") for part in path.relative_to(REPO).parts)
 )
 
 
