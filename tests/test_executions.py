@@ -42,7 +42,7 @@ from modules.workflow.state_names import (
     WRITE_MANIFEST,
 )
 from tests.conftest import CONFIGS, stacks_of
-from tests.executions import (
+from tests.support.executions import (
     NEXT_PAGE_TOKEN,
     TRANSFORM_RETRY_INTERVAL,
     Machine,
@@ -58,7 +58,7 @@ from tests.executions import (
     request_problems,
     scheduled_input,
 )
-from tests.sfn_engine import Engine, Execution
+from tests.support.sfn_engine import Engine, Execution
 
 
 @dataclass

@@ -20,7 +20,7 @@ import yaml
 from modules.config import ProjectConfig, S3State, load_config
 from modules.iam import UNSCOPED_ACTIONS
 from tests.conftest import CONFIGS, REPO
-from tests.placeholders import resolve, unresolved
+from tests.support.placeholders import resolve, unresolved
 from tools.synth import synthesize
 
 CHECKOV = REPO / "tools" / "checkov" / ".venv" / "bin" / "checkov"

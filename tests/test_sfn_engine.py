@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.sfn_engine import ENGINE_DIR, ENGINE_PYTHON, Engine, Execution
+from tests.support.sfn_engine import ENGINE_DIR, ENGINE_PYTHON, Engine, Execution
 
 _TASK = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task"
 MOVED = {

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-ENGINE_DIR = Path(__file__).resolve().parent.parent / "tools" / "sfn-engine"
+ENGINE_DIR = Path(__file__).resolve().parents[2] / "tools" / "sfn-engine"
 ENGINE_PYTHON = ENGINE_DIR / ".venv" / "bin" / "python"
 
 

@@ -14,7 +14,7 @@ markers itself, so a new test that uses the engine is marked without anyone reme
 
 ``pytest --quick`` (``make test-quick``) leaves out ``engine``, ``npm``, ``go`` and ``eager`` (one
 test whose cost alone is half the quick run's budget); ``make test`` runs everything. Registered
-with ``-p tests.markers`` in pyproject.toml (so ``--strict-markers`` knows them).
+with ``-p tests.support.markers`` in pyproject.toml (so ``--strict-markers`` knows them).
 """
 
 from __future__ import annotations
