@@ -13,5 +13,8 @@ pytest plugin that marks tests by what they need. (Fixtures stay in tests/confte
 - ``jsonata``: the definitions' JSONata expressions evaluated by the npm ``jsonata`` library;
 - ``ops_stubs``: botocore Stubber-backed AWS clients for the operations tool's tests;
 - ``markers``: the pytest plugin (``-p tests.support.markers`` in pyproject.toml) that marks each
-  test ``engine``, ``npm``, ``scanners``, ``terraform``, ``go`` or ``eager`` and adds ``--quick``.
+  test ``engine``, ``npm``, ``scanners``, ``terraform``, ``go`` or ``eager`` and adds ``--quick``;
+- ``environments``: where the tools the tests, `make check` and `make bench` run are installed (the
+  engine's virtualenv, checkov, asl-validator, the npm ``jsonata`` module, the cdktf CLI), as the
+  Makefile builds them.
 """

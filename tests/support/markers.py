@@ -39,6 +39,7 @@ class Needs:
     pattern: str | None = None
 
 
+# The patterns name what tests/support/environments.py and the engine client export.
 MARKERS = {
     "engine": Needs(
         "needs LocalStack's Step Functions engine (Python 3.13, JDK 17+; tools/sfn-engine)",
