@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -109,10 +109,9 @@ def _failure_message(run: Execution) -> dict[str, Any]:
 
 class ExecutionTests:
     """The execution tests, for one config. Not collected itself (its name does not start with
-    "Test"): each subclass is, and names its config with two class-scoped fixtures,
-    ``config_label`` (a key of tests/conftest.py's CONFIGS) and ``expected_machines`` (how many
-    state machines the config has); ``machines`` and ``results`` below run that config once per
-    class.
+    "Test"): each subclass is, and names its config (``config_label``, a key of
+    tests/conftest.py's CONFIGS) and how many state machines it has (``machine_count``); the
+    ``machines`` and ``results`` fixtures below run that config once per class.
 
     Why subclasses and not one parametrized module: pytest-xdist's ``--dist loadfile`` gives each
     module to one worker, and a config's runs are the slowest part of the suite. One subclass per
@@ -121,10 +120,20 @@ class ExecutionTests:
     `make check` runs the same tests on the user's config (tools/check/gate_executions.py).
     """
 
+    config_label: ClassVar[str]
+    machine_count: ClassVar[int]
+
     @pytest.fixture(scope="class")
     @classmethod
-    def machines(cls, config_label: str, stacks: dict[str, dict[str, Any]]) -> list[Machine]:
-        return load_machines(load_config(CONFIGS[config_label]), stacks_of(stacks, config_label))
+    def expected_machines(cls) -> int:
+        """``machine_count`` (make check's gate counts the user's config's pipelines instead)."""
+        return cls.machine_count
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def machines(cls, stacks: dict[str, dict[str, Any]]) -> list[Machine]:
+        config = load_config(CONFIGS[cls.config_label])
+        return load_machines(config, stacks_of(stacks, cls.config_label))
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -566,12 +575,5 @@ class ExecutionTests:
 class TestExampleConfig(ExecutionTests):
     """The example config (tests/fixtures/example.yaml)."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def config_label(cls) -> str:
-        return "example"
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def expected_machines(cls) -> int:
-        return 4
+    config_label = "example"
+    machine_count = 4

@@ -21,10 +21,7 @@ PATHS_FILE_ENV_VAR = "MLBATCH_CHECK_PATHS"
 class TestUserConfig(ExecutionTests):
     """The user's config (label "user" in tests/conftest.py's CONFIGS, set by `make check`)."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def config_label(cls) -> str:
-        return "user"
+    config_label = "user"
 
     @pytest.fixture(scope="class")
     @classmethod
