@@ -4,20 +4,11 @@ pytest-xdist (`--dist loadfile`) runs it on the other worker, beside the example
 
 from __future__ import annotations
 
-import pytest
-
 from tests.test_executions import ExecutionTests
 
 
 class TestAllFeaturesConfig(ExecutionTests):
     """The all-features fixture (tests/fixtures/all-features.yaml)."""
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def config_label(cls) -> str:
-        return "all-features"
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def expected_machines(cls) -> int:
-        return 3
+    config_label = "all-features"
+    machine_count = 3
