@@ -101,7 +101,7 @@ check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
 	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)")
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
-# tests/markers.py. `make test` stays the full gate.
+# tests/support/markers.py. `make test` stays the full gate.
 test-quick: $(INSTALLED) $(CHECKOV_INSTALLED)
 	$(PYTHON) -m pytest -n 2 --dist loadfile --quick
 

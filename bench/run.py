@@ -50,12 +50,12 @@ from typing import Any
 import psutil
 import yaml
 
+from tests.support.environments import CDKTF_CLI as CLI
 from tools.synth import read_stacks, stack_files
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config" / "pipelines.yaml"
 ALL_FEATURES = REPO / "tests" / "fixtures" / "all-features.yaml"
-CLI = Path("node_modules") / "cdktf-cli" / "bundle" / "bin" / "cdktf"  # in the tree it runs in
 PYTHON = "{python}"  # replaced by this interpreter in a row's command
 
 # Commands run with the tree as working directory, so `-c` code imports that tree's modules.

@@ -13,7 +13,7 @@ import pytest
 
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
-from tests.sfn_engine import Engine
+from tests.support.sfn_engine import Engine
 from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.generated import EXAMPLE_CONFIG
 from tools.synth import read_stacks, synthesize
@@ -59,8 +59,9 @@ def stacks_of(stacks: dict[str, dict[str, Any]], label: str) -> dict[str, dict[s
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
-    """The Step Functions engine (tests/sfn_engine.py), started once per worker: starting it and
-    its first run (the JVM for JSONata) take seconds; each machine is created by definition."""
+    """The Step Functions engine (tests/support/sfn_engine.py), started once per worker: starting
+    it and its first run (the JVM for JSONata) take seconds; each machine is created by
+    definition."""
     engine = Engine()
     yield engine
     engine.close()

@@ -28,7 +28,7 @@ from modules.workflow.state_names import (
     NOTIFY_SUCCESS,
 )
 from tests.conftest import CONFIGS
-from tests.executions import (
+from tests.support.executions import (
     Machine,
     happy_mocks,
     load_machines,
@@ -36,7 +36,7 @@ from tests.executions import (
     ok,
     transform_failure,
 )
-from tests.sfn_engine import Engine
+from tests.support.sfn_engine import Engine
 
 ENV = "stage"
 

@@ -13,7 +13,7 @@ from modules.dashboard import MAX_DASHBOARD_WIDGETS, DashboardPipeline, Environm
 from modules.naming import EXECUTION_ALARM_METRICS, Names
 from modules.scheduler import ScheduleOutputs
 from modules.sfn import StateMachineOutputs
-from tests.helpers import TEST_AWS, layer_stack, policy_of, resources, statement
+from tests.support.helpers import TEST_AWS, layer_stack, policy_of, resources, statement
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/test-key"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:full-stage-alerts"

@@ -1,19 +1,14 @@
-"""The execution tests of tests/test_executions.py on tests/fixtures/all-features.yaml (every
-optional feature on), in a module of its own so that pytest-xdist runs it beside the other."""
+"""The execution tests of tests/test_executions.py (ExecutionTests) on
+tests/fixtures/all-features.yaml (every optional feature on), in a module of its own so that
+pytest-xdist (`--dist loadfile`) runs it on the other worker, beside the example config's."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.test_executions import *  # noqa: F403 - the same tests, on another config
-from tests.test_executions import machines, results  # noqa: F401 - fixtures
+from tests.test_executions import ExecutionTests
 
 
-@pytest.fixture(scope="module")
-def expected_machines() -> int:
-    return 3
+class TestAllFeaturesConfig(ExecutionTests):
+    """The all-features fixture (tests/fixtures/all-features.yaml)."""
 
-
-@pytest.fixture(scope="module")
-def config_label() -> str:
-    return "all-features"
+    config_label = "all-features"
+    machine_count = 3

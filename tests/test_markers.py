@@ -1,9 +1,9 @@
-"""The markers of tests/markers.py follow what a test uses, through fixtures and helpers."""
+"""The markers of tests/support/markers.py follow what a test uses, through fixtures and helpers."""
 
 from __future__ import annotations
 
 from tests import test_fast_imports, test_security, test_stacks, test_terraform
-from tests.markers import MARKERS, QUICK_DESELECTS, needs
+from tests.support.markers import MARKERS, QUICK_DESELECTS, needs
 
 
 def test_a_fixture_marks_the_tests_that_request_it() -> None:

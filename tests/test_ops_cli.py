@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
 from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
-from tests.executions import (
+from tests.support.executions import (
     Machine,
     happy_mocks,
     load_machines,
@@ -29,7 +29,7 @@ from tests.executions import (
     throw,
     transform_failure,
 )
-from tests.ops_stubs import (
+from tests.support.ops_stubs import (
     NOW,
     OPS_CONFIG,
     FakeClock,
@@ -40,7 +40,7 @@ from tests.ops_stubs import (
     succeeded_output,
     target,
 )
-from tests.sfn_engine import Engine, Execution
+from tests.support.sfn_engine import Engine, Execution
 from tools.ops import cli
 from tools.ops.target import Target
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from modules.workflow import jsonata_string
-from tests.jsonata import Jsonata
+from tests.support.jsonata import Jsonata
 from tools.ops.folders import FolderError, render, slots
 
 PICTURES = [

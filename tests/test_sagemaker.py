@@ -10,7 +10,7 @@ from cdktf import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.sagemaker import SagemakerModelLayer
-from tests.helpers import (
+from tests.support.helpers import (
     TEST_AWS,
     actions,
     all_actions,

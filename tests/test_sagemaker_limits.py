@@ -28,7 +28,7 @@ from modules.config import (
     sagemaker_shape,
 )
 from modules.workflow.state_names import CREATE_RUN_MODEL, RUN_TRANSFORM_JOB
-from tests.helpers import resources
+from tests.support.helpers import resources
 from tests.test_config import _models
 
 # Request members whose values do not come from a config field, and why.

@@ -11,7 +11,7 @@ from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.scheduler import PipelineSchedule, ScheduleGroup
 from modules.sfn import StateMachineOutputs
-from tests.helpers import (
+from tests.support.helpers import (
     TEST_AWS,
     actions,
     layer_stack,

@@ -20,11 +20,10 @@ import yaml
 from modules.config import ProjectConfig, S3State, load_config
 from modules.iam import UNSCOPED_ACTIONS
 from tests.conftest import CONFIGS, REPO
-from tests.placeholders import resolve, unresolved
+from tests.support.environments import ASL_VALIDATOR, CHECKOV
+from tests.support.placeholders import resolve, unresolved
 from tools.synth import synthesize
 
-CHECKOV = REPO / "tools" / "checkov" / ".venv" / "bin" / "checkov"
-ASL_VALIDATOR = REPO / "node_modules" / ".bin" / "asl-validator"
 SECURITY = REPO / "security"
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
 

@@ -13,7 +13,7 @@ from modules.naming import Names
 from modules.sagemaker import SagemakerOutputs
 from modules.sfn import StateMachineLayer
 from modules.workflow.state_names import CHECK_TRIGGER, NOTIFY_FAILURE, RUN_TRANSFORM_JOB
-from tests.helpers import (
+from tests.support.helpers import (
     TEST_AWS,
     actions,
     fake_storage_outputs,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.sfn_engine import ENGINE_DIR, ENGINE_PYTHON, Engine, Execution
+from tests.support.environments import ENGINE_DIR, ENGINE_PYTHON
+from tests.support.sfn_engine import Engine, Execution
 
 _TASK = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task"
 MOVED = {

@@ -20,7 +20,7 @@ from modules.dashboard import PIPELINES_PER_DASHBOARD
 from modules.naming import Names
 from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
 from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
-from tests.helpers import policy_of, reference, resource_named, resources
+from tests.support.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize
 
 # What one pipeline adds to an environment (the environment's shared resources come once).

@@ -10,7 +10,14 @@ from cdktf import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.storage import Storage
-from tests.helpers import TEST_AWS, layer_stack, policy_of, resource_named, resources, statement
+from tests.support.helpers import (
+    TEST_AWS,
+    layer_stack,
+    policy_of,
+    resource_named,
+    resources,
+    statement,
+)
 
 
 def _synth(config: ProjectConfig, env: str) -> str:

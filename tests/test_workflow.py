@@ -57,7 +57,7 @@ from modules.workflow.state_names import (
     WAIT_BEFORE_RETRY,
     WRITE_MANIFEST,
 )
-from tests.helpers import TEST_AWS
+from tests.support.helpers import TEST_AWS
 
 TARGETS = WorkflowTargets(
     aws=TEST_AWS,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from modules.config import S3_KEY_PREFIX_RE, ProjectConfig
 from modules.workflow import build_definition
 from modules.workflow.state_names import BUILD_MANIFEST, COUNT_EARLIER_RUNS, INPUT_FROM_SCHEDULE
-from tests.jsonata import Jsonata
+from tests.support.jsonata import Jsonata
 from tests.test_workflow import TARGETS, _pipeline
 
 START = "2026-11-27T02:00:00.000Z"

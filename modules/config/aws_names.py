@@ -5,7 +5,7 @@ would refuse: botocore's maximum and pattern for that member (``modules.config.b
 or for the few members botocore gives no maximum, ``PROSE_NAME_LIMITS``
 (``modules.config.aws_facts``). botocore's patterns are Java regular expressions: ``java_pattern``
 is the project's one converter to Python's, for these checks, the SageMaker value checks
-(``modules.config.sagemaker_shapes``) and tests/aws_shapes.py. Needs the ``Limit`` of a name
+(``modules.config.sagemaker_shapes``) and tests/support/aws_shapes.py. Needs the ``Limit`` of a name
 ``Names`` builds (``modules.naming``).
 """
 
@@ -83,7 +83,7 @@ def java_pattern(pattern: str) -> re.Pattern[str]:
     (``\p{L}``, ...) rewritten inside or outside ``[...]``, UTF-16 surrogate pairs as code points,
     a ``-`` after a class escape inside ``[...]`` as the literal Java reads, a quantifier on ``$``
     dropped (Java allows it; it changes nothing). ``.`` also matches a newline (wider than Java's).
-    The one converter of the project: the config checks and tests/aws_shapes.py."""
+    The one converter of the project: the config checks and tests/support/aws_shapes.py."""
     out: list[str] = []
     in_class, i = False, 0
     while i < len(pattern):

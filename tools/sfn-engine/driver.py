@@ -1,8 +1,8 @@
 """Runs state machine executions on LocalStack's Step Functions engine, in process, for the tests.
 
-Started by tests/sfn_engine.py with this folder's own virtualenv (Python 3.13; the engine needs
-3.12+, the project runs on 3.11). It speaks JSON lines on stdin/stdout, one request per line, one
-answer per line:
+Started by tests/support/sfn_engine.py with this folder's own virtualenv (Python 3.13; the engine
+needs 3.12+, the project runs on 3.11). It speaks JSON lines on stdin/stdout, one request per line,
+one answer per line:
 
     {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks"}
         -> {"status", "error", "cause", "output", "events", "retry_waits"}

@@ -9,9 +9,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from tests.conftest import REPO
-
-JSONATA = REPO / "node_modules" / "jsonata"
+from tests.support.environments import JSONATA
 
 _SERVER = r"""
 const jsonata = require(process.argv[1]);

@@ -10,11 +10,9 @@ import json
 import subprocess
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-ENGINE_DIR = Path(__file__).resolve().parent.parent / "tools" / "sfn-engine"
-ENGINE_PYTHON = ENGINE_DIR / ".venv" / "bin" / "python"
+from tests.support.environments import ENGINE_DIR, ENGINE_PYTHON
 
 
 class EngineError(RuntimeError):

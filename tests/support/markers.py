@@ -14,7 +14,7 @@ markers itself, so a new test that uses the engine is marked without anyone reme
 
 ``pytest --quick`` (``make test-quick``) leaves out ``engine``, ``npm``, ``go`` and ``eager`` (one
 test whose cost alone is half the quick run's budget); ``make test`` runs everything. Registered
-with ``-p tests.markers`` in pyproject.toml (so ``--strict-markers`` knows them).
+with ``-p tests.support.markers`` in pyproject.toml (so ``--strict-markers`` knows them).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Needs:
     pattern: str | None = None
 
 
+# The patterns name what tests/support/environments.py and the engine client export.
 MARKERS = {
     "engine": Needs(
         "needs LocalStack's Step Functions engine (Python 3.13, JDK 17+; tools/sfn-engine)",

@@ -38,9 +38,9 @@ from modules.workflow.state_names import (
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
-from tests.aws_shapes import validate, validate_result
-from tests.placeholders import resolve as resolve_placeholder
-from tests.sfn_engine import Engine, Execution
+from tests.support.aws_shapes import validate, validate_result
+from tests.support.placeholders import resolve as resolve_placeholder
+from tests.support.sfn_engine import Engine, Execution
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 # The folder date Scheduler's time gives for each input_folder picture the configs use.
