@@ -83,6 +83,10 @@ def test_a_config_error_fails_the_validate_gate(tmp_path: Path) -> None:
     assert "make check: failed gate: validate" in result.stderr
 
 
+# `make check` runs every gate: the engine (JDK), asl-validator (npm) and the scanners.
+@pytest.mark.engine
+@pytest.mark.npm
+@pytest.mark.scanners
 def test_a_broken_user_check_fails_make_check_with_its_message(tmp_path: Path) -> None:
     checks = tmp_path / "checks"
     checks.mkdir()

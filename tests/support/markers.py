@@ -116,7 +116,9 @@ def needs_of(item: pytest.Item) -> set[str]:
             for definition in info.name2fixturedefs.get(name, ()):
                 if _is_test_code(definition.func):
                     functions.append(definition.func)
-    return needs(fixtures, functions)
+    # A test that runs a whole command (`make check`) says what the command needs with marks.
+    marked = {mark.name for mark in item.iter_markers() if mark.name in MARKERS}
+    return needs(fixtures, functions) | marked
 
 
 def needs(fixtures: set[str], functions: Iterable[Callable[..., Any]]) -> set[str]:
