@@ -3,7 +3,7 @@ run time, or leak: model sources in another region, pipelines sharing or nesting
 environment named like the state bootstrap, a state bucket shared across accounts; and the bounds
 of kms_deletion_window_days and pipeline names, checked at their boundaries.
 
-Each config is a small one written here (no test reads config/pipelines.yaml)."""
+Each config is a small one written here (no test reads the team's own config)."""
 
 from __future__ import annotations
 
