@@ -3,13 +3,17 @@ reviewed as a plan; run on a clone of this repository whose config is the exampl
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from modules.config import DEFAULT_CONFIG_PATH
 from tests.conftest import EXAMPLE_CONFIG, REPO
+from tools.plan_review import review as review_module
+from tools.plan_review.base_cache import KEEP, BaseCache, cache_key
 from tools.plan_review.report import EXIT_GUARD
 from tools.plan_review.review import MARKER, review
 
@@ -63,6 +67,55 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
     assert "Data at risk" in text
 
 
+def test_the_base_is_synthesized_once_and_then_read_from_the_cache(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _edit(clone, "timezone: Europe/Berlin", "timezone: Europe/Paris")
+    synthesized: list[Path] = []
+    start = review_module._start_synth
+
+    def recording(tree: Path, outdir: Path, config: str | None) -> Any:
+        synthesized.append(tree)
+        return start(tree, outdir, config)
+
+    monkeypatch.setattr(review_module, "_start_synth", recording)
+    fresh = review("HEAD", repo=clone, read_cache=False)
+    assert len(synthesized) == 2  # the base and the working tree; the base is kept
+    synthesized.clear()
+    cached = review("HEAD", repo=clone)
+    assert synthesized == [clone]  # the working tree only
+    assert cached == fresh
+    assert "Europe/Berlin` → `Europe/Paris`" in cached[0]
+
+
+def test_the_cache_key_follows_what_the_base_synthesis_reads(tmp_path: Path) -> None:
+    config = tmp_path / "outside.yaml"
+    config.write_text("project: a\n")
+    outside = cache_key("c1", str(config), tree_relative=False)
+    assert outside == cache_key("c1", str(config), tree_relative=False)
+    assert outside != cache_key("c2", str(config), tree_relative=False)  # another commit
+    config.write_text("project: b\n")
+    assert outside != cache_key("c1", str(config), tree_relative=False)  # a config outside changed
+    # A config inside the tree is the commit's own: its path is the key, not this file's content.
+    in_tree = cache_key("c1", "config/pipelines.yaml", tree_relative=True)
+    config.write_text("project: c\n")
+    assert in_tree == cache_key("c1", "config/pipelines.yaml", tree_relative=True)
+
+
+def test_a_half_written_entry_is_a_miss_and_old_entries_go(tmp_path: Path) -> None:
+    cache = BaseCache(tmp_path / "cache")
+    cache.put("broken", {"s": {}})
+    (cache.folder / "broken.json").write_text('{"stacks": {"s"')  # cut short
+    assert cache.get("broken") is None
+    for n in range(KEEP + 2):
+        cache.put(f"k{n}", {f"stack{n}": {}})
+        os.utime(cache.folder / f"k{n}.json", (n + 10, n + 10))
+    cache.put("newest", {"stack": {}})
+    kept = sorted(p.stem for p in cache.folder.glob("*.json"))
+    assert len(kept) == KEEP and "newest" in kept and "k0" not in kept
+    assert cache.get("newest") == {"stack": {}}
+
+
 def test_a_config_error_exits_2(clone: Path) -> None:
     _edit(clone, "instance_type: ml.m5.2xlarge", "instance_type: ml.m5.3xlarge")
     result = subprocess.run(
@@ -78,8 +131,6 @@ def test_a_config_error_exits_2(clone: Path) -> None:
 
 
 def _path() -> dict[str, str]:
-    import os
-
     return {k: v for k, v in os.environ.items() if k != "PIPELINE_CONFIG"}
 
 

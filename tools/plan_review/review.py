@@ -5,7 +5,10 @@
 
 BASE (default: the merge-base of HEAD with the main branch) is exported with `git archive` into
 a temporary directory and synthesized there with its own code and config; the working tree is
-synthesized as it is (uncommitted edits included). Each stack's plan-shaped diff
+synthesized as it is (uncommitted edits included), side by side with the base. The base's
+stacks are kept in the clone's review cache (tools/plan_review/base_cache.py, under .git/), so a
+second review against the same BASE synthesizes the working tree only (``--no-cache``
+synthesizes the base again, and keeps that). Each stack's plan-shaped diff
 (tools/plan_review/config_diff.py) is reviewed like a `terraform plan`. It needs no AWS account,
 no provider and no state: it says so in its header, and it cannot see drift, values only AWS
 knows, provider defaults or plan-time errors (a `make plan` review can, where credentials exist).
@@ -24,8 +27,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from tools.plan_review.base_cache import BaseCache, cache_key
 from tools.plan_review.config_diff import build_plan
 from tools.plan_review.model import StackRole, attach_role, load_plan
 from tools.plan_review.report import (
@@ -35,6 +38,7 @@ from tools.plan_review.report import (
     _roles,
     render,
 )
+from tools.synth import Stacks, read_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- config-review -->"  # the CI workflow finds its own comment by this line
@@ -65,28 +69,67 @@ def default_base(repo: Path = REPO) -> str:
     raise ReviewFailed("no main branch to compare with: give BASE=<git ref>", EXIT_UNREADABLE)
 
 
-def _synthesize(tree: Path, outdir: Path, config: str | None) -> dict[str, dict[str, Any]]:
-    """The app of ``tree`` (its own main.py and modules), synthesized into ``outdir``."""
+def _start_synth(tree: Path, outdir: Path, config: str | None) -> subprocess.Popen[str]:
+    """The app of ``tree`` (its own main.py and modules) synthesizing into ``outdir``."""
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
     env.pop("PIPELINE_ENVIRONMENTS", None)
     if config:
         env["PIPELINE_CONFIG"] = config
-    result = subprocess.run(
-        [sys.executable, "-O", "main.py"], cwd=tree, env=env, capture_output=True, text=True
+    return subprocess.Popen(
+        [sys.executable, "-O", "main.py"],
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    if result.returncode == 2:
-        raise ReviewFailed(result.stderr.strip(), EXIT_CONFIG)
-    if result.returncode != 0:
-        raise ReviewFailed(
-            f"{tree}: synth failed: {result.stderr.strip()[-2000:]}", EXIT_UNREADABLE
-        )
-    from tools.synth import read_stacks
 
+
+def _synthesized(synth: subprocess.Popen[str], tree: Path, outdir: Path) -> Stacks:
+    """The stacks ``synth`` wrote, once it has finished."""
+    _, stderr = synth.communicate()
+    if synth.returncode == 2:
+        raise ReviewFailed(stderr.strip(), EXIT_CONFIG)
+    if synth.returncode != 0:
+        raise ReviewFailed(f"{tree}: synth failed: {stderr.strip()[-2000:]}", EXIT_UNREADABLE)
     return read_stacks(outdir)
 
 
-def review(base: str, limit: int = GITHUB_COMMENT_LIMIT, repo: Path = REPO) -> tuple[str, int]:
-    """The review of ``repo``'s working tree against ``base``, and its exit status."""
+def _both_sides(
+    old_tree: Path,
+    old_config: str | None,
+    repo: Path,
+    config: str | None,
+    root: Path,
+    key: str,
+    read_cache: bool,
+) -> tuple[Stacks, Stacks]:
+    """The base's stacks (from the cache when it has them and ``read_cache``) and the working
+    tree's; the two syntheses run side by side. A synthesized base is kept in the cache."""
+    cache = BaseCache.of(repo)
+    before = cache.get(key) if read_cache else None
+    base = None if before is not None else _start_synth(old_tree, root / "base.out", old_config)
+    head = _start_synth(repo, root / "head.out", config)
+    try:
+        if base is not None:
+            before = _synthesized(base, old_tree, root / "base.out")
+            cache.put(key, before)
+        after = _synthesized(head, repo, root / "head.out")
+    finally:
+        for synth in (base, head):
+            if synth is not None and synth.poll() is None:
+                synth.kill()
+                synth.wait()
+    assert before is not None
+    return before, after
+
+
+def review(
+    base: str, limit: int = GITHUB_COMMENT_LIMIT, repo: Path = REPO, read_cache: bool = True
+) -> tuple[str, int]:
+    """The review of ``repo``'s working tree against ``base``, and its exit status. The base's
+    synthesized stacks are read from the repository's review cache (base_cache) if it has them
+    and ``read_cache``; a base that had to be synthesized is kept there."""
     commit = _git(repo, "rev-parse", "--verify", f"{base}^{{commit}}")
     config = os.environ.get("PIPELINE_CONFIG")
     with tempfile.TemporaryDirectory() as temporary:
@@ -98,9 +141,10 @@ def review(base: str, limit: int = GITHUB_COMMENT_LIMIT, repo: Path = REPO) -> t
             raise ReviewFailed(f"git archive {base}: {archive.stderr.decode().strip()}", 1)
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive.stdout, check=True)
         # The same config path on both sides: relative ones are read in each tree.
-        old_config = str(old_tree / config) if config and not Path(config).is_absolute() else config
-        before = _synthesize(old_tree, root / "base.out", old_config)
-        after = _synthesize(repo, root / "head.out", config)
+        in_tree = bool(config) and not Path(config or "").is_absolute()
+        old_config = str(old_tree / config) if config and in_tree else config
+        key = cache_key(commit, config, in_tree)
+        before, after = _both_sides(old_tree, old_config, repo, config, root, key, read_cache)
         roles: dict[str, StackRole] = {}
         bootstrap = ""
         new_config = config or str(repo / "config" / "pipelines.yaml")
@@ -130,9 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="review", description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="git ref to compare with (default: merge-base with main)")
     parser.add_argument("--max-chars", type=int, default=GITHUB_COMMENT_LIMIT)
+    parser.add_argument(
+        "--no-cache", action="store_true", help="synthesize BASE again even if the cache has it"
+    )
     args = parser.parse_args(argv)
     try:
-        text, status = review(args.base or default_base(), args.max_chars)
+        text, status = review(
+            args.base or default_base(), args.max_chars, read_cache=not args.no_cache
+        )
     except ReviewFailed as error:
         print(f"review: {error}", file=sys.stderr)
         return error.status
