@@ -96,9 +96,11 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) li
 # pass: validate, synth, checkov, ASL, parliament, IAM invariants, every run path executed, and
 # your own checks in checks/ (CHECKS=<dir> for another folder). Prints one row per environment x
 # pipeline; exit 2 on a config error, 1 when another gate fails (named on the last line).
+# GATES=checks (or security, executions; comma-separated) runs only those after validate and synth.
 CHECKS ?= checks
 check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
-	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)")
+	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)") \
+		$(if $(GATES),--gates "$(GATES)")
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
 # tests/support/markers.py. `make test` stays the full gate.

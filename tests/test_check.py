@@ -83,15 +83,13 @@ def test_a_config_error_fails_the_validate_gate(tmp_path: Path) -> None:
     assert "make check: failed gate: validate" in result.stderr
 
 
-# `make check` runs every gate: the engine (JDK), asl-validator (npm) and the scanners.
-@pytest.mark.engine
-@pytest.mark.npm
-@pytest.mark.scanners
 def test_a_broken_user_check_fails_make_check_with_its_message(tmp_path: Path) -> None:
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / "test_broken.py").write_text(BROKEN_CHECK)
-    result = _make_check(f"PIPELINE_CONFIG={EXAMPLE_CONFIG}", f"CHECKS={checks}")
+    # Only the team's checks after validate and synth: the product's gates on this config are
+    # tests/test_security.py's and tests/test_executions.py's, and `make test` runs `make check`.
+    result = _make_check(f"PIPELINE_CONFIG={EXAMPLE_CONFIG}", f"CHECKS={checks}", "GATES=checks")
     assert result.returncode != 0, result.stdout
     # The summary still shows every environment x pipeline, with the finding on its row.
     rows = [line.split() for line in result.stdout.splitlines()]
@@ -99,9 +97,16 @@ def test_a_broken_user_check_fails_make_check_with_its_message(tmp_path: Path) -
     assert {(r[0], r[1]) for r in rows[3:7]} == {
         (env, p) for env in ("dev", "prod") for p in ("churn", "ltv")
     }
-    assert "security ok" in result.stdout and "executions ok" in result.stdout
+    assert "your checks FAILED (1 tests)" in result.stdout
+    assert "security not run" in result.stdout and "executions not run" in result.stdout
     assert "test_broken.py::test_churn_runs_on_mars_time" in result.stderr
     assert "schedule_expression_timezone: expected 'Mars/Olympus', found 'Europe/Berlin'" in (
         result.stderr
     )
     assert "make check: failed gate: your checks\n" in result.stderr
+
+
+def test_gates_are_named_or_refused_with_the_names_there_are() -> None:
+    result = _make_check("GATES=security,typo")
+    assert result.returncode != 0
+    assert "no gate typo: the gates are security, executions, checks" in result.stderr

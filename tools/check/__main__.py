@@ -1,12 +1,14 @@
 """`make check`: hold a config (default: $PIPELINE_CONFIG, else config/pipelines.yaml) to every
 gate the product holds its fixtures to, and print one row per environment x pipeline.
 
-    .venv/bin/python -m tools.check [--config FILE] [--checks DIR]
+    .venv/bin/python -m tools.check [--config FILE] [--checks DIR] [--gates GATE,...]
 
 Gates, in order: validate (the config loads), synth (every environment and the state bootstrap),
 then one pytest session: security (checkov with security/checkov.yaml's reviewed skips, ASL
 validation, parliament with security/iam-findings.yaml, the IAM invariants and data protection of
 tests/test_security.py), executions (tools/check/gate_executions.py) and your checks (checks/).
+``--gates`` (``make check GATES=checks``) runs only those gates after validate and synth: for
+iterating on your own checks in seconds; `make test` runs them all.
 Exit status: 0 all passed; 2 config error; 1 another gate failed (named on the last line).
 """
 
@@ -38,6 +40,20 @@ SECURITY_GATES = [
 ]
 
 
+# --gates names -> the gate names of the summary (tools/check/plugin.py).
+GATE_NAMES = {"security": "security", "executions": "executions", "checks": "your checks"}
+
+
+def _gates(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in GATE_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"no gate {', '.join(unknown) or repr(text)}: the gates are {', '.join(GATE_NAMES)}"
+        )
+    return names
+
+
 def _rows(config: Any, stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, int]]:
     from modules.stack_names import pipeline_stack_name, stack_name
 
@@ -66,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         "--config", type=Path, help="default: $PIPELINE_CONFIG or config/pipelines.yaml"
     )
     parser.add_argument("--checks", type=Path, default=REPO / "checks", help="your checks")
+    parser.add_argument(
+        "--gates",
+        type=_gates,
+        default=list(GATE_NAMES),
+        help=f"only these, after validate and synth (default: {','.join(GATE_NAMES)})",
+    )
     args = parser.parse_args(argv)
 
     from modules.config import ConfigError, load_config
@@ -94,8 +116,15 @@ def main(argv: list[str] | None = None) -> int:
             REPORT_ENV_VAR: str(report_file),
             PATHS_FILE_ENV_VAR: str(paths_file),
         }
-        selected = [f"tests/test_security.py::{name}" for name in SECURITY_GATES]
-        checks = [str(args.checks)] if args.checks.is_dir() else []
+        selected = {
+            "security": [f"tests/test_security.py::{name}" for name in SECURITY_GATES],
+            "executions": ["tools/check/gate_executions.py"],
+            "checks": [str(args.checks)] if args.checks.is_dir() else [],
+        }
+        tests = [test for gate in args.gates for test in selected[gate]]
+        if not tests:  # pytest given no path would run the whole repository's suite
+            print(f"make check: no tests in gates {','.join(args.gates)}", file=sys.stderr)
+            return 1
         command = [
             sys.executable,
             "-m",
@@ -111,9 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             "loadfile",
             "--no-header",
             "-rN",
-            *selected,
-            "tools/check/gate_executions.py",
-            *checks,
+            *tests,
         ]
         session = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         report = json.loads(report_file.read_text()) if report_file.exists() else None
@@ -147,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(
             f"{gate} {'FAILED' if any(f['gate'] == gate for f in failures) else 'ok'} ({n} tests)"
             for gate, n in sorted(counts.items())
+        )
+        + "".join(
+            f", {name} not run (--gates)"
+            for gate, name in GATE_NAMES.items()
+            if gate not in args.gates
         )
     )
     if failures:
