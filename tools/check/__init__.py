@@ -14,3 +14,8 @@
 # the directory it has already synthesized that config into (read, not synthesized again).
 CHECK_CONFIG_ENV_VAR = "MLBATCH_CHECK_CONFIG"
 CHECK_OUTDIR_ENV_VAR = "MLBATCH_CHECK_OUTDIR"
+# Where the pytest session writes, for the summary: the failures by gate (plugin) and the paths
+# executed per pipeline (gate_executions). Here, not in those modules: __main__ reads them
+# without importing pytest or the execution tests.
+REPORT_ENV_VAR = "MLBATCH_CHECK_REPORT"
+PATHS_FILE_ENV_VAR = "MLBATCH_CHECK_PATHS"

@@ -14,8 +14,7 @@ import pytest
 from modules.config import load_config
 from tests.conftest import CONFIGS, engine, stacks  # noqa: F401 - session fixtures
 from tests.test_executions import ExecutionTests, Runs
-
-PATHS_FILE_ENV_VAR = "MLBATCH_CHECK_PATHS"
+from tools.check import PATHS_FILE_ENV_VAR
 
 
 class TestUserConfig(ExecutionTests):

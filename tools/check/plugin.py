@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-REPORT_ENV_VAR = "MLBATCH_CHECK_REPORT"
+from tools.check import REPORT_ENV_VAR
+
 # Test file -> gate name in the summary.
 GATES = {
     "test_security.py": "security",
