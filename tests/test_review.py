@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +38,59 @@ def _edit(clone: Path, old: str, new: str) -> None:
     config.write_text(EXAMPLE_CONFIG.read_text().replace(old, new, 1))
 
 
-def test_a_changed_instance_count_is_reviewed_as_the_changed_stack(clone: Path) -> None:
+@dataclass
+class Reviewed:
+    text: str
+    status: int
+    synthesized: list[Path]  # the trees synthesized for the review (the base, the working tree)
+
+
+@pytest.fixture(scope="module")
+def reviews_of_a_changed_instance_count(clone: Path) -> tuple[Reviewed, Reviewed]:
+    """The same change reviewed twice: with the base synthesized (and kept), then read from the
+    cache; each with the trees the review synthesized."""
     _edit(
         clone,
         "      instance_count: 2\n      max_payload",
         "      instance_count: 3\n      max_payload",
     )
-    text, status = review("HEAD", repo=clone)
-    assert status == 0
+    synthesized: list[Path] = []
+    start = review_module._start_synth
+
+    def recording(tree: Path, outdir: Path, config: str | None) -> Any:
+        synthesized.append(tree)
+        return start(tree, outdir, config)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(review_module, "_start_synth", recording)
+        runs = []
+        for read_cache in (False, True):
+            synthesized.clear()
+            text, status = review("HEAD", repo=clone, read_cache=read_cache)
+            runs.append(Reviewed(text, status, list(synthesized)))
+    return runs[0], runs[1]
+
+
+def test_a_changed_instance_count_is_reviewed_as_the_changed_stack(
+    reviews_of_a_changed_instance_count: tuple[Reviewed, Reviewed],
+) -> None:
+    fresh, _ = reviews_of_a_changed_instance_count
+    text = fresh.text
+    assert fresh.status == 0
     assert text.startswith(f"{MARKER}\n## Configuration review\n")
     assert "No Terraform state" in text and "drift" in text
     assert "**9 stacks: 0 to create, 2 to update, 0 to replace, 0 to delete.**" in text
     assert "### Stack `mlbatch-prod-ltv`" in text
     assert "`Parameters.TransformResources.InstanceCount`: `2` → `3`" in text
+
+
+def test_the_base_is_synthesized_once_and_then_read_from_the_cache(
+    clone: Path, reviews_of_a_changed_instance_count: tuple[Reviewed, Reviewed]
+) -> None:
+    fresh, cached = reviews_of_a_changed_instance_count
+    assert len(fresh.synthesized) == 2 and fresh.synthesized[-1] == clone  # base, working tree
+    assert cached.synthesized == [clone]  # the working tree only
+    assert (cached.text, cached.status) == (fresh.text, fresh.status)
 
 
 def test_nothing_changed_reviews_every_stack_as_unchanged(clone: Path) -> None:
@@ -65,27 +106,6 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
     text, status = review("HEAD", repo=clone)
     assert status == EXIT_GUARD
     assert "Data at risk" in text
-
-
-def test_the_base_is_synthesized_once_and_then_read_from_the_cache(
-    clone: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _edit(clone, "timezone: Europe/Berlin", "timezone: Europe/Paris")
-    synthesized: list[Path] = []
-    start = review_module._start_synth
-
-    def recording(tree: Path, outdir: Path, config: str | None) -> Any:
-        synthesized.append(tree)
-        return start(tree, outdir, config)
-
-    monkeypatch.setattr(review_module, "_start_synth", recording)
-    fresh = review("HEAD", repo=clone, read_cache=False)
-    assert len(synthesized) == 2  # the base and the working tree; the base is kept
-    synthesized.clear()
-    cached = review("HEAD", repo=clone)
-    assert synthesized == [clone]  # the working tree only
-    assert cached == fresh
-    assert "Europe/Berlin` → `Europe/Paris`" in cached[0]
 
 
 def test_the_cache_key_follows_what_the_base_synthesis_reads(tmp_path: Path) -> None:
