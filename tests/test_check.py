@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import EXAMPLE_CONFIG, REPO
 from tools.check import CHECK_CONFIG_ENV_VAR, stack_check
+from tools.check.__main__ import main as check_main
 
 BROKEN_CHECK = """
 from tools.check.stack_check import assert_resource, pipeline_stack
@@ -83,27 +84,33 @@ def test_a_config_error_fails_the_validate_gate(tmp_path: Path) -> None:
     assert "make check: failed gate: validate" in result.stderr
 
 
-def test_a_broken_user_check_fails_make_check_with_its_message(tmp_path: Path) -> None:
+def test_a_broken_user_check_fails_make_check_with_its_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / "test_broken.py").write_text(BROKEN_CHECK)
-    # Only the team's checks after validate and synth: the product's gates on this config are
-    # tests/test_security.py's and tests/test_executions.py's, and `make test` runs `make check`.
-    result = _make_check(f"PIPELINE_CONFIG={EXAMPLE_CONFIG}", f"CHECKS={checks}", "GATES=checks")
-    assert result.returncode != 0, result.stdout
+    # `make check CHECKS=<dir> GATES=checks`, run in this process (the tests above and below run
+    # it through make): only the team's checks after validate and synth; the product's gates on
+    # this config are tests/test_security.py's and tests/test_executions.py's.
+    status = check_main(
+        ["--config", str(EXAMPLE_CONFIG), "--checks", str(checks), "--gates", "checks"]
+    )
+    result = capsys.readouterr()
+    assert status == 1, result.out
     # The summary still shows every environment x pipeline, with the finding on its row.
-    rows = [line.split() for line in result.stdout.splitlines()]
-    assert rows[3][:4] == ["dev", "churn", "mlbatch-dev-churn", "20"], result.stdout
+    rows = [line.split() for line in result.out.splitlines()]
+    assert rows[3][:4] == ["dev", "churn", "mlbatch-dev-churn", "20"], result.out
     assert {(r[0], r[1]) for r in rows[3:7]} == {
         (env, p) for env in ("dev", "prod") for p in ("churn", "ltv")
     }
-    assert "your checks FAILED (1 tests)" in result.stdout
-    assert "security not run" in result.stdout and "executions not run" in result.stdout
-    assert "test_broken.py::test_churn_runs_on_mars_time" in result.stderr
+    assert "your checks FAILED (1 tests)" in result.out
+    assert "security not run" in result.out and "executions not run" in result.out
+    assert "test_broken.py::test_churn_runs_on_mars_time" in result.err
     assert "schedule_expression_timezone: expected 'Mars/Olympus', found 'Europe/Berlin'" in (
-        result.stderr
+        result.err
     )
-    assert "make check: failed gate: your checks\n" in result.stderr
+    assert "make check: failed gate: your checks\n" in result.err
 
 
 def test_gates_are_named_or_refused_with_the_names_there_are() -> None:
