@@ -14,8 +14,10 @@ file, the line and the field, and nothing is written.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+from typing import NoReturn
 
 ENVIRONMENTS_ENV_VAR = "PIPELINE_ENVIRONMENTS"
 CONFIG_ERROR_EXIT = 2
@@ -55,5 +57,15 @@ def main() -> int:
     return 0
 
 
+def exit_now(status: int) -> NoReturn:
+    """Leave without the interpreter's teardown: freeing the ~1,000 modules and the jsii objects
+    of a synth takes about a fifth of its time, after everything is written. The exit hooks still
+    run first (jsii stops Node cleanly, logging flushes), then the standard streams are flushed."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from modules.config import ConfigError, load_config, transform_instance_types
-from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO, stacks_of
+from tools.synth import read_stacks
 
 EXAMPLE = EXAMPLE_CONFIG.read_text()
 
@@ -139,7 +141,9 @@ def test_messages_read_as_sentences_not_cut_lists(
     assert "..." not in error and "…" not in error
 
 
-def test_make_synth_keeps_the_last_good_output_on_a_config_error(tmp_path: Path) -> None:
+def test_make_synth_keeps_the_last_good_output_on_a_config_error(
+    tmp_path: Path, stacks: dict[str, dict[str, Any]]
+) -> None:
     out = tmp_path / "out"
     good = subprocess.run(
         [
@@ -155,6 +159,9 @@ def test_make_synth_keeps_the_last_good_output_on_a_config_error(tmp_path: Path)
         timeout=300,
     )
     assert good.returncode == 0, good.stderr
+    # The app's process leaves without the interpreter's teardown (main.exit_now): everything it
+    # wrote is there, as the in-process synthesis of the same config writes it.
+    assert read_stacks(out) == stacks_of(stacks, "example")
     manifest = (out / "manifest.json").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.replace("instance_type: ml.m5.2xlarge", "instance_type: ml.x"))
