@@ -7,9 +7,10 @@
 ``-O`` skips the provider bindings' runtime type checks (typeguard), about a third of the time
 spent per resource; the test suite runs without it, so those checks still guard every code path.
 
-The config is validated before the AWS provider is loaded and before any construct exists: a
-mistake is reported in about a second, with exit status 2 and one line per mistake naming the
-file, the line and the field, and nothing is written.
+The config is validated before any cdktf or provider Python module is imported and before any
+construct exists (Node loads their JavaScript assemblies meanwhile, in its own process:
+imports/preload.py): a mistake is reported in well under a second, with exit status 2 and one
+line per mistake naming the file, the line and the field, and nothing is written.
 """
 
 from __future__ import annotations
@@ -27,13 +28,19 @@ def main() -> int:
     # Startup time is most of a synth: keep bytecode caches of the dependencies even where the
     # environment sets PYTHONDONTWRITEBYTECODE (they live in the project's own virtualenv).
     sys.dont_write_bytecode = False
+    from imports.preload import start_preloading
+    from imports.runtime import configure_jsii_runtime
+
+    configure_jsii_runtime()
+    preloaded = start_preloading()  # Node loads the assemblies while the config is validated
     from modules.config import ConfigError, load_config
 
     try:
         config = load_config()
     except ConfigError as error:
         for line in error.lines:  # every mistake, one line each
-            print(f"config error: {line}", file=sys.stderr)
+            print(f"config error: {line}", file=sys.stderr, flush=True)
+        preloaded()  # then exit with Node up, which jsii's exit hook stops cleanly
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()
@@ -46,11 +53,10 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
+        preloaded()
         return CONFIG_ERROR_EXIT
 
-    from imports.runtime import configure_jsii_runtime
-
-    configure_jsii_runtime()
+    preloaded()
     from modules.stacks.app import build_app
 
     build_app(config, environments=environments).synth()
