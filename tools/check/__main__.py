@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--config", type=Path, help="default: $PIPELINE_CONFIG or config/pipelines.yaml"
@@ -91,8 +92,94 @@ def main(argv: list[str] | None = None) -> int:
         default=list(GATE_NAMES),
         help=f"only these, after validate and synth (default: {','.join(GATE_NAMES)})",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _gate_tests(gates: list[str], checks: Path) -> list[str]:
+    """The pytest paths of the gates asked for, in gate order."""
+    selected = {
+        "security": [f"tests/test_security.py::{name}" for name in SECURITY_GATES],
+        "executions": ["tools/check/gate_executions.py"],
+        "checks": [str(checks)] if checks.is_dir() else [],
+    }
+    return [test for gate in gates for test in selected[gate]]
+
+
+@dataclass
+class Session:
+    """What the gates' pytest session left: its process, the plugin's report (None: the session
+    itself broke) and the paths executed per environment/pipeline."""
+
+    process: subprocess.CompletedProcess[str]
+    report: dict[str, Any] | None
+    paths: dict[str, int]
+
+
+def _run_session(source: Path, outdir: Path, tests: list[str], workers: int) -> Session:
+    """One pytest session over ``tests`` on the stacks already synthesized into ``outdir``."""
+    report_file, paths_file = outdir.parent / "report.json", outdir.parent / "paths.json"
+    env = {
+        **os.environ,
+        CHECK_CONFIG_ENV_VAR: str(source),
+        CHECK_OUTDIR_ENV_VAR: str(outdir),
+        REPORT_ENV_VAR: str(report_file),
+        PATHS_FILE_ENV_VAR: str(paths_file),
+    }
+    command = [
+        *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+        *("-p", "tools.check.plugin", "-n", str(workers), "--dist", "loadfile"),
+        *("--no-header", "-rN", *tests),
+    ]
+    process = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    report = json.loads(report_file.read_text()) if report_file.exists() else None
+    paths = json.loads(paths_file.read_text()) if paths_file.exists() else {}
+    return Session(process, report, paths)
+
+
+def _print_summary(
+    rows: list[tuple[str, str, str, int]],
+    stack_count: int,
+    session: Session,
+    gates: list[str],
+) -> None:
+    """The table of environment x pipeline, and the line of gates."""
+    assert session.report is not None
+    failures = session.report["failures"]
+    table = [
+        [
+            env,
+            pipeline,
+            stack,
+            str(count),
+            str(session.paths.get(f"{env}/{pipeline}", "-")),
+            str(sum(stack in f["text"] or f"{env}/{pipeline}" in f["text"] for f in failures)),
+        ]
+        for env, pipeline, stack, count in rows
+    ]
+    header = ["environment", "pipeline", "stack", "resources", "paths executed", "findings"]
+    print(_table(header, table))
+    ran = (
+        f"{gate} {'FAILED' if any(f['gate'] == gate for f in failures) else 'ok'} ({n} tests)"
+        for gate, n in sorted(session.report["counts"].items())
+    )
+    left_out = (f"{name} not run (--gates)" for g, name in GATE_NAMES.items() if g not in gates)
+    print(f"gates: validate ok, synth ok ({stack_count} stacks), " + ", ".join([*ran, *left_out]))
+
+
+def _print_failures(failures: list[dict[str, Any]]) -> None:
+    for failure in failures:
+        text = failure["text"].strip().splitlines()
+        # pytest's "E " lines are the assertion and its message; else its last line.
+        errors = [line for line in text if line.startswith("E ")] or text[-1:]
+        print(f"\n{failure['gate']}: {failure['test']}", file=sys.stderr)
+        for line in dict.fromkeys(errors[:12]):
+            print(f"  {line}", file=sys.stderr)
+    gates = sorted({f["gate"] for f in failures})
+    print(f"make check: failed gate: {', '.join(gates)}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     from modules.config import ConfigError, load_config
 
     try:
@@ -104,101 +191,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     source = Path(config.source).resolve()
     print(f"make check: {source}")
+    tests = _gate_tests(args.gates, args.checks)
+    if not tests:  # pytest given no path would run the whole repository's suite
+        print(f"make check: no tests in gates {','.join(args.gates)}", file=sys.stderr)
+        return 1
 
     from tools.synth import synthesize
 
     with tempfile.TemporaryDirectory() as temporary:
         outdir = Path(temporary) / "cdktf.out"
         stacks = synthesize(config, outdir)
-        rows = _rows(config, stacks)
-        report_file, paths_file = Path(temporary) / "report.json", Path(temporary) / "paths.json"
-        env = {
-            **os.environ,
-            CHECK_CONFIG_ENV_VAR: str(source),
-            CHECK_OUTDIR_ENV_VAR: str(outdir),
-            REPORT_ENV_VAR: str(report_file),
-            PATHS_FILE_ENV_VAR: str(paths_file),
-        }
-        selected = {
-            "security": [f"tests/test_security.py::{name}" for name in SECURITY_GATES],
-            "executions": ["tools/check/gate_executions.py"],
-            "checks": [str(args.checks)] if args.checks.is_dir() else [],
-        }
-        tests = [test for gate in args.gates for test in selected[gate]]
-        if not tests:  # pytest given no path would run the whole repository's suite
-            print(f"make check: no tests in gates {','.join(args.gates)}", file=sys.stderr)
-            return 1
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "tools.check.plugin",
-            "-n",
-            # Two workers pay off for the scanners and the engine; the team's checks alone run
-            # sooner in one process than two workers start.
-            "2" if {"security", "executions"} & set(args.gates) else "0",
-            "--dist",
-            "loadfile",
-            "--no-header",
-            "-rN",
-            *tests,
-        ]
-        session = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-        report = json.loads(report_file.read_text()) if report_file.exists() else None
-        paths = json.loads(paths_file.read_text()) if paths_file.exists() else {}
+        # Two workers pay off for the scanners and the engine; the team's checks alone run
+        # sooner in one process than two workers start.
+        workers = 2 if {"security", "executions"} & set(args.gates) else 0
+        session = _run_session(source, outdir, tests, workers)
 
-    if report is None:  # the session itself broke (collection error, crash)
-        print(session.stdout[-4000:] + session.stderr[-2000:], file=sys.stderr)
+    if session.report is None:  # the session itself broke (collection error, crash)
+        print(session.process.stdout[-4000:] + session.process.stderr[-2000:], file=sys.stderr)
         print("make check: failed gate: test session (see above)", file=sys.stderr)
         return 1
-    failures = report["failures"]
-    table = [
-        [
-            env,
-            pipeline,
-            stack,
-            str(count),
-            str(paths.get(f"{env}/{pipeline}", "-")),
-            str(sum(stack in f["text"] or f"{env}/{pipeline}" in f["text"] for f in failures)),
-        ]
-        for env, pipeline, stack, count in rows
-    ]
-    print(
-        _table(
-            ["environment", "pipeline", "stack", "resources", "paths executed", "findings"], table
-        )
-    )
-    counts = report["counts"]
-    print(
-        "gates: validate ok, synth ok ("
-        + f"{len(stacks)} stacks), "
-        + ", ".join(
-            f"{gate} {'FAILED' if any(f['gate'] == gate for f in failures) else 'ok'} ({n} tests)"
-            for gate, n in sorted(counts.items())
-        )
-        + "".join(
-            f", {name} not run (--gates)"
-            for gate, name in GATE_NAMES.items()
-            if gate not in args.gates
-        )
-    )
-    if failures:
-        for failure in failures:
-            text = failure["text"].strip().splitlines()
-            # pytest's "E " lines are the assertion and its message; else its last line.
-            errors = [line for line in text if line.startswith("E ")] or text[-1:]
-            print(f"\n{failure['gate']}: {failure['test']}", file=sys.stderr)
-            for line in dict.fromkeys(errors[:12]):
-                print(f"  {line}", file=sys.stderr)
-        gates = sorted({f["gate"] for f in failures})
-        print(f"make check: failed gate: {', '.join(gates)}", file=sys.stderr)
+    _print_summary(_rows(config, stacks), len(stacks), session, args.gates)
+    if session.report["failures"]:
+        _print_failures(session.report["failures"])
         return 1
-    if session.returncode not in (0,):
-        print(session.stdout[-3000:], file=sys.stderr)
+    if session.process.returncode != 0:
+        print(session.process.stdout[-3000:], file=sys.stderr)
         print("make check: failed gate: test session", file=sys.stderr)
         return 1
     return 0

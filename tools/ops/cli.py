@@ -218,6 +218,23 @@ def backfill_command(
     # overlap: skip waits for each run (overlapping runs would skip themselves); overlap: allow
     # may run --parallel N at once. Dates whose latest backfill run succeeded are left alone.
     aws, target = _target(config, environment, pipeline)
+    planned = _backfill_plan(aws, target, first, last, parallel, force)
+    if dry_run:
+        RUNTIME.console.print(render.plan_table(target.label, planned))
+        return
+    report = _execute_with_progress(aws, target, planned, parallel)
+    RUNTIME.console.print(render.summary_table(target.label, report, RUNTIME.clock.now()))
+    if report.interrupted:
+        render.still_running(RUNTIME.console, report.still_running)
+    if report.interrupted or any(o.status in FAILED_STATUSES for o in report.outcomes):
+        raise typer.Exit(1)
+
+
+def _backfill_plan(
+    aws: Aws, target: Target, first: datetime, last: datetime, parallel: int, force: bool
+) -> list[bf.PlannedRun]:
+    """The dated folders from ``first`` to ``last`` and what to do with each (refused when the
+    pipeline has no dated folders, or --parallel where runs would skip themselves)."""
     p = target.pipeline
     if p.schedule.input_folder is None or "input_prefix" in p.schedule.payload:
         _fail(
@@ -236,7 +253,7 @@ def backfill_command(
         _fail(str(error))
     folders = [folder for _, folder in dated]
     latest = _latest_with_results(aws, bf.latest_runs(folders, aws.past_runs(target)))
-    planned = bf.plan(
+    return bf.plan(
         dated,
         latest,
         input_prefix=p.default_input_prefix,
@@ -244,10 +261,14 @@ def backfill_command(
         token=RUNTIME.token(),
         force=force,
     )
+
+
+def _execute_with_progress(
+    aws: Aws, target: Target, planned: list[bf.PlannedRun], parallel: int
+) -> bf.Report:
+    """The planned runs, started and waited for, each start and end printed, with a progress
+    bar on a terminal."""
     console = RUNTIME.console
-    if dry_run:
-        console.print(render.plan_table(target.label, planned))
-        return
     to_start = sum(1 for run in planned if run.start)
     with Progress(
         TextColumn("{task.description}"),
@@ -267,7 +288,7 @@ def backfill_command(
                 shown = outcome.status + (f" ({outcome.result})" if outcome.result else "")
                 console.print(f"finished {outcome.run.name}: {shown}", highlight=False)
 
-        report = bf.execute(
+        return bf.execute(
             planned,
             BackfillRunner(aws, target),
             RUNTIME.clock,
@@ -275,11 +296,6 @@ def backfill_command(
             poll_seconds=RUNTIME.poll_seconds,
             on_change=changed,
         )
-    console.print(render.summary_table(target.label, report, RUNTIME.clock.now()))
-    if report.interrupted:
-        render.still_running(console, report.still_running)
-    if report.interrupted or any(o.status in FAILED_STATUSES for o in report.outcomes):
-        raise typer.Exit(1)
 
 
 @app.command(name="run")

@@ -139,27 +139,18 @@ def _split_unknown(value: Any) -> tuple[Any, Any]:
     return value, False
 
 
-def build_plan(
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    replace: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """A plan taking a stack from `before` to `after` (None: no stack, i.e. create / destroy);
-    `replace` are addresses replaced on request, as `terraform plan -replace=ADDRESS` does."""
-    old, new = _resources(before), _resources(after)
-    prior = _Resolver(old, set())
-    old_values = {a: prior.value(attrs) for a, (_, _, attrs) in old.items()}
-    for address, values in old_values.items():
-        values.update(id=f"<{address}.id>")
-
-    actions: dict[str, str] = {}
-    for address in old.keys() - new.keys():
-        actions[address] = "delete"
-    for address in new.keys() - old.keys():
-        actions[address] = "create"
+def _actions(
+    old: dict[str, Any], new: dict[str, Any], old_values: dict[str, Any], replace: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]:
+    """Each address's action, its planned values and the attributes forcing its replacement.
+    A replacement makes the values that refer to it unknown, which may force others: repeated
+    until nothing changes."""
+    actions = {a: "delete" for a in old.keys() - new.keys()}
+    actions.update({a: "create" for a in new.keys() - old.keys()})
     new_values: dict[str, Any] = {}
     forcing: dict[str, list[str]] = {}
-    while True:
+    changed_any = True
+    while changed_any:
         fresh = {a for a, act in actions.items() if act in ("create", "replace")}
         planned = _Resolver(new, fresh)
         changed_any = False
@@ -181,44 +172,79 @@ def build_plan(
             if actions.get(address) != action:
                 actions[address] = action
                 changed_any = True
-        if not changed_any:
-            break
+    return actions, new_values, forcing
 
-    changes = []
-    for address in sorted(actions):
-        rtype, name, _ = new.get(address) or old[address]
-        action = actions[address]
-        change: dict[str, Any] = {
-            "actions": {"replace": ["delete", "create"]}.get(action, [action]),
-            "before": old_values.get(address),
-            "after": None,
-            "after_unknown": {},
-            "before_sensitive": {} if address in old else False,
-            "after_sensitive": {} if address in new else False,
-        }
-        if address in new:
-            after_value, mask = _split_unknown(new_values[address])
-            if action in ("create", "replace"):
-                mask = {**(mask or {}), "id": True}
-            else:
-                after_value["id"] = old_values[address]["id"]
-            change["after"], change["after_unknown"] = after_value, mask or {}
-        entry: dict[str, Any] = {
-            "address": address,
-            "mode": "managed",
-            "type": rtype,
-            "name": name,
-            "provider_name": "registry.terraform.io/hashicorp/aws",
-            "change": change,
-        }
-        if action == "replace":
-            change["replace_paths"] = [[k] for k in forcing[address]]
-            entry["action_reason"] = (
-                "replace_by_request" if address in replace else "replace_because_cannot_update"
-            )
-        if action == "delete":
-            entry["action_reason"] = "delete_because_no_resource_config"
-        changes.append(entry)
+
+def _resource_change(
+    address: str,
+    action: str,
+    resource: tuple[str, str, Any],
+    before: dict[str, Any] | None,
+    planned: dict[str, Any] | None,
+    forced: list[str],
+    replace: tuple[str, ...],
+) -> dict[str, Any]:
+    """One entry of ``resource_changes``, as `terraform show -json` writes it."""
+    rtype, name, _ = resource
+    change: dict[str, Any] = {
+        "actions": {"replace": ["delete", "create"]}.get(action, [action]),
+        "before": before,
+        "after": None,
+        "after_unknown": {},
+        "before_sensitive": {} if before is not None else False,
+        "after_sensitive": {} if planned is not None else False,
+    }
+    if planned is not None:
+        after_value, mask = _split_unknown(planned)
+        if action in ("create", "replace"):
+            mask = {**(mask or {}), "id": True}
+        else:
+            assert before is not None
+            after_value["id"] = before["id"]
+        change["after"], change["after_unknown"] = after_value, mask or {}
+    entry: dict[str, Any] = {
+        "address": address,
+        "mode": "managed",
+        "type": rtype,
+        "name": name,
+        "provider_name": "registry.terraform.io/hashicorp/aws",
+        "change": change,
+    }
+    if action == "replace":
+        change["replace_paths"] = [[k] for k in forced]
+        entry["action_reason"] = (
+            "replace_by_request" if address in replace else "replace_because_cannot_update"
+        )
+    if action == "delete":
+        entry["action_reason"] = "delete_because_no_resource_config"
+    return entry
+
+
+def build_plan(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    replace: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """A plan taking a stack from `before` to `after` (None: no stack, i.e. create / destroy);
+    `replace` are addresses replaced on request, as `terraform plan -replace=ADDRESS` does."""
+    old, new = _resources(before), _resources(after)
+    prior = _Resolver(old, set())
+    old_values = {a: prior.value(attrs) for a, (_, _, attrs) in old.items()}
+    for address, values in old_values.items():
+        values.update(id=f"<{address}.id>")
+    actions, new_values, forcing = _actions(old, new, old_values, replace)
+    changes = [
+        _resource_change(
+            address,
+            actions[address],
+            new.get(address) or old[address],
+            old_values.get(address),
+            new_values.get(address) if address in new else None,
+            forcing.get(address, []),
+            replace,
+        )
+        for address in sorted(actions)
+    ]
     return {
         "format_version": "1.2",
         "terraform_version": "1.11.4",

@@ -110,6 +110,45 @@ def _fit(text: str, limit: int) -> str:
     return text[:cut] + note.format(shown=cut)
 
 
+def _risk_section(risky: list[tuple[StackPlan, Change, str]], blocked: bool) -> list[str]:
+    """The table of data a plan deletes or replaces, and why a blocked one exits 3."""
+    out = ["### ⛔ Data at risk" if blocked else "### Data deleted (allowed)", ""]
+    out += ["| stack | action | resource | what is lost | |", "|---|---|---|---|---|"]
+    for plan, change, reason in risky:
+        verdict = "allowed: `allow_destroy`" if plan.allow_destroy else "**blocked**"
+        out.append(
+            f"| `{plan.stack}` | {change.action} | `{change.address}` | {reason} | {verdict} |"
+        )
+    out.append("")
+    if blocked:
+        out.append(
+            "This plan destroys data in a stack whose environment does not set "
+            "`allow_destroy`; check it is intended (the review exits 3)."
+        )
+        out.append("")
+    return out
+
+
+def _stack_section(plan: StackPlan) -> list[str]:
+    """A changed stack: its heading, then each part's changes (deletions first)."""
+    out = [_stack_heading(plan), ""]
+    parts = plan.pipelines
+    for pipeline in parts:
+        changes = [c for c in plan.changes if c.pipeline == pipeline and c.action != "no-op"]
+        # A stack of one part (a pipeline stack, the dashboard) needs no heading per part.
+        if len(parts) > 1 or (plan.own_pipeline is None and pipeline is not None):
+            out += [f"#### {_part(plan, pipeline).capitalize()}", ""]
+        for change in sorted(changes, key=lambda c: (ACTIONS_ORDER.get(c.action, 9), c.address)):
+            symbol = SYMBOL.get(change.action, change.action)
+            out.append(f"- `{symbol}` {change.action} `{change.address}`")
+            out.extend(
+                f"    {line.lstrip()}" if line.startswith("  - ") else f"  - {line}"
+                for line in describe(change)
+            )
+        out.append("")
+    return out
+
+
 def render(
     plans: Sequence[StackPlan],
     limit: int = GITHUB_COMMENT_LIMIT,
@@ -117,73 +156,37 @@ def render(
 ) -> tuple[str, int]:
     """The Markdown review (at most `limit` characters) and the exit status it calls for;
     ``header``: its first lines (`make review` says it is a configuration diff)."""
-    out = [*header, ""]
     totals = {a: sum(p.counts(None, whole_stack=True)[a] for p in plans) for a in ACTIONS}
+    out = [*header, ""]
     out.append(
         f"**{len(plans)} stack{'s' if len(plans) != 1 else ''}: "
         + ", ".join(f"{totals[a]} to {a}" for a in ACTIONS)
         + ".**"
     )
     out.append("")
-
     risky = _at_risk(plans)
     blocked = [item for item in risky if not item[0].allow_destroy]
     if risky:
-        out.append("### ⛔ Data at risk" if blocked else "### Data deleted (allowed)")
-        out.append("")
-        out.append("| stack | action | resource | what is lost | |")
-        out.append("|---|---|---|---|---|")
-        for plan, change, reason in risky:
-            verdict = "allowed: `allow_destroy`" if plan.allow_destroy else "**blocked**"
-            out.append(
-                f"| `{plan.stack}` | {change.action} | `{change.address}` | {reason} | {verdict} |"
-            )
-        out.append("")
-        if blocked:
-            out.append(
-                "This plan destroys data in a stack whose environment does not set "
-                "`allow_destroy`; check it is intended (the review exits 3)."
-            )
-            out.append("")
-
+        out += _risk_section(risky, bool(blocked))
     # Only stacks with changes get a row and a section: a one-pipeline change among hundreds of
     # stacks stays one screen, and every other stack is named in one line.
     changed = [plan for plan in plans if plan.changed]
     if changed:
-        out.append("| stack | part | create | update | replace | delete |")
-        out.append("|---|---|--:|--:|--:|--:|")
+        out += [
+            "| stack | part | create | update | replace | delete |",
+            "|---|---|--:|--:|--:|--:|",
+        ]
         for plan in changed:
-            for pipeline in plan.pipelines:
-                out.append(
-                    f"| `{plan.stack}` | {_part(plan, pipeline)} | "
-                    f"{_counts_cells(plan.counts(pipeline))} |"
-                )
+            out += [
+                f"| `{plan.stack}` | {_part(plan, p)} | {_counts_cells(plan.counts(p))} |"
+                for p in plan.pipelines
+            ]
         out.append("")
     unchanged = [plan for plan in plans if not plan.changed]
     if unchanged:
-        out.append(_unchanged(unchanged))
-        out.append("")
-
+        out += [_unchanged(unchanged), ""]
     for plan in changed:
-        out.append(_stack_heading(plan))
-        out.append("")
-        parts = plan.pipelines
-        for pipeline in parts:
-            changes = [c for c in plan.changes if c.pipeline == pipeline and c.action != "no-op"]
-            # A stack of one part (a pipeline stack, the dashboard) needs no heading per part.
-            if len(parts) > 1 or (plan.own_pipeline is None and pipeline is not None):
-                out.append(f"#### {_part(plan, pipeline).capitalize()}")
-                out.append("")
-            for change in sorted(
-                changes, key=lambda c: (ACTIONS_ORDER.get(c.action, 9), c.address)
-            ):
-                symbol = SYMBOL.get(change.action, change.action)
-                out.append(f"- `{symbol}` {change.action} `{change.address}`")
-                out.extend(
-                    f"    {line.lstrip()}" if line.startswith("  - ") else f"  - {line}"
-                    for line in describe(change)
-                )
-            out.append("")
+        out += _stack_section(plan)
     text = "\n".join(out).rstrip() + "\n"
     return _fit(text, limit) if limit else text, EXIT_GUARD if blocked else EXIT_OK
 
