@@ -25,7 +25,10 @@ ENVIRONMENTS_ENV_VAR = "PIPELINE_ENVIRONMENTS"
 CONFIG_ERROR_EXIT = 2
 
 
-def main() -> int:
+def main(*, exiting: bool = False) -> int:
+    """Synthesize the configured environments; 0, or 2 on a config error (nothing written).
+    ``exiting``: the caller ends the process right after (``__main__``), so a config error need
+    not wait for Node to finish starting."""
     # Startup time is most of a synth: keep bytecode caches of the dependencies even where the
     # environment sets PYTHONDONTWRITEBYTECODE (they live in the project's own virtualenv).
     sys.dont_write_bytecode = False
@@ -45,7 +48,8 @@ def main() -> int:
     except ConfigError as error:
         for line in error.lines:  # every mistake, one line each
             print(f"config error: {line}", file=sys.stderr, flush=True)
-        preloaded()  # then exit with Node up, which jsii's exit hook stops cleanly
+        if not exiting:
+            preloaded()  # return with Node up: jsii's exit hook stops it cleanly
         return CONFIG_ERROR_EXIT
 
     selected = os.environ.get(ENVIRONMENTS_ENV_VAR, "").strip()
@@ -58,7 +62,8 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-        preloaded()
+        if not exiting:
+            preloaded()
         return CONFIG_ERROR_EXIT
 
     preloaded()
@@ -68,15 +73,19 @@ def main() -> int:
     return 0
 
 
-def exit_now(status: int) -> NoReturn:
+def exit_now(status: int, *, exit_hooks: bool = True) -> NoReturn:
     """Leave without the interpreter's teardown: freeing the ~1,000 modules and the jsii objects
-    of a synth takes about a fifth of its time, after everything is written. The exit hooks still
-    run first (jsii stops Node cleanly, logging flushes), then the standard streams are flushed."""
-    atexit._run_exitfuncs()
+    of a synth takes about a fifth of its time, after everything is written. The exit hooks run
+    first (jsii stops Node cleanly), then the standard streams are flushed. Without the hooks
+    (a config error: nothing was built), a Node still starting exits by itself when its input
+    closes with this process."""
+    if exit_hooks:
+        atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
 
 
 if __name__ == "__main__":
-    exit_now(main())
+    status = main(exiting=True)
+    exit_now(status, exit_hooks=status != CONFIG_ERROR_EXIT)
