@@ -373,14 +373,6 @@ def test_a_dry_run_shows_the_plan_and_starts_nothing() -> None:
     assert "churn/2026-11-20/" in text and backfill_name("2026-11-26") in text
 
 
-def test_parallel_needs_overlap_allow() -> None:
-    aws = StubbedAws()
-    install(aws)
-    code, text = invoke("./ops backfill prod churn --from 2026-11-20 --to 2026-11-26 --parallel 3")
-    assert code == 2 and "--parallel needs overlap: allow" in text
-    aws.assert_done()
-
-
 def test_ctrl_c_during_a_backfill_lists_the_run_still_going() -> None:
     aws = StubbedAws()
     clock = FakeClock()
@@ -447,11 +439,28 @@ def test_run_starts_one_run_and_waits_for_it() -> None:
     assert clock.sleeps == [60.0]
 
 
-def test_a_prefix_outside_the_pipeline_is_refused_before_any_call() -> None:
+@pytest.mark.parametrize(
+    ("command", "refusal"),
+    [
+        pytest.param(
+            "./ops backfill prod churn --from 2026-11-20 --to 2026-11-26 --parallel 3",
+            "--parallel needs overlap: allow",
+            id="parallel needs overlap allow",
+        ),
+        pytest.param(
+            "./ops run prod churn --input-prefix other/",
+            "must start with the pipeline's input prefix 'churn/'",
+            id="a prefix outside the pipeline",
+        ),
+    ],
+)
+def test_a_request_the_pipeline_cannot_take_is_refused_before_any_call(
+    command: str, refusal: str
+) -> None:
     aws = StubbedAws()
     install(aws)
-    code, text = invoke("./ops run prod churn --input-prefix other/")
-    assert code == 2 and "must start with the pipeline's input prefix 'churn/'" in text
+    code, text = invoke(command)
+    assert code == 2 and refusal in text
     aws.assert_done()
 
 

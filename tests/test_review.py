@@ -108,7 +108,9 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
     assert "Data at risk" in text
 
 
-def test_the_cache_key_follows_what_the_base_synthesis_reads(tmp_path: Path) -> None:
+def test_the_cache_key_follows_what_the_base_synthesis_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "outside.yaml"
     config.write_text("project: a\n")
     outside = cache_key("c1", str(config), tree_relative=False)
@@ -116,10 +118,11 @@ def test_the_cache_key_follows_what_the_base_synthesis_reads(tmp_path: Path) -> 
     assert outside != cache_key("c2", str(config), tree_relative=False)  # another commit
     config.write_text("project: b\n")
     assert outside != cache_key("c1", str(config), tree_relative=False)  # a config outside changed
-    # A config inside the tree is the commit's own: its path is the key, not this file's content.
-    in_tree = cache_key("c1", "config/pipelines.yaml", tree_relative=True)
+    # A config inside the tree is the commit's own: its path is the key, not its content here.
+    monkeypatch.chdir(tmp_path)
+    in_tree = cache_key("c1", config.name, tree_relative=True)
     config.write_text("project: c\n")
-    assert in_tree == cache_key("c1", "config/pipelines.yaml", tree_relative=True)
+    assert in_tree == cache_key("c1", config.name, tree_relative=True)
 
 
 def test_a_half_written_entry_is_a_miss_and_old_entries_go(tmp_path: Path) -> None:
