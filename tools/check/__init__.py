@@ -19,3 +19,6 @@ CHECK_OUTDIR_ENV_VAR = "MLBATCH_CHECK_OUTDIR"
 # without importing pytest or the execution tests.
 REPORT_ENV_VAR = "MLBATCH_CHECK_REPORT"
 PATHS_FILE_ENV_VAR = "MLBATCH_CHECK_PATHS"
+# The gates after validate and synth: their `--gates` / GATES= names -> their names in the
+# summary (the plugin names each failing test's gate the same way).
+GATE_NAMES = {"security": "security", "executions": "executions", "checks": "your checks"}

@@ -27,6 +27,7 @@ from typing import Any
 from tools.check import (
     CHECK_CONFIG_ENV_VAR,
     CHECK_OUTDIR_ENV_VAR,
+    GATE_NAMES,
     PATHS_FILE_ENV_VAR,
     REPORT_ENV_VAR,
 )
@@ -42,10 +43,6 @@ SECURITY_GATES = [
     "test_data_outlives_a_mistaken_destroy",
     "test_terraform_validate_every_stack",
 ]
-
-
-# --gates names -> the gate names of the summary (tools/check/plugin.py).
-GATE_NAMES = {"security": "security", "executions": "executions", "checks": "your checks"}
 
 
 def _gates(text: str) -> list[str]:

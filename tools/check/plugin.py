@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from tools.check import REPORT_ENV_VAR
+from tools.check import GATE_NAMES, REPORT_ENV_VAR
 
 # Test file -> gate name in the summary.
 GATES = {
-    "test_security.py": "security",
-    "gate_executions.py": "executions",
+    "test_security.py": GATE_NAMES["security"],
+    "gate_executions.py": GATE_NAMES["executions"],
 }
 _failures: list[dict[str, Any]] = []
 _counts: dict[str, int] = {}
@@ -23,7 +23,7 @@ _counts: dict[str, int] = {}
 
 def gate_of(nodeid: str) -> str:
     file = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
-    return GATES.get(file, "your checks")
+    return GATES.get(file, GATE_NAMES["checks"])
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
