@@ -37,6 +37,12 @@ SERVICE_ENDPOINTS = ("api.sagemaker", "scheduler")
 # are checked against.
 NAME_MEMBERS: set[str] = set()
 SAGEMAKER_REQUESTS: set[str] = set()
+# Request members whose bounds the workflow's own requests read (modules/workflow): kept in the
+# cache too, so that building a workflow loads no botocore model.
+WORKFLOW_MEMBERS = (
+    "sagemaker:ListModelPackages.MaxResults",
+    "stepfunctions:ListExecutions.maxResults",
+)
 
 
 @functools.cache
@@ -82,13 +88,14 @@ def _reached(shapes: dict[str, Any], root: str) -> dict[str, Any]:
 
 def checked_operations() -> list[str]:
     """Every ``service:Operation`` with a request member the config checks a name against in
-    botocore's models: the names ``Names`` builds, and the user-given ones (``NAME_MEMBERS``)."""
+    botocore's models (the names ``Names`` builds, and the user-given ones: ``NAME_MEMBERS``),
+    or whose bounds the workflow reads (``WORKFLOW_MEMBERS``)."""
     import modules.config  # noqa: F401 - defines the fields, which fill NAME_MEMBERS
     from modules.naming import Names
 
     names = Names("project", "env")
     limits = [*names.limits("0" * 12, "us-east-1"), *names.of_pipeline("pipeline").limits()]
-    members = {limit.member for limit in limits} | NAME_MEMBERS
+    members = {limit.member for limit in limits} | NAME_MEMBERS | set(WORKFLOW_MEMBERS)
     return sorted({member.split(".")[0] for member in members - set(PROSE_NAME_LIMITS)})
 
 

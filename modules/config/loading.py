@@ -162,7 +162,7 @@ def _show(path: tuple[Any, ...], layout: _FileLayout | None) -> str:
         entry = layout.pipelines[path[1]] if path[1] < len(layout.pipelines) else {}
         name = _name_of(entry)
         rest = shown_path(path[2:])
-        head = f"pipelines[{_shown(name) if name is not None else path[1]}]"
+        head = f"pipelines[{shown_key(name) if name is not None else path[1]}]"
         return head + (("" if rest.startswith("[") else ".") + rest if path[2:] else "")
     return shown_path(path)
 
@@ -189,27 +189,10 @@ def _describe(
     return Mistake(source.line_of(path), where, message), own
 
 
-_shown = shown_key
-
-
 def _internal_tag(item: Any, out: list[str]) -> bool:
     if item in ("local", "s3") and out and out[-1] == "state":
         return True
     return isinstance(item, str) and item.startswith(("function-", "literal["))
-
-
-def _loc_names(loc: list[Any]) -> list[str]:
-    # Discriminated unions and literal checks add pydantic-internal tags to the location.
-    out: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            if out:
-                out[-1] += f"[{item}]"
-            else:
-                out.append(f"[{item}]")
-        elif not _internal_tag(item, out):
-            out.append(_shown(item))
-    return out
 
 
 def _raise(file: str, mistakes: list[Mistake]) -> None:

@@ -24,6 +24,7 @@ from imports.aws import (
     KmsKey,
 )
 from modules.config import LocalState, ProjectConfig, S3State, partition_of
+from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from modules.iam import key_admin_statement, policy_document
 from modules.naming import Names
 from modules.stack_names import bootstrap_stack_name
@@ -83,7 +84,7 @@ class StateBootstrapStack(TerraformStack):
             "key",
             description=f"Encrypts Terraform state in {store.bucket}",
             enable_key_rotation=True,
-            deletion_window_in_days=30,
+            deletion_window_in_days=KMS_PENDING_WINDOW_DAYS[1],
             policy=policy_document(key_admin_statement(partition, account_id)),
             lifecycle=protect(False),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from modules.config import PipelineConfig
+from modules.config.botocore_facts import request_member
 from modules.iam import Statement, allow, list_prefix
 from modules.workflow import state_names as sn
 from modules.workflow.asl import notice, publish, publish_statement, sdk_task
@@ -21,6 +22,9 @@ from modules.workflow.targets import WorkflowTargets
 # eventually consistent: a run that started moments before may not be listed yet, and then both
 # run (docs/runs-and-alerts.md, "Overlap guard"). SDK integrations may give timestamps as ISO
 # text or epoch numbers.
+# One page of running executions: as many as Step Functions' model allows (a run skips itself
+# when an earlier one is among them).
+LIST_EXECUTIONS_PAGE_SIZE: int = request_member("stepfunctions:ListExecutions.maxResults")["max"]
 _EARLIER_RUNS = (
     "{% ( $ms := function($d) { $type($d) = 'number' ? ($d < 100000000000 ? $d * 1000 : $d) "
     ": $toMillis($d) }; $me := $states.context.Execution.Name; "
@@ -39,7 +43,7 @@ def _overlap_states(t: WorkflowTargets, nxt: str) -> States:
         {
             "StateMachineArn.$": "$$.StateMachine.Id",
             "StatusFilter": "RUNNING",
-            "MaxResults": 1000,
+            "MaxResults": LIST_EXECUTIONS_PAGE_SIZE,
         },
         comment="Running executions of this state machine, this run among them.",
         result_selector={"running.$": "$.Executions"},
