@@ -99,7 +99,7 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) li
 # GATES=checks (or security, executions; comma-separated) runs only those after validate and synth.
 CHECKS ?= checks
 check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
-	@$(PYTHON) -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)") \
+	@$(PYTHON) -O -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)") \
 		$(if $(GATES),--gates "$(GATES)")
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of

@@ -108,6 +108,27 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
     assert "Data at risk" in text
 
 
+def test_a_base_config_the_working_tree_refuses_is_still_reviewed(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base is synthesized by its own code, but its config is read for the stacks' roles by
+    the working tree's: a field renamed since must not end the review in a traceback."""
+    from modules.config import ConfigError
+
+    roles_of = review_module._roles
+
+    def refusing_the_base(config_path: str) -> Any:
+        if not config_path.startswith(str(clone)):  # the base's tree is a temporary export
+            raise ConfigError("", [f"{config_path}:1: renamed: no such field"])
+        return roles_of(config_path)
+
+    monkeypatch.setattr(review_module, "_roles", refusing_the_base)
+    _edit(clone, "", "")
+    text, status = review("HEAD", repo=clone)
+    assert status == 0
+    assert "0 to create, 0 to update, 0 to replace, 0 to delete" in text
+
+
 def test_the_cache_key_follows_what_the_base_synthesis_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from modules.config import DEFAULT_CONFIG_PATH
 from tools.plan_review.base_cache import BaseCache, cache_key
 from tools.plan_review.config_diff import build_plan
 from tools.plan_review.model import StackRole, attach_role, load_plan
@@ -43,6 +44,7 @@ from tools.synth import Stacks, read_stacks
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- config-review -->"  # the CI workflow finds its own comment by this line
 MAIN_BRANCHES = ("main", "origin/main", "master", "origin/master")
+DEFAULT_CONFIG = DEFAULT_CONFIG_PATH.relative_to(REPO)  # the app's default, in either tree
 
 
 class ReviewFailed(Exception):
@@ -124,6 +126,20 @@ def _both_sides(
     return before, after
 
 
+def _stack_roles(old_config: str, new_config: str) -> tuple[dict[str, StackRole], str]:
+    """Every stack's role, from both configs (the working tree's win; removed stacks keep the
+    base's), and the state bootstrap's name. Both are read with the working tree's code: a base
+    config it refuses (a field renamed since) gives no roles, and its stacks are still compared."""
+    from modules.config import ConfigError
+
+    try:
+        roles, _ = _roles(old_config)
+    except ConfigError:
+        roles = {}
+    found, bootstrap = _roles(new_config)
+    return roles | found, bootstrap
+
+
 def review(
     base: str, limit: int = GITHUB_COMMENT_LIMIT, repo: Path = REPO, read_cache: bool = True
 ) -> tuple[str, int]:
@@ -145,12 +161,9 @@ def review(
         old_config = str(old_tree / config) if config and in_tree else config
         key = cache_key(commit, config, in_tree)
         before, after = _both_sides(old_tree, old_config, repo, config, root, key, read_cache)
-        roles: dict[str, StackRole] = {}
-        bootstrap = ""
-        new_config = config or str(repo / "config" / "pipelines.yaml")
-        for config_path in (old_config or str(old_tree / "config" / "pipelines.yaml"), new_config):
-            found, bootstrap = _roles(config_path)
-            roles.update(found)  # the working tree's roles win; removed stacks keep theirs
+        roles, bootstrap = _stack_roles(
+            old_config or str(old_tree / DEFAULT_CONFIG), config or str(repo / DEFAULT_CONFIG)
+        )
         plans = []
         for stack in sorted(set(before) | set(after)):
             plan_file = root / f"{stack}.plan.json"
