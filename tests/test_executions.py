@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from modules.aws_context import console_url
 from modules.config import load_config
 from modules.workflow.state_names import (
     CHECK_SAGEMAKER_ERROR,
@@ -313,7 +314,9 @@ class ExecutionTests:
             # The job to look at in SageMaker: the attempt that was sent and failed.
             assert json.loads(message["cause"])["TransformJobName"] == sent != message["run_name"]
             assert message["console"].endswith(message["execution"])
-            assert f"{m.region}.console.aws.amazon.com" in message["console"]
+            assert message["console"].startswith(
+                console_url(m.aws.partition, m.region, "states/home")
+            )
             assert run.states[-1] == RUN_FAILED
 
     def test_lost_failure_notification_keeps_the_run_failed(self, results: list[Runs]) -> None:

@@ -15,6 +15,8 @@ The package, by concern (each module imports only those above it):
   types, regions, partitions); ``aws_names``, the length and pattern rules of the names Names
   builds and the Java-to-Python pattern converter; ``sagemaker_shapes``, values checked against
   SageMaker's request shapes;
+- ``folders``: dated input folder pictures (their check, rendering and longest folder), shared
+  with ``./ops`` and the execution tests;
 - ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
   ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
 - the schema: ``model``, ``schedule`` and ``transform`` (the parts of a pipeline), ``pipeline``

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from modules.config import folders
 from modules.config.fields import (
     IN_BUCKET,
     INPUT_S3_URI,
@@ -27,7 +28,7 @@ from modules.config.fields import (
     sagemaker,
 )
 from modules.config.model import ModelConfig
-from modules.config.schedule import ScheduleConfig, longest_folder
+from modules.config.schedule import ScheduleConfig
 from modules.config.transform import TransformConfig
 from modules.schedule_window import (
     MAX_FRESHNESS_HOURS,
@@ -147,7 +148,7 @@ class PipelineConfig(StrictModel):
         if self.schedule.input_folder is not None and requested is None:
             # Scheduled runs read <prefix><folder>/: its longest rendering must fit in S3Uri.
             SageMakerField(INPUT_S3_URI, "input location (with input_folder)", IN_BUCKET)(
-                f"{self.default_input_prefix}{longest_folder(self.schedule.input_folder)}/"
+                f"{self.default_input_prefix}{folders.longest(self.schedule.input_folder)}/"
             )
         return self
 

@@ -9,12 +9,12 @@ field types of ``modules.config.fields``.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modules.config import folders
 from modules.config.aws_facts import START_DATE_GRACE
 from modules.config.botocore_facts import request_member
 from modules.config.fields import (
@@ -94,11 +94,17 @@ class ScheduleConfig(StrictModel):
     )
     input_folder: TfStr | None = Field(
         default=None,
-        pattern=r"^([A-Za-z0-9_.=-]|\[[YMDHmsfdFWw0-9#,]+\])+$",
         description="Scheduled runs read <input prefix><folder>/, the folder named from the "
-        "scheduled time (UTC) with this JSONata date picture, e.g. [Y0001]-[M01]-[D01]. "
-        "Without it they read the whole input prefix.",
+        "scheduled time (UTC) with this JSONata date picture: folders separated by /, literal "
+        "letters, digits and _ . = -, and the date parts [Y0001], [M01], [D01], [H01] (or [Y], "
+        f"[M], [D], [H] unpadded), e.g. {folders.EXAMPLE}. Without it they read the whole input "
+        "prefix.",
     )
+
+    @field_validator("input_folder")
+    @classmethod
+    def _dated_folder(cls, value: str | None) -> str | None:
+        return None if value is None else folders.check(value)
 
     @field_validator("payload")
     @classmethod
@@ -124,18 +130,6 @@ class ScheduleConfig(StrictModel):
                 "so remove it once the schedule has started"
             )
         return self
-
-
-def longest_folder(picture: str) -> str:
-    """An upper bound of a date picture's rendering: each [component] as wide as the widest of
-    a name (9: "September"), its own text and its width modifier."""
-
-    def widest(component: re.Match[str]) -> str:
-        body = component[1]
-        width = max([9, len(body), *(int(n) for n in re.findall(r",(\d+)", body))])
-        return "x" * width
-
-    return re.sub(r"\[([^\]]*)\]", widest, picture)
 
 
 def _utc(value: datetime | None) -> datetime | None:

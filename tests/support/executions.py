@@ -24,7 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from modules.config import PipelineConfig, ProjectConfig
+from modules.aws_context import AwsContext
+from modules.config import PipelineConfig, ProjectConfig, partition_of
+from modules.config.folders import render
 from modules.workflow.state_names import (
     CREATE_RUN_MODEL,
     DELETE_RUN_MODEL,
@@ -43,11 +45,6 @@ from tests.support.placeholders import resolve as resolve_placeholder
 from tests.support.sfn_engine import Engine, Execution
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
-# The folder date Scheduler's time gives for each input_folder picture the configs use.
-FOLDER_PICTURES = {
-    "[Y0001]-[M01]-[D01]": "%Y-%m-%d",
-    "[Y0001]-[M01]-[D01]-[H01]": "%Y-%m-%d-%H",
-}
 TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
 # In a mocked answer: the TransformJobName the task sent, filled in by the engine patch
 # ``mock-request`` (tools/sfn-engine/patches.py). A ``.sync`` job answers with the name of the
@@ -123,8 +120,12 @@ class Machine:
     def output_path(self, execution: str) -> str:
         return f"s3://{self.output_bucket}/{self.pipeline.run_output_prefix}{execution}/"
 
+    @property
+    def aws(self) -> AwsContext:
+        return AwsContext(self.account, self.region, partition_of(self.region))
+
     def arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+        return self.aws.arn(service, resource)
 
 
 def load_machines(config: ProjectConfig, synthesized: dict[str, dict[str, Any]]) -> list[Machine]:
@@ -208,15 +209,17 @@ class _Resolver:
     attributes, locals, and cdktf's cross-stack references (remote state outputs of another stack).
     """
 
-    _ARNS: ClassVar[dict[str, str]] = {
-        "aws_iam_role": "arn:aws:iam::{account}:role/{name}",
-        "aws_sns_topic": "arn:aws:sns:{region}:{account}:{name}",
-        "aws_sfn_state_machine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
-        "aws_sqs_queue": "arn:aws:sqs:{region}:{account}:{name}",
+    # Resource type -> (service, resource with {name}, whether the ARN names the region).
+    _ARNS: ClassVar[dict[str, tuple[str, str, bool]]] = {
+        "aws_iam_role": ("iam", "role/{name}", False),
+        "aws_sns_topic": ("sns", "{name}", True),
+        "aws_sfn_state_machine": ("states", "stateMachine:{name}", True),
+        "aws_sqs_queue": ("sqs", "{name}", True),
     }
 
     def __init__(self, stacks: dict[str, dict[str, Any]], region: str, account: str) -> None:
-        self.stacks, self.region, self.account = stacks, region, account
+        self.stacks, self.account = stacks, account
+        self.aws = AwsContext(account, region, partition_of(region))
 
     def resolve(self, stack: str, text: str) -> str:
         return _ANY_REFERENCE.sub(lambda m: self._value(stack, m.group(1), m.group(0)), text)
@@ -242,10 +245,9 @@ class _Resolver:
             if isinstance(literal, str):
                 return self.resolve(stack, literal)
             if attribute == "arn" and resource_type in self._ARNS and "name" in resource:
+                service, path, regional = self._ARNS[resource_type]
                 name = self.resolve(stack, resource["name"])
-                return self._ARNS[resource_type].format(
-                    region=self.region, account=self.account, name=name
-                )
+                return self.aws.arn(service, path.format(name=name), region=regional)
         return resolve_placeholder(whole)
 
 
@@ -373,8 +375,7 @@ def expected_scheduled_prefix(machine: Machine) -> str:
         return payload_prefix
     if pipeline.schedule.input_folder is not None:
         when = datetime.strptime(SCHEDULED_TIME, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        folder = when.strftime(FOLDER_PICTURES[pipeline.schedule.input_folder])
-        return f"{pipeline.default_input_prefix}{folder}/"
+        return f"{pipeline.default_input_prefix}{render(pipeline.schedule.input_folder, when)}/"
     return pipeline.default_input_prefix
 
 
@@ -386,7 +387,7 @@ def scheduled_input(machine: Machine) -> str:
 def marker_event(machine: Machine, key: str) -> dict[str, Any]:
     event = json.loads(json.dumps(SAMPLE_OBJECT_CREATED))
     event["account"], event["region"] = machine.account, machine.region
-    event["resources"] = [f"arn:aws:s3:::{machine.input_bucket}"]
+    event["resources"] = [machine.aws.arn("s3", machine.input_bucket, region=False, account=False)]
     event["detail"]["bucket"]["name"] = machine.input_bucket
     event["detail"]["object"]["key"] = key
     return event

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from modules.config import PipelineConfig
+from modules.config.folders import FolderError, render
 from modules.workflow.state_names import DESCRIBE_FAILURE, RUN_TRANSFORM_JOB
-from tools.ops.folders import FolderError, render
 
 RUNNING = "RUNNING"
 
