@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from modules.config import ProjectConfig
+from tests.support import invariants
 from tools.synth import stack_files, synthesize
 
 LARGEST_PIPELINE_STACK = 30
@@ -195,14 +196,22 @@ def test_single_layout_is_one_stack(
     assert list(synth_dev(make_config(single))) == ["mlbatch-dev"]
 
 
-def test_a_local_state_path_is_per_stack(
+def test_a_local_state_path_is_per_stack_outside_cdktf_out_and_read_across_stacks(
     make_config: Callable[..., ProjectConfig], synth_dev: Callable[[ProjectConfig], Stacks]
 ) -> None:
+    """Found by the generated configs: a path was taken relative to cdktf.out/stacks/<stack>/, so
+    'state/{stack}.tfstate' put every state inside cdktf.out/ (which each synth replaces), and a
+    pipeline stack's remote state looked for the base stack's file in its own directory."""
+
     def state_dir(raw: dict[str, Any]) -> None:
-        raw["environments"]["dev"]["state"] = {"backend": "local", "path": "../st/{stack}.tfstate"}
+        raw["environments"]["dev"]["state"] = {"backend": "local", "path": "st/{stack}.tfstate"}
 
     split = {name: json.loads(doc) for name, doc in synth_dev(make_config(state_dir)).items()}
     paths = {name: doc["terraform"]["backend"]["local"]["path"] for name, doc in split.items()}
-    assert paths == {name: f"../st/{name}.tfstate" for name in split}
-    [remote] = split["mlbatch-dev-churn"]["data"]["terraform_remote_state"].values()
-    assert remote["config"]["path"] == "../st/mlbatch-dev.tfstate"
+    project = Path("/project")
+    for name, path in paths.items():
+        assert (
+            project / "cdktf.out/stacks" / name / path
+        ).resolve() == project / f"st/{name}.tfstate"
+    assert invariants.reference_problems(split) == []
+    assert invariants.backend_problems(split) == []

@@ -153,8 +153,8 @@ class EnvironmentConfig(StrictModel):
         ):
             raise ValueError(
                 f"state.path: {state.path!r} would be one file for every stack of the "
-                "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate') or set "
-                "layout: single"
+                "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate', relative "
+                "to the project directory) or set layout: single"
             )
         return self
 

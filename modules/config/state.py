@@ -8,6 +8,9 @@ from pydantic import Field, model_validator
 
 from modules.config.fields import BUCKET_RE, StrictModel, TfStr
 
+# Beside cdktf.json, outside cdktf.out/ (which every synth replaces).
+DEFAULT_STATE_PATH = "terraform.{stack}.tfstate"
+
 
 class LocalState(StrictModel):
     """Terraform state in a local file (the default dev environment; no AWS account needed)."""
@@ -16,11 +19,16 @@ class LocalState(StrictModel):
     path: TfStr | None = Field(
         default=None,
         description=(
-            "State file, relative to cdktf.out/stacks/<stack>/; `{stack}` stands for the stack "
-            "name and is required with layout per-pipeline, where every stack has its own state "
-            "(default ../../../terraform.{stack}.tfstate)."
+            "State file, relative to the project directory (or absolute); `{stack}` stands for "
+            "the stack name and is required with layout per-pipeline, where every stack has its "
+            f"own state (default {DEFAULT_STATE_PATH})."
         ),
     )
+
+    @property
+    def state_path(self) -> str:
+        """The state file of stack ``{stack}``, relative to the project directory."""
+        return self.path or DEFAULT_STATE_PATH
 
 
 class S3State(StrictModel):

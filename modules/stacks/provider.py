@@ -26,12 +26,17 @@ def require_terraform(scope: TerraformStack) -> None:
     scope.add_override("terraform.required_version", REQUIRED_TERRAFORM)
 
 
+# Terraform runs in cdktf.out/stacks/<stack>/; a relative state path is written from there.
+STACK_DIR_TO_PROJECT = "../../.."
+
+
 def local_backend(scope: TerraformStack, name: str, state: LocalState) -> None:
-    # Relative to cdktf.out/stacks/<stack>/: the state file lives in the project directory, so
-    # wiping cdktf.out/ never loses it, and the synthesized JSON has no machine-specific path.
-    LocalBackend(
-        scope, path=(state.path or "../../../terraform.{stack}.tfstate").format(stack=name)
-    )
+    # The config's path is relative to the project directory: the state file lives outside
+    # cdktf.out/ (which every synth replaces), the synthesized JSON has no machine-specific path,
+    # and every stack's directory is at the same depth, so a consumer's terraform_remote_state
+    # (cdktf copies the producer's backend settings) finds the producer's file.
+    path = state.state_path.format(stack=name)
+    LocalBackend(scope, path=path if path.startswith("/") else f"{STACK_DIR_TO_PROJECT}/{path}")
 
 
 def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) -> None:
