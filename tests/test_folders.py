@@ -105,3 +105,18 @@ def test_the_config_takes_nested_folders_and_refuses_others_in_words(
     [line] = refused.value.lines
     assert ".schedule.input_folder: " in line
     assert "an empty folder" in line and f"e.g. {EXAMPLE}" in line
+
+
+def test_a_payload_prefix_with_a_dated_folder_is_refused(
+    make_config: Callable[..., ProjectConfig],
+) -> None:
+    """Found by the generated configs: with both, every scheduled run read the payload's prefix
+    and the dated folder was silently never read."""
+
+    def both(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["schedule"]["payload"] = {"input_prefix": "churn/backfill/"}
+
+    with pytest.raises(ConfigError) as refused:
+        make_config(both)
+    [line] = refused.value.lines
+    assert "schedule.payload.input_prefix and schedule.input_folder" in line

@@ -145,7 +145,14 @@ class PipelineConfig(StrictModel):
                 f"schedule.payload.input_prefix {requested!r} is not under the pipeline's input "
                 f"prefix {self.default_input_prefix!r}"
             )
-        if self.schedule.input_folder is not None and requested is None:
+        if self.schedule.input_folder is not None and requested is not None:
+            # CheckScheduledRun derives the folder only for a run input without a prefix: the
+            # payload's prefix would win at every run and the folder would never be read.
+            raise ValueError(
+                "schedule.payload.input_prefix and schedule.input_folder both say what a "
+                "scheduled run reads (the payload's prefix would win at every run); keep one"
+            )
+        if self.schedule.input_folder is not None:
             # Scheduled runs read <prefix><folder>/: its longest rendering must fit in S3Uri.
             SageMakerField(INPUT_S3_URI, "input location (with input_folder)", IN_BUCKET)(
                 f"{self.default_input_prefix}{folders.longest(self.schedule.input_folder)}/"
