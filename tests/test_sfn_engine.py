@@ -30,6 +30,8 @@ MOVED = {
     "a.AmazonStateLanguageParser.parse = staticmethod(lambda definition: None)",
     "format-escapes": "from localstack.services.stepfunctions.asl.component.intrinsic.function."
     "statesfunction.generic import string_format as f; f.StringFormat._eval_body = None",
+    "quote-escape": "from localstack.services.stepfunctions.asl.parse.intrinsic.intrinsic_parser "
+    "import IntrinsicParser as p; p.parse = staticmethod(lambda src: None)",
 }
 
 
@@ -230,3 +232,22 @@ def test_the_engine_still_keeps_the_escapes_of_a_format_template(
     )
     run = patched.run("format", definition, "patched", "{}", {})
     assert json.loads(run.output["message"]) == {"run": "patched", "n": 1}
+
+
+def test_the_engine_still_ends_a_literal_at_an_escaped_apostrophe(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, ``States.Format('fraud\\'s/{}', ...)`` gives ``fraud\\`` (the lexer ends the
+    literal at the escaped apostrophe and drops the rest); Step Functions documents ``\\'`` as a
+    literal apostrophe (an S3 prefix may hold one). An engine that reads the escape returns the
+    whole text, and the assertion fails."""
+    unpatched, patched = engines
+    template = "States.Format('fraud\\'s/{}/\\\\', $$.Execution.Name)"
+    state = {"Type": "Pass", "Parameters": {"path.$": template}, "End": True}
+    definition = json.dumps({"StartAt": "Format", "States": {"Format": state}})
+    run = unpatched.run("quote", definition, "unpatched", "{}", {})
+    assert run.status == "FAILED" or run.output["path"] != "fraud's/unpatched/\\", _drop(
+        "quote-escape", "reads an escaped apostrophe in an intrinsic string literal", run
+    )
+    run = patched.run("quote", definition, "patched", "{}", {})
+    assert run.output == {"path": "fraud's/patched/\\"}

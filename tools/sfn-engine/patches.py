@@ -44,6 +44,13 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
    the engine's preprocessor builds fresh evaluation components from it for each execution, as
    before; neither the preprocessor nor the static analyser changes the tree (they only read it),
    and a definition with syntax errors is parsed, and refused, each time.
+9. ``quote-escape``: Step Functions documents ``\\'`` as the escape of an apostrophe inside an
+   intrinsic function's string literal; the engine's intrinsic lexer ends the literal there and
+   silently drops the rest of the function, so ``States.Format('s3://b/fraud\\'s/{}', ...)``
+   gives ``s3://b/fraud\\``. The patch hides each escaped apostrophe from the lexer (as an
+   escaped private-use character) and gives the literal its apostrophe back once it is parsed,
+   so the template reaches ``States.Format`` (patch 7) with ``\\'`` in it, as Step Functions
+   reads it.
 """
 
 from __future__ import annotations
@@ -318,6 +325,35 @@ def _patch_format_escapes() -> None:
     states._eval_body = states_eval_body
 
 
+# What an escaped apostrophe is while the intrinsic lexer reads the text (a private-use character:
+# none of the project's definitions holds one).
+_HIDDEN_QUOTE = "\ue000"
+_HIDDEN_ESCAPE = "\\\\" + _HIDDEN_QUOTE
+_ESCAPE_PAIR = re.compile(r"\\\\(\\\\|')")
+
+
+def _patch_quote_escape() -> None:
+    patch = "quote-escape"
+    intrinsic = "localstack.services.stepfunctions.asl.parse.intrinsic"
+    parser = _module(patch, f"{intrinsic}.intrinsic_parser").IntrinsicParser
+    preprocessor = _module(patch, f"{intrinsic}.preprocessor").Preprocessor
+    parse = _attribute(patch, parser, "parse", "ASLIntrinsicLexer(input_stream)")
+    text_of_str = _attribute(patch, preprocessor, "_text_of_str", "inner_str[1:-1]")
+
+    def hiding_parse(src: str) -> Any:
+        # The lexer reads the definition's JSON text undecoded (see _fill_format): a backslash of
+        # the definition is two here. Pairs are read left to right, so an escaped backslash
+        # before a closing quote stays what it is.
+        return parse(_ESCAPE_PAIR.sub(lambda m: m[0] if m[1] != "'" else _HIDDEN_ESCAPE, src))
+
+    def restoring_text_of_str(parse_tree: Any) -> str:
+        text: str = text_of_str(parse_tree)
+        return text.replace(_HIDDEN_QUOTE, "'")
+
+    parser.parse = staticmethod(hiding_parse)
+    preprocessor._text_of_str = staticmethod(restoring_text_of_str)
+
+
 def apply() -> None:
     from localstack import version
 
@@ -333,4 +369,5 @@ def apply() -> None:
     _patch_mock_request()
     _patch_jsonpath_cache()
     _patch_format_escapes()
+    _patch_quote_escape()
     _patch_parse_cache()
