@@ -12,3 +12,4 @@ class TestAllFeaturesConfig(ExecutionTests):
 
     config_label = "all-features"
     machine_count = 3
+    features = frozenset({"trigger", "registry"})
