@@ -38,7 +38,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test test-quick check review lint format bench docs diagram outputs hcl clean plan plan-review
+.PHONY: install synth test test-quick test-deep check review lint format bench docs diagram outputs hcl clean plan plan-review
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -104,8 +104,21 @@ check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
 # tests/support/markers.py. `make test` stays the full gate.
+# The generated configs run 20 at a time there (100 in make test).
 test-quick: $(INSTALLED) $(CHECKOV_INSTALLED)
-	$(PYTHON) -m pytest -n 2 --dist loadfile --quick
+	GENERATED_EXAMPLES=$${GENERATED_EXAMPLES:-20} $(PYTHON) -m pytest -n 2 --dist loadfile --quick
+
+# The generated-config tests (tests/test_generated_*.py, tests/test_executions_generated*.py) on
+# many more configs than make test draws: EXAMPLES through synth and the invariants (twice as
+# many through validation alone, as many mutated), ENGINE_EXAMPLES through every run path on the
+# Step Functions engine.
+EXAMPLES ?= 1000
+ENGINE_EXAMPLES ?= 60
+GENERATED_TESTS := tests/test_generated_configs.py tests/test_generated_synth.py \
+	tests/test_executions_generated.py tests/test_executions_generated_more.py
+test-deep: $(INSTALLED) $(SFN_ENGINE_INSTALLED)
+	GENERATED_EXAMPLES=$(EXAMPLES) GENERATED_ENGINE_EXAMPLES=$(ENGINE_EXAMPLES) \
+		$(PYTHON) -m pytest -n 2 --dist loadfile -p no:cacheprovider $(GENERATED_TESTS)
 
 lint: $(INSTALLED) $(ACTIONLINT)
 	$(PYTHON) -m ruff check .

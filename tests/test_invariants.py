@@ -4,10 +4,16 @@ change to any layer that breaks it fails here, not only in a snapshot."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from tests.test_security import policy_documents
+import pytest
+
+from modules.config import load_config
+from tests.conftest import CONFIGS, stacks_of
+from tests.support import invariants
+from tests.support.invariants import policy_documents
 
 
 def _allow_statements(stacks: dict[str, dict[str, Any]], action: str) -> list[tuple[str, Any]]:
@@ -70,3 +76,63 @@ def test_every_bucket_is_versioned(stacks: dict[str, dict[str, Any]]) -> None:
             )
             buckets += 1
     assert buckets == 4 * 3 + 2  # 4 per environment (3 environments), 2 state buckets
+
+
+# --------------------------------------------------------------------------------------------
+# The structural invariants the generated configs are held to (tests/support/invariants.py):
+# they hold for the fixtures, and each one notices the break it is there for.
+
+
+def _copy(stacks: dict[str, dict[str, Any]], label: str) -> dict[str, dict[str, Any]]:
+    return json.loads(json.dumps(stacks_of(stacks, label)))
+
+
+@pytest.mark.parametrize("label", sorted(CONFIGS))
+def test_the_structural_invariants_hold_for_the_fixtures(
+    stacks: dict[str, dict[str, Any]], label: str
+) -> None:
+    own = stacks_of(stacks, label)
+    assert own
+    problems = [
+        *invariants.name_problems(load_config(CONFIGS[label])),
+        *invariants.partition_problems(own),
+        *invariants.iam_problems(own),
+        *invariants.reference_problems(own),
+        *invariants.backend_problems(own),
+    ]
+    assert problems == []
+
+
+def test_each_structural_invariant_notices_its_break(stacks: dict[str, dict[str, Any]]) -> None:
+    broken = _copy(stacks, "example")
+    base, pipeline = broken["mlbatch-prod"], broken["mlbatch-prod-churn"]
+    # An ARN of another partition.
+    base["resource"]["aws_sns_topic_policy"] = {"x": {"arn": "arn:aws-us-gov:sns:x"}}
+    assert invariants.partition_problems(broken) == [
+        "mlbatch-prod: ARNs in aws-us-gov, not its partition aws"
+    ]
+    # A cross-stack reference to an output the producer does not have.
+    read = re.findall(
+        r"terraform_remote_state\.[^.]+\.outputs\.([A-Za-z0-9_-]+)", json.dumps(pipeline)
+    )
+    output = read[0]
+    del base["output"][output]
+    assert any(f"has no output {output}" in p for p in invariants.reference_problems(broken))
+    # A reference to a resource the stack does not declare.
+    pipeline["locals"]["x"] = "${aws_s3_bucket.nowhere.arn}"
+    assert any("aws_s3_bucket.nowhere.arn" in p for p in invariants.reference_problems(broken))
+    # Two stacks in one state.
+    pipeline["terraform"]["backend"] = base["terraform"]["backend"]
+    assert invariants.backend_problems(broken) == [
+        "mlbatch-prod-churn and mlbatch-prod share the state "
+        f"('s3', '{base['terraform']['backend']['s3']['bucket']}', 'cdktf/mlbatch-prod.tfstate')"
+    ]
+    # A wildcard action, and an action on Resource "*" that is not one of the unscoped ones.
+    [role_policy] = [
+        p for name, p in pipeline["resource"]["aws_iam_role_policy"].items() if "_sfn_" in name
+    ]
+    document = json.loads(role_policy["policy"])
+    document["Statement"][0]["Action"] = "sagemaker:*"
+    document["Statement"][1]["Resource"] = "*"
+    role_policy["policy"] = json.dumps(document)
+    assert len(invariants.iam_problems(broken)) == 2

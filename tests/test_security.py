@@ -18,14 +18,14 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig, S3State, load_config
-from modules.iam import UNSCOPED_ACTIONS
 from tests.conftest import CONFIGS, REPO
+from tests.support import invariants
 from tests.support.environments import ASL_VALIDATOR, CHECKOV
+from tests.support.invariants import policy_documents
 from tests.support.placeholders import resolve, unresolved
 from tools.synth import synthesize
 
 SECURITY = REPO / "security"
-POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
 
 
 @pytest.fixture(scope="session")
@@ -41,19 +41,6 @@ def stack_dirs(stacks: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempP
         scanned.get("terraform", {}).pop("required_version", None)
         (target / "cdk.tf.json").write_text(json.dumps(scanned, indent=2))
     return root
-
-
-def policy_documents(stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(where, resource type, document) for every IAM document the project synthesizes."""
-    found = []
-    for stack, document in stacks.items():
-        for resource_type, resources in document.get("resource", {}).items():
-            for logical_id, resource in resources.items():
-                for attribute in POLICY_ATTRIBUTES:
-                    if attribute in resource:
-                        where = f"{stack}:{resource_type}.{logical_id}.{attribute}"
-                        found.append((where, resource_type, json.loads(resource[attribute])))
-    return found
 
 
 def test_all_stacks_are_scanned(stacks: dict[str, dict[str, Any]]) -> None:
@@ -210,15 +197,9 @@ def test_accepted_iam_findings_are_justified() -> None:
 def test_no_wildcard_actions_and_star_resources_only_where_unavoidable(
     stacks: dict[str, dict[str, Any]],
 ) -> None:
-    for where, resource_type, document in policy_documents(stacks):
-        for stmt in document["Statement"]:
-            if stmt["Effect"] != "Allow":
-                continue
-            actions = [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
-            assert not any("*" in a for a in actions), (where, stmt["Sid"])
-            if stmt.get("Resource") == "*" and resource_type != "aws_kms_key":
-                # (In a key policy, Resource "*" means the key itself.)
-                assert set(actions) <= set(UNSCOPED_ACTIONS), (where, stmt["Sid"])
+    assert policy_documents(stacks)
+    problems = invariants.iam_problems(stacks)
+    assert problems == [], "\n".join(problems)
 
 
 EXPECTED_TRUST = {
