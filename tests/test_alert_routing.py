@@ -29,13 +29,12 @@ from modules.workflow.state_names import (
 )
 from tests.conftest import CONFIGS
 from tests.support.executions import (
-    Machine,
     happy_mocks,
-    load_machines,
     named_scenarios,
     ok,
     transform_failure,
 )
+from tests.support.machines import Machine, load_machines
 from tests.support.sfn_engine import Engine
 
 ENV = "stage"

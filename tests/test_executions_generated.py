@@ -19,7 +19,7 @@ import pytest
 
 from modules.config import ProjectConfig, parse_config
 from tests.support.config_strategy import drawn, valid_configs
-from tests.support.executions import Machine, load_machines
+from tests.support.machines import Machine, load_machines
 from tests.test_executions import ExecutionTests
 from tools.synth import synthesize
 

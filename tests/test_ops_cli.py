@@ -22,13 +22,12 @@ from typer.testing import CliRunner
 from modules.config import ProjectConfig, load_config
 from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
 from tests.support.executions import (
-    Machine,
     happy_mocks,
-    load_machines,
     named_scenarios,
     throw,
     transform_failure,
 )
+from tests.support.machines import Machine, load_machines
 from tests.support.ops_stubs import (
     NOW,
     OPS_CONFIG,

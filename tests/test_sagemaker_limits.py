@@ -212,13 +212,18 @@ def test_every_source_of_the_input_s3_uri_is_checked_against_it(
 
         return apply
 
-    for path, value in (
-        ("input_prefix", too_long),
-        ("schedule.payload", {"input_prefix": too_long}),
-        ("input_prefix", too_long[: longest - 80]),  # fits alone; not with the dated folder
+    def payload(raw: dict[str, Any]) -> None:
+        # (A payload prefix and a dated folder together are refused for that alone.)
+        del raw["pipelines"][0]["schedule"]["input_folder"]
+        edit("schedule.payload", {"input_prefix": too_long})(raw)
+
+    for change in (
+        edit("input_prefix", too_long),
+        payload,
+        edit("input_prefix", too_long[: longest - 80]),  # fits alone; not with the dated folder
     ):
         with pytest.raises(ConfigError, match=f"input location.* 0 to {longest} characters"):
-            make_config(edit(path, value))
+            make_config(change)
 
 
 def test_every_marker_names_a_member_the_requests_send(

@@ -22,7 +22,7 @@ from tests.conftest import CONFIGS, REPO
 from tests.support import invariants
 from tests.support.environments import ASL_VALIDATOR, CHECKOV
 from tests.support.invariants import policy_documents
-from tests.support.placeholders import resolve, unresolved
+from tests.support.placeholders import context_of, resolve, unresolved
 from tools.synth import synthesize
 
 SECURITY = REPO / "security"
@@ -123,7 +123,7 @@ def test_every_state_machine_definition_is_valid_asl(
         ):
             assert unresolved(machine["definition"]) == []
             path = tmp_path / f"{stack.replace('/', '__')}__{logical_id}.json"
-            path.write_text(resolve(machine["definition"]))
+            path.write_text(resolve(machine["definition"], context_of(document)))
             paths.append(path)
     assert len(paths) == len(_pipelines())
     arguments = [arg for path in paths for arg in ("--json-path", str(path))]
@@ -170,8 +170,9 @@ def test_parliament_lints_every_policy_document(stacks: dict[str, dict[str, Any]
     documents = policy_documents(stacks)
     problems = []
     for where, resource_type, document in documents:
+        stack = stacks[where.split(":")[0]]
         policy = analyze_policy_string(
-            resolve(json.dumps(document)), include_community_auditors=True
+            resolve(json.dumps(document), context_of(stack)), include_community_auditors=True
         )
         for finding in policy.findings:
             detail = finding.detail
