@@ -220,7 +220,7 @@ def test_every_source_of_the_input_s3_uri_is_checked_against_it(
     for change in (
         edit("input_prefix", too_long),
         payload,
-        edit("input_prefix", too_long[: longest - 75]),  # fits alone; not with the dated folder
+        edit("input_prefix", too_long[: longest - 76]),  # fits alone; not with the dated folder
     ):
         with pytest.raises(ConfigError, match=f"input location.* 0 to {longest} characters"):
             make_config(change)
