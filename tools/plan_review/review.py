@@ -156,13 +156,15 @@ def review(
         if archive.returncode != 0:
             raise ReviewFailed(f"git archive {base}: {archive.stderr.decode().strip()}", 1)
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive.stdout, check=True)
-        # The same config path on both sides: relative ones are read in each tree.
+        # The same config path on both sides: relative ones are read in each tree (the working
+        # tree's in ``repo``, wherever the review runs).
         in_tree = bool(config) and not Path(config or "").is_absolute()
         old_config = str(old_tree / config) if config and in_tree else config
+        new_config = str(repo / config) if config and in_tree else config
         key = cache_key(commit, config, in_tree)
         before, after = _both_sides(old_tree, old_config, repo, config, root, key, read_cache)
         roles, bootstrap = _stack_roles(
-            old_config or str(old_tree / DEFAULT_CONFIG), config or str(repo / DEFAULT_CONFIG)
+            old_config or str(old_tree / DEFAULT_CONFIG), new_config or str(repo / DEFAULT_CONFIG)
         )
         plans = []
         for stack in sorted(set(before) | set(after)):
