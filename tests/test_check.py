@@ -4,12 +4,12 @@ team's own checks use. Run here on the example fixture, never on the user's conf
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.conftest import EXAMPLE_CONFIG, FIXTURES, REPO
 from tools.check import CHECK_CONFIG_ENV_VAR, stack_check
 from tools.check.__main__ import main as check_main
 
@@ -27,13 +27,22 @@ def test_churn_runs_on_mars_time() -> None:
 
 
 @pytest.fixture
-def example_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(CHECK_CONFIG_ENV_VAR, str(EXAMPLE_CONFIG))
+def checking(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    """Point stack_check at a config, as `make check` does (its caches emptied before and after)."""
+
+    def check(config: Path) -> None:
+        monkeypatch.setenv(CHECK_CONFIG_ENV_VAR, str(config))
+        stack_check.user_config.cache_clear()
+        stack_check._stacks.cache_clear()
+
+    yield check
     stack_check.user_config.cache_clear()
     stack_check._stacks.cache_clear()
-    yield
-    stack_check.user_config.cache_clear()
-    stack_check._stacks.cache_clear()
+
+
+@pytest.fixture
+def example_checked(checking: Callable[[Path], None]) -> None:
+    checking(EXAMPLE_CONFIG)
 
 
 def test_a_failing_matcher_names_the_closest_resource_and_what_differs(
@@ -63,6 +72,15 @@ def test_a_failing_matcher_names_the_closest_resource_and_what_differs(
 def test_a_disabled_pipeline_has_no_stack_to_check(example_checked: None) -> None:
     with pytest.raises(AssertionError, match="prod has no \\(enabled\\) pipeline 'fraud'"):
         stack_check.pipeline_stack("prod", "fraud")
+
+
+def test_a_pipeline_of_a_one_stack_environment_is_in_that_stack(
+    checking: Callable[[Path], None],
+) -> None:
+    checking(FIXTURES / "all-features.yaml")  # stage: layout single
+    stack = stack_check.pipeline_stack("stage", "scores")
+    stack_check.assert_resource(stack, "aws_sfn_state_machine", {"name": "full-stage-scores"})
+    stack_check.assert_resource(stack, "aws_sfn_state_machine", {"name": "full-stage-latest"})
 
 
 def _make_check(*args: str) -> subprocess.CompletedProcess[str]:

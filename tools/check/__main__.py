@@ -56,16 +56,12 @@ def _gates(text: str) -> list[str]:
 
 
 def _rows(config: Any, stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, int]]:
-    from modules.stack_names import pipeline_stack_name, stack_name
+    from modules.stack_names import stack_holding_pipeline
 
     rows = []
     for env in config.environments.values():
         for pipeline in env.pipelines:
-            stack = (
-                stack_name(config.project, env.name)
-                if env.layout == "single"
-                else pipeline_stack_name(config.project, env.name, pipeline.name)
-            )
+            stack = stack_holding_pipeline(config.project, env, pipeline.name)
             count = sum(len(items) for items in stacks[stack].get("resource", {}).values())
             rows.append((env.name, pipeline.name, stack, count))
     return rows
