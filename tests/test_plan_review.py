@@ -29,7 +29,7 @@ from tests.conftest import EXAMPLE_CONFIG, stacks_of
 from tools.plan_review.config_diff import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
-from tools.synth import synthesize
+from tools.synth import read_stacks, start_app, synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "mlbatch"
@@ -623,6 +623,18 @@ def test_make_plan_review_fails_on_data_at_risk(
 # make plan
 
 
+DEV_STACKS = ["mlbatch-dev", "mlbatch-dev-churn", "mlbatch-dev-dashboard", "mlbatch-dev-ltv"]
+
+
+def test_the_app_is_started_on_the_config_and_environments_named(tmp_path: Path) -> None:
+    """tools/synth.py's start_app, as `make plan` and `make review` start the app: the config
+    named wins over $PIPELINE_CONFIG (here the session's, which names no file)."""
+    synth = start_app(REPO, tmp_path / "out", config=str(EXAMPLE_CONFIG), environments=["dev"])
+    _, stderr = synth.communicate()
+    assert synth.returncode == 0, stderr
+    assert sorted(read_stacks(tmp_path / "out")) == DEV_STACKS
+
+
 def test_deploy_order_follows_the_manifest() -> None:
     manifest = {
         "stacks": {
@@ -671,6 +683,7 @@ def test_make_plan_names_what_is_missing_in_one_line(
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("make plan: cannot plan dev: no AWS credentials")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == DEV_STACKS  # that environment only, no bootstrap
     stack_dir = tmp_path / "out" / manifest["stacks"][deploy_order(manifest)[0]]["workingDirectory"]
     provider_missing = terraform_unavailable(stack_dir) is not None
     assert ("cannot install the AWS provider" in result.stderr) == provider_missing

@@ -63,15 +63,15 @@ def reviews_of_a_changed_instance_count(clone: Path) -> tuple[Reviewed, Reviewed
         "      instance_count: 3\n      max_payload",
     )
     synthesized: list[Path] = []
-    start = review_module._start_synth
+    start = review_module.start_app
 
-    def recording(tree: Path, outdir: Path, config: str | None) -> Any:
+    def recording(tree: Path, outdir: Path, **options: Any) -> Any:
         synthesized.append(tree)
-        return start(tree, outdir, config)
+        return start(tree, outdir, **options)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("PIPELINE_CONFIG")  # as _each_trees_own_config, which runs after this
-        patch.setattr(review_module, "_start_synth", recording)
+        patch.setattr(review_module, "start_app", recording)
         runs = []
         for read_cache in (False, True):
             synthesized.clear()
