@@ -41,7 +41,7 @@ class TestUserConfig(ExecutionTests):
 
     def test_paths_are_recorded_for_the_summary(self, results: list[Runs]) -> None:
         paths = {f"{r.machine.environment}/{r.machine.pipeline.name}": len(r.runs) for r in results}
-        assert all(count > 0 for count in paths.values())
         target = os.environ.get(PATHS_FILE_ENV_VAR)
-        if target:
+        if target:  # first: the summary shows the counts whether or not this test passes
             Path(target).write_text(json.dumps(paths))
+        assert all(count > 0 for count in paths.values())
