@@ -13,12 +13,16 @@ A subscription's ``receives`` picks its policy: ``page``, ``notices``, or ``all`
 policy: every message, as before routing existed). The policies are proved against LocalStack's
 SNS filter evaluator on each kind of message as it is really produced (tests/test_alert_routing.py).
 
+The messages the project writes itself (the workflow's notices, the transform-job event rule's)
+start alike: ``message_head`` builds that start, ``{"severity", "event", "pipeline", "message"``.
+
 Needs nothing; imported by the workflow (its messages) and the alerting layer (its subscriptions
 and the event rule's message).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SEVERITY_KEY = "severity"
@@ -33,6 +37,15 @@ FILTER_POLICIES: dict[str, dict[str, Any]] = {
     "page": {"$or": [{SEVERITY_KEY: [PAGE]}, {ALARM_STATE_KEY: ["ALARM"]}]},
     "notices": {"$or": [{SEVERITY_KEY: [NOTICE]}, {ALARM_STATE_KEY: ["OK"]}]},
 }
+
+
+def message_head(severity: str, event: str, pipeline: str) -> str:
+    """The JSON text a message starts with, up to its sentence: ``{"severity": …, "event": …,
+    "pipeline": …, "message": "``. The caller writes the sentence (escaped as its template needs:
+    a States.Format string, an EventBridge input template), closes it, adds its own values and
+    closes the object."""
+    head = json.dumps({SEVERITY_KEY: severity, "event": event, "pipeline": pipeline})
+    return head[:-1] + ', "message": "'
 
 
 def filter_policy(receives: str) -> dict[str, Any] | None:

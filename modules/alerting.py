@@ -36,7 +36,7 @@ from imports.aws import (
     SnsTopicPolicy,
     SnsTopicSubscription,
 )
-from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, SEVERITY_KEY, filter_policy
+from modules.alert_routing import FILTER_POLICY_SCOPE, PAGE, filter_policy, message_head
 from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, Subscription
 from modules.iam import allow, deny_insecure_transport, policy_document
@@ -337,12 +337,9 @@ def _job_event_message(pipeline: str) -> str:
     """The event rule's message: JSON (subscription filter policies read ``severity``), a sentence
     first for email readers. Placeholders outside quotes are inserted as JSON values, so a
     FailureReason with quotes stays valid JSON; job names and statuses have none."""
-    head = json.dumps(
-        {
-            SEVERITY_KEY: PAGE,
-            "event": "transform job failed or stopped",
-            "pipeline": pipeline,
-            "message": f"{pipeline}: transform job <job> is <status>",
-        }
+    sentence = json.dumps(f"{pipeline}: transform job <job> is <status>")[1:-1]
+    return (
+        message_head(PAGE, "transform job failed or stopped", pipeline)
+        + sentence
+        + '", "transform_job": <job>, "status": <status>, "reason": <reason>}'
     )
-    return head[:-1] + ', "transform_job": <job>, "status": <status>, "reason": <reason>}'

@@ -216,6 +216,11 @@ class Names:
         """<project>-<environment>-<pipeline>: short enough for the per-run names (``limits``)."""
         return f"{self.prefix}-{pipeline}"
 
+    def qualified(self, *parts: str | None) -> str:
+        """<project>-<environment>, then each part given (None left out): the state bootstrap
+        stacks, ``<project>-state[-<account>][-<region>]`` (modules/stack_names.py)."""
+        return "-".join([self.prefix, *(part for part in parts if part)])
+
     def of_pipeline(self, pipeline: str) -> PipelineNames:
         return PipelineNames(self.pipeline(pipeline))
 

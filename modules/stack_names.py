@@ -1,13 +1,15 @@
 """The names of the stacks the app synthesizes (each stack's Terraform state is named after it).
 
 Kept apart from ``modules/stacks/`` so that tools which only read plans or config (the plan
-reviewer) know the stacks without loading cdktf. The environment's stacks are named like its
-resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix.
+reviewer, `make check`) know the stacks without loading cdktf. Every stack is named like the
+resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix, the state
+bootstrap's is named as the reserved environment ``state``'s. ``stack_holding_pipeline`` is the
+one answer to "which stack holds this pipeline" (in either layout).
 """
 
 from __future__ import annotations
 
-from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME
+from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME, EnvironmentConfig
 from modules.naming import Names
 
 
@@ -24,6 +26,14 @@ def dashboard_stack_name(project: str, environment: str) -> str:
     return Names(project, environment).pipeline(RESERVED_PIPELINE_NAME)
 
 
+def stack_holding_pipeline(project: str, env: EnvironmentConfig, pipeline: str) -> str:
+    """The stack that holds ``pipeline`` of ``env``: the pipeline's own stack (per-pipeline
+    layout), or the environment's one stack (single layout)."""
+    if env.layout == "single":
+        return stack_name(project, env.name)
+    return pipeline_stack_name(project, env.name, pipeline)
+
+
 def bootstrap_stack_name(
     project: str, region: str | None = None, account: str | None = None
 ) -> str:
@@ -31,5 +41,4 @@ def bootstrap_stack_name(
     (``-<account id>``, or ``-unpinned`` for environments without ``account_id``) and, where an
     account keeps state in several regions, per region (``-<region>``). The environment name
     ``state`` is refused, so no environment's stacks can take these names."""
-    parts = [project, RESERVED_ENVIRONMENT_NAME, account, region]
-    return "-".join(part for part in parts if part)
+    return Names(project, RESERVED_ENVIRONMENT_NAME).qualified(account, region)

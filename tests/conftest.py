@@ -13,6 +13,7 @@ import pytest
 
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
+from tests.support import team_config_guard
 from tests.support.sfn_engine import Engine
 from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.generated import EXAMPLE_CONFIG
@@ -31,6 +32,20 @@ def pytest_pycollect_makeitem(
     if name == "Testing" and getattr(obj, "__module__", "").startswith("cdktf"):
         return []
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The product's tests read no team config (tests/support/team_config_guard.py): in every
+    session but `make check`'s, whose gate tests run on the team's config on purpose."""
+    if not os.environ.get(CHECK_CONFIG_ENV_VAR):
+        team_config_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _reads_no_team_config() -> Iterator[None]:
+    """Fails the test that opened the team's config, even where its code swallowed the refusal."""
+    yield
+    team_config_guard.check_no_team_config_read()
 
 
 REPO = Path(__file__).resolve().parent.parent

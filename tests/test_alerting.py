@@ -55,10 +55,12 @@ def test_encrypted_topic_and_subscriptions_from_config(synthesized: str) -> None
     assert Testing.to_have_resource_with_properties(
         synthesized, "aws_sns_topic", {"name": "full-stage-alerts", "kms_master_key_id": KEY}
     )
-    protocols = sorted(s["protocol"] for s in resources(synthesized, "aws_sns_topic_subscription"))
+    protocols = sorted(
+        s["protocol"] for s in resources(synthesized, "aws_sns_topic_subscription").values()
+    )
     assert protocols == ["email", "https", "lambda"]
     # SNS invokes the function only with the function's permission for this topic.
-    [permission] = resources(synthesized, "aws_lambda_permission")
+    [permission] = resources(synthesized, "aws_lambda_permission").values()
     assert (
         permission["function_name"] == "arn:aws:lambda:us-east-1:444455556666:function:page-oncall"
     )
@@ -73,7 +75,8 @@ def test_encrypted_topic_and_subscriptions_from_config(synthesized: str) -> None
 
 
 def test_topic_policy_lets_this_accounts_alarms_and_rules_publish(synthesized: str) -> None:
-    policy = policy_of(resources(synthesized, "aws_sns_topic_policy")[0])
+    [topic_policy] = resources(synthesized, "aws_sns_topic_policy").values()
+    policy = policy_of(topic_policy)
     alarms = statement(policy, "CloudWatchAlarmsOfThisAccountPublish")
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
@@ -121,7 +124,7 @@ def test_dlq_depth_alarm(synthesized: str) -> None:
 
 
 def test_transform_job_failures_of_this_pipeline_reach_the_topic(synthesized: str) -> None:
-    [rule] = resources(synthesized, "aws_cloudwatch_event_rule")
+    [rule] = resources(synthesized, "aws_cloudwatch_event_rule").values()
     assert json.loads(rule["event_pattern"]) == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Transform Job State Change"],
@@ -157,7 +160,7 @@ def test_freshness_alarm_fires_when_no_transform_completed_in_the_window(
     synthesized = _pipeline_alarms(full_config, "latest")
     [freshness] = [
         a
-        for a in resources(synthesized, "aws_cloudwatch_metric_alarm")
+        for a in resources(synthesized, "aws_cloudwatch_metric_alarm").values()
         if a["alarm_name"].endswith("-NoRecentSuccess")
     ]
     assert freshness == {
@@ -185,7 +188,9 @@ def test_a_schedule_with_start_or_end_date_gets_no_freshness_alarm(
     scores = full_config.environments["stage"].pipelines[0]
     assert scores.schedule.start_date is not None and scores.schedule.end_date is not None
     assert scores.freshness_window_hours is None
-    names = [a["alarm_name"] for a in resources(synthesized, "aws_cloudwatch_metric_alarm")]
+    names = [
+        a["alarm_name"] for a in resources(synthesized, "aws_cloudwatch_metric_alarm").values()
+    ]
     assert len(names) == 5 and not any(n.endswith("-NoRecentSuccess") for n in names)
 
 
@@ -203,7 +208,7 @@ def test_freshness_window_is_derived_from_the_schedule(
 
 
 def test_dashboard_per_environment(dev_json: str) -> None:
-    [dashboard] = resources(dev_json, "aws_cloudwatch_dashboard")
+    [dashboard] = resources(dev_json, "aws_cloudwatch_dashboard").values()
     assert dashboard["dashboard_name"] == "mlbatch-dev"
     widgets = json.loads(dashboard["dashboard_body"])["widgets"]
     titles = [w["properties"].get("title") for w in widgets]
@@ -238,7 +243,7 @@ def test_large_environments_get_several_dashboards_within_the_widget_limit(
     ]
     stack = layer_stack()
     EnvironmentDashboard(stack, "dashboard", names=names, region="eu-west-1", pipelines=rows)
-    dashboards = resources(Testing.synth(stack), "aws_cloudwatch_dashboard")
+    dashboards = resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values()
     assert [d["dashboard_name"] for d in dashboards] == ["p-dev", "p-dev-2", "p-dev-3"]
     titles = []
     for dashboard in dashboards:

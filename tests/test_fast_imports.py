@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import imports.aws as aws
-from tests.conftest import REPO
+from tests.conftest import EXAMPLE_CONFIG, REPO
 
 EAGER_APP = (
     "import sys; sys.path.insert(0, {repo!r});"
@@ -33,7 +33,7 @@ FAST_APP_COUNTING_MODULES = (
 
 def _synth(tmp_path: Path, name: str, program: str) -> tuple[Path, str]:
     out = tmp_path / name
-    env = {**os.environ, "CDKTF_OUTDIR": str(out)}
+    env = {**os.environ, "CDKTF_OUTDIR": str(out), "PIPELINE_CONFIG": str(EXAMPLE_CONFIG)}
     env.pop("NODE_OPTIONS", None)  # the session's hook must not leak into the eager run
     result = subprocess.run(
         [sys.executable, "-c", program.format(repo=str(REPO))],

@@ -29,7 +29,7 @@ from tests.conftest import EXAMPLE_CONFIG, stacks_of
 from tools.plan_review.config_diff import build_plan
 from tools.plan_review.plan import deploy_order
 from tools.plan_review.report import main as review_main
-from tools.synth import synthesize
+from tools.synth import read_stacks, start_app, synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "mlbatch"
@@ -65,6 +65,13 @@ class Review:
         return self.out[start:end]
 
 
+def _review_main(paths: list[str], args: tuple[str, ...]) -> int:
+    """The reviewer on ``paths``, with the stacks' roles from the example config unless ``args``
+    name another (its default is the team's config, which the product's tests never read)."""
+    config = () if "--config" in args else ("--config", str(EXAMPLE_CONFIG))
+    return review_main([*paths, *config, *args])
+
+
 @pytest.fixture
 def review(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Review]:
     def run(plans: dict[str, dict[str, Any]], *args: str) -> Review:
@@ -74,7 +81,7 @@ def review(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., 
             path.write_text(json.dumps(plan))
             paths.append(str(path))
         capsys.readouterr()
-        status = review_main([*paths, *args])
+        status = _review_main(paths, args)
         captured = capsys.readouterr()
         return Review(status, captured.out, captured.err)
 
@@ -140,7 +147,7 @@ def real_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _review_files(paths: list[Path], capsys: pytest.CaptureFixture[str]) -> Review:
     capsys.readouterr()
-    status = review_main([str(p) for p in paths])
+    status = _review_main([str(p) for p in paths], ())
     captured = capsys.readouterr()
     return Review(status, captured.out, captured.err)
 
@@ -587,9 +594,11 @@ def test_make_plan_review_fails_on_data_at_risk(
     bucket = bucket_address(baseline, "prod", "input")
     for stack, plan in env_plans(baseline, baseline, "prod", replace=(bucket,)).items():
         (tmp_path / f"{stack}.json").write_text(json.dumps(plan))
+    example = {**os.environ, "PIPELINE_CONFIG": str(EXAMPLE_CONFIG)}  # the stacks' roles
     result = subprocess.run(
         ["make", "--no-print-directory", "plan-review", f"PLAN={tmp_path}/*.json"],
         cwd=REPO,
+        env=example,
         capture_output=True,
         text=True,
     )
@@ -602,6 +611,7 @@ def test_make_plan_review_fails_on_data_at_risk(
     direct = subprocess.run(
         [sys.executable, "-m", "tools.plan_review", *sorted(map(str, tmp_path.glob("*.json")))],
         cwd=REPO,
+        env=example,
         capture_output=True,
         text=True,
     )
@@ -611,6 +621,18 @@ def test_make_plan_review_fails_on_data_at_risk(
 
 # ---------------------------------------------------------------------------------------------
 # make plan
+
+
+DEV_STACKS = ["mlbatch-dev", "mlbatch-dev-churn", "mlbatch-dev-dashboard", "mlbatch-dev-ltv"]
+
+
+def test_the_app_is_started_on_the_config_and_environments_named(tmp_path: Path) -> None:
+    """tools/synth.py's start_app, as `make plan` and `make review` start the app: the config
+    named wins over $PIPELINE_CONFIG (here the session's, which names no file)."""
+    synth = start_app(REPO, tmp_path / "out", config=str(EXAMPLE_CONFIG), environments=["dev"])
+    _, stderr = synth.communicate()
+    assert synth.returncode == 0, stderr
+    assert sorted(read_stacks(tmp_path / "out")) == DEV_STACKS
 
 
 def test_deploy_order_follows_the_manifest() -> None:
@@ -637,6 +659,7 @@ def test_make_plan_names_what_is_missing_in_one_line(
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
         "CHECKPOINT_DISABLE": "1",
+        "PIPELINE_CONFIG": str(EXAMPLE_CONFIG),
     }
     result = subprocess.run(
         [
@@ -660,6 +683,7 @@ def test_make_plan_names_what_is_missing_in_one_line(
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("make plan: cannot plan dev: no AWS credentials")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert sorted(manifest["stacks"]) == DEV_STACKS  # that environment only, no bootstrap
     stack_dir = tmp_path / "out" / manifest["stacks"][deploy_order(manifest)[0]]["workingDirectory"]
     provider_missing = terraform_unavailable(stack_dir) is not None
     assert ("cannot install the AWS provider" in result.stderr) == provider_missing

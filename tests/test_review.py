@@ -22,6 +22,14 @@ from tools.plan_review.review import MARKER, review
 APP_CONFIG = DEFAULT_CONFIG_PATH.relative_to(REPO)
 
 
+@pytest.fixture(autouse=True)
+def _each_trees_own_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make review` as it is run: no $PIPELINE_CONFIG, so each tree's config/pipelines.yaml is
+    read; here the clone's and its commit's (the example fixture). The session's guard
+    (tests/support/team_config_guard.py) still refuses this repository's own."""
+    monkeypatch.delenv("PIPELINE_CONFIG")
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This repository's HEAD, with the example config committed as its config."""
@@ -55,14 +63,15 @@ def reviews_of_a_changed_instance_count(clone: Path) -> tuple[Reviewed, Reviewed
         "      instance_count: 3\n      max_payload",
     )
     synthesized: list[Path] = []
-    start = review_module._start_synth
+    start = review_module.start_app
 
-    def recording(tree: Path, outdir: Path, config: str | None) -> Any:
+    def recording(tree: Path, outdir: Path, **options: Any) -> Any:
         synthesized.append(tree)
-        return start(tree, outdir, config)
+        return start(tree, outdir, **options)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(review_module, "_start_synth", recording)
+        patch.delenv("PIPELINE_CONFIG")  # as _each_trees_own_config, which runs after this
+        patch.setattr(review_module, "start_app", recording)
         runs = []
         for read_cache in (False, True):
             synthesized.clear()
@@ -106,6 +115,19 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
     text, status = review("HEAD", repo=clone)
     assert status == EXIT_GUARD
     assert "Data at risk" in text
+
+
+def test_a_relative_config_path_is_read_in_each_tree(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PIPELINE_CONFIG=config/pipelines.yaml names each tree's own file: the roles of the working
+    tree's stacks come from the reviewed repository's, not from the directory the review runs in
+    (here this repository, whose config the guard refuses)."""
+    _edit(clone, "project: mlbatch", "project: mlbatch2")
+    monkeypatch.setenv("PIPELINE_CONFIG", str(APP_CONFIG))
+    text, status = review("HEAD", repo=clone)
+    assert status == EXIT_GUARD
+    assert "### Stack `mlbatch2-prod`: base, environment `prod`" in text
 
 
 def test_a_base_config_the_working_tree_refuses_is_still_reviewed(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from cdktf import Testing
 
@@ -81,7 +79,7 @@ def test_model_from_registry_package(registry: str) -> None:
     )
     # The package's image is pulled with the execution role: from the listed repository only,
     # and the package's artifacts are read under <models bucket>/<pipeline>/.
-    policy = json.loads(resources(registry, "aws_iam_role_policy")[0]["policy"])
+    policy = role_policy(registry)
     pull = next(s for s in policy["Statement"] if s["Sid"] == "PullInferenceImage")
     assert pull["Resource"] == "arn:aws:ecr:us-east-1:444455556666:repository/team/fraud"
     read = next(s for s in policy["Statement"] if s["Sid"] == "ReadModelArtifact")
@@ -105,7 +103,8 @@ def test_vpc_and_container_environment(vpc: str) -> None:
 
 
 def test_trust_is_sagemaker_for_this_account_only(churn: str) -> None:
-    trust = policy_of(resources(churn, "aws_iam_role")[0], "assume_role_policy")
+    [role] = resources(churn, "aws_iam_role").values()
+    trust = policy_of(role, "assume_role_policy")
     [stmt] = trust["Statement"]
     assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert stmt["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}

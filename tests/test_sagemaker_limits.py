@@ -137,12 +137,12 @@ def _model_request(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _requests(synthesized: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for machine in resources(synthesized, "aws_sfn_state_machine"):
+    for machine in resources(synthesized, "aws_sfn_state_machine").values():
         states = json.loads(machine["definition"])["States"]
         yield TRANSFORM, states[RUN_TRANSFORM_JOB]["Parameters"]
         if CREATE_RUN_MODEL in states:
             yield MODEL, states[CREATE_RUN_MODEL]["Parameters"]
-    for model in resources(synthesized, "aws_sagemaker_model"):
+    for model in resources(synthesized, "aws_sagemaker_model").values():
         yield MODEL, _model_request(model)
 
 

@@ -91,7 +91,7 @@ def test_exact_time_window_and_disabled_state(default_config: ProjectConfig) -> 
 
 
 def test_bounded_retry_dlq_and_payload(scores: str) -> None:
-    [schedule] = resources(scores, "aws_scheduler_schedule")
+    [schedule] = resources(scores, "aws_scheduler_schedule").values()
     target = schedule["target"]
     assert target["arn"] == STATE_MACHINE
     assert target["retry_policy"] == {
@@ -107,7 +107,7 @@ def test_bounded_retry_dlq_and_payload(scores: str) -> None:
 
 
 def test_default_retry_is_far_below_the_service_default(churn: str) -> None:
-    [schedule] = resources(churn, "aws_scheduler_schedule")
+    [schedule] = resources(churn, "aws_scheduler_schedule").values()
     assert schedule["target"]["retry_policy"]["maximum_retry_attempts"] == 3
 
 
@@ -121,11 +121,10 @@ def test_encrypted_standard_dlq_with_tls_only_policy(scores: str) -> None:
             "message_retention_seconds": 1209600,
         },
     )
-    [queue] = resources(scores, "aws_sqs_queue")
+    [queue] = resources(scores, "aws_sqs_queue").values()
     assert "fifo_queue" not in queue
-    deny = statement(
-        policy_of(resources(scores, "aws_sqs_queue_policy")[0]), "DenyInsecureTransport"
-    )
+    [queue_policy] = resources(scores, "aws_sqs_queue_policy").values()
+    deny = statement(policy_of(queue_policy), "DenyInsecureTransport")
     assert deny["Effect"] == "Deny"
 
 
@@ -159,7 +158,7 @@ def test_event_trigger_starts_runs_from_marker_objects(scores: str) -> None:
             "object": {"key": ["scores/_READY", {"wildcard": "scores/*/_READY"}]},
         },
     }
-    [target] = resources(scores, "aws_cloudwatch_event_target")
+    [target] = resources(scores, "aws_cloudwatch_event_target").values()
     assert target["arn"] == STATE_MACHINE
     assert target["input_transformer"]["input_paths"] == {
         "key": "$.detail.object.key",
@@ -182,15 +181,16 @@ def test_event_trigger_role_and_dlq_permission(scores: str) -> None:
     role_id = reference(scores, "aws_iam_role", "id", name="full-stage-scores-trigger")
     policy = policy_of(resource_named(scores, "aws_iam_role_policy", role=role_id))
     assert [actions(s) for s in policy["Statement"]] == [{"states:StartExecution"}]
-    queue_policy = policy_of(resources(scores, "aws_sqs_queue_policy")[0])
-    dead_letters = statement(queue_policy, "EventTriggerDeadLetters")
+    [queue_policy] = resources(scores, "aws_sqs_queue_policy").values()
+    dead_letters = statement(policy_of(queue_policy), "EventTriggerDeadLetters")
     assert dead_letters["Principal"] == {"Service": "events.amazonaws.com"}
     assert dead_letters["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
 
 
 def test_no_event_trigger_unless_configured(churn: str) -> None:
-    assert resources(churn, "aws_cloudwatch_event_rule") == []
-    assert "EventTriggerDeadLetters" not in resources(churn, "aws_sqs_queue_policy")[0]["policy"]
+    assert resources(churn, "aws_cloudwatch_event_rule") == {}
+    [queue_policy] = resources(churn, "aws_sqs_queue_policy").values()
+    assert "EventTriggerDeadLetters" not in queue_policy["policy"]
 
 
 def test_dates_are_rfc3339_in_utc() -> None:

@@ -69,7 +69,7 @@ def test_standard_state_machine_with_logging_and_tracing(synthesized: str) -> No
             "logging_configuration": {"include_execution_data": True, "level": "ALL"},
         },
     )
-    [machine] = resources(synthesized, "aws_sfn_state_machine")
+    [machine] = resources(synthesized, "aws_sfn_state_machine").values()
     assert machine["logging_configuration"]["log_destination"].endswith(".arn}:*")
 
 
@@ -86,7 +86,7 @@ def test_encrypted_vended_log_group_with_retention(synthesized: str) -> None:
 
 
 def test_definition_is_json_text_with_references_only_in_strings(synthesized: str) -> None:
-    [machine] = resources(synthesized, "aws_sfn_state_machine")
+    [machine] = resources(synthesized, "aws_sfn_state_machine").values()
     definition = json.loads(machine["definition"])  # plain JSON document, not an HCL expression
     assert definition["StartAt"] == CHECK_TRIGGER  # prod churn also starts from marker objects
     assert not machine["definition"].startswith("${")
@@ -96,7 +96,8 @@ def test_definition_is_json_text_with_references_only_in_strings(synthesized: st
 
 
 def test_trust_is_step_functions_for_this_state_machine(synthesized: str) -> None:
-    [stmt] = policy_of(resources(synthesized, "aws_iam_role")[0], "assume_role_policy")["Statement"]
+    [role] = resources(synthesized, "aws_iam_role").values()
+    [stmt] = policy_of(role, "assume_role_policy")["Statement"]
     assert stmt["Principal"] == {"Service": "states.amazonaws.com"}
     assert stmt["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "111122223333"},

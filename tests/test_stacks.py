@@ -121,7 +121,8 @@ def test_prod_uses_encrypted_locked_s3_state_one_key_per_stack(prod_json: str) -
     assert doc["terraform"]["required_version"] == ">= 1.10.0"  # use_lockfile
     assert doc["provider"]["aws"][0]["allowed_account_ids"] == ["123456789012"]
     assert "data" not in doc  # the account is pinned: no lookup needed
-    assert resources(prod_json, "aws_s3_bucket")[0]["bucket"].endswith("-123456789012-eu-west-1")
+    buckets = resources(prod_json, "aws_s3_bucket").values()
+    assert buckets and all(b["bucket"].endswith("-123456789012-eu-west-1") for b in buckets)
 
 
 def test_default_tags_on_everything(dev_json: str) -> None:
@@ -224,7 +225,7 @@ def test_bootstrap_creates_protected_encrypted_state_bucket_and_lock_table(boots
     assert doc["terraform"]["backend"] == {
         "local": {"path": "../../../terraform.full-state.tfstate"}
     }
-    [bucket] = resources(bootstrap, "aws_s3_bucket")
+    [bucket] = resources(bootstrap, "aws_s3_bucket").values()
     assert bucket["bucket"] == "full-tfstate-stage"
     assert bucket["lifecycle"] == {"prevent_destroy": True} and bucket["force_destroy"] is False
     assert Testing.to_have_resource_with_properties(
@@ -262,14 +263,14 @@ def test_full_config_backend_uses_dynamodb_lock(full_config: ProjectConfig, synt
 def test_bootstrap_key_alias_is_the_one_the_backends_name(
     default_config: ProjectConfig, bootstrap: str, prod_json: str
 ) -> None:
-    [alias] = resources(bootstrap, "aws_kms_alias")
+    [alias] = resources(bootstrap, "aws_kms_alias").values()
     assert alias["name"] == "alias/tfstate/full-tfstate-stage"
     assert alias["target_key_id"].startswith("${aws_kms_key.")
     [boot] = state_bootstraps(default_config)
     state = Testing.synth(
         StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, boot.stores, "123456789012")
     )
-    [alias] = resources(state, "aws_kms_alias")
+    [alias] = resources(state, "aws_kms_alias").values()
     backend = _doc(prod_json)["terraform"]["backend"]["s3"]
     assert backend["kms_key_id"].endswith(f":{alias['name']}")
     # The config pins the account of every environment using the bucket: so does the provider.
@@ -295,7 +296,7 @@ def test_every_lock_table_named_for_a_shared_bucket_is_created(
     state = Testing.synth(
         StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, [store], boot.account_id)
     )
-    assert sorted(t["name"] for t in resources(state, "aws_dynamodb_table")) == [
+    assert sorted(t["name"] for t in resources(state, "aws_dynamodb_table").values()) == [
         "prod-lock",
         "stage-lock",
     ]

@@ -82,6 +82,24 @@ def test_an_account_with_state_in_two_regions_gets_one_bootstrap_per_region(
     assert all(_pinned(doc) == ["123456789012"] for doc in boots.values())
 
 
+def test_an_account_of_several_with_state_in_two_regions_names_both(tmp_path: Path) -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        _staging("210987654321", "mlb-tfstate-staging", region="us-east-1")(raw)
+        raw["environments"]["qa"] = {
+            "account_id": "210987654321",
+            "state": {"backend": "s3", "bucket": "mlb-tfstate-qa"},
+        }
+
+    boots = _bootstraps(tmp_path, edit)
+    assert sorted(boots) == [
+        "mlb-state-123456789012",
+        "mlb-state-210987654321-eu-west-1",
+        "mlb-state-210987654321-us-east-1",
+    ]
+    assert _buckets(boots["mlb-state-210987654321-us-east-1"]) == ["mlb-tfstate-staging"]
+    assert _buckets(boots["mlb-state-210987654321-eu-west-1"]) == ["mlb-tfstate-qa"]
+
+
 def test_each_backend_names_the_key_in_the_account_of_its_bootstrap(tmp_path: Path) -> None:
     stacks = synthesize(parse(_staging("210987654321", "mlb-tfstate-staging")), tmp_path)
     for env, account in (("prod", "123456789012"), ("staging", "210987654321")):

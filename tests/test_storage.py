@@ -54,7 +54,8 @@ def test_customer_managed_key_with_rotation(prod: str) -> None:
 
 
 def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
-    policy = policy_of(resources(prod, "aws_kms_key")[0])
+    [key] = resources(prod, "aws_kms_key").values()
+    policy = policy_of(key)
     account = statement(policy, "AccountAdministersAndDelegatesThroughIam")
     assert account["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert "kms:PutKeyPolicy" in account["Action"]
@@ -74,7 +75,7 @@ def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
 
 
 def test_four_buckets_named_by_project_environment_account_region(prod: str) -> None:
-    names = sorted(b["bucket"] for b in resources(prod, "aws_s3_bucket"))
+    names = sorted(b["bucket"] for b in resources(prod, "aws_s3_bucket").values())
     assert names == [
         f"mlbatch-prod-{purpose}-111122223333-eu-west-1"
         for purpose in ("input", "logs", "models", "output")
@@ -97,7 +98,7 @@ def test_every_bucket_has_every_guard(prod: str, resource_type: str) -> None:
 
 
 def test_public_access_fully_blocked_and_acls_disabled(prod: str) -> None:
-    for block in resources(prod, "aws_s3_bucket_public_access_block"):
+    for block in resources(prod, "aws_s3_bucket_public_access_block").values():
         assert all(
             block[flag]
             for flag in (
@@ -120,7 +121,7 @@ def test_public_access_fully_blocked_and_acls_disabled(prod: str) -> None:
 def test_data_buckets_use_the_kms_key_and_logs_bucket_sse_s3(prod: str) -> None:
     algorithms = sorted(
         r["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
-        for r in resources(prod, "aws_s3_bucket_server_side_encryption_configuration")
+        for r in resources(prod, "aws_s3_bucket_server_side_encryption_configuration").values()
     )
     assert algorithms == ["AES256", "aws:kms", "aws:kms", "aws:kms"]
     assert Testing.to_have_resource_with_properties(
@@ -141,7 +142,7 @@ def test_data_buckets_use_the_kms_key_and_logs_bucket_sse_s3(prod: str) -> None:
 
 
 def test_every_bucket_policy_denies_insecure_transport(prod: str) -> None:
-    for bucket_policy in resources(prod, "aws_s3_bucket_policy"):
+    for bucket_policy in resources(prod, "aws_s3_bucket_policy").values():
         deny = statement(policy_of(bucket_policy), "DenyInsecureTransport")
         assert deny["Effect"] == "Deny"
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -151,7 +152,7 @@ def test_access_logs_delivered_only_from_this_environments_buckets(prod: str) ->
     assert len(resources(prod, "aws_s3_bucket_logging")) == 3
     logs_policy = next(
         policy_of(p)
-        for p in resources(prod, "aws_s3_bucket_policy")
+        for p in resources(prod, "aws_s3_bucket_policy").values()
         if "S3ServerAccessLogs" in p["policy"]
     )
     delivery = statement(logs_policy, "S3ServerAccessLogsFromThisEnvironmentsBuckets")
@@ -161,7 +162,9 @@ def test_access_logs_delivered_only_from_this_environments_buckets(prod: str) ->
 
 
 def _rules(synthesized: str) -> list[list[dict[str, Any]]]:
-    return [r["rule"] for r in resources(synthesized, "aws_s3_bucket_lifecycle_configuration")]
+    return [
+        r["rule"] for r in resources(synthesized, "aws_s3_bucket_lifecycle_configuration").values()
+    ]
 
 
 def test_lifecycle_rules_have_filters_and_expire_outputs(prod: str) -> None:
@@ -179,17 +182,19 @@ def test_lifecycle_rules_have_filters_and_expire_outputs(prod: str) -> None:
 
 
 def test_prod_data_is_protected_from_destroy(prod: str) -> None:
-    for bucket in resources(prod, "aws_s3_bucket"):
+    for bucket in resources(prod, "aws_s3_bucket").values():
         assert bucket["force_destroy"] is False
         assert bucket["lifecycle"] == {"prevent_destroy": True}
-    assert resources(prod, "aws_kms_key")[0]["lifecycle"] == {"prevent_destroy": True}
+    [key] = resources(prod, "aws_kms_key").values()
+    assert key["lifecycle"] == {"prevent_destroy": True}
 
 
 def test_dev_allows_destroy(dev: str) -> None:
-    for bucket in resources(dev, "aws_s3_bucket"):
+    for bucket in resources(dev, "aws_s3_bucket").values():
         assert bucket["force_destroy"] is True
         assert "lifecycle" not in bucket
-    assert resources(dev, "aws_kms_key")[0]["deletion_window_in_days"] == 7
+    [key] = resources(dev, "aws_kms_key").values()
+    assert key["deletion_window_in_days"] == 7
 
 
 def test_input_bucket_sends_events_whether_or_not_a_pipeline_has_a_trigger(
@@ -200,5 +205,5 @@ def test_input_bucket_sends_events_whether_or_not_a_pipeline_has_a_trigger(
         assert Testing.to_have_resource_with_properties(
             synthesized, "aws_s3_bucket_notification", {"eventbridge": True}
         )
-        [notification] = resources(synthesized, "aws_s3_bucket_notification")
+        [notification] = resources(synthesized, "aws_s3_bucket_notification").values()
         assert "storage_input_bucket" in notification["bucket"]

@@ -1,5 +1,7 @@
 """Synthesize the app and read its stacks back: the one way the tests, the generated documents, the
-diagram and the benchmark get the synthesized Terraform JSON.
+diagram and the benchmark get the synthesized Terraform JSON (``synthesize``, in this process),
+and the one way a tool starts the app itself in a process of its own (``start_app``: `make plan`,
+and `make review` for each of its two trees).
 
 Needs the virtualenv (cdktf and the provider bindings); it starts the jsii runtime the way the app
 does, so it can be called before anything imports cdktf.
@@ -8,8 +10,11 @@ does, so it can be called before anything imports cdktf.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +35,38 @@ def stack_files(outdir: Path) -> dict[str, Path]:
 def read_stacks(outdir: Path) -> Stacks:
     """Every stack in an app's output directory, parsed, by stack name."""
     return {name: json.loads(path.read_text()) for name, path in stack_files(outdir).items()}
+
+
+def start_app(
+    tree: Path,
+    outdir: Path,
+    *,
+    config: str | None = None,
+    environments: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """The app of ``tree`` (its own main.py and modules), run as `make synth` runs it
+    (``python -O main.py``), synthesizing into ``outdir``; started, not waited for (its stdout and
+    stderr are pipes). ``env`` (default: this process's) with ``config`` as $PIPELINE_CONFIG when
+    given, and ``environments`` as $PIPELINE_ENVIRONMENTS, else every environment (whatever
+    ``env`` says)."""
+    from main import ENVIRONMENTS_ENV_VAR
+    from modules.config.loading import CONFIG_PATH_ENV_VAR
+
+    variables = {**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}
+    variables.pop(ENVIRONMENTS_ENV_VAR, None)
+    if environments:
+        variables[ENVIRONMENTS_ENV_VAR] = ",".join(environments)
+    if config:
+        variables[CONFIG_PATH_ENV_VAR] = config
+    return subprocess.Popen(
+        [sys.executable, "-O", "main.py"],
+        cwd=tree,
+        env=variables,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def synthesize(

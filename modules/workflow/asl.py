@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modules.alert_routing import NOTICE, SEVERITY_KEY
+from modules.alert_routing import NOTICE, message_head
 from modules.config import PipelineConfig
 from modules.iam import Statement, allow
 from modules.workflow.state_names import DESCRIBE_FAILURE
@@ -127,8 +127,8 @@ def notice(t: WorkflowTargets, event: str, sentence: str, *args: str, **values: 
     ``sentence`` is intrinsic-string text whose ``{}`` take ``args`` (execution names and ARNs:
     they hold no quote or backslash, so the sentence stays a valid JSON string); each of
     ``values`` is an intrinsic that gives JSON text (``States.JsonToString`` of an object)."""
-    head = json.dumps({SEVERITY_KEY: NOTICE, "event": event, "pipeline": t.names.base})[:-1]
-    text = escape_intrinsic(head + ', "message": "') + sentence + '"'
+    head = message_head(NOTICE, event, t.names.base)
+    text = escape_intrinsic(head) + sentence + '"'
     text += "".join(escape_intrinsic(f', "{key}": ') + "{}" for key in values)
     text += escape_intrinsic("}")
     return f"States.Format('{text}', {', '.join([*args, *values.values()])})"

@@ -1,4 +1,7 @@
-"""Readers for synthesized Terraform JSON, and a stack for testing one layer on its own."""
+"""Readers for synthesized Terraform JSON, and a stack for testing one layer on its own.
+
+The resources of one type in a stack come from ``tools.check.stack_check.resources``, the reader
+the team's own checks use too (by logical id: ``.values()`` for the resources alone)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from modules.aws_context import AwsContext
 from modules.storage import BucketRef, StorageOutputs
+from tools.check.stack_check import resources
 
 TEST_AWS = AwsContext(account_id="111122223333", region="eu-west-1", partition="aws")
 
@@ -36,12 +40,8 @@ def layer_stack(name: str = "layer-test") -> Any:
     return stack
 
 
-def resources(synthesized: str, resource_type: str) -> list[dict[str, Any]]:
-    return list(json.loads(synthesized).get("resource", {}).get(resource_type, {}).values())
-
-
 def resource_named(synthesized: str, resource_type: str, **match: Any) -> dict[str, Any]:
-    found = [r for r in resources(synthesized, resource_type) if _matches(r, match)]
+    found = [r for r in resources(synthesized, resource_type).values() if _matches(r, match)]
     assert len(found) == 1, f"expected one {resource_type} with {match}, found {len(found)}"
     return found[0]
 
@@ -50,7 +50,7 @@ def reference(synthesized: str, resource_type: str, attribute: str, **match: Any
     """The Terraform reference to one resource's attribute, as it appears in synthesized JSON."""
     found = [
         logical_id
-        for logical_id, r in json.loads(synthesized)["resource"][resource_type].items()
+        for logical_id, r in resources(synthesized, resource_type).items()
         if _matches(r, match)
     ]
     assert len(found) == 1, f"expected one {resource_type} with {match}, found {len(found)}"
@@ -67,7 +67,7 @@ def policy_of(resource: dict[str, Any], attribute: str = "policy") -> dict[str, 
 
 def role_policy(synthesized: str) -> dict[str, Any]:
     """The policy document of the only inline role policy of a layer synthesized alone."""
-    [resource] = resources(synthesized, "aws_iam_role_policy")
+    [resource] = resources(synthesized, "aws_iam_role_policy").values()
     return policy_of(resource)
 
 

@@ -6,7 +6,8 @@
 - ``gate_executions``: tests/test_executions.py on the user's config (every run path of every
   pipeline of every environment, on the Step Functions engine, every request checked against
   botocore).
-- ``plugin``: records which gate failed, and what each row of the summary saw.
+- ``plugin``: records what each gate's tests did (ran, failed, skipped and why, not collected) and
+  what they found (``record_property``), for the summary.
 - ``stack_check``: the helper the team's checks use (``pipeline_stack``, ``assert_resource``).
 """
 
@@ -14,7 +15,7 @@
 # the directory it has already synthesized that config into (read, not synthesized again).
 CHECK_CONFIG_ENV_VAR = "MLBATCH_CHECK_CONFIG"
 CHECK_OUTDIR_ENV_VAR = "MLBATCH_CHECK_OUTDIR"
-# Where the pytest session writes, for the summary: the failures by gate (plugin) and the paths
+# Where the pytest session writes, for the summary: what each gate did (plugin) and the paths
 # executed per pipeline (gate_executions). Here, not in those modules: __main__ reads them
 # without importing pytest or the execution tests.
 REPORT_ENV_VAR = "MLBATCH_CHECK_REPORT"

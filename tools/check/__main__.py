@@ -9,6 +9,8 @@ validation, parliament with security/iam-findings.yaml, the IAM invariants and d
 tests/test_security.py), executions (tools/check/gate_executions.py) and your checks (checks/).
 ``--gates`` (``make check GATES=checks``) runs only those gates after validate and synth: for
 iterating on your own checks in seconds; `make test` runs them all.
+The summary: per environment x pipeline its stack, resources and run paths executed; per gate
+how many tests ran and how they ended, and what they found. A gate that ran no test has failed.
 Exit status: 0 all passed; 2 config error; 1 another gate failed (named on the last line).
 """
 
@@ -20,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,16 +59,12 @@ def _gates(text: str) -> list[str]:
 
 
 def _rows(config: Any, stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, int]]:
-    from modules.stack_names import pipeline_stack_name, stack_name
+    from modules.stack_names import stack_holding_pipeline
 
     rows = []
     for env in config.environments.values():
         for pipeline in env.pipelines:
-            stack = (
-                stack_name(config.project, env.name)
-                if env.layout == "single"
-                else pipeline_stack_name(config.project, env.name, pipeline.name)
-            )
+            stack = stack_holding_pipeline(config.project, env, pipeline.name)
             count = sum(len(items) for items in stacks[stack].get("resource", {}).values())
             rows.append((env.name, pipeline.name, stack, count))
     return rows
@@ -92,14 +91,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _gate_tests(gates: list[str], checks: Path) -> list[str]:
-    """The pytest paths of the gates asked for, in gate order."""
+def _gate_tests(gates: list[str], checks: Path) -> dict[str, list[str]]:
+    """The pytest paths of each gate asked for, in gate order (the team's checks: none when
+    their folder does not exist)."""
     selected = {
         "security": [f"tests/test_security.py::{name}" for name in SECURITY_GATES],
         "executions": ["tools/check/gate_executions.py"],
         "checks": [str(checks)] if checks.is_dir() else [],
     }
-    return [test for gate in gates for test in selected[gate]]
+    return {gate: selected[gate] for gate in GATE_NAMES if gate in gates}
 
 
 @dataclass
@@ -122,10 +122,11 @@ def _run_session(source: Path, outdir: Path, tests: list[str], workers: int) -> 
         REPORT_ENV_VAR: str(report_file),
         PATHS_FILE_ENV_VAR: str(paths_file),
     }
+    # A file that cannot be collected fails its gate; the other gates still run.
     command = [
         *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
         *("-p", "tools.check.plugin", "-n", str(workers), "--dist", "loadfile"),
-        *("--no-header", "-rN", *tests),
+        *("--no-header", "-rN", "--continue-on-collection-errors", *tests),
     ]
     process = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     report = json.loads(report_file.read_text()) if report_file.exists() else None
@@ -133,34 +134,103 @@ def _run_session(source: Path, outdir: Path, tests: list[str], workers: int) -> 
     return Session(process, report, paths)
 
 
+def _one_line(text: str) -> str:
+    """What went wrong, in one line: pytest's first "E " line (the assertion or the exception),
+    else the text's last line."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    errors = [line.removeprefix("E").strip() for line in lines if line.startswith("E ")]
+    return (errors or lines[-1:] or ["(no message)"])[0]
+
+
+def _why_none_ran(
+    stats: dict[str, Any], failures: list[dict[str, Any]], paths: list[str], checks: Path
+) -> str:
+    """Why a gate ran no test: its files that could not be collected, its tests that errored at
+    setup or were skipped, or nothing to collect."""
+    reasons = []
+    # The first error says enough here; every one is listed below the summary.
+    first = next((f for f in failures if f["when"] != "call"), None)
+    if first is not None:
+        where = "collection error in" if first["when"] == "collect" else "error at setup of"
+        reasons.append(f"{where} {first['test']}: {_one_line(first['text'])}")
+    if stats["skipped"]:
+        reasons.append(f"{len(stats['skipped'])} skipped: {stats['skipped'][0]}")
+    if not reasons:
+        reasons.append(
+            f"nothing collected from {', '.join(paths)}" if paths else f"no folder {checks}"
+        )
+    return "; ".join(reasons)
+
+
+def _gate_states(
+    report: dict[str, Any], tests: dict[str, list[str]], checks: Path
+) -> dict[str, tuple[bool, str]]:
+    """Each gate that ran: whether it passed, and what it did, as the summary says it."""
+    empty = {"tests": 0, "passed": 0, "failed": 0, "errors": 0, "collection_errors": 0}
+    states = {}
+    for gate, paths in tests.items():
+        name = GATE_NAMES[gate]
+        stats = {"skipped": [], "findings": [], **empty, **report["gates"].get(name, {})}
+        failures = [f for f in report["failures"] if f["gate"] == name]
+        if stats["passed"] + stats["failed"] == 0:
+            what = "collected" if stats["tests"] == 0 else "ran"
+            why = _why_none_ran(stats, failures, paths, checks)
+            states[gate] = (False, f"{name} FAILED: 0 tests {what}: {why}")
+            continue
+        counts = [_counted(stats["tests"], "test", "tests")]
+        counts += [
+            _counted(stats[key], *labels)
+            for key, labels in (
+                ("failed", ("failed", "failed")),
+                ("errors", ("error at setup or teardown", "errors at setup or teardown")),
+                ("collection_errors", ("file not collected", "files not collected")),
+            )
+            if stats[key]
+        ]
+        counts += [f"{len(stats['skipped'])} skipped"] if stats["skipped"] else []
+        ok = not failures
+        said = ", ".join(counts) + "".join(f"; {finding}" for finding in stats["findings"])
+        states[gate] = (ok, f"{name} {'ok' if ok else 'FAILED'} ({said})")
+    return states
+
+
+def _counted(count: int, one: str, more: str) -> str:
+    return f"{count} {one if count == 1 else more}"
+
+
+def _paths_cell(key: str, gates: list[str], paths: dict[str, int]) -> str:
+    """How many run paths of one environment/pipeline were executed, or why none."""
+    if "executions" not in gates:
+        return "not run (--gates)"
+    if key in paths:
+        return str(paths[key])
+    if paths:  # recorded for the others: this pipeline's state machine was not found
+        return "none: no state machine"
+    return "none: no run recorded (executions)"
+
+
 def _print_summary(
     rows: list[tuple[str, str, str, int]],
     stack_count: int,
     session: Session,
     gates: list[str],
+    states: dict[str, tuple[bool, str]],
 ) -> None:
-    """The table of environment x pipeline, and the line of gates."""
+    """The table of environment x pipeline, the line of gates, and the tests skipped."""
     assert session.report is not None
-    failures = session.report["failures"]
     table = [
-        [
-            env,
-            pipeline,
-            stack,
-            str(count),
-            str(session.paths.get(f"{env}/{pipeline}", "-")),
-            str(sum(stack in f["text"] or f"{env}/{pipeline}" in f["text"] for f in failures)),
-        ]
+        [env, pipeline, stack, str(count), _paths_cell(f"{env}/{pipeline}", gates, session.paths)]
         for env, pipeline, stack, count in rows
     ]
-    header = ["environment", "pipeline", "stack", "resources", "paths executed", "findings"]
+    header = ["environment", "pipeline", "stack", "resources", "paths executed"]
     print(_table(header, table))
-    ran = (
-        f"{gate} {'FAILED' if any(f['gate'] == gate for f in failures) else 'ok'} ({n} tests)"
-        for gate, n in sorted(session.report["counts"].items())
-    )
+    ran = (text for _, text in states.values())
     left_out = (f"{name} not run (--gates)" for g, name in GATE_NAMES.items() if g not in gates)
     print(f"gates: validate ok, synth ok ({stack_count} stacks), " + ", ".join([*ran, *left_out]))
+    for name, stats in session.report["gates"].items():
+        for reason, count in Counter(stats["skipped"]).items():
+            if stats["passed"] + stats["failed"]:  # else the gate's line says it
+                print(f"skipped in {name}: {_counted(count, 'test', 'tests')}: {reason}")
 
 
 def _print_failures(failures: list[dict[str, Any]]) -> None:
@@ -168,11 +238,12 @@ def _print_failures(failures: list[dict[str, Any]]) -> None:
         text = failure["text"].strip().splitlines()
         # pytest's "E " lines are the assertion and its message; else its last line.
         errors = [line for line in text if line.startswith("E ")] or text[-1:]
-        print(f"\n{failure['gate']}: {failure['test']}", file=sys.stderr)
+        when = {"call": "", "collect": " (not collected)"}.get(
+            failure["when"], f" (at {failure['when']})"
+        )
+        print(f"\n{failure['gate']}: {failure['test']}{when}", file=sys.stderr)
         for line in dict.fromkeys(errors[:12]):
             print(f"  {line}", file=sys.stderr)
-    gates = sorted({f["gate"] for f in failures})
-    print(f"make check: failed gate: {', '.join(gates)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,8 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     source = Path(config.source).resolve()
     print(f"make check: {source}")
     tests = _gate_tests(args.gates, args.checks)
-    if not tests:  # pytest given no path would run the whole repository's suite
-        print(f"make check: no tests in gates {','.join(args.gates)}", file=sys.stderr)
+    paths = [path for gate_paths in tests.values() for path in gate_paths]
+    if not paths:  # pytest given no path would run the whole repository's suite
+        empty: dict[str, Any] = {"gates": {}, "failures": []}
+        for _, text in _gate_states(empty, tests, args.checks).values():
+            print(f"gates: {text}", file=sys.stderr)
+        failed = ", ".join(GATE_NAMES[gate] for gate in tests)
+        print(f"make check: failed gate: {failed}", file=sys.stderr)
         return 1
 
     from tools.synth import synthesize
@@ -201,15 +277,18 @@ def main(argv: list[str] | None = None) -> int:
         # Two workers pay off for the scanners and the engine; the team's checks alone run
         # sooner in one process than two workers start.
         workers = 2 if {"security", "executions"} & set(args.gates) else 0
-        session = _run_session(source, outdir, tests, workers)
+        session = _run_session(source, outdir, paths, workers)
 
     if session.report is None:  # the session itself broke (collection error, crash)
         print(session.process.stdout[-4000:] + session.process.stderr[-2000:], file=sys.stderr)
         print("make check: failed gate: test session (see above)", file=sys.stderr)
         return 1
-    _print_summary(_rows(config, stacks), len(stacks), session, args.gates)
-    if session.report["failures"]:
-        _print_failures(session.report["failures"])
+    states = _gate_states(session.report, tests, args.checks)
+    _print_summary(_rows(config, stacks), len(stacks), session, args.gates, states)
+    _print_failures(session.report["failures"])
+    failed = [GATE_NAMES[gate] for gate, (ok, _) in states.items() if not ok]
+    if failed:
+        print(f"make check: failed gate: {', '.join(failed)}", file=sys.stderr)
         return 1
     if session.process.returncode != 0:
         print(session.process.stdout[-3000:], file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modules.config import ProjectConfig, load_config
-from modules.stack_names import pipeline_stack_name, stack_name
+from modules.stack_names import stack_holding_pipeline
 from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.synth import read_stacks, synthesize
 
@@ -47,9 +47,7 @@ def pipeline_stack(environment: str, pipeline: str) -> str:
     env = config.environments[environment]
     if pipeline not in [p.name for p in env.pipelines]:
         raise AssertionError(f"{environment} has no (enabled) pipeline {pipeline!r}")
-    if env.layout == "single":
-        return _stacks()[stack_name(config.project, environment)]
-    return _stacks()[pipeline_stack_name(config.project, environment, pipeline)]
+    return _stacks()[stack_holding_pipeline(config.project, env, pipeline)]
 
 
 def resources(stack: str, resource_type: str) -> dict[str, dict[str, Any]]:

@@ -113,13 +113,13 @@ def missing_provider(stack_dir: Path, env: Mapping[str, str]) -> str | None:
 
 
 def synthesize(environment: str, outdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    result = _run(
-        [sys.executable, "-O", "main.py"],
-        REPO,
-        {**env, "PIPELINE_ENVIRONMENTS": environment, "CDKTF_OUTDIR": str(outdir)},
-    )
-    if result.returncode != 0:
-        raise PlanFailed(_first_error(result.stderr).removeprefix("config error: "))
+    """The environment synthesized into ``outdir`` (no state bootstrap): its cdktf manifest."""
+    from tools.synth import start_app
+
+    synth = start_app(REPO, outdir, environments=[environment], env=env)
+    _, stderr = synth.communicate()
+    if synth.returncode != 0:
+        raise PlanFailed(_first_error(stderr).removeprefix("config error: "))
     manifest: dict[str, Any] = json.loads((outdir / "manifest.json").read_text())
     return manifest
 

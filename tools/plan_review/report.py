@@ -200,7 +200,7 @@ def _roles(config_path: str | None) -> tuple[dict[str, StackRole], str]:
     from modules.stack_names import (
         bootstrap_stack_name,
         dashboard_stack_name,
-        pipeline_stack_name,
+        stack_holding_pipeline,
         stack_name,
     )
 
@@ -214,7 +214,7 @@ def _roles(config_path: str | None) -> tuple[dict[str, StackRole], str]:
         roles[stack_name(config.project, name)] = StackRole(BASE, name, allow)
         roles[dashboard_stack_name(config.project, name)] = StackRole(DASHBOARD, name, allow)
         for pipeline in env.pipelines:
-            stack = pipeline_stack_name(config.project, name, pipeline.name)
+            stack = stack_holding_pipeline(config.project, env, pipeline.name)
             roles[stack] = StackRole(PIPELINE, name, allow, pipeline.name)
     return roles, bootstrap_stack_name(config.project)
 

@@ -39,7 +39,7 @@ from tools.plan_review.report import (
     _roles,
     render,
 )
-from tools.synth import Stacks, read_stacks
+from tools.synth import Stacks, read_stacks, start_app
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = "<!-- config-review -->"  # the CI workflow finds its own comment by this line
@@ -71,22 +71,6 @@ def default_base(repo: Path = REPO) -> str:
     raise ReviewFailed("no main branch to compare with: give BASE=<git ref>", EXIT_UNREADABLE)
 
 
-def _start_synth(tree: Path, outdir: Path, config: str | None) -> subprocess.Popen[str]:
-    """The app of ``tree`` (its own main.py and modules) synthesizing into ``outdir``."""
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
-    env.pop("PIPELINE_ENVIRONMENTS", None)
-    if config:
-        env["PIPELINE_CONFIG"] = config
-    return subprocess.Popen(
-        [sys.executable, "-O", "main.py"],
-        cwd=tree,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _synthesized(synth: subprocess.Popen[str], tree: Path, outdir: Path) -> Stacks:
     """The stacks ``synth`` wrote, once it has finished."""
     _, stderr = synth.communicate()
@@ -110,8 +94,8 @@ def _both_sides(
     tree's; the two syntheses run side by side. A synthesized base is kept in the cache."""
     cache = BaseCache.of(repo)
     before = cache.get(key) if read_cache else None
-    base = None if before is not None else _start_synth(old_tree, root / "base.out", old_config)
-    head = _start_synth(repo, root / "head.out", config)
+    base = None if before is not None else start_app(old_tree, root / "base.out", config=old_config)
+    head = start_app(repo, root / "head.out", config=config)
     try:
         if base is not None:
             before = _synthesized(base, old_tree, root / "base.out")
@@ -156,13 +140,15 @@ def review(
         if archive.returncode != 0:
             raise ReviewFailed(f"git archive {base}: {archive.stderr.decode().strip()}", 1)
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive.stdout, check=True)
-        # The same config path on both sides: relative ones are read in each tree.
+        # The same config path on both sides: relative ones are read in each tree (the working
+        # tree's in ``repo``, wherever the review runs).
         in_tree = bool(config) and not Path(config or "").is_absolute()
         old_config = str(old_tree / config) if config and in_tree else config
+        new_config = str(repo / config) if config and in_tree else config
         key = cache_key(commit, config, in_tree)
         before, after = _both_sides(old_tree, old_config, repo, config, root, key, read_cache)
         roles, bootstrap = _stack_roles(
-            old_config or str(old_tree / DEFAULT_CONFIG), config or str(repo / DEFAULT_CONFIG)
+            old_config or str(old_tree / DEFAULT_CONFIG), new_config or str(repo / DEFAULT_CONFIG)
         )
         plans = []
         for stack in sorted(set(before) | set(after)):
