@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from modules.naming import Names
 from tools.check.stack_check import assert_resource, pipeline_stack, resources, user_config
 
 # This team's policy: general-purpose and compute-optimised instances only.
@@ -38,7 +39,11 @@ def test_schedule_runs_when_the_config_says(env: str, pipeline) -> None:  # type
 
 @pytest.mark.parametrize(("env", "pipeline"), PIPELINES, ids=IDS)
 def test_transform_runs_on_an_approved_instance_family(env: str, pipeline) -> None:  # type: ignore[no-untyped-def]
-    [machine] = resources(pipeline_stack(env, pipeline.name), "aws_sfn_state_machine").values()
+    # The pipeline's own state machine, by the name the project gives it (a one-stack environment
+    # holds every pipeline's).
+    name = Names(user_config().project, env).of_pipeline(pipeline.name).state_machine
+    machines = resources(pipeline_stack(env, pipeline.name), "aws_sfn_state_machine").values()
+    [machine] = [m for m in machines if m["name"] == name]
     definition = json.dumps(machine["definition"])
     assert pipeline.transform.instance_type in definition
     assert pipeline.transform.instance_type.startswith(APPROVED_FAMILIES), (
