@@ -24,10 +24,7 @@ from tests.execution_checks.runs import (
     failure_message,
     only,
 )
-from tests.support.executions import (
-    NEXT_PAGE_TOKEN,
-    package_arn,
-)
+from tests.support.mocked_answers import NEXT_PAGE_TOKEN, package_arn
 
 
 class OutcomeChecks:

@@ -23,28 +23,27 @@ from typing import Any
 
 from modules.config.folders import render
 from modules.workflow.state_names import (
-    CREATE_RUN_MODEL,
-    DELETE_RUN_MODEL,
     DELETE_RUN_MODEL_AFTER_FAILURE,
     FIND_APPROVED_MODEL,
-    FIND_APPROVED_MODEL_NEXT_PAGE,
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
     NOTIFY_FAILURE,
-    RECORD_COMPLETED_TRANSFORM,
     RUN_TRANSFORM_JOB,
-    WRITE_MANIFEST,
 )
 from tests.support.aws_shapes import validate, validate_result
 from tests.support.machines import Machine
+from tests.support.mocked_answers import (
+    NEXT_PAGE_TOKEN,
+    SENT_JOB_NAME,
+    happy_mocks,
+    ok,
+    throw,
+    transform_failure,
+)
 from tests.support.sfn_engine import Engine, Execution
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
-# In a mocked answer: the TransformJobName the task sent, filled in by the engine patch
-# ``mock-request`` (tools/sfn-engine/patches.py). A ``.sync`` job answers with the name of the
-# attempt that was created, which the definition derives from values known only during the run.
-SENT_JOB_NAME = "<request:TransformJobName>"
 
 # AWS's sample "Object Created" event (Amazon S3 user guide, "EventBridge event message structure").
 SAMPLE_OBJECT_CREATED = {
@@ -72,109 +71,6 @@ SAMPLE_OBJECT_CREATED = {
         "reason": "PutObject",
     },
 }
-
-# --------------------------------------------------------------------------------------------
-# Mocked AWS responses, shaped like AWS's (PascalCase members, as Step Functions returns them)
-
-
-def ok(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"0": {"Return": payload}}
-
-
-def throw(error: str, cause: str, times: str = "0-9") -> dict[str, Any]:
-    return {times: {"Throw": {"Error": error, "Cause": cause}}}
-
-
-def package_arn(machine: Machine, version: int) -> str:
-    group = machine.pipeline.model.model_package_group
-    return machine.arn("sagemaker", f"model-package/{group}/{version}")
-
-
-def approved_page(machine: Machine) -> dict[str, Any]:
-    """A ListModelPackages page holding the group's newest Approved package (version 7)."""
-    return {
-        "ModelPackageSummaryList": [
-            {
-                "ModelPackageGroupName": machine.pipeline.model.model_package_group,
-                "ModelPackageVersion": 7,
-                "ModelPackageArn": package_arn(machine, 7),
-                "CreationTime": "2026-11-20T10:00:00Z",
-                "ModelPackageStatus": "Completed",
-                "ModelApprovalStatus": "Approved",
-            }
-        ]
-    }
-
-
-# A ListModelPackages page token (opaque to callers).
-NEXT_PAGE_TOKEN = "eyJwYWdlIjogMn0="
-
-
-def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
-    """A response for every Task state of the definition: the run goes the way it should."""
-    job = machine.job_name(execution)
-    responses: dict[str, dict[str, Any]] = {
-        LIST_RUNNING_EXECUTIONS: ok(
-            {
-                "Executions": [
-                    {
-                        "ExecutionArn": machine.arn(
-                            "states", f"execution:{machine.name}:{execution}"
-                        ),
-                        "StateMachineArn": machine.arn("states", f"stateMachine:{machine.name}"),
-                        "Name": execution,
-                        "Status": "RUNNING",
-                        "StartDate": "2026-11-26T01:00:05Z",
-                    }
-                ]
-            }
-        ),
-        LIST_INPUT: ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1}),
-        FIND_APPROVED_MODEL: ok(approved_page(machine)),
-        # Reached only after a page without a package: see the registry-empty-first-page scenario.
-        FIND_APPROVED_MODEL_NEXT_PAGE: ok(approved_page(machine)),
-        CREATE_RUN_MODEL: ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
-        RUN_TRANSFORM_JOB: ok(
-            {
-                "TransformJobName": SENT_JOB_NAME,
-                "TransformJobArn": machine.arn("sagemaker", f"transform-job/{SENT_JOB_NAME}"),
-                "TransformJobStatus": "Completed",
-                "ModelName": machine.model_name or job,
-                "TransformInput": {
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": f"s3://{machine.input_bucket}/"
-                            f"{machine.pipeline.default_input_prefix}",
-                        }
-                    }
-                },
-                "TransformOutput": {"S3OutputPath": machine.output_path(execution)},
-                "TransformResources": {
-                    "InstanceType": machine.pipeline.transform.instance_type,
-                    "InstanceCount": machine.pipeline.transform.instance_count,
-                },
-                "CreationTime": "2026-11-26T01:00:10Z",
-                "TransformEndTime": "2026-11-26T01:20:00Z",
-            }
-        ),
-        DELETE_RUN_MODEL: ok({}),
-        DELETE_RUN_MODEL_AFTER_FAILURE: ok({}),
-        WRITE_MANIFEST: ok({"ETag": '"5d41402abc4b2a76b9719d911017c592"'}),
-        RECORD_COMPLETED_TRANSFORM: ok({}),  # PutMetricData returns nothing
-    }
-    publish = ok({"MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e"})
-    mocks = {}
-    for name, state in machine.states.items():
-        if state["Type"] != "Task":
-            continue
-        if state["Resource"].endswith(":::sns:publish"):
-            mocks[name] = publish
-        else:
-            assert name in responses, f"no mocked response for Task state {name}"
-            mocks[name] = responses[name]
-    return mocks
-
 
 # --------------------------------------------------------------------------------------------
 # Scenarios
@@ -229,23 +125,6 @@ def event_input(engine: Engine, machine: Machine, key: str) -> tuple[bool, str |
         target_arn=machine.arn("states", f"stateMachine:{machine.name}"),
     )
     return answer["matches"], answer["input"]
-
-
-def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **mocks,
-        RUN_TRANSFORM_JOB: throw(
-            "States.TaskFailed",
-            # .sync's cause: the failed job's description (DescribeTransformJob).
-            json.dumps(
-                {
-                    "TransformJobName": SENT_JOB_NAME,
-                    "TransformJobStatus": "Failed",
-                    "FailureReason": "ClientError: bad input",
-                }
-            ),
-        ),
-    }
 
 
 def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import engine, stacks, stacks_of  # noqa: F401 - session fixtures
-from tests.support.executions import Machine, load_machines
+from tests.support.machines import Machine, load_machines
 from tests.test_executions import ExecutionTests, Runs
 from tools.check import PATHS_FILE_ENV_VAR
 from tools.check.stack_check import user_config
