@@ -1,6 +1,6 @@
 """Every run path of generated configs' state machines on the Step Functions engine: the
 execution tests of tests/test_executions.py (ExecutionTests, the same that `make check` runs on a
-team's config) on configs drawn by tests/support/config_strategy.py, not only on the fixtures.
+team's config) on configs drawn by tests/support/config_strategy/, not only on the fixtures.
 
 ``GENERATED_ENGINE_EXAMPLES`` configs (default 10; `make test-deep` raises it), each with up to
 two pipelines in up to two environments: every scheduled, manual, marker, retry, skip and failure

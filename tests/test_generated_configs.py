@@ -1,5 +1,5 @@
 """Any config the schema accepts, not only the fixtures: configs drawn by Hypothesis
-(tests/support/config_strategy.py) are accepted, and one mistake made in any of them is refused
+(tests/support/config_strategy/) are accepted, and one mistake made in any of them is refused
 in one readable line, fast.
 
 How many: twice ``GENERATED_EXAMPLES`` (environment variable, default 100) through validation,

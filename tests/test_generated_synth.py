@@ -1,4 +1,4 @@
-"""Configs drawn by Hypothesis (tests/support/config_strategy.py) synthesize, and every stack keeps
+"""Configs drawn by Hypothesis (tests/support/config_strategy/) synthesize, and every stack keeps
 the structural invariants of tests/support/invariants.py: names within AWS limits, the partition in
 every ARN, IAM without ``*`` outside the reasoned actions, every (cross-stack) reference resolving,
 one backend per stack.

@@ -1,0 +1,177 @@
+"""Pipelines: every transform knob within its bounds, every model source (placed in any region),
+prefixes, triggers and run options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from modules.config import (
+    DATA_PROCESSING_CONTENT_TYPES,
+    MAX_PAYLOAD_MB,
+    partition_of,
+    sagemaker_shape,
+)
+from tests.support.config_strategy.facts import (
+    INSTANCE_TYPES,
+    LOWER_ALNUM,
+    PREFIX_FOLDERS,
+    TRANSFORM,
+)
+from tests.support.config_strategy.schedules import schedules
+
+
+def _environment_map(max_entries: int) -> st.SearchStrategy[dict[str, str]]:
+    return st.dictionaries(
+        st.from_regex(r"[A-Z_][A-Z0-9_]{0,15}", fullmatch=True),
+        st.text(LOWER_ALNUM + "-_./: ", max_size=20),
+        max_size=min(max_entries, 4),
+    )
+
+
+@st.composite
+def transforms(draw: st.DrawFn) -> dict[str, Any]:
+    """Every transform knob within SageMaker's bounds (read from botocore through the config)."""
+    transform: dict[str, Any] = {"instance_type": draw(st.sampled_from(INSTANCE_TYPES))}
+    count = sagemaker_shape(f"{TRANSFORM}.TransformResources.InstanceCount")
+    transform["instance_count"] = draw(st.integers(count["min"], count["min"] + 9))
+    transform["batch_strategy"] = draw(st.sampled_from(["MultiRecord", "SingleRecord"]))
+    processing = draw(st.booleans())
+    if processing:
+        transform["content_type"] = draw(st.sampled_from(DATA_PROCESSING_CONTENT_TYPES))
+        transform["split_type"] = draw(st.sampled_from(["None", "Line"]))
+        transform["data_processing"] = {
+            "input_filter": draw(st.sampled_from(["$[1:]", "$.features", "$['features']"])),
+            "output_filter": draw(st.sampled_from(["$[0,-1]", "$.prediction", "$"])),
+            "join_source": draw(st.sampled_from(["None", "Input"])),
+        }
+    else:
+        transform["content_type"] = draw(
+            st.sampled_from(
+                ["text/csv", "application/x-image", "application/x-recordio-protobuf", "image/jpeg"]
+            )
+        )
+        transform["split_type"] = draw(st.sampled_from(["None", "Line", "RecordIO", "TFRecord"]))
+    transform["compression_type"] = draw(st.sampled_from(["None", "Gzip"]))
+    transform["accept"] = draw(
+        st.sampled_from(["text/csv", "application/json", "application/jsonlines"])
+    )
+    transform["assemble_with"] = draw(st.sampled_from(["None", "Line"]))
+    payload = draw(st.integers(0, MAX_PAYLOAD_MB))
+    transform["max_payload_mb"] = payload
+    transform["max_concurrent_transforms"] = draw(
+        st.integers(0, MAX_PAYLOAD_MB // payload if payload else 100)
+    )
+    environment = sagemaker_shape(f"{TRANSFORM}.Environment")
+    transform["environment"] = draw(_environment_map(environment["max"]))
+    timeout = sagemaker_shape(f"{TRANSFORM}.ModelClientConfig.InvocationsTimeoutInSeconds")
+    retries = sagemaker_shape(f"{TRANSFORM}.ModelClientConfig.InvocationsMaxRetries")
+    transform["model_client"] = {
+        "invocations_timeout_seconds": draw(st.integers(timeout["min"], timeout["max"])),
+        "invocations_max_retries": draw(st.integers(retries["min"], retries["max"])),
+    }
+    transform["timeout_minutes"] = draw(st.integers(5, 10080))
+    # Keep only a random subset: the rest take their defaults.
+    keep = draw(st.sets(st.sampled_from(sorted(transform))))
+    if processing:  # data processing needs its content and split types
+        keep |= {"content_type", "split_type", "data_processing"}
+    if "max_concurrent_transforms" in keep:
+        keep.add("max_payload_mb")
+    return {k: v for k, v in transform.items() if k in keep}
+
+
+@st.composite
+def model_sources(draw: st.DrawFn) -> dict[str, Any]:
+    """What a model is made of, before it is placed in a region (``model_in``)."""
+    source: dict[str, Any] = {
+        "kind": draw(st.sampled_from(["image", "package", "group"])),
+        "account": draw(st.from_regex(r"[0-9]{12}", fullmatch=True)),
+        "repository": draw(st.sampled_from(["scorer", "team/model", "a.b-c_d/e"])),
+        "tag": draw(
+            st.one_of(
+                st.from_regex(r":[A-Za-z0-9_.-]{1,20}", fullmatch=True),
+                st.from_regex(r"@sha256:[a-f0-9]{64}", fullmatch=True),
+            )
+        ),
+        "package": draw(st.sampled_from(["fraud-models", "m", "A1-b2"])),
+        "version": draw(st.integers(1, 10**6)),
+    }
+    extra: dict[str, Any] = {}
+    if draw(st.booleans()):
+        extra["environment"] = draw(_environment_map(100))
+    if draw(st.booleans()):
+        extra["network_isolation"] = draw(st.booleans())
+    if draw(st.booleans()):
+        extra["vpc"] = {
+            "subnet_ids": draw(
+                st.lists(
+                    st.from_regex(r"subnet-[0-9a-f]{8,17}", fullmatch=True), min_size=1, max_size=3
+                )
+            ),
+            "security_group_ids": draw(
+                st.lists(
+                    st.from_regex(r"sg-[0-9a-f]{8,17}", fullmatch=True), min_size=1, max_size=2
+                )
+            ),
+        }
+    source["extra"] = extra
+    return source
+
+
+def model_in(source: dict[str, Any], region: str, name: str) -> dict[str, Any]:
+    """The model of ``source`` in ``region`` (SageMaker needs it there)."""
+    partition, account = partition_of(region), source["account"]
+    repository_arn = f"arn:{partition}:ecr:{region}:{account}:repository/{source['repository']}"
+    if source["kind"] == "image":
+        host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        model = {
+            "image": f"{host}/{source['repository']}{source['tag']}",
+            "artifact_key": f"{name}/model.tar.gz",
+        }
+    elif source["kind"] == "package":
+        model = {
+            "model_package_arn": f"arn:{partition}:sagemaker:{region}:{account}:model-package/"
+            f"{source['package']}/{source['version']}",
+            "ecr_repository_arns": [repository_arn],
+        }
+    else:
+        model = {"model_package_group": source["package"], "ecr_repository_arns": [repository_arn]}
+    return {**model, **source["extra"]}
+
+
+@st.composite
+def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A pipeline defined in ``region``, and its model's source (to place it elsewhere)."""
+    source = draw(model_sources())
+    pipeline: dict[str, Any] = {"name": name, "model": model_in(source, region, name)}
+    if draw(st.booleans()):
+        pipeline["description"] = draw(st.text(LOWER_ALNUM + " .,'\"-", max_size=80))
+    prefix = f"{name}/"
+    if draw(st.booleans()):
+        prefix = f"{draw(st.sampled_from(PREFIX_FOLDERS))}/{name}/"
+        pipeline["input_prefix"] = prefix
+    if draw(st.booleans()):
+        pipeline["output_prefix"] = f"{draw(st.sampled_from(PREFIX_FOLDERS))}/{name}/"
+    pipeline["schedule"], alarms = draw(schedules(prefix))
+    if alarms:
+        pipeline["alarms"] = alarms
+    transform = draw(transforms())
+    if transform:
+        pipeline["transform"] = transform
+    if draw(st.booleans()):
+        pipeline["trigger"] = draw(
+            st.sampled_from([{}, {"marker": "_READY"}, {"marker": "done.(1)'!"}])
+        )
+    for flag in (
+        "skip_empty_input",
+        "notify_on_empty_input",
+        "write_manifest",
+        "notify_on_success",
+    ):
+        if draw(st.booleans()):
+            pipeline[flag] = draw(st.booleans())
+    if draw(st.booleans()):
+        pipeline["overlap"] = draw(st.sampled_from(["skip", "allow"]))
+    return pipeline, source
