@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 from hypothesis import strategies as st
@@ -18,14 +19,33 @@ from modules.config.botocore_facts import service_regions
 from modules.config.fields import ENVIRONMENT_RE, PROJECT_RE
 from modules.naming import RUN_HASH_LENGTH
 
+LOWER_ALNUM = string.ascii_lowercase + string.digits
 # <project>-<env>-<pipeline> fits in this many characters: a transform job's name is it, "-" and
 # the run hash, within SageMaker's limit (botocore).
 NAME_BUDGET = (
     name_rule("sagemaker:CreateTransformJob.TransformJobName").max_length - 1 - RUN_HASH_LENGTH
 )
-# Project and environment names: the schema's own patterns.
-PROJECT_NAMES = st.from_regex(PROJECT_RE, fullmatch=True)
-ENVIRONMENT_NAMES = st.from_regex(ENVIRONMENT_RE, fullmatch=True).filter(
+
+
+def names_matching(pattern: str) -> st.SearchStrategy[str]:
+    """Lowercase names of every length the schema's ``pattern`` accepts, each length as likely
+    (a letter, then letters and digits; kept only if the pattern takes it)."""
+    lengths = [n for n in range(1, 64) if re.fullmatch(pattern, "a" * n)]
+    return (
+        st.sampled_from(lengths)
+        .flatmap(
+            lambda n: st.builds(
+                lambda a, b: a + b,
+                st.sampled_from(string.ascii_lowercase),
+                st.text(LOWER_ALNUM, min_size=n - 1, max_size=n - 1),
+            )
+        )
+        .filter(lambda name: re.fullmatch(pattern, name) is not None)
+    )
+
+
+PROJECT_NAMES = names_matching(PROJECT_RE)
+ENVIRONMENT_NAMES = names_matching(ENVIRONMENT_RE).filter(
     lambda name: name != RESERVED_ENVIRONMENT_NAME
 )
 REGIONS = sorted(r for r in service_regions() if partition_of(r) in SUPPORTED_PARTITIONS)
@@ -47,7 +67,6 @@ TIME_ZONES = [
 # Prefix folders that can never equal a pipeline name (pipeline names have no capitals, "_",
 # "." or "'"): a custom prefix <folder>/<name>/ cannot start another pipeline's prefix.
 PREFIX_FOLDERS = ["Data", "raw_in", "v1.2", "fraud's-events", "In(put)!"]
-LOWER_ALNUM = string.ascii_lowercase + string.digits
 # Dated folder pictures: daily, hourly and nested, Hive-style and plain.
 DATE_PARTS = {
     "year": ["[Y0001]", "[Y]"],
