@@ -1,6 +1,6 @@
-"""Reading the config file: YAML, the merge of defaults and per-environment overrides, and
-validation errors rendered as one line naming the file, the field (as written) and what is
-allowed."""
+"""Reading the config file: its size (at most ``MAX_CONFIG_BYTES``) and encoding (UTF-8), YAML,
+the merge of defaults and per-environment overrides, and validation errors rendered as one line
+naming the file, the field (as written) and what is allowed."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "pipelines.yaml"
 CONFIG_PATH_ENV_VAR = "PIPELINE_CONFIG"
+# A config is read whole and validated once per environment: a bound on its size is a bound on
+# the time it can take. 1 MiB is ten times the benchmark's generated 200-pipeline config.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -246,20 +249,53 @@ def parse_config(raw: Any, source: str, written: Source | None = None) -> Projec
     return config
 
 
+def _read(chosen: Path) -> str:
+    """The file's text: at most MAX_CONFIG_BYTES, UTF-8 (one line naming the file otherwise)."""
+    try:
+        with chosen.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)  # not more, whatever the file is
+            size = os.fstat(stream.fileno()).st_size
+    except OSError as error:
+        raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        shown = f"{size:,} bytes" if size > MAX_CONFIG_BYTES else "larger than that"
+        raise ConfigError(
+            f"{chosen}: the file is {shown}; a config file may be at most "
+            f"{MAX_CONFIG_BYTES:,} bytes (the benchmark's 200 pipelines are about 100 kB)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{chosen}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); save the config "
+            "as UTF-8"
+        ) from None
+
+
+def _not_yaml(chosen: Path, text: str, error: yaml.YAMLError) -> ConfigError:
+    """A YAML error as one line: the parser's problem and where it is."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow: NUL, ...
+        character = chr(error.character) if isinstance(error.character, int) else ""
+        line = text[: text.find(character)].count("\n") + 1 if character in text else None
+        at = f":{line}" if line is not None else ""
+        code = f"#x{ord(character):04x}" if character else "a character"
+        return ConfigError(f"{chosen}{at}: not valid YAML: {code}: {error.reason}")
+    mark = getattr(error, "problem_mark", None)
+    where = f":{mark.line + 1}: not valid YAML (column {mark.column + 1})" if mark else ""
+    problem = getattr(error, "problem", None) or "invalid YAML"
+    return ConfigError(f"{chosen}{where or ': not valid YAML'}: {problem}")
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
     """Read and validate the config file (argument, then $PIPELINE_CONFIG, then the default)."""
     chosen = Path(path or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH)
-    try:
-        text = chosen.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
+    text = _read(chosen)
     try:
         written = read_source(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}: not valid YAML (column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{chosen}{where or ': not valid YAML'}: {problem}") from None
+        raise _not_yaml(chosen, text, error) from None
+    _raise(str(chosen), written.refused)
     if not isinstance(written.document, dict):
         raise ConfigError(
             f"{chosen}: the top level must be a mapping with project, defaults, pipelines and "
