@@ -136,8 +136,9 @@ BAD_CONFIGS = [
     (
         "model package group name",
         _set("pipelines.1.model.model_package_group", "ltv-models-"),
-        "model package group name 'ltv-models-' does not match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
-        "(botocore's sagemaker model (CreateModelPackageGroup.ModelPackageGroupName))",
+        "model package group name 'ltv-models-' is refused by botocore's sagemaker model "
+        "(CreateModelPackageGroup.ModelPackageGroupName): a SageMaker name is 1-63 letters, "
+        "digits and hyphens, starting and ending with a letter or digit, e.g. ltv-models",
     ),
     (
         "bad region",
@@ -316,7 +317,9 @@ BAD_CONFIGS = [
     (
         "wildcard in payload input prefix",
         _set("pipelines.0.schedule.payload", {"input_prefix": "churn/x*/"}),
-        "pipelines[churn].schedule.payload.input_prefix: String should match pattern",
+        "pipelines[churn].schedule.payload.input_prefix: an S3 key prefix is one or more folder "
+        "names, each followed by /, of letters, digits and ! _ . ' ( ) - (no *), e.g. "
+        "churn/daily/ (got 'churn/x*/')",
     ),
     (
         "payload input prefix too long for S3Uri",
@@ -341,7 +344,8 @@ BAD_CONFIGS = [
     (
         "transform environment key",
         _set("pipelines.0.transform.environment", {"1BAD": "x"}),
-        "transform environment key '1BAD' does not match SageMaker's",
+        "SageMaker refuses transform environment key '1BAD': an environment variable name is "
+        "letters, digits and underscores, not starting with a digit, e.g. MODEL_THRESHOLD",
     ),
     (
         "long container environment value",
@@ -422,11 +426,12 @@ def test_pipeline_names_use_exactly_what_the_botocore_limit_leaves(
     [
         (
             Limit("role", "churn role", "iam:CreateRole.RoleName"),
-            "does not match [\\w+=,.@-]+ (botocore's iam model (CreateRole.RoleName))",
+            "role name 'churn role' is refused by botocore's iam model (CreateRole.RoleName): a "
+            "character it has, or their order",
         ),
         (
             Limit("model", "churn_v2", "sagemaker:CreateModel.ModelName"),
-            "(botocore's sagemaker model (CreateModel.ModelName))",
+            "is refused by botocore's sagemaker model (CreateModel.ModelName)",
         ),
         (
             Limit("rule", "r" * 65, "events:PutRule.Name"),

@@ -3,7 +3,6 @@ pipelines it runs."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -12,9 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from modules.config.botocore_facts import partition_of
 from modules.config.fields import (
-    ACCOUNT_RE,
-    EMAIL_RE,
-    ENVIRONMENT_RE,
+    ACCOUNT_ID,
+    EMAIL,
+    ENVIRONMENT_NAME,
     TAG_VALUE,
     AwsRegion,
     LogRetentionDays,
@@ -22,12 +21,36 @@ from modules.config.fields import (
     TfStr,
 )
 from modules.config.pipeline import PipelineConfig
+from modules.config.rules import Rule
 from modules.config.state import LocalState, StateConfig
 
 # Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
 RESERVED_PIPELINE_NAME = "dashboard"
 # The state bootstrap stacks are <project>-state[-...]: an environment so named would collide.
 RESERVED_ENVIRONMENT_NAME = "state"
+
+# What each subscription protocol's endpoint must look like (SNS refuses the rest at apply).
+ENDPOINTS = {
+    "email": EMAIL,
+    "email-json": EMAIL,
+    "https": Rule(
+        r"^https://[^\s]+$",
+        "an https endpoint is a URL starting with https://, without spaces",
+        "https://alerts.example.com/sns",
+    ),
+    "lambda": Rule(
+        r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
+        r"(:[A-Za-z0-9_$-]+)?$",
+        "a lambda endpoint is a function ARN, arn:aws:lambda:<region>:<account>:function:<name>, "
+        "optionally followed by :<alias or version>",
+        "arn:aws:lambda:eu-west-1:123456789012:function:notify",
+    ),
+    "sms": Rule(
+        r"^\+[1-9]\d{6,14}$",
+        "an sms endpoint is a phone number in E.164 form: + and 7-15 digits, the first not 0",
+        "+4915112345678",
+    ),
+}
 
 
 class Subscription(StrictModel):
@@ -61,17 +84,10 @@ class Subscription(StrictModel):
 
     @model_validator(mode="after")
     def _endpoint_fits_protocol(self) -> Subscription:
-        checks = {
-            "email": EMAIL_RE,
-            "email-json": EMAIL_RE,
-            "https": r"^https://[^\s]+$",
-            "lambda": r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
-            r"(:[A-Za-z0-9_$-]+)?$",
-            "sms": r"^\+[1-9]\d{6,14}$",
-        }
-        if not re.match(checks[self.protocol], self.endpoint):
+        rule = ENDPOINTS[self.protocol]
+        if not rule.matches(self.endpoint):
             raise ValueError(
-                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}"
+                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}: {rule}"
             )
         return self
 
@@ -102,11 +118,11 @@ class AlertingSettings(StrictModel):
 class EnvironmentConfig(StrictModel):
     """One deployment target (account + region) and the pipelines it runs."""
 
-    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=ENVIRONMENT_RE)
+    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=ENVIRONMENT_NAME.pattern)
     region: AwsRegion = Field(description="AWS region of the environment.")
     account_id: TfStr | None = Field(
         default=None,
-        pattern=ACCOUNT_RE,
+        pattern=ACCOUNT_ID.pattern,
         description="Allowed account id (provider guard); looked up at plan time when absent.",
     )
     allow_destroy: bool = Field(

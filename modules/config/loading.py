@@ -17,6 +17,7 @@ from modules.config.environment import EnvironmentConfig
 from modules.config.fields import StrictModel
 from modules.config.pipeline import PipelineConfig
 from modules.config.project import ProjectConfig
+from modules.config.rules import explained
 from modules.config.source import Mistake, Source, read_source, shown_key, shown_path
 from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
@@ -184,6 +185,8 @@ def _describe(
         message = "unknown key" + (allowed(key, keys, "keys allowed here") if keys else "")
     elif error["type"] == "missing":
         message = "required but missing"
+    elif error["type"] == "string_pattern_mismatch":  # the rule in words, not the regex
+        message = f"{explained(str(error['ctx']['pattern']))} (got {error['input']!r})"
     elif error["type"] == "literal_error":
         choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
         message = f"{message} (got {error['input']!r}){did_you_mean(error['input'], choices)}"

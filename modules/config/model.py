@@ -12,10 +12,10 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from modules.config.fields import (
-    ECR_IMAGE_RE,
+    ECR_IMAGE,
     IN_BUCKET,
     MODEL,
-    MODEL_PACKAGE_ARN_RE,
+    MODEL_PACKAGE_ARN,
     EcrRepositoryArn,
     ModelPackageGroupName,
     SecurityGroupId,
@@ -23,6 +23,13 @@ from modules.config.fields import (
     SubnetId,
     TfStr,
     sagemaker,
+)
+from modules.config.rules import Rule
+
+ARTIFACT_KEY = Rule(
+    r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
+    "an artifact key is an S3 key ending in .tar.gz, of letters, digits and ! _ . * ' ( ) / -",
+    "churn/model.tar.gz",
 )
 
 
@@ -46,7 +53,7 @@ class ModelConfig(StrictModel):
         TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.Image", "container image")
     ] = Field(
         default=None,
-        pattern=ECR_IMAGE_RE,
+        pattern=ECR_IMAGE.pattern,
         description="ECR image URI of the inference container (with a tag or digest).",
     )
     artifact_key: Annotated[
@@ -58,14 +65,14 @@ class ModelConfig(StrictModel):
         ),
     ] = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
+        pattern=ARTIFACT_KEY.pattern,
         description="Key of model.tar.gz in the environment's model bucket.",
     )
     model_package_arn: Annotated[
         TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.ModelPackageName", "model package")
     ] = Field(
         default=None,
-        pattern=MODEL_PACKAGE_ARN_RE,
+        pattern=MODEL_PACKAGE_ARN.pattern,
         description="A versioned Model Registry package to deploy instead of image + artifact.",
     )
     model_package_group: ModelPackageGroupName | None = Field(
@@ -137,6 +144,6 @@ class ModelConfig(StrictModel):
         """(account, region, repository) of the image, for a pull permission scoped to it."""
         if self.image is None:
             return None
-        match = re.match(ECR_IMAGE_RE, self.image)
+        match = re.match(ECR_IMAGE.pattern, self.image)
         assert match is not None  # guaranteed by the field pattern
         return match["account"], match["region"], match["repository"]

@@ -15,9 +15,9 @@ from modules.config.fields import (
     IN_BUCKET,
     INPUT_S3_URI,
     LONGEST_RUN_ID,
-    MARKER_RE,
-    PIPELINE_RE,
-    S3_KEY_PREFIX_RE,
+    MARKER,
+    PIPELINE_NAME,
+    S3_KEY_PREFIX,
     TAG_VALUE,
     TRANSFORM,
     InputPrefix,
@@ -75,7 +75,7 @@ class EventTrigger(StrictModel):
 
     marker: TfStr = Field(
         default="_SUCCESS",
-        pattern=MARKER_RE,
+        pattern=MARKER.pattern,
         description="Object name that marks a complete input folder, e.g. _SUCCESS.",
     )
 
@@ -85,7 +85,9 @@ class PipelineConfig(StrictModel):
 
     # No length limit of its own: every name built from it is checked against its AWS limit
     # (ProjectConfig._names_fit), which leaves 63 - 33 - len("<project>-<env>-") characters.
-    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=PIPELINE_RE, description="Pipeline name.")
+    name: Annotated[TfStr, *TAG_VALUE] = Field(
+        pattern=PIPELINE_NAME.pattern, description="Pipeline name."
+    )
     description: TfStr = Field(default="", max_length=256, description="Free text, on resources.")
     enabled: bool = Field(
         default=True,
@@ -111,7 +113,7 @@ class PipelineConfig(StrictModel):
         ),
     ] = Field(
         default=None,
-        pattern=S3_KEY_PREFIX_RE,
+        pattern=S3_KEY_PREFIX.pattern,
         description="Output prefix in the output bucket (default '<name>/'); "
         "each run writes under '<prefix><run id>/'.",
     )

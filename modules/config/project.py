@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from modules.config.aws_names import check_name
 from modules.config.environment import EnvironmentConfig
-from modules.config.fields import PROJECT_RE, StrictModel, TfStr
+from modules.config.fields import PROJECT_NAME, StrictModel, TfStr
 from modules.config.state import S3State
 from modules.naming import Names
 
@@ -14,7 +14,9 @@ from modules.naming import Names
 class ProjectConfig(StrictModel):
     """The whole file, after merging: the project and its environments."""
 
-    project: TfStr = Field(pattern=PROJECT_RE, description="Short project name, in every name.")
+    project: TfStr = Field(
+        pattern=PROJECT_NAME.pattern, description="Short project name, in every name."
+    )
     environments: dict[TfStr, EnvironmentConfig] = Field(min_length=1)
     source: str = Field(default="", exclude=True, description="The file this came from.")
 
