@@ -193,7 +193,7 @@ BAD_CONFIGS = [
     (
         "duplicate pipelines",
         lambda raw: raw["pipelines"].append(raw["pipelines"][0]),
-        "pipelines: duplicate pipeline names: churn",
+        "pipelines[churn].name: another pipeline is named 'churn'; names must be unique",
     ),
     ("no pipelines", _set("pipelines", []), "pipelines"),
     (
@@ -214,8 +214,9 @@ BAD_CONFIGS = [
     (
         "names too long for job names",
         _rename_churn("customer-churn-score"),
+        # Too long in both environments: one line, the longer name (prod's).
         "pipelines[customer-churn-score].name: transform job (<pipeline>-<32-character run hash>) "
-        "name 'mlbatch-dev-customer-churn-score-00000000000000000000000000000000' is 65 "
+        "name 'mlbatch-prod-customer-churn-score-00000000000000000000000000000000' is 66 "
         "characters; botocore's sagemaker model (CreateTransformJob.TransformJobName) allows at "
         "most 63",
     ),
@@ -248,13 +249,16 @@ BAD_CONFIGS = [
     ),
     (
         "state bucket in two regions",
-        _set(
-            "environments.dev.state",
-            {
-                "backend": "s3",
-                "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
-                "region": "us-east-1",
-            },
+        _edits(
+            _set(
+                "environments.dev.state",
+                {
+                    "backend": "s3",
+                    "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
+                    "region": "us-east-1",
+                },
+            ),
+            _set("environments.dev.account_id", "123456789012"),  # (else a second mistake)
         ),
         "environments.prod.state.region: state bucket mlbatch-tfstate-123456789012-eu-west-1 is in",
     ),
@@ -296,7 +300,7 @@ BAD_CONFIGS = [
     (
         "payload input prefix outside the pipeline's",
         _set("pipelines.0.schedule.payload", {"input_prefix": "elsewhere/"}),
-        "schedule.payload.input_prefix 'elsewhere/' is not under the pipeline's input prefix "
+        "schedule.payload.input_prefix: 'elsewhere/' is not under the pipeline's input prefix "
         "'churn/'",
     ),
     (

@@ -19,7 +19,7 @@ from modules.config import ConfigError, load_config
 from modules.config import source as source_module
 from modules.config.loading import MAX_CONFIG_BYTES
 from modules.config.source import MAX_DEPTH
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, REPO
 from tests.test_config import _run_app
 
 EXAMPLE = EXAMPLE_CONFIG.read_text()
@@ -228,3 +228,9 @@ def test_invalid_utf8_is_refused_with_its_line_and_byte(tmp_path: Path) -> None:
     (line,), _ = _refused(path)
     number = next(i for i, t in enumerate(EXAMPLE.splitlines(), 1) if DESCRIPTION in t)
     assert line == f":{number}: not UTF-8 text (byte 0xe4); save the config as UTF-8"
+
+
+def test_the_configuration_guide_states_the_bounds() -> None:
+    guide = " ".join((REPO / "docs" / "configuration.md").read_text().split())
+    assert f"at most {MAX_CONFIG_BYTES // 2**20} MiB, nested at most {MAX_DEPTH} levels" in guide
+    assert "without YAML aliases" in guide

@@ -1,5 +1,6 @@
 """Building blocks of the config schema: the base model, reusable ``Annotated`` field types and
-validators, and the patterns of AWS names.
+validators, the project's patterns with their rules in words, and ``raise_each``, with which a
+check across fields or items reports every mistake it finds at once.
 
 A field's type says what it accepts: ``TfStr`` (any string that can reach the Terraform JSON),
 ``S3KeyPrefix``, ``TimeZone``, ``ScheduleExpression``, ``AwsRegion``, ... A field whose value is
@@ -10,10 +11,19 @@ member's shape in botocore's service model.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from modules.config.aws_facts import LOG_RETENTION_DAYS, SUPPORTED_PARTITIONS, time_zones
 from modules.config.aws_names import check_name
@@ -112,6 +122,30 @@ class StrictModel(BaseModel):
     """Base for every config object: unknown keys are errors and loaded objects are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A mistake a cross-check found: where it is (a location inside the model or field being
+# validated, as pydantic writes one: keys, list indexes, or a pipeline's name after "pipelines")
+# and what is wrong.
+Found = tuple[tuple[str | int, ...], str]
+CROSS_CHECK = "cross_check"  # the error type of a Found, for modules.config.loading
+
+
+def raise_each(found: Iterable[Found]) -> None:
+    """Raise every mistake a cross-check found, each at its own location. A validator can raise
+    only once, so a check that raised at its first mistake hid the others until the next run;
+    pydantic takes a ValidationError raised in a validator as one error per entry, under the
+    validator's own location, so each becomes one line naming its own field."""
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError(CROSS_CHECK, "{message}", {"message": message}),
+            loc=loc,
+            input=None,
+        )
+        for loc, message in found
+    ]
+    if errors:
+        raise ValidationError.from_exception_data("cross-checks", errors)
 
 
 def no_terraform_template(value: str) -> str:

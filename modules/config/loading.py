@@ -14,7 +14,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from modules.config.environment import EnvironmentConfig
-from modules.config.fields import StrictModel
+from modules.config.fields import CROSS_CHECK, StrictModel
 from modules.config.pipeline import PipelineConfig
 from modules.config.project import ProjectConfig
 from modules.config.rules import explained
@@ -142,9 +142,13 @@ def _written(
     env, rest = path[1], path[2:]
     if rest == ("pipelines",):  # the list as a whole (names): written once, at the top level
         return rest, EnvironmentConfig, rest
-    if rest[:1] == ("pipelines",) and len(rest) > 1 and isinstance(rest[1], int):
-        index, inner = rest[1], rest[2:]
-        name = _name_of(layout.pipelines[index]) if index < len(layout.pipelines) else None
+    if rest[:1] == ("pipelines",) and len(rest) > 1 and isinstance(rest[1], int | str):
+        # A cross-check names an enabled pipeline by its name (disabled ones are not in the
+        # environment's list, so its index there is not the file's).
+        names = [_name_of(p) for p in layout.pipelines]
+        index = rest[1] if isinstance(rest[1], int) else names.index(rest[1])
+        inner = rest[2:]
+        name = names[index] if index < len(names) else None
         own_prefix: tuple[Any, ...] = ("environments", env, "pipelines", name)
         shared_prefix: tuple[Any, ...] = ("pipelines", index)
         model: type[Any] = PipelineConfig
@@ -190,7 +194,7 @@ def _describe(
     elif error["type"] == "literal_error":
         choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
         message = f"{message} (got {error['input']!r}){did_you_mean(error['input'], choices)}"
-    elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
+    elif "input" in error and error["type"] not in ("value_error", "assertion_error", CROSS_CHECK):
         message += f" (got {error['input']!r})"
     return Mistake(source.line_of(path), where, message), own
 
@@ -198,7 +202,8 @@ def _describe(
 def _internal_tag(item: Any, out: list[str]) -> bool:
     if item in ("local", "s3") and out and out[-1] == "state":
         return True
-    return isinstance(item, str) and item.startswith(("function-", "literal["))
+    # function-after[...], literal[...]: not a pipeline named "function-x"
+    return isinstance(item, str) and re.match(r"(function-\w+|literal)\[", item) is not None
 
 
 def _raise(file: str, mistakes: list[Mistake]) -> None:

@@ -7,6 +7,7 @@ Needs the field types and SageMaker request-shape markers of ``modules.config.fi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -17,11 +18,13 @@ from modules.config.fields import (
     MODEL,
     MODEL_PACKAGE_ARN,
     EcrRepositoryArn,
+    Found,
     ModelPackageGroupName,
     SecurityGroupId,
     StrictModel,
     SubnetId,
     TfStr,
+    raise_each,
     sagemaker,
 )
 from modules.config.rules import Rule
@@ -96,6 +99,10 @@ class ModelConfig(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
+        raise_each(self._source_mistakes())
+        return self
+
+    def _source_mistakes(self) -> Iterator[Found]:
         from_image = self.image is not None or self.artifact_key is not None
         sources = [
             from_image,
@@ -103,40 +110,40 @@ class ModelConfig(StrictModel):
             self.model_package_group is not None,
         ]
         if sum(sources) > 1:
-            raise ValueError(
-                "give one of image + artifact_key, model_package_arn or model_package_group"
-            )
+            yield (), "give one of image + artifact_key, model_package_arn or model_package_group"
         if not any(sources[1:]) and (self.image is None or self.artifact_key is None):
-            raise ValueError(
-                "needs both image and artifact_key (or a model_package_arn / model_package_group)"
+            yield (
+                (),
+                "needs both image and artifact_key (or a model_package_arn / model_package_group)",
             )
         if (sources[1] or sources[2]) and not self.ecr_repository_arns:
             # The package's image is pulled with the execution role: it needs the repository.
-            raise ValueError(
+            yield (
+                ("ecr_repository_arns",),
                 "a model_package_arn / model_package_group needs ecr_repository_arns: the "
-                "repositories of the packages' images, which the execution role may pull from"
+                "repositories of the packages' images, which the execution role may pull from",
             )
         if self.ecr_repository_arns and self.image is not None:
-            raise ValueError(
-                "ecr_repository_arns is for registry packages; an image grants its own repository"
+            yield (
+                ("ecr_repository_arns",),
+                "ecr_repository_arns is for registry packages; an image grants its own repository",
             )
-        return self
 
     @property
     def resolved_per_run(self) -> bool:
         """The model is created per run from the newest approved package of a group."""
         return self.model_package_group is not None
 
-    def source_regions(self) -> list[tuple[str, str]]:
-        """(field, region) of each region-bound source of the model: image host, package ARN,
-        registry repositories."""
-        found = []
+    def source_regions(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(field's location in the model, region) of each region-bound source of the model:
+        image host, package ARN, registry repositories."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
         if self.ecr_repository is not None:
-            found.append(("image", self.ecr_repository[1]))
+            found.append((("image",), self.ecr_repository[1]))
         if self.model_package_arn is not None:
-            found.append(("model_package_arn", self.model_package_arn.split(":")[3]))
+            found.append((("model_package_arn",), self.model_package_arn.split(":")[3]))
         for index, arn in enumerate(self.ecr_repository_arns):
-            found.append((f"ecr_repository_arns[{index}]", arn.split(":")[3]))
+            found.append((("ecr_repository_arns", index), arn.split(":")[3]))
         return found
 
     @property
