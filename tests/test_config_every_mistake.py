@@ -226,3 +226,62 @@ def test_a_long_pipeline_name_is_one_line_for_all_environments(tmp_path: Path) -
     ((_, where, message),) = _mistakes(_written(tmp_path, edit))
     assert where == f"pipelines[{'p' * 18}].name (in environment 'prod')"
     assert "is 64 characters; botocore's sagemaker model (CreateTransformJob" in message
+
+
+def _payload_over_and_concurrent(raw: dict[str, Any]) -> None:
+    raw["pipelines"][1]["transform"].update(max_payload_mb=101, max_concurrent_transforms=1)
+
+
+def _dated_window_too_short(raw: dict[str, Any]) -> None:
+    raw["pipelines"][0]["schedule"]["end_date"] = "2099-01-01T00:00:00Z"
+    raw["pipelines"][0]["alarms"] = {"freshness_window_hours": 25}
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "fragment"),
+    [
+        # 101 MB x 1 is also over 100 MB in flight: the payload is what to fix.
+        (
+            _payload_over_and_concurrent,
+            "pipelines[ltv].transform.max_payload_mb",
+            "max_payload_mb may be at most 100",
+        ),
+        # A dated schedule has no freshness alarm: its window's margin is beside the point.
+        (
+            _dated_window_too_short,
+            "pipelines[churn].alarms.freshness_window_hours",
+            "a schedule with end_date has no freshness alarm",
+        ),
+    ],
+    ids=["payload", "dated-window"],
+)
+def test_one_fix_is_one_line(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], where: str, fragment: str
+) -> None:
+    ((_, written, message),) = _mistakes(_written(tmp_path, edit))
+    assert written == where
+    assert fragment in message
+
+
+def test_a_mistake_of_a_pipeline_named_like_pydantics_tags_is_located(tmp_path: Path) -> None:
+    # pydantic's own location parts look like "function-after[...]": a pipeline named
+    # "function-score" is not one of them.
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"].append(_pipeline("function-score", model={"image": US_IMAGE}))
+
+    path = _written(tmp_path, edit)
+    ((line, where, _),) = _mistakes(path)
+    assert where == "pipelines[function-score].model.image"
+    assert line == _line_of(path, f"image: {US_IMAGE}")
+
+
+def test_a_mistake_of_a_pipeline_renamed_in_an_environment_is_located(tmp_path: Path) -> None:
+    # An override may rename a pipeline in one environment: its mistakes are that environment's.
+    def edit(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["model"]["image"] = US_IMAGE
+        raw["environments"]["dev"]["pipelines"]["churn"]["name"] = "other"
+
+    assert [where for _, where, _ in _mistakes(_written(tmp_path, edit))] == [
+        "pipelines[churn].model.image (in environment 'prod')",
+        "environments.dev.pipelines.other.model.image",
+    ]

@@ -142,10 +142,15 @@ def _written(
     env, rest = path[1], path[2:]
     if rest == ("pipelines",):  # the list as a whole (names): written once, at the top level
         return rest, EnvironmentConfig, rest
-    if rest[:1] == ("pipelines",) and len(rest) > 1 and isinstance(rest[1], int | str):
-        # A cross-check names an enabled pipeline by its name (disabled ones are not in the
-        # environment's list, so its index there is not the file's).
-        names = [_name_of(p) for p in layout.pipelines]
+    names = [_name_of(p) for p in layout.pipelines]
+    # A cross-check names an enabled pipeline by its name (disabled ones are not in the
+    # environment's list, so its index there is not the file's). One renamed by an override
+    # (environments.<env>.pipelines.<name>.name) is found under no name: the environment's.
+    if (
+        rest[:1] == ("pipelines",)
+        and len(rest) > 1
+        and (isinstance(rest[1], int) or rest[1] in names)
+    ):
         index = rest[1] if isinstance(rest[1], int) else names.index(rest[1])
         inner = rest[2:]
         name = names[index] if index < len(names) else None
