@@ -23,8 +23,10 @@ from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "pipelines.yaml"
 CONFIG_PATH_ENV_VAR = "PIPELINE_CONFIG"
-# A config is read whole and validated once per environment: a bound on its size is a bound on
-# the time it can take. 1 MiB is ten times the benchmark's generated 200-pipeline config.
+# A config is read whole, so its size is bounded: 1 MiB is ten times the benchmark's generated
+# 200-pipeline config. Parsing it takes well under a second (aliases are refused: source.py);
+# validating it takes time in proportion to environments x pipelines (each environment validates
+# every pipeline): 6,000 pipelines in 2 environments ~4 s, 200 x 200 (40 kB) ~7 s.
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
