@@ -136,8 +136,9 @@ BAD_CONFIGS = [
     (
         "model package group name",
         _set("pipelines.1.model.model_package_group", "ltv-models-"),
-        "model package group name 'ltv-models-' does not match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} "
-        "(botocore's sagemaker model (CreateModelPackageGroup.ModelPackageGroupName))",
+        "model package group name 'ltv-models-' is refused by botocore's sagemaker model "
+        "(CreateModelPackageGroup.ModelPackageGroupName): a SageMaker name is 1-63 letters, "
+        "digits and hyphens, starting and ending with a letter or digit, e.g. ltv-models",
     ),
     (
         "bad region",
@@ -192,7 +193,7 @@ BAD_CONFIGS = [
     (
         "duplicate pipelines",
         lambda raw: raw["pipelines"].append(raw["pipelines"][0]),
-        "pipelines: duplicate pipeline names: churn",
+        "pipelines[churn].name: another pipeline is named 'churn'; names must be unique",
     ),
     ("no pipelines", _set("pipelines", []), "pipelines"),
     (
@@ -213,8 +214,9 @@ BAD_CONFIGS = [
     (
         "names too long for job names",
         _rename_churn("customer-churn-score"),
+        # Too long in both environments: one line, the longer name (prod's).
         "pipelines[customer-churn-score].name: transform job (<pipeline>-<32-character run hash>) "
-        "name 'mlbatch-dev-customer-churn-score-00000000000000000000000000000000' is 65 "
+        "name 'mlbatch-prod-customer-churn-score-00000000000000000000000000000000' is 66 "
         "characters; botocore's sagemaker model (CreateTransformJob.TransformJobName) allows at "
         "most 63",
     ),
@@ -247,13 +249,16 @@ BAD_CONFIGS = [
     ),
     (
         "state bucket in two regions",
-        _set(
-            "environments.dev.state",
-            {
-                "backend": "s3",
-                "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
-                "region": "us-east-1",
-            },
+        _edits(
+            _set(
+                "environments.dev.state",
+                {
+                    "backend": "s3",
+                    "bucket": "mlbatch-tfstate-123456789012-eu-west-1",
+                    "region": "us-east-1",
+                },
+            ),
+            _set("environments.dev.account_id", "123456789012"),  # (else a second mistake)
         ),
         "environments.prod.state.region: state bucket mlbatch-tfstate-123456789012-eu-west-1 is in",
     ),
@@ -294,9 +299,9 @@ BAD_CONFIGS = [
     ),
     (
         "payload input prefix outside the pipeline's",
-        _set("pipelines.0.schedule.payload", {"input_prefix": "elsewhere/"}),
-        "schedule.payload.input_prefix 'elsewhere/' is not under the pipeline's input prefix "
-        "'churn/'",
+        _set("pipelines.1.schedule.payload", {"input_prefix": "elsewhere/"}),
+        "schedule.payload.input_prefix: 'elsewhere/' is not under the pipeline's input prefix "
+        "'ltv/'",
     ),
     (
         "scheduled time in the payload",
@@ -316,7 +321,9 @@ BAD_CONFIGS = [
     (
         "wildcard in payload input prefix",
         _set("pipelines.0.schedule.payload", {"input_prefix": "churn/x*/"}),
-        "pipelines[churn].schedule.payload.input_prefix: String should match pattern",
+        "pipelines[churn].schedule.payload.input_prefix: an S3 key prefix is one or more folder "
+        "names, each followed by /, of letters, digits and ! _ . ' ( ) - (no *), e.g. "
+        "churn/daily/ (got 'churn/x*/')",
     ),
     (
         "payload input prefix too long for S3Uri",
@@ -341,7 +348,8 @@ BAD_CONFIGS = [
     (
         "transform environment key",
         _set("pipelines.0.transform.environment", {"1BAD": "x"}),
-        "transform environment key '1BAD' does not match SageMaker's",
+        "SageMaker refuses transform environment key '1BAD': an environment variable name is "
+        "letters, digits and underscores, not starting with a digit, e.g. MODEL_THRESHOLD",
     ),
     (
         "long container environment value",
@@ -422,11 +430,12 @@ def test_pipeline_names_use_exactly_what_the_botocore_limit_leaves(
     [
         (
             Limit("role", "churn role", "iam:CreateRole.RoleName"),
-            "does not match [\\w+=,.@-]+ (botocore's iam model (CreateRole.RoleName))",
+            "role name 'churn role' is refused by botocore's iam model (CreateRole.RoleName): a "
+            "character it has, or their order",
         ),
         (
             Limit("model", "churn_v2", "sagemaker:CreateModel.ModelName"),
-            "(botocore's sagemaker model (CreateModel.ModelName))",
+            "is refused by botocore's sagemaker model (CreateModel.ModelName)",
         ),
         (
             Limit("rule", "r" * 65, "events:PutRule.Name"),

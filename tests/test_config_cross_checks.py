@@ -86,8 +86,10 @@ def _prod_in(region: str) -> Callable[[dict[str, Any]], None]:
 
 def test_image_in_another_region_is_refused_naming_field_and_regions() -> None:
     message = refused(_prod_in("us-east-1"))
-    assert "environments.prod: pipelines[churn].model.image is in eu-west-1, but the " in message
-    assert "environment's region is us-east-1" in message
+    assert (
+        "small.yaml: pipelines[churn].model.image (in environment 'prod'): is in eu-west-1, but "
+        "the environment's region is us-east-1; SageMaker needs the model's image"
+    ) in message
 
 
 def test_registry_repository_in_another_region_is_refused() -> None:
@@ -95,7 +97,11 @@ def test_registry_repository_in_another_region_is_refused() -> None:
         raw["pipelines"] = raw["pipelines"][1:]
         raw["environments"]["prod"]["region"] = "us-east-1"
 
-    assert "pipelines[ltv].model.ecr_repository_arns[0] is in eu-west-1" in refused(edit)
+    message = refused(edit)
+    assert (
+        "pipelines[ltv].model.ecr_repository_arns[0] (in environment 'prod'): is in eu-west-1"
+        in (message)
+    )
 
 
 def test_model_package_in_another_region_is_refused() -> None:
@@ -106,7 +112,10 @@ def test_model_package_in_another_region_is_refused() -> None:
         }
 
     message = refused(edit)
-    assert "pipelines[ltv].model.model_package_arn is in us-east-1" in message
+    # Wrong in every environment: no environment named.
+    assert (
+        "small.yaml: pipelines[ltv].model.model_package_arn: is in us-east-1, but the " in message
+    )
     assert "region is eu-west-1" in message
 
 
@@ -122,7 +131,7 @@ def test_sources_in_the_environments_region_are_accepted() -> None:
 
     config = parse(edit)
     churn = config.environments["prod"].pipelines[0]
-    assert churn.model.source_regions() == [("image", "us-east-1")]
+    assert churn.model.source_regions() == [(("image",), "us-east-1")]
 
 
 # --- 3. pipelines sharing or nesting prefixes ------------------------------------------------
@@ -276,6 +285,10 @@ def _nested_outputs(raw: dict[str, Any]) -> None:
     raw["pipelines"][0]["output_prefix"] = raw["pipelines"][1]["output_prefix"] = "predictions/"
 
 
+def _churn_image_in_us_east_1(raw: dict[str, Any]) -> None:
+    raw["pipelines"][0]["model"]["image"] = IMAGE.replace("eu-west-1", "us-east-1")
+
+
 def _staging_shares_prod_bucket(raw: dict[str, Any]) -> None:
     raw["environments"]["staging"] = {
         "account_id": "210987654321",
@@ -287,7 +300,7 @@ def _staging_shares_prod_bucket(raw: dict[str, Any]) -> None:
     ("edit", "expected"),
     [
         (_env_named_state, "environments.state.name: environment name 'state' is reserved"),
-        (_prod_in("us-east-1"), "pipelines[churn].model.image is in eu-west-1"),
+        (_churn_image_in_us_east_1, "pipelines[churn].model.image: is in us-east-1"),
         (_nested_outputs, "output_prefix 'predictions/' is 'predictions/'"),
         (_staging_shares_prod_bucket, "state bucket mlb-tfstate-prod is used by"),
     ],

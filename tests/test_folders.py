@@ -119,4 +119,4 @@ def test_a_payload_prefix_with_a_dated_folder_is_refused(
     with pytest.raises(ConfigError) as refused:
         make_config(both)
     [line] = refused.value.lines
-    assert "schedule.payload.input_prefix and schedule.input_folder" in line
+    assert ".schedule.input_folder: would never be read: schedule.payload.input_prefix" in line

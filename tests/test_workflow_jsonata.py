@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modules.config import S3_KEY_PREFIX_RE, ProjectConfig
+from modules.config import S3_KEY_PREFIX, ProjectConfig
 from modules.workflow import build_definition
 from modules.workflow.state_names import BUILD_MANIFEST, COUNT_EARLIER_RUNS, INPUT_FROM_SCHEDULE
 from tests.support.jsonata import Jsonata
@@ -39,7 +39,7 @@ def _with_prefix(make_config: Callable[..., ProjectConfig], prefix: str) -> dict
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(prefix=st.from_regex(S3_KEY_PREFIX_RE, fullmatch=True).filter(lambda p: len(p) < 200))
+@given(prefix=st.from_regex(S3_KEY_PREFIX.pattern, fullmatch=True).filter(lambda p: len(p) < 200))
 def test_any_allowed_prefix_stays_a_jsonata_literal(
     jsonata: Jsonata, make_config: Callable[..., ProjectConfig], prefix: str
 ) -> None:

@@ -9,6 +9,8 @@ written.
 
 The package, by concern (each module imports only those above it):
 
+- ``rules``: a pattern's rule in words with an example, what every message about a value that
+  does not match a pattern says instead of the regex;
 - what the config is checked against: ``aws_facts``, the facts AWS states only in prose (limits
   with their pages, time zones, instance storage); ``botocore_facts``, botocore's service models
   and endpoint data through the ``aws_facts.json`` cache (request shapes, Batch Transform instance
@@ -18,11 +20,13 @@ The package, by concern (each module imports only those above it):
 - ``folders``: dated input folder pictures (their check, rendering and longest folder), shared
   with ``./ops`` and the execution tests;
 - ``fields``: the base model and reusable ``Annotated`` field types and validators (``TfStr``,
-  ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, name patterns);
+  ``TimeZone``, ``AwsRegion``, the ``sagemaker(...)`` request-shape marker, the name patterns
+  and their rules);
 - the schema: ``model``, ``schedule`` and ``transform`` (the parts of a pipeline), ``pipeline``
   (those parts, alarms, trigger, run options), ``state`` (local or S3), ``environment`` (account,
   region, tags, storage, alerting, pipelines), ``project`` (the whole);
-- ``loading``: YAML, the environment merge, and one-line error messages.
+- ``source``: the YAML as written (lines, duplicate keys; aliases and deep nesting refused);
+- ``loading``: the file, the environment merge, and one-line error messages.
 
 The schedule arithmetic the freshness alarm and its validation share is ``modules.schedule_window``.
 No cdktf or provider code is imported here on purpose: validation must stay fast.
@@ -46,7 +50,7 @@ from modules.config.environment import (
 from modules.config.fields import (
     MODEL,
     NO_TERRAFORM_TEMPLATE,
-    S3_KEY_PREFIX_RE,
+    S3_KEY_PREFIX,
     TRANSFORM,
     AwsName,
     SageMakerField,
@@ -76,7 +80,7 @@ __all__ = [
     "NO_TERRAFORM_TEMPLATE",
     "RESERVED_ENVIRONMENT_NAME",
     "RESERVED_PIPELINE_NAME",
-    "S3_KEY_PREFIX_RE",
+    "S3_KEY_PREFIX",
     "TRANSFORM",
     "AlarmSettings",
     "AlertingSettings",

@@ -3,10 +3,10 @@
 ``check_name`` refuses a name (one line, naming its source) that the request member taking it
 would refuse: botocore's maximum and pattern for that member (``modules.config.botocore_facts``),
 or for the few members botocore gives no maximum, ``PROSE_NAME_LIMITS``
-(``modules.config.aws_facts``). botocore's patterns are Java regular expressions: ``java_pattern``
-is the project's one converter to Python's, for these checks, the SageMaker value checks
-(``modules.config.sagemaker_shapes``) and tests/support/aws_shapes.py. Needs the ``Limit`` of a name
-``Names`` builds (``modules.naming``).
+(``modules.config.aws_facts``); a pattern is said in words (``modules.config.rules``). botocore's
+patterns are Java regular expressions: ``java_pattern`` is the project's one converter to
+Python's, for these checks, the SageMaker value checks (``modules.config.sagemaker_shapes``) and
+tests/support/aws_shapes.py. Needs the ``Limit`` of a name ``Names`` builds (``modules.naming``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from modules.config.aws_facts import PROSE_NAME_LIMITS
 from modules.config.botocore_facts import request_member
+from modules.config.rules import explained
 from modules.naming import Limit
 
 
@@ -51,7 +52,8 @@ def check_name(limit: Limit) -> None:
         )
     if rule.pattern is not None and not java_pattern(rule.pattern).fullmatch(limit.name):
         raise ValueError(
-            f"{limit.what} name {limit.name!r} does not match {rule.pattern} ({rule.source})"
+            f"{limit.what} name {limit.name!r} is refused by {rule.source}: "
+            + explained(rule.pattern, "a character it has, or their order")
         )
 
 

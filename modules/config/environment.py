@@ -1,10 +1,11 @@
 """The settings of one environment (account + region): state, tags, storage, alerting and the
-pipelines it runs."""
+pipelines it runs; and the checks across them (one state file per stack, model sources in the
+environment's region, lambda endpoints in its account, pipelines whose names or prefixes would
+overlap), each reporting every mistake it finds."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -12,22 +13,48 @@ from pydantic import Field, field_validator, model_validator
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from modules.config.botocore_facts import partition_of
 from modules.config.fields import (
-    ACCOUNT_RE,
-    EMAIL_RE,
-    ENVIRONMENT_RE,
+    ACCOUNT_ID,
+    EMAIL,
+    ENVIRONMENT_NAME,
     TAG_VALUE,
     AwsRegion,
+    Found,
     LogRetentionDays,
     StrictModel,
     TfStr,
+    raise_each,
 )
 from modules.config.pipeline import PipelineConfig
+from modules.config.rules import Rule
 from modules.config.state import LocalState, StateConfig
 
 # Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
 RESERVED_PIPELINE_NAME = "dashboard"
 # The state bootstrap stacks are <project>-state[-...]: an environment so named would collide.
 RESERVED_ENVIRONMENT_NAME = "state"
+
+# What each subscription protocol's endpoint must look like (SNS refuses the rest at apply).
+ENDPOINTS = {
+    "email": EMAIL,
+    "email-json": EMAIL,
+    "https": Rule(
+        r"^https://[^\s]+$",
+        "an https endpoint is a URL starting with https://, without spaces",
+        "https://alerts.example.com/sns",
+    ),
+    "lambda": Rule(
+        r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
+        r"(:[A-Za-z0-9_$-]+)?$",
+        "a lambda endpoint is a function ARN, arn:aws:lambda:<region>:<account>:function:<name>, "
+        "optionally followed by :<alias or version>",
+        "arn:aws:lambda:eu-west-1:123456789012:function:notify",
+    ),
+    "sms": Rule(
+        r"^\+[1-9]\d{6,14}$",
+        "an sms endpoint is a phone number in E.164 form: + and 7-15 digits, the first not 0",
+        "+4915112345678",
+    ),
+}
 
 
 class Subscription(StrictModel):
@@ -61,17 +88,10 @@ class Subscription(StrictModel):
 
     @model_validator(mode="after")
     def _endpoint_fits_protocol(self) -> Subscription:
-        checks = {
-            "email": EMAIL_RE,
-            "email-json": EMAIL_RE,
-            "https": r"^https://[^\s]+$",
-            "lambda": r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}"
-            r"(:[A-Za-z0-9_$-]+)?$",
-            "sms": r"^\+[1-9]\d{6,14}$",
-        }
-        if not re.match(checks[self.protocol], self.endpoint):
+        rule = ENDPOINTS[self.protocol]
+        if not rule.matches(self.endpoint):
             raise ValueError(
-                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}"
+                f"endpoint {self.endpoint!r} is not valid for protocol {self.protocol}: {rule}"
             )
         return self
 
@@ -102,11 +122,11 @@ class AlertingSettings(StrictModel):
 class EnvironmentConfig(StrictModel):
     """One deployment target (account + region) and the pipelines it runs."""
 
-    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=ENVIRONMENT_RE)
+    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=ENVIRONMENT_NAME.pattern)
     region: AwsRegion = Field(description="AWS region of the environment.")
     account_id: TfStr | None = Field(
         default=None,
-        pattern=ACCOUNT_RE,
+        pattern=ACCOUNT_ID.pattern,
         description="Allowed account id (provider guard); looked up at plan time when absent.",
     )
     allow_destroy: bool = Field(
@@ -142,22 +162,6 @@ class EnvironmentConfig(StrictModel):
         "validated, enabled or not).",
     )
 
-    @model_validator(mode="after")
-    def _one_state_per_stack(self) -> EnvironmentConfig:
-        state = self.state
-        if (
-            self.layout == "per-pipeline"
-            and isinstance(state, LocalState)
-            and state.path is not None
-            and "{stack}" not in state.path
-        ):
-            raise ValueError(
-                f"state.path: {state.path!r} would be one file for every stack of the "
-                "per-pipeline layout; put {stack} in it (e.g. 'state/{stack}.tfstate', relative "
-                "to the project directory) or set layout: single"
-            )
-        return self
-
     @field_validator("name")
     @classmethod
     def _not_the_bootstrap(cls, value: str) -> str:
@@ -170,72 +174,56 @@ class EnvironmentConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _models_in_this_region(self) -> EnvironmentConfig:
+    def _cross_checks(self) -> EnvironmentConfig:
+        raise_each([*self._state_mistakes(), *self._region_mistakes(), *self._lambda_mistakes()])
+        return self
+
+    def _state_mistakes(self) -> Iterator[Found]:
+        state = self.state
+        if (
+            self.layout == "per-pipeline"
+            and isinstance(state, LocalState)
+            and state.path is not None
+            and "{stack}" not in state.path
+        ):
+            yield (
+                ("state", "path"),
+                f"{state.path!r} would be one file for every stack of the per-pipeline layout; "
+                "put {stack} in it (e.g. 'state/{stack}.tfstate', relative to the project "
+                "directory) or set layout: single",
+            )
+
+    def _region_mistakes(self) -> Iterator[Found]:
         # SageMaker creates a model only from an image, package and repositories in its own
         # region: another region's synthesizes and then fails at apply (or at the first run).
+        # A pipeline is located by its name: disabled ones are no longer in self.pipelines.
         for pipeline in self.pipelines:
             for field, region in pipeline.model.source_regions():
                 if region != self.region:
-                    raise ValueError(
-                        f"pipelines[{pipeline.name}].model.{field} is in {region}, but the "
-                        f"environment's region is {self.region}; SageMaker needs the model's "
-                        "image, package and repositories in the model's region"
+                    yield (
+                        ("pipelines", pipeline.name, "model", *field),
+                        f"is in {region}, but the environment's region is {self.region}; "
+                        "SageMaker needs the model's image, package and repositories in the "
+                        "model's region",
                     )
-        return self
 
-    @model_validator(mode="after")
-    def _lambda_in_this_account(self) -> EnvironmentConfig:
+    def _lambda_mistakes(self) -> Iterator[Found]:
         # The aws_lambda_permission that lets the topic invoke a function is created here, so the
         # function must live in this environment's account.
-        for subscription in self.alerting.subscriptions:
+        for index, subscription in enumerate(self.alerting.subscriptions):
             account = subscription.lambda_account
             if account is not None and self.account_id is not None and account != self.account_id:
-                raise ValueError(
-                    f"alerting.subscriptions: lambda endpoint {subscription.endpoint} is in "
-                    f"account {account}, not this environment's {self.account_id}; the function's "
-                    "invoke permission for SNS can only be created in its own account"
+                yield (
+                    ("alerting", "subscriptions", index, "endpoint"),
+                    f"lambda endpoint {subscription.endpoint} is in account {account}, not this "
+                    f"environment's {self.account_id}; the function's invoke permission for SNS "
+                    "can only be created in its own account",
                 )
-        return self
 
     @field_validator("pipelines")
     @classmethod
     def _unique_pipelines(cls, value: list[PipelineConfig]) -> list[PipelineConfig]:
-        names = [p.name for p in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate pipeline names: {', '.join(duplicates)}")
-        if RESERVED_PIPELINE_NAME in names:
-            raise ValueError(
-                f"pipeline name {RESERVED_PIPELINE_NAME!r} is reserved: the environment's "
-                f"<project>-<env>-{RESERVED_PIPELINE_NAME} stack holds its dashboard"
-            )
-        # IAM and event patterns match a pipeline's jobs and models by "<prefix>-": "churn" would
-        # also match "churn-eu"'s.
-        for name in names:
-            for other in names:
-                if other.startswith(f"{name}-"):
-                    raise ValueError(
-                        f"pipeline names {name!r} and {other!r} overlap (one is the other plus "
-                        "'-...'), so their permissions would too; rename one"
-                    )
-        # The same for prefixes: IAM grants, marker rules and run folders match a pipeline's data
-        # by its prefix, so a pipeline whose prefix starts another's would read, trigger on and
-        # overwrite the other's data.
-        prefixes: dict[str, Callable[[PipelineConfig], str]] = {
-            "input_prefix": lambda p: p.default_input_prefix,
-            "output_prefix": lambda p: p.run_output_prefix,
-        }
-        for what, prefix_of in prefixes.items():
-            for first in value:
-                for second in value:
-                    outer, inner = prefix_of(first), prefix_of(second)
-                    if first is not second and inner.startswith(outer):
-                        relation = "is" if outer == inner else "contains"
-                        raise ValueError(
-                            f"pipelines {first.name!r} and {second.name!r} overlap: {what} "
-                            f"{outer!r} {relation} {inner!r}, so each could read and overwrite "
-                            "the other's data; give each pipeline a prefix of its own"
-                        )
+        raise_each([*_name_mistakes(value), *_prefix_mistakes(value)])
         # A disabled pipeline is checked like the others (it is enabled elsewhere, or soon) and
         # then left out: nothing in the environment is built from it.
         return [p for p in value if p.enabled]
@@ -243,3 +231,69 @@ class EnvironmentConfig(StrictModel):
     @property
     def partition(self) -> str:
         return partition_of(self.region)
+
+
+# The checks across an environment's pipelines, each mistake located at the pipeline (its index
+# in the list) that has it; each pipeline gets at most one line per check, so that a long list
+# sharing one mistake gives as many lines as pipelines, not pairs of them.
+
+
+def _name_mistakes(pipelines: list[PipelineConfig]) -> Iterator[Found]:
+    names = [p.name for p in pipelines]
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        first.setdefault(name, index)
+    for index, name in enumerate(names):
+        if first[name] != index:
+            yield (index, "name"), f"another pipeline is named {name!r}; names must be unique"
+            continue
+        if name == RESERVED_PIPELINE_NAME:
+            yield (
+                (index, "name"),
+                f"pipeline name {RESERVED_PIPELINE_NAME!r} is reserved: the environment's "
+                f"<project>-<env>-{RESERVED_PIPELINE_NAME} stack holds its dashboard",
+            )
+        # IAM and event patterns match a pipeline's jobs and models by "<name>-": "churn" would
+        # also match "churn-eu"'s. The longest such name is named (each "-" ends a candidate).
+        shorter = [name[:end] for end in range(len(name) - 1, 0, -1) if name[end] == "-"]
+        overlapped = next((other for other in shorter if other in first), None)
+        if overlapped is not None:
+            yield (
+                (index, "name"),
+                f"pipeline names {overlapped!r} and {name!r} overlap (one is the other plus "
+                "'-...'), so their permissions would too; rename one",
+            )
+
+
+def _prefix_mistakes(pipelines: list[PipelineConfig]) -> Iterator[Found]:
+    # The same for prefixes: IAM grants, marker rules and run folders match a pipeline's data by
+    # its prefix, so a pipeline whose prefix starts another's would read, trigger on and
+    # overwrite the other's data. A prefix ends in "/": one starts another exactly when it is the
+    # other cut after one of its "/".
+    prefixes: dict[str, Callable[[PipelineConfig], str]] = {
+        "input_prefix": lambda p: p.default_input_prefix,
+        "output_prefix": lambda p: p.run_output_prefix,
+    }
+    for what, prefix_of in prefixes.items():
+        owner: dict[str, int] = {}
+        for index, pipeline in enumerate(pipelines):
+            owner.setdefault(prefix_of(pipeline), index)
+        for index, pipeline in enumerate(pipelines):
+            inner = prefix_of(pipeline)
+            # Its own prefix first (another pipeline's, earlier in the list), then the longest
+            # prefix of another pipeline it is under.
+            cuts = range(len(inner) - 2, -1, -1)
+            outers = [inner, *(inner[: end + 1] for end in cuts if inner[end] == "/")]
+            found = next((outer for outer in outers if owner.get(outer, index) != index), None)
+            if found is None:
+                continue
+            other = pipelines[owner[found]]
+            if other.name == pipeline.name:
+                continue  # a pipeline given twice: said once, by the name check
+            relation = "is" if found == inner else "contains"
+            yield (
+                (index, what),
+                f"pipelines {other.name!r} and {pipeline.name!r} overlap: {what} {found!r} "
+                f"{relation} {inner!r}, so each could read and overwrite the other's data; give "
+                "each pipeline a prefix of its own",
+            )

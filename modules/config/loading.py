@@ -1,6 +1,6 @@
-"""Reading the config file: YAML, the merge of defaults and per-environment overrides, and
-validation errors rendered as one line naming the file, the field (as written) and what is
-allowed."""
+"""Reading the config file: its size (at most ``MAX_CONFIG_BYTES``) and encoding (UTF-8), YAML,
+the merge of defaults and per-environment overrides, and validation errors rendered as one line
+naming the file, the field (as written) and what is allowed."""
 
 from __future__ import annotations
 
@@ -14,14 +14,20 @@ import yaml
 from pydantic import Field, ValidationError
 
 from modules.config.environment import EnvironmentConfig
-from modules.config.fields import StrictModel
+from modules.config.fields import CROSS_CHECK, StrictModel
 from modules.config.pipeline import PipelineConfig
 from modules.config.project import ProjectConfig
+from modules.config.rules import explained
 from modules.config.source import Mistake, Source, read_source, shown_key, shown_path
 from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "pipelines.yaml"
 CONFIG_PATH_ENV_VAR = "PIPELINE_CONFIG"
+# A config is read whole, so its size is bounded: 1 MiB is ten times the benchmark's generated
+# 200-pipeline config. Parsing it takes well under a second (aliases are refused: source.py);
+# validating it takes time in proportion to environments x pipelines (each environment validates
+# every pipeline): 6,000 pipelines in 2 environments ~4 s, 200 x 200 (40 kB) ~7 s.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -138,9 +144,18 @@ def _written(
     env, rest = path[1], path[2:]
     if rest == ("pipelines",):  # the list as a whole (names): written once, at the top level
         return rest, EnvironmentConfig, rest
-    if rest[:1] == ("pipelines",) and len(rest) > 1 and isinstance(rest[1], int):
-        index, inner = rest[1], rest[2:]
-        name = _name_of(layout.pipelines[index]) if index < len(layout.pipelines) else None
+    names = [_name_of(p) for p in layout.pipelines]
+    # A cross-check names an enabled pipeline by its name (disabled ones are not in the
+    # environment's list, so its index there is not the file's). One renamed by an override
+    # (environments.<env>.pipelines.<name>.name) is found under no name: the environment's.
+    if (
+        rest[:1] == ("pipelines",)
+        and len(rest) > 1
+        and (isinstance(rest[1], int) or rest[1] in names)
+    ):
+        index = rest[1] if isinstance(rest[1], int) else names.index(rest[1])
+        inner = rest[2:]
+        name = names[index] if index < len(names) else None
         own_prefix: tuple[Any, ...] = ("environments", env, "pipelines", name)
         shared_prefix: tuple[Any, ...] = ("pipelines", index)
         model: type[Any] = PipelineConfig
@@ -181,10 +196,12 @@ def _describe(
         message = "unknown key" + (allowed(key, keys, "keys allowed here") if keys else "")
     elif error["type"] == "missing":
         message = "required but missing"
+    elif error["type"] == "string_pattern_mismatch":  # the rule in words, not the regex
+        message = f"{explained(str(error['ctx']['pattern']))} (got {error['input']!r})"
     elif error["type"] == "literal_error":
         choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
         message = f"{message} (got {error['input']!r}){did_you_mean(error['input'], choices)}"
-    elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
+    elif "input" in error and error["type"] not in ("value_error", "assertion_error", CROSS_CHECK):
         message += f" (got {error['input']!r})"
     return Mistake(source.line_of(path), where, message), own
 
@@ -192,7 +209,8 @@ def _describe(
 def _internal_tag(item: Any, out: list[str]) -> bool:
     if item in ("local", "s3") and out and out[-1] == "state":
         return True
-    return isinstance(item, str) and item.startswith(("function-", "literal["))
+    # function-after[...], literal[...]: not a pipeline named "function-x"
+    return isinstance(item, str) and re.match(r"(function-\w+|literal)\[", item) is not None
 
 
 def _raise(file: str, mistakes: list[Mistake]) -> None:
@@ -246,20 +264,53 @@ def parse_config(raw: Any, source: str, written: Source | None = None) -> Projec
     return config
 
 
+def _read(chosen: Path) -> str:
+    """The file's text: at most MAX_CONFIG_BYTES, UTF-8 (one line naming the file otherwise)."""
+    try:
+        with chosen.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)  # not more, whatever the file is
+            size = os.fstat(stream.fileno()).st_size
+    except OSError as error:
+        raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        shown = f"{size:,} bytes" if size > MAX_CONFIG_BYTES else "larger than that"
+        raise ConfigError(
+            f"{chosen}: the file is {shown}; a config file may be at most "
+            f"{MAX_CONFIG_BYTES:,} bytes (the benchmark's 200 pipelines are about 100 kB)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{chosen}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); save the config "
+            "as UTF-8"
+        ) from None
+
+
+def _not_yaml(chosen: Path, text: str, error: yaml.YAMLError) -> ConfigError:
+    """A YAML error as one line: the parser's problem and where it is."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow: NUL, ...
+        character = chr(error.character) if isinstance(error.character, int) else ""
+        line = text[: text.find(character)].count("\n") + 1 if character in text else None
+        at = f":{line}" if line is not None else ""
+        code = f"#x{ord(character):04x}" if character else "a character"
+        return ConfigError(f"{chosen}{at}: not valid YAML: {code}: {error.reason}")
+    mark = getattr(error, "problem_mark", None)
+    where = f":{mark.line + 1}: not valid YAML (column {mark.column + 1})" if mark else ""
+    problem = getattr(error, "problem", None) or "invalid YAML"
+    return ConfigError(f"{chosen}{where or ': not valid YAML'}: {problem}")
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> ProjectConfig:
     """Read and validate the config file (argument, then $PIPELINE_CONFIG, then the default)."""
     chosen = Path(path or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH)
-    try:
-        text = chosen.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{chosen}: cannot read config file ({error.strerror})") from None
+    text = _read(chosen)
     try:
         written = read_source(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}: not valid YAML (column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{chosen}{where or ': not valid YAML'}: {problem}") from None
+        raise _not_yaml(chosen, text, error) from None
+    _raise(str(chosen), written.refused)
     if not isinstance(written.document, dict):
         raise ConfigError(
             f"{chosen}: the top level must be a mapping with project, defaults, pipelines and "

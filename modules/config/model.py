@@ -7,22 +7,32 @@ Needs the field types and SageMaker request-shape markers of ``modules.config.fi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from modules.config.fields import (
-    ECR_IMAGE_RE,
+    ECR_IMAGE,
     IN_BUCKET,
     MODEL,
-    MODEL_PACKAGE_ARN_RE,
+    MODEL_PACKAGE_ARN,
     EcrRepositoryArn,
+    Found,
     ModelPackageGroupName,
     SecurityGroupId,
     StrictModel,
     SubnetId,
     TfStr,
+    raise_each,
     sagemaker,
+)
+from modules.config.rules import Rule
+
+ARTIFACT_KEY = Rule(
+    r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
+    "an artifact key is an S3 key ending in .tar.gz, of letters, digits and ! _ . * ' ( ) / -",
+    "churn/model.tar.gz",
 )
 
 
@@ -46,7 +56,7 @@ class ModelConfig(StrictModel):
         TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.Image", "container image")
     ] = Field(
         default=None,
-        pattern=ECR_IMAGE_RE,
+        pattern=ECR_IMAGE.pattern,
         description="ECR image URI of the inference container (with a tag or digest).",
     )
     artifact_key: Annotated[
@@ -58,14 +68,14 @@ class ModelConfig(StrictModel):
         ),
     ] = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$",
+        pattern=ARTIFACT_KEY.pattern,
         description="Key of model.tar.gz in the environment's model bucket.",
     )
     model_package_arn: Annotated[
         TfStr | None, sagemaker(f"{MODEL}.PrimaryContainer.ModelPackageName", "model package")
     ] = Field(
         default=None,
-        pattern=MODEL_PACKAGE_ARN_RE,
+        pattern=MODEL_PACKAGE_ARN.pattern,
         description="A versioned Model Registry package to deploy instead of image + artifact.",
     )
     model_package_group: ModelPackageGroupName | None = Field(
@@ -89,6 +99,10 @@ class ModelConfig(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
+        raise_each(self._source_mistakes())
+        return self
+
+    def _source_mistakes(self) -> Iterator[Found]:
         from_image = self.image is not None or self.artifact_key is not None
         sources = [
             from_image,
@@ -96,40 +110,40 @@ class ModelConfig(StrictModel):
             self.model_package_group is not None,
         ]
         if sum(sources) > 1:
-            raise ValueError(
-                "give one of image + artifact_key, model_package_arn or model_package_group"
-            )
+            yield (), "give one of image + artifact_key, model_package_arn or model_package_group"
         if not any(sources[1:]) and (self.image is None or self.artifact_key is None):
-            raise ValueError(
-                "needs both image and artifact_key (or a model_package_arn / model_package_group)"
+            yield (
+                (),
+                "needs both image and artifact_key (or a model_package_arn / model_package_group)",
             )
         if (sources[1] or sources[2]) and not self.ecr_repository_arns:
             # The package's image is pulled with the execution role: it needs the repository.
-            raise ValueError(
+            yield (
+                ("ecr_repository_arns",),
                 "a model_package_arn / model_package_group needs ecr_repository_arns: the "
-                "repositories of the packages' images, which the execution role may pull from"
+                "repositories of the packages' images, which the execution role may pull from",
             )
         if self.ecr_repository_arns and self.image is not None:
-            raise ValueError(
-                "ecr_repository_arns is for registry packages; an image grants its own repository"
+            yield (
+                ("ecr_repository_arns",),
+                "ecr_repository_arns is for registry packages; an image grants its own repository",
             )
-        return self
 
     @property
     def resolved_per_run(self) -> bool:
         """The model is created per run from the newest approved package of a group."""
         return self.model_package_group is not None
 
-    def source_regions(self) -> list[tuple[str, str]]:
-        """(field, region) of each region-bound source of the model: image host, package ARN,
-        registry repositories."""
-        found = []
+    def source_regions(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(field's location in the model, region) of each region-bound source of the model:
+        image host, package ARN, registry repositories."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
         if self.ecr_repository is not None:
-            found.append(("image", self.ecr_repository[1]))
+            found.append((("image",), self.ecr_repository[1]))
         if self.model_package_arn is not None:
-            found.append(("model_package_arn", self.model_package_arn.split(":")[3]))
+            found.append((("model_package_arn",), self.model_package_arn.split(":")[3]))
         for index, arn in enumerate(self.ecr_repository_arns):
-            found.append((f"ecr_repository_arns[{index}]", arn.split(":")[3]))
+            found.append((("ecr_repository_arns", index), arn.split(":")[3]))
         return found
 
     @property
@@ -137,6 +151,6 @@ class ModelConfig(StrictModel):
         """(account, region, repository) of the image, for a pull permission scoped to it."""
         if self.image is None:
             return None
-        match = re.match(ECR_IMAGE_RE, self.image)
+        match = re.match(ECR_IMAGE.pattern, self.image)
         assert match is not None  # guaranteed by the field pattern
         return match["account"], match["region"], match["repository"]

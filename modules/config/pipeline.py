@@ -7,6 +7,7 @@ and the freshness window fits the schedule (arithmetic in ``modules.schedule_win
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -16,15 +17,17 @@ from modules.config.fields import (
     IN_BUCKET,
     INPUT_S3_URI,
     LONGEST_RUN_ID,
-    MARKER_RE,
-    PIPELINE_RE,
-    S3_KEY_PREFIX_RE,
+    MARKER,
+    PIPELINE_NAME,
+    S3_KEY_PREFIX,
     TAG_VALUE,
     TRANSFORM,
+    Found,
     InputPrefix,
     SageMakerField,
     StrictModel,
     TfStr,
+    raise_each,
     sagemaker,
 )
 from modules.config.model import ModelConfig
@@ -76,7 +79,7 @@ class EventTrigger(StrictModel):
 
     marker: TfStr = Field(
         default="_SUCCESS",
-        pattern=MARKER_RE,
+        pattern=MARKER.pattern,
         description="Object name that marks a complete input folder, e.g. _SUCCESS.",
     )
 
@@ -86,7 +89,9 @@ class PipelineConfig(StrictModel):
 
     # No length limit of its own: every name built from it is checked against its AWS limit
     # (ProjectConfig._names_fit), which leaves 63 - 33 - len("<project>-<env>-") characters.
-    name: Annotated[TfStr, *TAG_VALUE] = Field(pattern=PIPELINE_RE, description="Pipeline name.")
+    name: Annotated[TfStr, *TAG_VALUE] = Field(
+        pattern=PIPELINE_NAME.pattern, description="Pipeline name."
+    )
     description: TfStr = Field(default="", max_length=256, description="Free text, on resources.")
     enabled: bool = Field(
         default=True,
@@ -112,7 +117,7 @@ class PipelineConfig(StrictModel):
         ),
     ] = Field(
         default=None,
-        pattern=S3_KEY_PREFIX_RE,
+        pattern=S3_KEY_PREFIX.pattern,
         description="Output prefix in the output bucket (default '<name>/'); "
         "each run writes under '<prefix><run id>/'.",
     )
@@ -137,61 +142,71 @@ class PipelineConfig(StrictModel):
     notify_on_success: bool = Field(default=False, description="Notify on successful runs.")
 
     @model_validator(mode="after")
-    def _run_input_under_the_pipeline(self) -> PipelineConfig:
+    def _cross_checks(self) -> PipelineConfig:
+        raise_each([*self._run_input_mistakes(), *self._freshness_mistakes()])
+        return self
+
+    def _run_input_mistakes(self) -> Iterator[Found]:
         # What CheckRunInput would refuse at every scheduled run (RejectRunInput), refused here.
         requested = self.schedule.payload.get("input_prefix")
         if requested is not None and not requested.startswith(self.default_input_prefix):
-            raise ValueError(
-                f"schedule.payload.input_prefix {requested!r} is not under the pipeline's input "
-                f"prefix {self.default_input_prefix!r}"
+            yield (
+                ("schedule", "payload", "input_prefix"),
+                f"{requested!r} is not under the pipeline's input prefix "
+                f"{self.default_input_prefix!r}",
             )
         if self.schedule.input_folder is not None and requested is not None:
             # CheckScheduledRun derives the folder only for a run input without a prefix: the
             # payload's prefix would win at every run and the folder would never be read.
-            raise ValueError(
-                "schedule.payload.input_prefix and schedule.input_folder both say what a "
-                "scheduled run reads (the payload's prefix would win at every run); keep one"
+            yield (
+                ("schedule", "input_folder"),
+                "would never be read: schedule.payload.input_prefix also says what a scheduled "
+                "run reads, and wins at every run; keep one of the two",
             )
-        if self.schedule.input_folder is not None:
+        elif self.schedule.input_folder is not None:
             # Scheduled runs read <prefix><folder>/: its longest rendering must fit in S3Uri.
-            SageMakerField(INPUT_S3_URI, "input location (with input_folder)", IN_BUCKET)(
-                f"{self.default_input_prefix}{folders.longest(self.schedule.input_folder)}/"
-            )
-        return self
+            try:
+                SageMakerField(INPUT_S3_URI, "input location (with input_folder)", IN_BUCKET)(
+                    f"{self.default_input_prefix}{folders.longest(self.schedule.input_folder)}/"
+                )
+            except ValueError as error:
+                yield (), str(error)
 
-    @model_validator(mode="after")
-    def _freshness_window_within_the_dates(self) -> PipelineConfig:
-        # A freshness alarm treats missing data as breaching: it would fire until start_date and
-        # for ever after end_date. Such schedules get none; an explicit window would be ignored.
-        dated = [d for d in ("start_date", "end_date") if getattr(self.schedule, d) is not None]
-        if dated and self.alarms.freshness_window_hours is not None:
-            raise ValueError(
-                f"alarms.freshness_window_hours: a schedule with {' and '.join(dated)} has no "
-                "freshness alarm (it would fire before the start and after the end); remove "
-                "the window, or the start_date once the schedule has started"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _freshness_window_has_margin(self) -> PipelineConfig:
+    def _freshness_mistakes(self) -> Iterator[Found]:
         window = self.alarms.freshness_window_hours
+        where = ("alarms", "freshness_window_hours")
+        # A freshness alarm treats missing data as breaching: it would fire until start_date and
+        # for ever after end_date. Such schedules get none; an explicit window would be ignored
+        # (so its margin is not checked either).
+        dated = [d for d in ("start_date", "end_date") if getattr(self.schedule, d) is not None]
+        if dated and window is not None:
+            yield (
+                where,
+                f"a schedule with {' and '.join(dated)} has no freshness alarm (it would fire "
+                "before the start and after the end); remove the window, or the start_date once "
+                "the schedule has started",
+            )
+            return
         interval = interval_hours(self.schedule.expression)
         if window is None or interval is None or not self.alarms.freshness:
-            return self
+            return
         needed = shortest_window_hours(interval)
-        if window < needed:
-            if needed > MAX_FRESHNESS_HOURS:
-                raise ValueError(
-                    f"alarms.freshness_window_hours {window} leaves no margin over the schedule's "
-                    f"{interval} h interval, and CloudWatch evaluates at most "
-                    f"{MAX_FRESHNESS_HOURS} h: set alarms.freshness: false for this schedule"
-                )
-            raise ValueError(
-                f"alarms.freshness_window_hours {window} is too short: at least {needed} for "
-                f"this schedule (interval {interval} h + {needed - interval} h for a run to "
-                "finish, a late start or a daylight-saving shift)"
+        if window >= needed:
+            return
+        if needed > MAX_FRESHNESS_HOURS:
+            yield (
+                where,
+                f"{window} leaves no margin over the schedule's {interval} h interval, and "
+                f"CloudWatch evaluates at most {MAX_FRESHNESS_HOURS} h: set alarms.freshness: "
+                "false for this schedule",
             )
-        return self
+        else:
+            yield (
+                where,
+                f"{window} is too short: at least {needed} for this schedule (interval "
+                f"{interval} h + {needed - interval} h for a run to finish, a late start or a "
+                "daylight-saving shift)",
+            )
 
     @property
     def freshness_window_hours(self) -> int | None:

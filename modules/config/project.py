@@ -1,46 +1,60 @@
-"""The whole config after merging: the project and its environments, and the rules across them."""
+"""The whole config after merging: the project and its environments, and the rules across them
+(the names built from them fit AWS's limits, environments sharing a state bucket agree on it),
+each reporting every mistake it finds."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pydantic import Field, model_validator
 
-from modules.config.aws_names import check_name
+from modules.config.aws_names import check_name, name_rule
 from modules.config.environment import EnvironmentConfig
-from modules.config.fields import PROJECT_RE, StrictModel, TfStr
+from modules.config.fields import PROJECT_NAME, Found, StrictModel, TfStr, raise_each
 from modules.config.state import S3State
-from modules.naming import Names
+from modules.naming import Limit, Names
 
 
 class ProjectConfig(StrictModel):
     """The whole file, after merging: the project and its environments."""
 
-    project: TfStr = Field(pattern=PROJECT_RE, description="Short project name, in every name.")
+    project: TfStr = Field(
+        pattern=PROJECT_NAME.pattern, description="Short project name, in every name."
+    )
     environments: dict[TfStr, EnvironmentConfig] = Field(min_length=1)
     source: str = Field(default="", exclude=True, description="The file this came from.")
 
     @model_validator(mode="after")
-    def _names_fit(self) -> ProjectConfig:
-        # Every name Names builds, against its request member's limits (botocore's where its
-        # models publish them). Account ids are always 12 digits: an unpinned one is measured as
-        # zeros.
-        for env in self.environments.values():
-            names = Names(self.project, env.name)
-            checks = [
-                (f"environments.{env.name}", limit)
-                for limit in names.limits(env.account_id or "0" * 12, env.region)
-            ]
-            for pipeline in env.pipelines:
-                where = f"environments.{env.name}.pipelines[{pipeline.name}].name"
-                checks += [(where, limit) for limit in names.of_pipeline(pipeline.name).limits()]
-            for where, limit in checks:
-                try:
-                    check_name(limit)
-                except ValueError as error:
-                    raise ValueError(f"{where}: {error}") from None
+    def _cross_checks(self) -> ProjectConfig:
+        raise_each([*self._name_mistakes(), *self._state_bucket_mistakes()])
         return self
 
-    @model_validator(mode="after")
-    def _state_buckets_agree(self) -> ProjectConfig:
+    def _name_mistakes(self) -> Iterator[Found]:
+        # Every name Names builds, against its request member's limits (botocore's where its
+        # models publish them). Account ids are always 12 digits: an unpinned one is measured as
+        # zeros. One line per environment (the names of its own) and one per pipeline: the name
+        # that overflows its limit most (shortening by that much fits them all), the same line
+        # under every environment where one is refused (the loader names them, merged).
+        worst: dict[str, str] = {}
+        overflow: dict[str, int] = {}
+        refused_in: dict[str, list[str]] = {}
+        for key, env in self.environments.items():
+            names = Names(self.project, env.name)
+            refused = _worst_refusal(names.limits(env.account_id or "0" * 12, env.region))
+            if refused is not None:
+                yield ("environments", key), refused[1]
+            for pipeline in env.pipelines:
+                refused = _worst_refusal(names.of_pipeline(pipeline.name).limits())
+                if refused is None:
+                    continue
+                refused_in.setdefault(pipeline.name, []).append(key)
+                if refused[0] > overflow.get(pipeline.name, -1):
+                    overflow[pipeline.name], worst[pipeline.name] = refused
+        for name, keys in refused_in.items():
+            for key in keys:
+                yield ("environments", key, "pipelines", name, "name"), worst[name]
+
+    def _state_bucket_mistakes(self) -> Iterator[Found]:
         # One state bucket is one bootstrap resource: environments that share it must agree on
         # where it is. (Lock tables may differ: the bootstrap stack creates every one named.)
         # Nor on its account: a bucket and its key live in one account, each backend names the
@@ -49,24 +63,37 @@ class ProjectConfig(StrictModel):
         regions: dict[str, tuple[str, str]] = {}
         accounts: dict[str, tuple[str, str | None]] = {}
         for env, state in self.s3_states:
+            here = ("environments", env.name, "state")
             region = state.region or env.region
             first = regions.setdefault(state.bucket, (env.name, region))
             if first[1] != region:
-                raise ValueError(
-                    f"environments.{env.name}.state.region: state bucket {state.bucket} is in "
-                    f"{first[1]} for environment {first[0]!r} but {region} here; give it one region"
+                yield (
+                    (*here, "region"),
+                    f"state bucket {state.bucket} is in {first[1]} for environment {first[0]!r} "
+                    f"but {region} here; give it one region",
                 )
             owner = accounts.setdefault(state.bucket, (env.name, env.account_id))
             if owner[1] != env.account_id:
-                raise ValueError(
-                    f"environments.{env.name}.state.bucket: state bucket {state.bucket} is used "
-                    f"by environment {owner[0]!r} (account {owner[1] or 'not pinned'}) and here "
-                    f"(account {env.account_id or 'not pinned'}); a state bucket belongs to one "
-                    "account: give each account its own bucket, and pin account_id on every "
-                    "environment that shares one"
+                yield (
+                    (*here, "bucket"),
+                    f"state bucket {state.bucket} is used by environment {owner[0]!r} (account "
+                    f"{owner[1] or 'not pinned'}) and here (account "
+                    f"{env.account_id or 'not pinned'}); a state bucket belongs to one account: "
+                    "give each account its own bucket, and pin account_id on every environment "
+                    "that shares one",
                 )
-        return self
 
     @property
     def s3_states(self) -> list[tuple[EnvironmentConfig, S3State]]:
         return [(e, e.state) for e in self.environments.values() if isinstance(e.state, S3State)]
+
+
+def _worst_refusal(limits: list[Limit]) -> tuple[int, str] | None:
+    """The refused name that is longest over its limit (its overflow and message), if any."""
+    refused: list[tuple[int, str]] = []
+    for limit in limits:
+        try:
+            check_name(limit)
+        except ValueError as error:
+            refused.append((len(limit.name) - name_rule(limit.member).max_length, str(error)))
+    return max(refused, key=lambda found: found[0]) if refused else None

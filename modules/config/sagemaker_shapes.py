@@ -3,8 +3,8 @@
 ``check_shape`` refuses a value (one line) that SageMaker's API model would refuse for a shape:
 enums, lengths, patterns, ranges, map and list sizes, through keys, values and items;
 ``describe_shape`` says a member's limits in a few words for the config reference. Needs the
-shapes (``modules.config.botocore_facts``) and the Java-pattern converter
-(``modules.config.aws_names``).
+shapes (``modules.config.botocore_facts``), the Java-pattern converter
+(``modules.config.aws_names``) and the patterns' rules in words (``modules.config.rules``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from modules.config.aws_names import java_pattern
 from modules.config.botocore_facts import sagemaker_shape
+from modules.config.rules import explained
 from modules.config.suggest import allowed
 
 
@@ -29,7 +30,8 @@ def check_shape(value: Any, shape: dict[str, Any], what: str) -> None:
                 f"(SageMaker's limit), got {len(value)}"
             )
         if "pattern" in shape and not java_pattern(shape["pattern"]).fullmatch(value):
-            raise ValueError(f"{what} {value!r} does not match SageMaker's {shape['pattern']!r}")
+            hint = explained(shape["pattern"], "a character it has, or their order")
+            raise ValueError(f"SageMaker refuses {what} {value!r}: {hint}")
     elif kind in ("integer", "long"):
         low, high = shape.get("min"), shape.get("max")
         if (low is not None and value < low) or (high is not None and value > high):

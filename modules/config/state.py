@@ -6,7 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from modules.config.fields import BUCKET_RE, StrictModel, TfStr
+from modules.config.fields import BUCKET_NAME, StrictModel, TfStr
+from modules.config.rules import Rule
+
+KEY_PREFIX = Rule(
+    r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+    "a key prefix is folder names of letters, digits and _ . - joined by / (no / at either end)",
+    "cdktf/mlbatch",
+)
+DYNAMODB_TABLE = Rule(
+    r"^[A-Za-z0-9_.-]{3,255}$",
+    "a DynamoDB table name is 3-255 letters, digits and _ . -",
+    "terraform-locks",
+)
 
 # Beside cdktf.json, outside cdktf.out/ (which every synth replaces).
 DEFAULT_STATE_PATH = "terraform.{stack}.tfstate"
@@ -35,20 +47,22 @@ class S3State(StrictModel):
     """Remote state in S3: encrypted, locked, one key per stack."""
 
     backend: Literal["s3"] = Field(description="Selects this kind of state.")
-    bucket: TfStr = Field(pattern=BUCKET_RE, description="State bucket (from the bootstrap stack).")
+    bucket: TfStr = Field(
+        pattern=BUCKET_NAME.pattern, description="State bucket (from the bootstrap stack)."
+    )
     region: TfStr | None = Field(
         default=None, description="Bucket region (default: environment's)."
     )
     key_prefix: TfStr = Field(
         default="cdktf",
-        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        pattern=KEY_PREFIX.pattern,
         description="State keys are <key_prefix>/<stack>.tfstate.",
     )
     lock: Literal["lockfile", "dynamodb"] = Field(
         default="lockfile", description="S3 native lock file (Terraform >= 1.10) or DynamoDB."
     )
     dynamodb_table: TfStr | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Lock table (lock: dynamodb)."
+        default=None, pattern=DYNAMODB_TABLE.pattern, description="Lock table (lock: dynamodb)."
     )
 
     @model_validator(mode="after")

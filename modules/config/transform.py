@@ -7,6 +7,7 @@ request-shape markers of ``modules.config.fields``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -16,7 +17,7 @@ from modules.config.aws_facts import (
     MAX_PAYLOAD_MB,
     has_instance_storage,
 )
-from modules.config.fields import TRANSFORM, StrictModel, TfStr, sagemaker
+from modules.config.fields import TRANSFORM, Found, StrictModel, TfStr, raise_each, sagemaker
 
 
 class DataProcessing(StrictModel):
@@ -99,14 +100,22 @@ class TransformConfig(StrictModel):
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> TransformConfig:
+        raise_each(self._mistakes())
+        return self
+
+    def _mistakes(self) -> Iterator[Found]:
         # Rules SageMaker states in prose, not in its API model (aws_facts has their pages).
         if self.max_payload_mb > MAX_PAYLOAD_MB:
-            raise ValueError(f"max_payload_mb may be at most {MAX_PAYLOAD_MB} (SageMaker's limit)")
-        product = self.max_concurrent_transforms * self.max_payload_mb
-        if product > MAX_PAYLOAD_MB:
-            raise ValueError(
+            yield (
+                ("max_payload_mb",),
+                f"max_payload_mb may be at most {MAX_PAYLOAD_MB} (SageMaker's limit)",
+            )
+        elif (product := self.max_concurrent_transforms * self.max_payload_mb) > MAX_PAYLOAD_MB:
+            # (Not also said when max_payload_mb alone is over: one fix, one line.)
+            yield (
+                ("max_concurrent_transforms",),
                 f"max_concurrent_transforms x max_payload_mb is {product}; SageMaker allows at "
-                f"most {MAX_PAYLOAD_MB} (MB in flight per instance)"
+                f"most {MAX_PAYLOAD_MB} (MB in flight per instance)",
             )
         processing = self.data_processing
         if (
@@ -115,12 +124,12 @@ class TransformConfig(StrictModel):
             self.content_type not in DATA_PROCESSING_CONTENT_TYPES
             or self.split_type in ("RecordIO", "TFRecord")
         ):
-            raise ValueError(
+            yield (
+                ("data_processing",),
                 "data_processing (filters, join_source) works only on CSV and JSON / JSON Lines "
                 f"input: content_type must be one of {', '.join(DATA_PROCESSING_CONTENT_TYPES)} "
-                f"and split_type None or Line (got {self.content_type}, {self.split_type})"
+                f"and split_type None or Line (got {self.content_type}, {self.split_type})",
             )
-        return self
 
     @property
     def has_instance_storage(self) -> bool:

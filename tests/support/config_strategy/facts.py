@@ -16,7 +16,7 @@ from modules.config import (
 from modules.config.aws_facts import SUPPORTED_PARTITIONS
 from modules.config.aws_names import name_rule
 from modules.config.botocore_facts import service_regions
-from modules.config.fields import ENVIRONMENT_RE, PROJECT_RE
+from modules.config.fields import ENVIRONMENT_NAME, PROJECT_NAME
 from modules.naming import RUN_HASH_LENGTH
 
 LOWER_ALNUM = string.ascii_lowercase + string.digits
@@ -44,8 +44,8 @@ def names_matching(pattern: str) -> st.SearchStrategy[str]:
     )
 
 
-PROJECT_NAMES = names_matching(PROJECT_RE)
-ENVIRONMENT_NAMES = names_matching(ENVIRONMENT_RE).filter(
+PROJECT_NAMES = names_matching(PROJECT_NAME.pattern)
+ENVIRONMENT_NAMES = names_matching(ENVIRONMENT_NAME.pattern).filter(
     lambda name: name != RESERVED_ENVIRONMENT_NAME
 )
 REGIONS = sorted(r for r in service_regions() if partition_of(r) in SUPPORTED_PARTITIONS)

@@ -4,6 +4,7 @@ prefixes, triggers and run options.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import strategies as st
@@ -138,7 +139,8 @@ def model_in(source: dict[str, Any], region: str, name: str) -> dict[str, Any]:
         }
     else:
         model = {"model_package_group": source["package"], "ecr_repository_arns": [repository_arn]}
-    return {**model, **source["extra"]}
+    # A copy: a value shared by two documents' places would be written as a YAML alias.
+    return {**model, **json.loads(json.dumps(source["extra"]))}
 
 
 @st.composite
