@@ -12,6 +12,8 @@ pytest plugin that marks tests by what they need. (Fixtures stay in tests/confte
   tests/test_ops_cli.py and `make check`'s execution gate);
 - ``jsonata``: the definitions' JSONata expressions evaluated by the npm ``jsonata`` library;
 - ``ops_stubs``: botocore Stubber-backed AWS clients for the operations tool's tests;
+- ``plan_review``: the plan reviewer run on plans built from two synthesized configs, and its
+  review read by section and pipeline (tests/test_plan_review_*.py);
 - ``markers``: the pytest plugin (``-p tests.support.markers`` in pyproject.toml) that marks each
   test ``engine``, ``npm``, ``scanners``, ``terraform``, ``go`` or ``eager`` and adds ``--quick``;
 - ``environments``: where the tools the tests, `make check` and `make bench` run are installed (the
