@@ -14,6 +14,8 @@ pytest plugin that marks tests by what they need. (Fixtures stay in tests/confte
 - ``ops_stubs``: botocore Stubber-backed AWS clients for the operations tool's tests;
 - ``ops_cli``: the operations tool's commands run and read at 80 columns, the AWS answers each
   meets, and the failed run `why` explains (tests/test_ops_cli_*.py, tests/test_ops_docs.py);
+- ``workflow``: a pipeline's workflow definition built on fixed names and ARNs, outside a stack
+  (tests/test_workflow_*.py);
 - ``plan_review``: the plan reviewer run on plans built from two synthesized configs, and its
   review read by section and pipeline (tests/test_plan_review_*.py);
 - ``markers``: the pytest plugin (``-p tests.support.markers`` in pyproject.toml) that marks each
