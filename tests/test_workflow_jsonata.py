@@ -14,7 +14,7 @@ from modules.config import S3_KEY_PREFIX, ProjectConfig
 from modules.workflow import build_definition
 from modules.workflow.state_names import BUILD_MANIFEST, COUNT_EARLIER_RUNS, INPUT_FROM_SCHEDULE
 from tests.support.jsonata import Jsonata
-from tests.test_workflow import TARGETS, _pipeline
+from tests.support.workflow import TARGETS, pipeline_of
 
 START = "2026-11-27T02:00:00.000Z"
 
@@ -32,7 +32,7 @@ def _with_prefix(make_config: Callable[..., ProjectConfig], prefix: str) -> dict
         raw["pipelines"][0]["output_prefix"] = prefix
 
     config = make_config(edit)
-    pipeline = _pipeline(config, "prod", "churn")
+    pipeline = pipeline_of(config, "prod", "churn")
     return build_definition(pipeline, TARGETS)["States"]
 
 
@@ -83,7 +83,7 @@ def _earlier_runs(jsonata: Jsonata, states: dict[str, Any], me: str, running: li
 
 @pytest.fixture(scope="module")
 def guarded(default_config: ProjectConfig) -> dict[str, Any]:
-    return build_definition(_pipeline(default_config, "dev", "churn"), TARGETS)["States"]
+    return build_definition(pipeline_of(default_config, "dev", "churn"), TARGETS)["States"]
 
 
 def test_overlap_guard_skips_only_for_a_run_that_started_earlier(

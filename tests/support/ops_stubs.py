@@ -1,6 +1,10 @@
 """botocore Stubber-backed AWS for the operations tool's tests: real boto3 clients whose every
 request is checked against the service model (and against the parameters a test expects) and
-answered with a response that is checked against the model too."""
+answered with a response that is checked against the model too.
+
+The tests run on tests/fixtures/ops.yaml (``OPS_CONFIG``); which of its environments and pipelines
+a test works on is the test's to name: nothing here knows them, and a region is the one the config
+gives the environment."""
 
 from __future__ import annotations
 
@@ -26,7 +30,9 @@ SERVICES = ("stepfunctions", "sagemaker", "logs", "s3", "sts")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
-def target(environment: str = "prod", pipeline: str = "churn") -> Target:
+def target(environment: str, pipeline: str) -> Target:
+    """A pipeline of the ops config as the tool resolves it (STS, asked where the environment
+    pins no account, answers 111122223333)."""
     return resolve(load_config(OPS_CONFIG), environment, pipeline, lambda: "111122223333")
 
 
@@ -52,11 +58,15 @@ def _session() -> boto3.session.Session:
 
 @dataclass
 class StubbedAws:
-    region: str = "eu-west-1"
+    """The AWS of one environment of the ops config: its clients are in the environment's region."""
+
+    environment: str
+    region: str = field(init=False)
     clients: Clients = field(init=False)
     stubs: dict[str, Stubber] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.region = load_config(OPS_CONFIG).environments[self.environment].region
         session = _session()
         self.clients = Clients(
             *(session.client(name, region_name=self.region) for name in SERVICES)

@@ -1,5 +1,5 @@
 """A plan-shaped diff of two synthesized stacks: what `make review` reviews (no AWS account, no
-provider, no state), and what tests/test_plan_review.py reviews this project's resources with.
+provider, no state), and what tests/test_plan_review_*.py review this project's resources with.
 
 `terraform plan` needs the AWS provider, credentials and state. Instead a plan is computed from
 two synthesized stacks (before/after, from two configs or two commits) and written in

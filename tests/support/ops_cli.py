@@ -1,0 +1,325 @@
+"""The operations tool's commands (tools/ops/cli.py) as tests/test_ops_cli_*.py and
+tests/test_ops_docs.py run them: a command line run and read at 80 columns (``invoke``), the
+AWS answers each command meets (``expect_*``, ``scenario_*``, on tests/support/ops_stubs.py), and
+a run that failed, executed on the Step Functions engine for ``why`` to explain.
+
+Plain functions, no fixtures: each test module declares the fixtures it uses (``ops_config``,
+``churn``, ``failed_run``) on top of these, naming the environment and pipeline of
+tests/fixtures/ops.yaml it works on.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from modules.config import ProjectConfig, load_config
+from modules.stack_names import stack_name
+from tests.support.executions import happy_mocks, named_scenarios, transform_failure
+from tests.support.machines import Machine, load_machines
+from tests.support.ops_stubs import (
+    NOW,
+    OPS_CONFIG,
+    StubbedAws,
+    described,
+    listed,
+    succeeded_output,
+)
+from tests.support.sfn_engine import Engine, Execution
+from tools.ops import cli
+from tools.ops.target import Target
+
+WEEK = [f"2026-11-{day}" for day in range(20, 27)]
+
+
+def using_ops_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The ``ops_config`` fixture's body: the tool reads the ops config; afterwards its runtime
+    (AWS clients, clock, console) is the real one again."""
+    monkeypatch.setenv("PIPELINE_CONFIG", str(OPS_CONFIG))
+    yield
+    cli.RUNTIME = cli.Runtime()
+
+
+def invoke(command: str) -> tuple[int, str]:
+    """Run one command line (``./ops ...``) and return its exit code and what it printed."""
+    args = shlex.split(command)
+    assert args[0] == "./ops", command
+    result = CliRunner().invoke(cli.app, args[1:])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    console: Console = cli.RUNTIME.console
+    text = console.export_text()
+    # Only links may be longer (printed whole, for the terminal to wrap and keep clickable).
+    too_wide = [line for line in text.splitlines() if len(line) > 80 and "https://" not in line]
+    assert not too_wide, too_wide
+    return result.exit_code, text
+
+
+def backfill_name(folder: str, token: str = "a1b2") -> str:
+    return f"backfill-{folder}-20261201T080000Z-{token}"
+
+
+def _backfill_input(folder: str) -> dict[str, str]:
+    return {"scheduled_time": f"{folder}T00:00:00Z", "trigger": "backfill"}
+
+
+def expect_backfill_run(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
+    """One backfill run of a date: started with a scheduled run's input, then polled until done."""
+    expect_backfill_start(aws, t, folder, token)
+    expect_backfill_done(aws, t, folder, token)
+
+
+def expect_backfill_start(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
+    name = backfill_name(folder, token)
+    aws.expect(
+        "stepfunctions",
+        "start_execution",
+        {"executionArn": t.execution_arn(name), "startDate": NOW},
+        stateMachineArn=t.state_machine_arn,
+        name=name,
+        input=json.dumps(_backfill_input(folder), sort_keys=True),
+    )
+
+
+def expect_backfill_done(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
+    name = backfill_name(folder, token)
+    run_input = _backfill_input(folder)
+    output = succeeded_output(t, name, f"{t.pipeline.default_input_prefix}{folder}/")
+    aws.expect(
+        "stepfunctions",
+        "describe_execution",
+        described(t, name, "SUCCEEDED", NOW, run_input, output=output),
+        executionArn=t.execution_arn(name),
+    )
+
+
+def expect_listing(aws: StubbedAws, t: Target, executions: list[dict[str, Any]]) -> None:
+    aws.expect(
+        "stepfunctions",
+        "list_executions",
+        {"executions": executions},
+        stateMachineArn=t.state_machine_arn,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios: the AWS answers each command meets (tests/test_ops_cli_*.py, and every command of
+# the runbook in tests/test_ops_docs.py)
+
+
+def scenario_backfill(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    """A week with no earlier backfill runs: started in date order, ``--parallel`` at a time."""
+    expect_listing(aws, t, [])
+    if flags.get("--dry-run"):
+        return
+    at_once = int(flags.get("--parallel") or 1)
+    for first in range(0, len(WEEK), at_once):
+        batch = WEEK[first : first + at_once]
+        for folder in batch:
+            expect_backfill_start(aws, t, folder)
+        for folder in batch:
+            expect_backfill_done(aws, t, folder)
+
+
+def scenario_runs(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    scheduled = {"scheduled_time": "2026-11-30T02:00:00Z", "trigger": "schedule"}
+    failed_cause = json.dumps(
+        {
+            "TransformJobName": f"{t.names.run_prefix}{'9' * 32}",
+            "TransformJobStatus": "Failed",
+            "FailureReason": "ClientError: See job logs for more information",
+        }
+    )
+    runs = [
+        ("b1f0c2aa-44c1-4c7e-9d7e-3f2a9c1d5e01", "SUCCEEDED", NOW - timedelta(hours=6)),
+        ("0b7d3e9a-8f0e-4a51-a1c2-77e0f6b1c9d2", "FAILED", NOW - timedelta(days=1, hours=6)),
+        (backfill_name("2026-11-20"), "RUNNING", NOW - timedelta(minutes=5)),
+    ]
+    aws.expect(
+        "stepfunctions",
+        "list_executions",
+        {"executions": [listed(t, name, status, start) for name, status, start in runs]},
+        stateMachineArn=t.state_machine_arn,
+        maxResults=10,
+    )
+    for name, status, start in runs:
+        run_input = scheduled
+        extra: dict[str, Any] = {}
+        if status == "SUCCEEDED":
+            prefix = f"{t.pipeline.default_input_prefix}2026-11-30/"
+            extra["output"] = succeeded_output(t, name, prefix)
+        elif status == "FAILED":
+            extra |= {"error": "States.TaskFailed", "cause": failed_cause}
+        else:
+            run_input = {"scheduled_time": "2026-11-20T00:00:00Z", "trigger": "backfill"}
+        aws.expect(
+            "stepfunctions",
+            "describe_execution",
+            described(t, name, status, start, run_input, **extra),
+            executionArn=t.execution_arn(name),
+        )
+
+
+def scenario_run(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    name = "manual-20261201T080000Z-a1b2"
+    run_input: dict[str, Any] = {"trigger": "manual"}
+    if isinstance(flags.get("--input-prefix"), str):
+        run_input["input_prefix"] = flags["--input-prefix"]
+    aws.expect(
+        "stepfunctions",
+        "start_execution",
+        {"executionArn": t.execution_arn(name), "startDate": NOW},
+        stateMachineArn=t.state_machine_arn,
+        name=name,
+        input=json.dumps(run_input, sort_keys=True),
+    )
+    if not flags.get("--wait"):
+        return
+    arn = t.execution_arn(name)
+    running = described(t, name, "RUNNING", NOW, run_input)
+    prefix = str(run_input.get("input_prefix", t.pipeline.default_input_prefix))
+    done = described(
+        t, name, "SUCCEEDED", NOW, run_input, minutes=1, output=succeeded_output(t, name, prefix)
+    )
+    for answer in (running, done, done):  # poll, poll, the summary row
+        aws.expect("stepfunctions", "describe_execution", answer, executionArn=arn)
+
+
+# --------------------------------------------------------------------------------------------
+# The failed run that `why` explains
+
+FAILED_RUN = "3f1d2c4b-5a6e-4f70-8192-a3b4c5d6e7f8"
+
+
+def synthesized_machine(
+    synth_env: Callable[[ProjectConfig, str], str], environment: str, pipeline: str
+) -> Machine:
+    """The ``churn`` fixture's body: a pipeline's state machine in an environment of the ops
+    config, as synthesized (that environment alone)."""
+    loaded = load_config(OPS_CONFIG)
+    config = loaded.model_copy(
+        update={"environments": {environment: loaded.environments[environment]}}
+    )
+    synthesized = json.loads(synth_env(config, environment))
+    [machine] = [
+        m
+        for m in load_machines(config, {stack_name(config.project, environment): synthesized})
+        if m.pipeline.name == pipeline
+    ]
+    return machine
+
+
+_FAILED_RUNS: dict[tuple[int, str], Execution] = {}
+
+
+def failed_execution(engine: Engine, machine: Machine) -> Execution:
+    """The ``failed_run`` fixture's body: a transform job that fails, run on the Step Functions
+    engine (its real history), named ``FAILED_RUN``. Run once per engine and machine: the engine
+    refuses a second execution of that name, and the modules that ask for it may share one
+    engine (one per session: a run without xdist, or both modules on one worker)."""
+    key = (id(engine), machine.name)
+    if key not in _FAILED_RUNS:
+        [scenario] = [s for s in named_scenarios(engine, machine) if s.name == "scheduled"]
+        mocks = transform_failure(happy_mocks(machine, FAILED_RUN))  # the job fails, as named
+        run = engine.run(machine.name, machine.definition, FAILED_RUN, scenario.input, mocks)
+        assert run.status == "FAILED"
+        _FAILED_RUNS[key] = _as_aws_records(run)
+    return _FAILED_RUNS[key]
+
+
+def _as_aws_records(run: Execution) -> Execution:
+    """The engine's history with what AWS's model requires and the engine leaves out of a mocked
+    task's failure: the resource of the task (taken from its TaskScheduled event)."""
+    events, resource = [], {}
+    for event in run.events:
+        if event["type"] == "TaskScheduled":
+            details = event["taskScheduledEventDetails"]
+            resource = {k: details[k] for k in ("resourceType", "resource")}
+        if event["type"] == "TaskFailed":
+            event = {**event, "taskFailedEventDetails": resource | event["taskFailedEventDetails"]}
+        events.append(event)
+    return replace(run, events=events)
+
+
+def scenario_why(run: Execution) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
+    """What `why` meets explaining ``run`` (named ``FAILED_RUN``): found as the last failed run,
+    unless the command line names it."""
+
+    def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+        if flags.get("run") is None:
+            for status in cli.FAILED_STATUSES:
+                found = [listed(t, FAILED_RUN, "FAILED", NOW)] if status == "FAILED" else []
+                aws.expect(
+                    "stepfunctions",
+                    "list_executions",
+                    {"executions": found},
+                    stateMachineArn=t.state_machine_arn,
+                    statusFilter=status,
+                    maxResults=1,
+                )
+        arn = t.execution_arn(FAILED_RUN)
+        aws.expect(
+            "stepfunctions",
+            "describe_execution",
+            described(
+                t,
+                FAILED_RUN,
+                "FAILED",
+                NOW,
+                json.loads(run.events[0]["executionStartedEventDetails"]["input"]),
+                error=run.error,
+                cause=run.cause,
+            ),
+            executionArn=arn,
+        )
+        aws.expect(
+            "stepfunctions",
+            "get_execution_history",
+            {"events": run.events},
+            executionArn=arn,
+            maxResults=1000,
+        )
+        job = json.loads(run.cause or "{}")["TransformJobName"]
+        input_uri = f"s3://{t.bucket('input')}/{t.pipeline.default_input_prefix}"
+        aws.expect(
+            "sagemaker",
+            "describe_transform_job",
+            {
+                "TransformJobName": job,
+                "TransformJobArn": t.aws.arn("sagemaker", f"transform-job/{job}"),
+                "TransformJobStatus": "Failed",
+                "FailureReason": "ClientError: bad input",
+                "ModelName": t.names.model,
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}}
+                },
+                "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+                "CreationTime": NOW,
+            },
+            TransformJobName=job,
+        )
+        aws.expect(
+            "logs",
+            "describe_log_streams",
+            {"logStreams": [{"logStreamName": f"{job}/i-0a1b2c3d4e5f60718-1764118810"}]},
+            logGroupName="/aws/sagemaker/TransformJobs",
+            logStreamNamePrefix=f"{job}/",
+        )
+        aws.refuse(
+            "s3",
+            "get_object",
+            "NoSuchKey",
+            404,
+            Bucket=t.output_bucket,
+            Key=t.manifest_key(FAILED_RUN),
+        )
+
+    return stub

@@ -1,0 +1,159 @@
+"""`./ops runs`, `./ops why` and `./ops run` (tools/ops/cli.py) against botocore's Stubber: the
+recent runs at 80 columns, why the last run failed (explained from a real execution on the Step
+Functions engine, and the failed state found in real histories), a run started and waited for,
+and the account taken from STS when the config pins none. Every request is checked against the
+service model and the parameters expected, every answer against the model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from modules.config import ProjectConfig
+from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
+from tests.support.executions import happy_mocks, named_scenarios, throw, transform_failure
+from tests.support.machines import Machine
+from tests.support.ops_cli import (
+    FAILED_RUN,
+    failed_execution,
+    invoke,
+    scenario_run,
+    scenario_runs,
+    scenario_why,
+    synthesized_machine,
+    using_ops_config,
+)
+from tests.support.ops_stubs import FakeClock, StubbedAws, install, target
+from tests.support.sfn_engine import Engine, Execution
+
+# tests/fixtures/ops.yaml's environment with an account, the one without (STS says whose
+# credentials run the tool), and the pipeline the tests work on (`overlap: skip`).
+ENVIRONMENT = "prod"
+ENVIRONMENT_WITHOUT_ACCOUNT = "dev"
+PIPELINE = "churn"
+
+
+@pytest.fixture(autouse=True)
+def ops_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield from using_ops_config(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def churn(synth_env: Callable[[ProjectConfig, str], str]) -> Machine:
+    """The prod churn state machine of the ops config, as synthesized."""
+    return synthesized_machine(synth_env, ENVIRONMENT, PIPELINE)
+
+
+@pytest.fixture(scope="module")
+def failed_run(engine: Engine, churn: Machine) -> Execution:
+    """A transform job that fails, run on the Step Functions engine (its real history)."""
+    return failed_execution(engine, churn)
+
+
+def test_runs_shows_the_recent_runs_at_80_columns() -> None:
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    scenario_runs(aws, target(ENVIRONMENT, PIPELINE), {})
+    code, text = invoke(f"./ops runs {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0
+    assert "SUCCEEDED" in text and "FAILED" in text and "RUNNING" in text
+    assert "ClientError: See job logs" in text.replace("\n", " ").replace("  ", " ") or (
+        "ClientError" in text
+    )
+    assert "churn/2026-11-20/" in text  # a running backfill's folder, from its input
+
+
+def test_why_explains_the_last_failed_run(failed_run: Execution) -> None:
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, PIPELINE)
+    scenario_why(failed_run)(aws, t, {})
+    code, text = invoke(f"./ops why {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0
+    flat = " ".join(text.split())
+    assert f"failed state {RUN_TRANSFORM_JOB}" in flat
+    assert "error States.TaskFailed" in flat
+    assert "job status Failed: ClientError: bad input" in flat
+    assert "job log group /aws/sagemaker/TransformJobs" in flat
+    assert "job log stream mlbatch-prod-churn-" in flat and "/i-0a1b2c3d4e" in flat
+    assert f"workflow logs {t.names.state_machine_log_group}" in flat
+    assert "input s3://mlbatch-prod-input-123456789012-eu-west-1/churn/2026-11-26/" in flat
+    assert "manifest none (written on success)" in flat
+    assert f"run: {t.execution_console(t.execution_arn(FAILED_RUN))}" in text.splitlines()
+
+
+def test_run_starts_one_run_and_waits_for_it() -> None:
+    aws, clock = StubbedAws(ENVIRONMENT), FakeClock()
+    install(aws, clock)
+    scenario_run(
+        aws, target(ENVIRONMENT, PIPELINE), {"--input-prefix": "churn/2026-11-30/", "--wait": True}
+    )
+    code, text = invoke(
+        f"./ops run {ENVIRONMENT} {PIPELINE} --input-prefix churn/2026-11-30/ --wait"
+    )
+    aws.assert_done()
+    assert code == 0
+    assert "started manual-20261201T080000Z-a1b2" in text and "SUCCEEDED" in text
+    assert clock.sleeps == [60.0]
+
+
+def test_the_account_comes_from_sts_when_the_config_pins_none() -> None:
+    aws = StubbedAws(ENVIRONMENT_WITHOUT_ACCOUNT)
+    install(aws)
+    aws.expect(
+        "sts",
+        "get_caller_identity",
+        {"Account": "210987654321", "Arn": "arn:aws:iam::210987654321:user/x", "UserId": "X"},
+    )
+    t = target(ENVIRONMENT_WITHOUT_ACCOUNT, PIPELINE)
+    arn = t.state_machine_arn.replace("111122223333", "210987654321")
+    aws.expect(
+        "stepfunctions", "list_executions", {"executions": []}, stateMachineArn=arn, maxResults=10
+    )
+    code, text = invoke(f"./ops runs {ENVIRONMENT_WITHOUT_ACCOUNT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0 and "no runs yet" in text
+
+
+def test_the_failed_state_is_found_in_real_histories(engine: Engine, churn: Machine) -> None:
+    """failure_of on executions of the engine: a Fail state reached directly, a task caught by
+    the failure handling, and a run whose failure notification failed too."""
+    from tools.ops.runs import failure_of
+
+    scheduled = next(s for s in named_scenarios(engine, churn) if s.name == "scheduled")
+    invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
+    cases = {
+        "bad-input": (
+            json.dumps({"trigger": "manual", "input_prefix": "../elsewhere/"}),
+            lambda mocks: mocks,
+            (REJECT_RUN_INPUT, "InvalidRunInput"),
+        ),
+        "sagemaker-invalid": (
+            scheduled.input,
+            lambda mocks: (
+                mocks | {RUN_TRANSFORM_JOB: throw("SageMaker.AmazonSageMakerException", invalid)}
+            ),
+            (RUN_TRANSFORM_JOB, "SageMaker.AmazonSageMakerException"),
+        ),
+        "notify-fails": (
+            scheduled.input,
+            lambda mocks: (
+                transform_failure(mocks)
+                | {NOTIFY_FAILURE: throw("SNS.AuthorizationErrorException", "not authorized")}
+            ),
+            (RUN_TRANSFORM_JOB, "States.TaskFailed"),
+        ),
+    }
+    for case, (run_input, edit, expected) in cases.items():
+        name = f"ops-{case}"  # answers built for this name (the overlap guard lists it running)
+        run = engine.run(
+            churn.name, churn.definition, name, run_input, edit(happy_mocks(churn, name))
+        )
+        failure = failure_of(run.events)
+        assert (failure.state, failure.error) == expected, case
+        if case != "bad-input":
+            assert failure.transform_job and churn.is_attempt_name(failure.transform_job)
