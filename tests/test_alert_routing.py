@@ -28,13 +28,9 @@ from modules.workflow.state_names import (
     NOTIFY_SUCCESS,
 )
 from tests.conftest import CONFIGS
-from tests.support.executions import (
-    happy_mocks,
-    named_scenarios,
-    ok,
-    transform_failure,
-)
+from tests.support.executions import named_scenarios
 from tests.support.machines import Machine, load_machines
+from tests.support.mocked_answers import happy_mocks, ok, transform_failure
 from tests.support.sfn_engine import Engine
 
 ENV = "stage"

@@ -13,8 +13,9 @@ import pytest
 
 from modules.config import ProjectConfig
 from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
-from tests.support.executions import happy_mocks, named_scenarios, throw, transform_failure
+from tests.support.executions import named_scenarios
 from tests.support.machines import Machine
+from tests.support.mocked_answers import happy_mocks, throw, transform_failure
 from tests.support.ops_cli import (
     FAILED_RUN,
     failed_execution,

@@ -26,11 +26,8 @@ from tests.execution_checks.runs import (
     run_scenario,
     transform_request,
 )
-from tests.support.executions import (
-    TRANSFORM_RETRY_INTERVAL,
-    Scenario,
-    happy_mocks,
-)
+from tests.support.executions import TRANSFORM_RETRY_INTERVAL, Scenario
+from tests.support.mocked_answers import happy_mocks
 from tests.support.sfn_engine import Engine
 
 

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
 from modules.stack_names import stack_name
-from tests.support.executions import happy_mocks, named_scenarios, transform_failure
+from tests.support.executions import named_scenarios
 from tests.support.machines import Machine, load_machines
+from tests.support.mocked_answers import happy_mocks, transform_failure
 from tests.support.ops_stubs import (
     NOW,
     OPS_CONFIG,
