@@ -20,7 +20,7 @@ import yaml
 from modules.config import ConfigError, ProjectConfig, load_config, parse_config
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from tests.conftest import CONFIGS, stacks_of
-from tests.test_config import _run_app
+from tests.test_config_app import run_app
 
 IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 REPOSITORY = "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
@@ -311,7 +311,7 @@ def test_app_refuses_with_exit_2_one_line_and_writes_nothing(
 ) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(small(edit)))
-    result = _run_app(tmp_path, config)
+    result = run_app(tmp_path, config)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"config error: {config}:")

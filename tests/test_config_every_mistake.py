@@ -17,7 +17,7 @@ import yaml
 
 from modules.config import ConfigError, load_config
 from tests.conftest import EXAMPLE_CONFIG
-from tests.test_config import _run_app
+from tests.test_config_app import run_app
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
 EU_IMAGE = EXAMPLE["pipelines"][0]["model"]["image"]
@@ -88,7 +88,7 @@ def test_three_images_in_another_region_are_three_lines_at_their_own_lines(
 
 def test_the_app_reports_the_three_images_in_one_run(tmp_path: Path) -> None:
     path = _written(tmp_path, _three_images_elsewhere)
-    result = _run_app(tmp_path, path, PYTHONOPTIMIZE="1")
+    result = run_app(tmp_path, path, PYTHONOPTIMIZE="1")
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()

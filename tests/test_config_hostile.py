@@ -20,7 +20,7 @@ from modules.config import source as source_module
 from modules.config.loading import MAX_CONFIG_BYTES
 from modules.config.source import MAX_DEPTH
 from tests.conftest import EXAMPLE_CONFIG, REPO
-from tests.test_config import _run_app
+from tests.test_config_app import run_app
 
 EXAMPLE = EXAMPLE_CONFIG.read_text()
 SCHEDULE = "      expression: cron(0 2 * * ? *)\n"
@@ -114,7 +114,7 @@ def test_the_app_refuses_a_hostile_file_in_one_line(
         config, expected = _written(tmp_path, name), HOSTILE[name][1]
     started = time.monotonic()
     # -O (PYTHONOPTIMIZE) as `make synth` runs the app.
-    result = _run_app(tmp_path, config, CDKTF_OUTDIR=str(out_dir), PYTHONOPTIMIZE="1")
+    result = run_app(tmp_path, config, CDKTF_OUTDIR=str(out_dir), PYTHONOPTIMIZE="1")
     elapsed = time.monotonic() - started
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

@@ -30,7 +30,7 @@ from modules.config.loading import _describe
 from modules.config.rules import RULES, Rule, rule_for
 from modules.config.source import Source
 from tests.conftest import EXAMPLE_CONFIG
-from tests.test_config import _models
+from tests.test_config_schema import models
 
 # Regex syntax a sentence has no use for: anchors, class escapes, classes with ranges or negated,
 # counted repetition, groups with flags or names, a class or group repeated, ".*".
@@ -78,7 +78,7 @@ def _pattern_fields() -> list[tuple[str, str, TypeAdapter[Any], Any, str]]:
     """(model, field, the field's validator, a bad value of its shape, its pattern) for every
     field of every config model with a pattern."""
     found = []
-    for model in _models():
+    for model in models():
         for name, field in model.model_fields.items():
             annotation = field.annotation
             if field.metadata:
@@ -204,7 +204,7 @@ def _aws_patterns() -> set[str]:
     """AWS's patterns a config value is checked against: SageMaker's request shapes and the
     name members of AwsName fields."""
     found: set[str] = set()
-    for model in _models():
+    for model in models():
         for field in model.model_fields.values():
             for marker in _markers(field.annotation, list(field.metadata)):
                 if isinstance(marker, SageMakerField):

@@ -29,7 +29,7 @@ from modules.config import (
 )
 from modules.workflow.state_names import CREATE_RUN_MODEL, RUN_TRANSFORM_JOB
 from tests.support.helpers import resources
-from tests.test_config import _models
+from tests.test_config_schema import models
 
 # Request members whose values do not come from a config field, and why.
 NOT_FROM_CONFIG = {
@@ -86,7 +86,7 @@ def _markers() -> dict[str, list[str]]:
             for arg in typing.get_args(annotation):
                 visit(arg, [], where)
 
-    for model in _models():
+    for model in models():
         for name, field in model.model_fields.items():
             visit(field.annotation, list(field.metadata), f"{model.__name__}.{name}")
     return found

@@ -1,0 +1,109 @@
+"""The app on a config it cannot use: unreadable or missing files, exit 2 with one line and nothing
+written, dates Scheduler refuses, an unknown environment, and validation before cdktf loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modules.config import (
+    ConfigError,
+    ProjectConfig,
+    load_config,
+)
+from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.support.config_edits import set_path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("project: [unclosed", r"c.yaml:2: not valid YAML \(column 1\)"),
+        ("- a list", "top level must be a mapping"),
+        ("", "top level must be a mapping"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config("/nonexistent/pipelines.yaml")
+
+
+def run_app(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py")],
+        cwd=tmp_path,
+        env={**os.environ, "PIPELINE_CONFIG": str(config), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE_CONFIG.read_text().replace("ml.m5.2xlarge", "ml.huge"))
+    result = run_app(tmp_path, bad)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    line = bad.read_text().splitlines().index("      instance_type: ml.huge") + 1
+    assert result.stderr.startswith(
+        f"config error: {bad}:{line}: pipelines[ltv].transform.instance_type"
+    )
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        EXAMPLE_CONFIG.read_text().replace(
+            "flexible_window_minutes: 15",
+            "flexible_window_minutes: 15\n      start_date: 2025-06-01",
+        )
+    )
+    result = run_app(tmp_path, bad)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pipelines[churn].schedule: start_date 2025-06-01T00:00:00Z" in (result.stderr)
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_a_future_start_date_is_kept(make_config: Callable[..., ProjectConfig]) -> None:
+    config = make_config(set_path("pipelines.0.schedule.start_date", "2099-01-01T00:00:00Z"))
+    assert config.environments["prod"].pipelines[0].schedule.start_date is not None
+
+
+def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
+    result = run_app(tmp_path, EXAMPLE_CONFIG, PIPELINE_ENVIRONMENTS="staging")
+    assert result.returncode == 2
+    assert "no environment staging" in result.stderr
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
+    probe = (
+        "import sys; from modules.config import load_config; "
+        f"load_config({str(EXAMPLE_CONFIG)!r}); "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('cdktf', 'jsii', 'cdktf_cdktf_provider_aws')]; print(loaded)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# Fields whose values are not plain strings but reach Terraform JSON, with the check that covers
+# them instead of the TfStr type.
