@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modules.config import ConfigError, load_config
+from modules.config import ConfigError, ProjectConfig, load_config
 from tests.conftest import EXAMPLE_CONFIG
 from tests.test_config_app import run_app
 
@@ -286,3 +286,27 @@ def test_a_mistake_of_a_pipeline_renamed_in_an_environment_is_located(tmp_path: 
         "pipelines[churn].model.image (in environment 'prod')",
         "environments.dev.pipelines.other.model.image",
     ]
+
+
+def test_a_state_region_is_a_region_of_the_environments_partition(
+    make_config: Callable[..., ProjectConfig],
+) -> None:
+    """Found while generating configs: ``state.region`` was any string, so a misspelt region or a
+    GovCloud environment's bucket in a commercial region synthesized a backend no account can use.
+    """
+
+    def region(value: str) -> Callable[[dict[str, Any]], None]:
+        def edit(raw: dict[str, Any]) -> None:
+            raw["environments"]["prod"]["state"]["region"] = value
+
+        return edit
+
+    with pytest.raises(ConfigError) as refused:
+        make_config(region("us-gov-west-1"))
+    [line] = refused.value.lines
+    assert "environments.prod.state.region: us-gov-west-1 is in the aws-us-gov partition" in line
+    with pytest.raises(ConfigError) as refused:
+        make_config(region("eu-wset-1"))
+    [line] = refused.value.lines
+    assert "environments.prod.state.region: 'eu-wset-1' is not a region" in line
+    assert make_config(region("us-west-2")).environments["prod"].state.region == "us-west-2"

@@ -26,7 +26,7 @@ from modules.config.fields import (
 )
 from modules.config.pipeline import PipelineConfig
 from modules.config.rules import Rule
-from modules.config.state import LocalState, StateConfig
+from modules.config.state import LocalState, S3State, StateConfig
 
 # Stack names are <project>-<env>-<pipeline>; this one is the dashboard's stack.
 RESERVED_PIPELINE_NAME = "dashboard"
@@ -192,6 +192,17 @@ class EnvironmentConfig(StrictModel):
                 "put {stack} in it (e.g. 'state/{stack}.tfstate', relative to the project "
                 "directory) or set layout: single",
             )
+        if isinstance(state, S3State) and state.region is not None:
+            # The backend's KMS key ARN and the bootstrap's provider are in the state region; an
+            # account (and its credentials) belongs to one partition.
+            partition = partition_of(state.region)
+            if partition != self.partition:
+                yield (
+                    ("state", "region"),
+                    f"{state.region} is in the {partition} partition, but the environment's "
+                    f"region {self.region} is in {self.partition}; keep the state bucket in the "
+                    "environment's partition",
+                )
 
     def _region_mistakes(self) -> Iterator[Found]:
         # SageMaker creates a model only from an image, package and repositories in its own

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from modules.config.fields import BUCKET_NAME, StrictModel, TfStr
+from modules.config.fields import BUCKET_NAME, AwsRegion, StrictModel, TfStr
 from modules.config.rules import Rule
 
 KEY_PREFIX = Rule(
@@ -50,8 +50,9 @@ class S3State(StrictModel):
     bucket: TfStr = Field(
         pattern=BUCKET_NAME.pattern, description="State bucket (from the bootstrap stack)."
     )
-    region: TfStr | None = Field(
-        default=None, description="Bucket region (default: environment's)."
+    region: AwsRegion | None = Field(
+        default=None,
+        description="Bucket region (default: environment's), in the environment's partition.",
     )
     key_prefix: TfStr = Field(
         default="cdktf",
