@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -94,11 +95,13 @@ class Engine:
             raise EngineError(
                 "the Step Functions engine is installed by `make test` (tools/sfn-engine)"
             )
+        # What the engine prints on its way out is kept, so that an engine that dies says why.
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as the engine does
         self.process = subprocess.Popen(
             [str(ENGINE_PYTHON), str(ENGINE_DIR / "driver.py"), *(["--unpatched"] * unpatched)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.stderr,
             text=True,
         )
         ready = self._read()
@@ -111,7 +114,10 @@ class Engine:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise EngineError("sfn-engine exited")
+            self.stderr.seek(0)
+            last = self.stderr.read()[-3000:].strip() or "(nothing on stderr)"
+            status = self.process.poll()
+            raise EngineError(f"sfn-engine exited (status {status}); its last words:\n{last}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -159,3 +165,4 @@ class Engine:
                 self.process.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
+        self.stderr.close()
