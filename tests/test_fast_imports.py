@@ -17,7 +17,12 @@ import pytest
 import imports.aws as aws
 from imports.engine import installed_engine
 from imports.preload import assembly_of
-from imports.runtime import LAZY_EXPORTS_SCRIPT, LAZY_PROVIDER_ENV_VAR, bundled_node
+from imports.runtime import (
+    LAZY_EXPORTS_SCRIPT,
+    LAZY_PROVIDER_ENV_VAR,
+    bundled_node,
+    configure_jsii_runtime,
+)
 from tests.conftest import EXAMPLE_CONFIG, REPO
 
 EAGER_APP = (
@@ -143,3 +148,16 @@ def test_the_hook_makes_the_engines_provider_index_lazy(tmp_path: Path) -> None:
     env.pop("NODE_OPTIONS")
     eager = subprocess.run([node, "-e", program], env=env, capture_output=True, text=True)
     assert eager.returncode != 0 and "Cannot find module" in eager.stderr
+
+
+def test_the_runtime_tells_the_hook_the_engines_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook makes lazy only the package it is told: the selected engine's provider, by the
+    npm name its assembly carries (a wrong name would leave every synth eager and the JSON the
+    same, so no other test would see it)."""
+    monkeypatch.delenv(LAZY_PROVIDER_ENV_VAR, raising=False)
+    monkeypatch.setenv("NODE_OPTIONS", "")
+    configure_jsii_runtime()
+    assembly = assembly_of(installed_engine().provider)
+    assert assembly is not None
+    assert os.environ[LAZY_PROVIDER_ENV_VAR] == assembly.name
+    assert os.environ["NODE_OPTIONS"].split() == [f"--require={LAZY_EXPORTS_SCRIPT}"]
