@@ -9,12 +9,32 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
+# Each virtualenv is the one beside its Pipfile, never an activated one: a `pipenv sync` run from
+# inside the cdktn environment would otherwise install cdktf there and switch engines silently.
+export PIPENV_IGNORE_VIRTUALENVS := 1
 
 PYTHON := .venv/bin/python
 INSTALLED := .venv/.installed
 CHECKOV_INSTALLED := tools/checkov/.venv/.installed
 NODE_TOOLS := node_modules/.package-lock.json
 SFN_ENGINE_INSTALLED := tools/sfn-engine/.venv/.installed
+CDKTN_INSTALLED := tools/cdktn/.venv/.installed
+
+# The CDK engine (imports/engine.py): ENGINE=cdktf (default: the project is defined on it) or
+# ENGINE=cdktn (CDK Terrain, in its own virtualenv tools/cdktn/.venv). make synth, check,
+# test-quick and plan run on it; every Python command is told which (CDK_ENGINE), so
+# none guesses from what is installed.
+ENGINE ?= $(or $(CDK_ENGINE),cdktf)
+ifeq ($(ENGINE),cdktf)
+CDK_PYTHON := $(PYTHON)
+CDK_INSTALLED := $(INSTALLED)
+else ifeq ($(ENGINE),cdktn)
+CDK_PYTHON := tools/cdktn/.venv/bin/python
+CDK_INSTALLED := $(CDKTN_INSTALLED) $(INSTALLED)
+else
+$(error ENGINE=$(ENGINE): no such engine (cdktf, cdktn))
+endif
+export CDK_ENGINE := $(ENGINE)
 # The Step Functions engine needs Python 3.12+ and a JDK (JSONata runs on the JVM).
 # (A pyenv shim may exist and still refuse to run: take the first interpreter that runs.)
 PYTHON313 ?= $(shell for p in $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) \
@@ -38,7 +58,7 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test test-quick test-deep check review lint format bench docs diagram outputs hcl clean plan plan-review
+.PHONY: install synth test test-quick test-cdktn test-deep check review lint format bench docs diagram outputs hcl clean plan plan-review cdktn-lock
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -56,6 +76,19 @@ $(INSTALLED): Pipfile.lock
 $(CHECKOV_INSTALLED): tools/checkov/Pipfile.lock $(INSTALLED)
 	cd tools/checkov && $(PIPENV) sync
 	@touch $@
+
+# CDK Terrain (ENGINE=cdktn) in a virtualenv of its own (tools/cdktn/Pipfile.lock): the root
+# lock's packages with cdktn in place of cdktf. Two environments, not one lock with both engines:
+# see docs/development.md ("Why the engine seam").
+$(CDKTN_INSTALLED): tools/cdktn/Pipfile.lock $(INSTALLED)
+	cd tools/cdktn && $(PIPENV) sync --dev
+	@touch $@
+
+# After a change to the root Pipfile or Pipfile.lock (tests/test_engine_setup.py says when): the
+# cdktn Pipfile written again from them, and locked.
+cdktn-lock: $(INSTALLED)
+	$(PYTHON) -m tools.cdktn.pipfile
+	cd tools/cdktn && $(PIPENV) lock
 
 # LocalStack's Step Functions engine for tests/test_executions*.py, in a Python 3.13 virtualenv of
 # its own (tools/sfn-engine/Pipfile.lock), on the machine's JDK (17 or newer).
@@ -80,17 +113,20 @@ install: $(INSTALLED)
 # Synthesized into $(OUT).next first, then swapped in: a config error (or any failed synth) keeps
 # the last good $(OUT) as it was.
 OUT ?= cdktf.out
-synth: $(INSTALLED)
+synth: $(CDK_INSTALLED)
 	@rm -rf "$(OUT).next"
-	@CDKTF_OUTDIR="$(OUT).next" $(PYTHON) -O main.py || { rm -rf "$(OUT).next"; \
+	@CDKTF_OUTDIR="$(OUT).next" $(CDK_PYTHON) -O main.py || { rm -rf "$(OUT).next"; \
 		echo "make synth: nothing written; $(OUT)/ is as it was" >&2; exit 1; }
 	@rm -rf "$(OUT)" && mv "$(OUT).next" "$(OUT)"
 	@echo "Synthesized into $(OUT)/: $$(ls "$(OUT)/stacks" | tr '\n' ' ')"
 
 # The product's own suite (on its fixtures, tests/fixtures/), then your config held to the same gates.
-test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) lint
-	$(PYTHON) -m pytest -n 2 --dist loadfile
-	@$(MAKE) --no-print-directory check
+# The suite runs on cdktf (with tests/test_engine_parity.py comparing every fixture's JSON with
+# CDK Terrain's), then its engine-facing part on CDK Terrain (make test-cdktn).
+test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) $(CDKTN_INSTALLED) lint
+	CDK_ENGINE=cdktf $(PYTHON) -m pytest -n 2 --dist loadfile
+	@$(MAKE) --no-print-directory test-cdktn
+	@$(MAKE) --no-print-directory check ENGINE=cdktf
 
 # Your config (config/pipelines.yaml, or PIPELINE_CONFIG) through every gate the product's fixtures
 # pass: validate, synth, checkov, ASL, parliament, IAM invariants, every run path executed, and
@@ -98,15 +134,28 @@ test: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED) li
 # pipeline; exit 2 on a config error, 1 when another gate fails (named on the last line).
 # GATES=checks (or security, executions; comma-separated) runs only those after validate and synth.
 CHECKS ?= checks
-check: $(INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
-	@$(PYTHON) -O -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)") \
+# ENGINE=cdktn: the same gates with the stacks synthesized and checked on CDK Terrain.
+check: $(CDK_INSTALLED) $(CHECKOV_INSTALLED) $(NODE_TOOLS) $(SFN_ENGINE_INSTALLED)
+	@$(CDK_PYTHON) -O -m tools.check --checks "$(CHECKS)" $(if $(PIPELINE_CONFIG),--config "$(PIPELINE_CONFIG)") \
 		$(if $(GATES),--gates "$(GATES)")
 
 # Everything that needs none of the JDK (the Step Functions engine), npm or Go: the markers of
 # tests/support/markers.py. `make test` stays the full gate.
 # The generated configs run 20 at a time there (100 in make test).
-test-quick: $(INSTALLED) $(CHECKOV_INSTALLED)
-	GENERATED_EXAMPLES=$${GENERATED_EXAMPLES:-20} $(PYTHON) -m pytest -n 2 --dist loadfile --quick
+test-quick: $(CDK_INSTALLED) $(CHECKOV_INSTALLED)
+	GENERATED_EXAMPLES=$${GENERATED_EXAMPLES:-20} $(CDK_PYTHON) -m pytest -n 2 --dist loadfile --quick
+
+# The tests that exercise the engine itself, on CDK Terrain: every layer and stack built and
+# matched with its Testing, the fast provider path and its preload, the engine seam. The rest of
+# the suite tests the product's own Python (config, workflow data, tools) or the run paths on the
+# Step Functions engine, which read the same JSON on both engines (tests/test_engine_parity.py).
+CDKTN_TESTS := tests/test_storage.py tests/test_sagemaker.py tests/test_sfn.py \
+	tests/test_scheduler.py tests/test_alerting.py tests/test_alert_routing.py tests/test_stacks.py \
+	tests/test_state_bootstrap.py tests/test_fast_imports.py tests/test_preload.py \
+	tests/test_engine_setup.py
+test-cdktn: $(CDKTN_INSTALLED)
+	CDK_ENGINE=cdktn tools/cdktn/.venv/bin/python -m pytest -n 2 --dist loadfile --quick \
+		-p no:cacheprovider $(CDKTN_TESTS)
 
 # The generated-config tests (tests/test_generated_*.py, tests/test_executions_generated*.py) on
 # many more configs than make test draws: EXAMPLES through synth and the invariants (twice as
@@ -135,7 +184,7 @@ CDKTF_CLI := node_modules/cdktf-cli/bundle/bin/cdktf
 
 # Synth time and memory against the floor (an empty cdktf app), fast path vs eager import, scaling
 # with pipelines, app vs `cdktf synth`. BASELINE=<another checkout> measures it side by side.
-bench: $(INSTALLED) $(NODE_TOOLS)
+bench: $(INSTALLED) $(CDKTN_INSTALLED) $(NODE_TOOLS)
 	$(PYTHON) -m bench.run $(if $(BASELINE),--baseline $(BASELINE))
 
 # HCL of every stack, for reading in review (hcl.out/stacks/<stack>/cdk.tf).
@@ -172,9 +221,9 @@ outputs: $(INSTALLED)
 
 # Plan every stack of one environment in deploy order into plans/<stack>.json (needs AWS
 # credentials and the hashicorp/aws provider; says in one line which is missing).
-plan: $(INSTALLED)
+plan: $(CDK_INSTALLED)
 	@test -n "$(ENV)" || { echo "usage: make plan ENV=<environment>" >&2; exit 2; }
-	@$(PYTHON) -m tools.plan_review.plan --env "$(ENV)"
+	@$(CDK_PYTHON) -m tools.plan_review.plan --env "$(ENV)"
 
 # Review plan JSON as Markdown: make plan-review PLAN="plans/mlbatch-prod.json plans/mlbatch-prod-*.json".
 # The reviewer exits 3 on data at risk, 1 on unreadable input, 2 on a config error; make cannot pass

@@ -3,6 +3,7 @@
     python -O main.py                      # every environment in config/pipelines.yaml
     PIPELINE_CONFIG=other.yaml python main.py
     PIPELINE_ENVIRONMENTS=dev python main.py   # only these environments (no bootstrap stack)
+    CDK_ENGINE=cdktn tools/cdktn/.venv/bin/python -O main.py   # on CDK Terrain (imports/engine.py)
 
 ``-O`` skips the provider bindings' runtime type checks (typeguard), about a third of the time
 spent per resource; the test suite runs without it, so those checks still guard every code path.
@@ -10,7 +11,8 @@ spent per resource; the test suite runs without it, so those checks still guard 
 The config is validated before any cdktf or provider Python module is imported and before any
 construct exists (Node loads their JavaScript assemblies meanwhile, in its own process:
 imports/preload.py): a mistake is reported in well under a second, with exit status 2 and one
-line per mistake naming the file, the line and the field, and nothing is written.
+line per mistake naming the file, the line and the field, and nothing is written. So is a
+CDK_ENGINE that names no engine, or one not installed in this Python environment (one line).
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ def main(*, exiting: bool = False) -> int:
     # collector's passes cost about 8 % of it and free next to nothing (peak memory at 200
     # pipelines is the same without them).
     gc.disable()
+    from imports.engine import EngineError, installed_engine
+
+    try:
+        installed_engine()  # CDK_ENGINE names an engine installed here, or nothing is done
+    except EngineError as error:
+        print(f"engine error: {error}", file=sys.stderr, flush=True)
+        return CONFIG_ERROR_EXIT
     from imports.preload import start_preloading
     from imports.runtime import configure_jsii_runtime
 

@@ -13,7 +13,7 @@ The rows (``ROWS``; add one there):
 2. config validation alone (``load_config``) of the shipped config and of the all-features fixture;
 3. the shipped config and the all-features fixture synthesized through the app command
    (``python -O main.py``);
-4. the same app with the provider loaded the obvious way (eager ``import cdktf_cdktf_provider_aws``,
+4. the same app with the provider loaded the obvious way (an eager import of the provider package,
    which also starts the runtime without the lazy-exports hook);
 5. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
    pipelines), as time per added pipeline;
@@ -21,7 +21,10 @@ The rows (``ROWS``; add one there):
    config, and the size of its stacks: base stack resources at 1, 50 and 200 pipelines (must not
    grow), the largest pipeline stack (at most 30 resources);
 7. `cdktf synth` through the pinned cdktf CLI (the root package.json) against the app command,
-   with the Terraform JSON they produce compared for equality.
+   with the Terraform JSON they produce compared for equality;
+8. the other engine, CDK Terrain (``CDK_ENGINE=cdktn`` in tools/cdktn/.venv): its floor, the
+   shipped config and the all-features fixture through the app command, beside cdktf's rows, and
+   each engine's install size (its core and provider packages, and its whole virtualenv).
 
 ``--baseline DIR`` runs every row also in another checkout (for example a ``git worktree`` of
 main), interleaved with this one, and adds its wall and CPU times and the ratios of this tree's to
@@ -50,6 +53,8 @@ from typing import Any
 import psutil
 import yaml
 
+from imports.engine import DEFAULT_ENGINE, ENGINE_ENV_VAR, ENGINES
+from tests.support.environments import CDK_PYTHONS
 from tests.support.environments import CDKTF_CLI as CLI
 from tools.synth import read_stacks, stack_files
 
@@ -61,23 +66,25 @@ PYTHON = "{python}"  # replaced by this interpreter in a row's command
 # Commands run with the tree as working directory, so `-c` code imports that tree's modules.
 FLOOR_APP = (
     "from imports.runtime import use_bundled_node; use_bundled_node();"
-    "from cdktf import App; App().synth()"
+    "from imports.core import App; App().synth()"
 )
 VALIDATE = "from modules.config import load_config; load_config()"
 EAGER_APP = (
     "import sys; sys.dont_write_bytecode = False;"
     "from imports.runtime import use_bundled_node; use_bundled_node();"
-    "import cdktf_cdktf_provider_aws;"
+    f"import {ENGINES[DEFAULT_ENGINE].provider};"
     "import main; sys.exit(main.main())"
 )
 APP = (PYTHON, "-O", "main.py")  # the app command of cdktf.json and `make synth`
+CDKTN: dict[str, Any] = {"every_tree": False, "engine": "cdktn"}
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row of the table: a command (``PYTHON`` stands for this interpreter), the config it
-    reads ($PIPELINE_CONFIG; ``None``: none set), and whether it runs in every tree or only here
-    (the floor measures cdktf itself, which both trees share)."""
+    """One row of the table: a command (``PYTHON`` stands for the interpreter of its engine's
+    virtualenv: this one for cdktf), the config it reads ($PIPELINE_CONFIG; ``None``: none set),
+    the CDK engine it runs on, and whether it runs in every tree or only here (the floor measures
+    cdktf itself, which both trees share; a tree from before the engine seam has no cdktn)."""
 
     key: str
     label: str
@@ -86,6 +93,7 @@ class Row:
     few_runs: bool = False  # slow rows run half as often
     env: tuple[tuple[str, str], ...] = ()
     every_tree: bool = True
+    engine: str = DEFAULT_ENGINE
 
 
 class CommandFailed(Exception):
@@ -192,6 +200,22 @@ def rows(tmp: Path, skip_cli: bool) -> list[Row]:
         ),
         # `make check`'s own work (its installs excluded): every gate on the shipped config.
         Row("check", "`make check`, shipped config", (PYTHON, "-m", "tools.check"), SHIPPED, True),
+        # The same app on CDK Terrain, beside cdktf's rows above.
+        Row(
+            "floor-cdktn",
+            "cdktn: floor, empty app",
+            (PYTHON, "-O", "-c", FLOOR_APP),
+            every_tree=False,
+            engine="cdktn",
+        ),
+        Row("shipped-cdktn", "cdktn: shipped config via app command", APP, SHIPPED, **CDKTN),
+        Row(
+            "all-features-cdktn",
+            "cdktn: all-features fixture via app command",
+            APP,
+            ALL_FEATURES,
+            **CDKTN,
+        ),
     ]
     if not skip_cli:
         # The CLI runs on the machine's Node: its native terminal module ships prebuilt for
@@ -207,11 +231,12 @@ def run_row(row: Row, tree: Path, outdir: Path) -> tuple[float, float, float]:
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir), **dict(row.env)}
     env.pop("NODE_OPTIONS", None)
     env.pop("PIPELINE_CONFIG", None)
+    env[ENGINE_ENV_VAR] = row.engine  # named for every row, never left to the environment
     if row.config is not None:
         env["PIPELINE_CONFIG"] = str(row.config)
+    python = sys.executable if row.engine == DEFAULT_ENGINE else str(CDK_PYTHONS[row.engine])
     command = [
-        part.replace(PYTHON, sys.executable).replace("{outdir}", str(outdir))
-        for part in row.command
+        part.replace(PYTHON, python).replace("{outdir}", str(outdir)) for part in row.command
     ]
     return measure(command, env, tree)
 
@@ -263,9 +288,34 @@ def same_stacks(left: Path, right: Path) -> bool:
     return all(filecmp.cmp(left_files[s], right_files[s], False) for s in left_files)
 
 
+def _megabytes(top: Path) -> float:
+    """Disk space (as `du` counts it: ~1,500 small modules take a block each) of the files
+    installed under ``top``: not the bytecode caches, which grow with what has been imported
+    (the eager row compiles all the provider's modules), and no symbolic link followed below it."""
+    installed = (
+        (Path(folder) / name).lstat().st_blocks * 512
+        for folder, _, names in os.walk(top.resolve())
+        if "__pycache__" not in Path(folder).parts
+        for name in names
+    )
+    return sum(installed) / 1e6
+
+
+def install_sizes() -> dict[str, tuple[float, float]]:
+    """Per engine: MB of its core and provider packages, and of its whole virtualenv."""
+    sizes = {}
+    for name, engine in ENGINES.items():
+        venv = (REPO / engine.environment).resolve()
+        site = next(venv.glob("lib/python*/site-packages"))
+        packages = _megabytes(site / engine.core) + _megabytes(site / engine.provider)
+        sizes[name] = (packages, _megabytes(venv))
+    return sizes
+
+
 def notes(out: Path, results: dict[tuple[str, str], Measured]) -> dict[str, str]:
     """What a row says besides its time: equal JSON, stack and resource counts."""
     wall = {key: m.median_wall() for (tag, key), m in results.items() if tag == "this"}
+    peak = {key: m.peak_mb for (tag, key), m in results.items() if tag == "this"}
     said = {
         "eager": f"{wall['eager'] / wall['shipped']:.1f}x the fast path; "
         f"JSON identical: {same_stacks(out / 'shipped', out / 'eager')}",
@@ -273,6 +323,12 @@ def notes(out: Path, results: dict[tuple[str, str], Measured]) -> dict[str, str]
         "p200": f"{wall['p200'] / wall['single-200']:.2f}x the one-stack synth; "
         f"{len(resource_counts(out / 'p200'))} stacks",
     }
+    for key, cdktf_key in (("floor-cdktn", "floor"), ("shipped-cdktn", "shipped")):
+        said[key] = (
+            f"{wall[key] / wall[cdktf_key]:.2f}x cdktf's time, "
+            f"{peak[key] / peak[cdktf_key]:.2f}x its peak memory"
+        )
+    said["all-features-cdktn"] = f"{wall['all-features-cdktn'] / wall['all-features']:.2f}x cdktf's"
     if "cli" in wall:
         said["cli"] = (
             f"+{wall['cli'] - wall['shipped']:.2f} s over the app command; "
@@ -335,9 +391,18 @@ def render(
         if name.removeprefix("mlbatch-dev-")[:1] == "p"
     )
     sizes = ", ".join(f"{n}: {c}" for n, c in base_sizes.items())
+    installed = [
+        (
+            f"install size: {name}",
+            f"{packages:.0f} MB ({ENGINES[name].core} + {ENGINES[name].provider_distribution}) "
+            f"of a {venv:.0f} MB virtualenv ({ENGINES[name].environment}), without bytecode",
+        )
+        for name, (packages, venv) in install_sizes().items()
+    ]
     for label, value in (
         ("resources: base stack at 1, 50, 200 pipelines", sizes),
         ("resources: largest pipeline stack", str(largest)),
+        *installed,
     ):
         lines.append(f"| {label:<52} | {'':9} | {'':7} | {'':9} | {'':11} |{blank} {value} |")
     return lines

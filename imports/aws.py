@@ -1,16 +1,18 @@
-"""The project's single, fast entry point to the prebuilt AWS provider bindings.
+"""The project's single, fast entry point to the prebuilt AWS provider bindings of the selected
+engine (imports/engine.py: ``cdktf_cdktf_provider_aws``, or ``cdktn_provider_aws``).
 
-``cdktf-cdktf-provider-aws`` imports every one of its ~1,500 resource modules from its package
-``__init__`` as soon as anything is imported from it (about 14 s of Python on a 2-core machine).
+The bindings package (``cdktf-cdktf-provider-aws``; ``cdktn-provider-aws`` alike) imports every
+one of its ~1,500 resource modules from its package ``__init__`` as soon as anything is imported
+from it (about 14 s of Python on a 2-core machine).
 The app needs about thirty of them. This module registers the provider package without running
 its ``__init__`` and imports only the submodules of the classes actually asked for:
 
-    from imports.aws import S3Bucket  # the jsii assembly + cdktf_cdktf_provider_aws.s3_bucket
+    from imports.aws import S3Bucket  # the jsii assembly + <provider package>.s3_bucket
 
 What makes that safe: the package ``__init__`` only re-exports submodules and the jsii assembly
 handle (``from ._jsii import *``); every submodule loads the assembly itself through
 ``from .._jsii import *``, and jsii registers classes per submodule. A test synthesizes the app
-through this path and through a plain ``import cdktf_cdktf_provider_aws`` and compares the JSON.
+through this path and through a plain import of the provider package and compares the JSON.
 
 If the provider package is already fully imported in the process, it is used as it is. If a future
 provider version moves or renames a class, the import fails with a message naming the class, the
@@ -26,8 +28,13 @@ import sys
 from types import ModuleType
 from typing import Any
 
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
-PROVIDER_DISTRIBUTION = "cdktf-cdktf-provider-aws"
+from imports.engine import installed_engine
+
+# The selected engine's bindings (imports/engine.py): cdktf-cdktf-provider-aws, or on CDK Terrain
+# cdktn-provider-aws, with the same module and class names.
+_ENGINE = installed_engine()
+PROVIDER_PACKAGE = _ENGINE.provider
+PROVIDER_DISTRIBUTION = _ENGINE.provider_distribution
 
 # Every provider class the project uses, and the provider submodule that defines it. Keeping the
 # list here (and nowhere else) is what makes a provider upgrade or a move to another binding a
@@ -114,7 +121,7 @@ def _provider_package() -> ModuleType:
         raise _shape_error(f"no importable package named {PROVIDER_PACKAGE}")
     package = importlib.util.module_from_spec(spec)
     # A hollow package: submodules load on first use, also for code that does
-    # `import cdktf_cdktf_provider_aws` later in the same process and reads an attribute.
+    # a plain import of the provider package later in the same process and reads an attribute.
     package.__getattr__ = _lazy_submodule  # type: ignore[method-assign]
     sys.modules[PROVIDER_PACKAGE] = package
     try:

@@ -1,9 +1,9 @@
 """Start Node (the jsii runtime) and load the app's JavaScript assemblies in a thread, while the
 main thread validates the config: Node works in its own process, so the two overlap.
 
-``start_preloading()`` returns a function that waits for the thread. After it, importing cdktf,
-constructs and the provider finds their assemblies loaded (the jsii kernel answers a second load
-of the same assembly from what it has) and skips that wait.
+``start_preloading()`` returns a function that waits for the thread. After it, importing the
+engine (imports/engine.py), constructs and the provider finds their assemblies loaded (the jsii
+kernel answers a second load of the same assembly from what it has) and skips that wait.
 
 The thread imports no Python module (everything it runs is imported before it starts; a test
 checks ``sys.modules`` is unchanged by it), so it cannot race the main thread's imports. Each
@@ -26,8 +26,8 @@ from typing import NamedTuple
 
 import jsii  # imported here, in the main thread: the thread only calls it
 
-# In dependency order (the kernel loads an assembly's dependencies first).
-PACKAGES = ("constructs", "cdktf", "cdktf_cdktf_provider_aws")
+from imports.engine import selected_engine
+
 _LOAD_CALL = re.compile(r'JSIIAssembly\.load\(\s*"([^"]+)",\s*"([^"]+)",\s*[^,]+,\s*"([^"]+)"\s*\)')
 
 
@@ -52,6 +52,13 @@ def assembly_of(package: str) -> Assembly | None:
     return Assembly(found.group(1), found.group(2), folder / found.group(3))
 
 
+def packages() -> tuple[str, ...]:
+    """The Python packages whose assemblies the selected engine's app loads, in dependency order
+    (the kernel loads an assembly's dependencies first)."""
+    engine = selected_engine()
+    return ("constructs", engine.core, engine.provider)
+
+
 def _load(assemblies: list[Assembly]) -> None:
     try:
         for assembly in assemblies:
@@ -61,8 +68,9 @@ def _load(assemblies: list[Assembly]) -> None:
 
 
 def start_preloading() -> Callable[[], None]:
-    """Start the thread; the returned function waits for it (call it before importing cdktf)."""
-    assemblies = [a for a in map(assembly_of, PACKAGES) if a is not None]
+    """Start the thread; the returned function waits for it (call it before importing the
+    engine)."""
+    assemblies = [a for a in map(assembly_of, packages()) if a is not None]
     thread = threading.Thread(target=_load, args=(assemblies,), name="jsii-preload", daemon=True)
     thread.start()
     return thread.join

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from imports.aws import (
@@ -43,6 +42,7 @@ from imports.aws import (
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketVersioningA,
 )
+from imports.core import TerraformResourceLifecycle
 from modules.aws_context import AwsContext
 from modules.config import StorageSettings
 from modules.iam import (

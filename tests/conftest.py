@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from imports.engine import ENGINES
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
 from tests.support import team_config_guard
@@ -19,17 +20,18 @@ from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.generated import EXAMPLE_CONFIG
 from tools.synth import read_stacks, synthesize
 
-configure_jsii_runtime()  # before cdktf is imported anywhere in the session
+configure_jsii_runtime()  # before the engine is imported anywhere in the session
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(
     collector: pytest.Collector, name: str, obj: object
 ) -> list[Any] | None:
-    """cdktf's `Testing`, imported into a test module, is a class named Test* but no test class.
-    Refused here, before pytest's own collector warns about it: that warning's location lookup
-    parses cdktf's whole `__init__` (about a second per module that imports it)."""
-    if name == "Testing" and getattr(obj, "__module__", "").startswith("cdktf"):
+    """The engine's `Testing`, imported into a test module, is a class named Test* but no test
+    class. Refused here, before pytest's own collector warns about it: that warning's location
+    lookup parses the engine's whole `__init__` (about a second per module that imports it)."""
+    engine_module = getattr(obj, "__module__", "").split(".")[0]
+    if name == "Testing" and engine_module in {engine.core for engine in ENGINES.values()}:
         return []
     return None
 
@@ -108,8 +110,7 @@ def full_config() -> ProjectConfig:
 
 
 def _synth_environment(config: ProjectConfig, env: str) -> str:
-    from cdktf import Testing
-
+    from imports.core import Testing
     from modules.stacks.environment import EnvironmentStack
 
     return Testing.synth(EnvironmentStack(Testing.app(), config.project, config.environments[env]))

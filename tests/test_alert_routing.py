@@ -251,7 +251,7 @@ def test_every_message_is_a_json_object_with_a_sentence_for_email_readers(
 def test_page_subscription_has_a_message_body_filter_policy(
     routed_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]
 ) -> None:
-    from cdktf import Testing
+    from imports.core import Testing
 
     assert Testing.to_have_resource_with_properties(
         synth_env(routed_config, ENV),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.alerting import AlertTopic, PipelineAlarms
 from modules.config import ProjectConfig
 from modules.dashboard import MAX_DASHBOARD_WIDGETS, DashboardPipeline, EnvironmentDashboard

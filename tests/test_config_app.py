@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from imports.engine import ENGINES
 from modules.config import (
     ConfigError,
     ProjectConfig,
@@ -92,11 +93,12 @@ def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:
 
 
 def test_validation_runs_before_cdktf_or_the_provider_is_loaded() -> None:
+    engines = [name for engine in ENGINES.values() for name in (engine.core, engine.provider)]
     probe = (
         "import sys; from modules.config import load_config; "
         f"load_config({str(EXAMPLE_CONFIG)!r}); "
         "loaded = [m for m in sys.modules if m.split('.')[0] in "
-        "('cdktf', 'jsii', 'cdktf_cdktf_provider_aws')]; print(loaded)"
+        f"{(*engines, 'jsii')!r}]; print(loaded)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.sagemaker import SagemakerModelLayer

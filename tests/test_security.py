@@ -303,8 +303,7 @@ def _pipeline_resources(document: dict[str, Any], pipeline: str) -> dict[str, An
 
 
 def test_changing_one_pipeline_leaves_the_others_untouched(make_config: Any) -> None:
-    from cdktf import Testing
-
+    from imports.core import Testing
     from modules.stacks.environment import EnvironmentStack
 
     def synth(config: ProjectConfig) -> dict[str, Any]:

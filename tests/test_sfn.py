@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.sagemaker import SagemakerOutputs

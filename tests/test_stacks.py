@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.dashboard import PIPELINES_PER_DASHBOARD
 from modules.naming import Names

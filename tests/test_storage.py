@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.storage import Storage

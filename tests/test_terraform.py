@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from cdktf import Testing
 
+from imports.core import Testing
 from modules.config import ProjectConfig
 
 

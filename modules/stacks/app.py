@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import App
-
+from imports.core import App
 from modules.config import ProjectConfig
 from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
 from modules.stacks.environment import build_environment

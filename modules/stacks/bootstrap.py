@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformStack
 from constructs import Construct
 
 from imports.aws import (
@@ -23,6 +22,7 @@ from imports.aws import (
     KmsAlias,
     KmsKey,
 )
+from imports.core import TerraformStack
 from modules.config import LocalState, ProjectConfig, S3State, partition_of
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from modules.iam import key_admin_statement, policy_document

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformLocal, TerraformStack
 from constructs import Construct
 
+from imports.core import TerraformLocal, TerraformStack
 from modules.alerting import AlertTopic, PipelineAlarms
 from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig, PipelineConfig

@@ -15,8 +15,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from cdktf import TerraformOutput
 from constructs import Construct
+
+from imports.core import TerraformOutput
 
 
 @dataclass(frozen=True)

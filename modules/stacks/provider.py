@@ -10,9 +10,8 @@ Needs: the environment config and the stack's name.
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformStack
-
 from imports.aws import AwsProvider, AwsProviderDefaultTags, DataAwsCallerIdentity
+from imports.core import LocalBackend, S3Backend, TerraformStack
 from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig, LocalState, partition_of
 from modules.naming import Names

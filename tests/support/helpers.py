@@ -31,9 +31,8 @@ def fake_storage_outputs() -> StorageOutputs:
 
 def layer_stack(name: str = "layer-test") -> Any:
     """A stack with an AWS provider, on a fresh test app, for one layer."""
-    from cdktf import TerraformStack, Testing
-
     from imports.aws import AwsProvider
+    from imports.core import TerraformStack, Testing
 
     stack = TerraformStack(Testing.app(), name)
     AwsProvider(stack, "aws", region=TEST_AWS.region)

@@ -10,10 +10,13 @@ markers itself, so a new test that uses the engine is marked without anyone reme
 - ``scanners``: checkov (tools/checkov), asl-validator, parliament;
 - ``terraform``: the ``terraform`` binary (what needs the AWS provider skips here);
 - ``go``: tools built with Go (actionlint in .tools);
-- ``eager``: nothing more, but about 15 s of CPU: the provider imported the obvious way.
+- ``eager``: nothing more, but about 15 s of CPU: the provider imported the obvious way;
+- ``cdktn``: the other CDK engine's virtualenv (tools/cdktn/.venv: CDK Terrain beside cdktf),
+  and about 25 s of CPU: every fixture synthesized on both engines.
 
-``pytest --quick`` (``make test-quick``) leaves out ``engine``, ``npm``, ``go`` and ``eager`` (one
-test whose cost alone is half the quick run's budget); ``make test`` runs everything. Registered
+``pytest --quick`` (``make test-quick``) leaves out ``engine``, ``npm``, ``go``, ``eager`` (one
+test whose cost alone is half the quick run's budget) and ``cdktn`` (a second 900 MB virtualenv
+and as much CPU again); ``make test`` runs everything. Registered
 with ``-p tests.support.markers`` in pyproject.toml (so ``--strict-markers`` knows them).
 """
 
@@ -63,12 +66,16 @@ MARKERS = {
         "imports the whole AWS provider the obvious way (~15 s of CPU in one test process)",
         pattern=r"\bEAGER_APP\b",
     ),
+    "cdktn": Needs(
+        "needs both CDK engines' virtualenvs (.venv and tools/cdktn/.venv)",
+        pattern=r"\bCDK_PYTHONS\b",
+    ),
     "go": Needs(
         "needs a tool built with Go (actionlint in .tools)",
         pattern=r"\b(ACTIONLINT|actionlint)\b",
     ),
 }
-QUICK_DESELECTS = ("engine", "npm", "go", "eager")  # what `make test-quick` leaves out
+QUICK_DESELECTS = ("engine", "npm", "go", "eager", "cdktn")  # what `make test-quick` leaves out
 
 
 def _is_test_code(function: Callable[..., Any]) -> bool:

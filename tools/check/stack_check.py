@@ -80,7 +80,7 @@ def differences(expected: Any, found: Any, path: str = "") -> list[str]:
 def assert_resource(stack: str, resource_type: str, properties: dict[str, Any]) -> None:
     """Pass when a resource of ``resource_type`` has ``properties`` (cdktf's matcher); else fail
     with the closest resource and what differs."""
-    from cdktf import Testing
+    from imports.core import Testing
 
     if Testing.to_have_resource_with_properties(stack, resource_type, properties):
         return
