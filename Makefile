@@ -163,7 +163,7 @@ test-cdktn: $(CDKTN_INSTALLED)
 # Step Functions engine.
 EXAMPLES ?= 1000
 ENGINE_EXAMPLES ?= 60
-GENERATED_TESTS := tests/test_generated_configs.py tests/test_generated_synth.py \
+GENERATED_TESTS := tests/test_generated_configs.py tests/test_generated_synth.py tests/test_generated_synth_more.py \
 	tests/test_executions_generated.py tests/test_executions_generated_more.py
 test-deep: $(INSTALLED) $(SFN_ENGINE_INSTALLED)
 	GENERATED_EXAMPLES=$(EXAMPLES) GENERATED_ENGINE_EXAMPLES=$(ENGINE_EXAMPLES) \

@@ -3,46 +3,50 @@ the structural invariants of tests/support/invariants.py: names within AWS limit
 every ARN, IAM without ``*`` outside the reasoned actions, every (cross-stack) reference resolving,
 one backend per stack.
 
-``GENERATED_EXAMPLES`` configs (environment variable, default 100; `make test-deep` raises it).
+``GENERATED_EXAMPLES`` configs (environment variable, default 100; `make test-deep` raises it),
+synthesized the way `make synth` does (``python -O``, tests/support/generated_synth.py). The first
+half runs here, the second in tests/test_generated_synth_more.py, so that pytest-xdist's two
+workers share them (``--dist loadfile`` gives each module to one worker).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+import subprocess
+import sys
 
-import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+import yaml
 
-from modules.config import parse_config
-from tests.support import invariants
-from tests.support.config_strategy import valid_configs
-from tools.synth import synthesize
+from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("GENERATED_EXAMPLES", "100"))
 
 
-# No shrinking: each example is a synth, and shrinking one failure took over five minutes; the
-# failing document is printed whole instead.
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(raw=valid_configs())
-def test_every_generated_config_synthesizes_and_keeps_the_invariants(
-    tmp_path_factory: pytest.TempPathFactory, raw: Any
-) -> None:
-    config = parse_config(raw, "generated.yaml")
-    stacks = synthesize(config, tmp_path_factory.mktemp("synth"))
-    problems = [
-        *invariants.name_problems(config),
-        *invariants.partition_problems(stacks),
-        *invariants.iam_problems(stacks),
-        *invariants.reference_problems(stacks),
-        *invariants.backend_problems(stacks),
-    ]
-    assert problems == [], "\n".join(problems)
+def synthesize_generated(first: int, last: int) -> None:
+    """Configs ``first`` to ``last`` (exclusive) of the ``EXAMPLES`` generated ones: each
+    synthesizes and keeps every invariant; a failing one is shown whole, to reproduce it."""
+    command = [sys.executable, "-O", "-m", "tests.support.generated_synth"]
+    result = subprocess.run(
+        [*command, str(EXAMPLES), str(first), str(last)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["index"] for line in lines] == list(range(first, last))
+    assert all(line["stacks"] >= line["environments"] for line in lines)
+    failing = [line for line in lines if line["problems"]]
+    assert failing == [], "\n\n".join(
+        f"config {line['index']}:\n"
+        + "\n".join(line["problems"])
+        + "\n"
+        + yaml.safe_dump(line["document"], sort_keys=False)
+        for line in failing
+    )
+
+
+def test_the_first_half_of_the_generated_configs_synthesize_and_keep_the_invariants() -> None:
+    synthesize_generated(0, EXAMPLES // 2)
