@@ -87,18 +87,28 @@ class Engine:
         self.context.account_id = ACCOUNT
         self.context.region = REGION
         self.machines: dict[str, str] = {}
+        # Execution names used on each machine: two configs (generated ones) can deploy the same
+        # machine under the same name and run the same scenarios on it.
+        self.executions: dict[str, set[str]] = {}
         self.runs = 0
         (ROOT / "mocks").mkdir(parents=True, exist_ok=True)
 
-    def machine_arn(self, machine: dict[str, Any]) -> tuple[str, str]:
+    def machine_arn(self, machine: dict[str, Any], execution: str) -> tuple[str, str]:
+        """The engine's machine for this definition on which ``execution`` has not run yet (a
+        copy of it, ``<name>-<digest>-<n>``, once it has)."""
         definition = machine["definition"]
         digest = hashlib.sha256(definition.encode()).hexdigest()[:12]
-        name = f"{machine['name']}-{digest}"
+        base = name = f"{machine['name']}-{digest}"
+        copy = 1
+        while execution in self.executions.get(name, set()):
+            copy += 1
+            name = f"{base}-{copy}"
         if name not in self.machines:
             created = self.provider.create_state_machine(
                 self.context, {"name": name, "definition": definition, "roleArn": ROLE}
             )
             self.machines[name] = created["stateMachineArn"]
+        self.executions.setdefault(name, set()).add(execution)
         return name, self.machines[name]
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +118,7 @@ class Engine:
         ]
         if unmocked:  # the engine would call the real service
             raise ValueError(f"Task states without a mocked response: {unmocked}")
-        name, arn = self.machine_arn(request["machine"])
+        name, arn = self.machine_arn(request["machine"], request["name"])
         self.runs += 1
         case = f"case{self.runs}"
         responses = {f"{case}-{state}": mock for state, mock in request["mocks"].items()}
