@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +252,25 @@ def test_the_engine_still_ends_a_literal_at_an_escaped_apostrophe(
     )
     run = patched.run("quote", definition, "patched", "{}", {})
     assert run.output == {"path": "fraud's/patched/\\"}
+
+
+def test_two_engines_preparing_a_fresh_folder_at_once_both_start(tmp_path: Path) -> None:
+    """Found in a fresh clone: each pytest worker starts an engine, both prepare the engine's
+    folder at the same moment, and the one that checked for the Java link just before the other
+    made it died with FileExistsError (every engine test of that worker then errored). Here the
+    other worker's link appears between the check and the link, every time."""
+    script = f"""
+import pathlib, sys
+sys.path.insert(0, {str(ENGINE_DIR)!r})
+import driver
+driver.ROOT = pathlib.Path({str(tmp_path)!r})
+driver._prepare_environment()
+exists = pathlib.Path.exists
+pathlib.Path.exists = lambda self, *a, **k: False if self.name == "21" else exists(self, *a, **k)
+driver._prepare_environment()
+print("prepared twice")
+"""
+    result = subprocess.run(
+        [str(ENGINE_PYTHON), "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "prepared twice", result.stderr[-2000:]

@@ -60,10 +60,15 @@ def _prepare_environment() -> None:
     if not (Path(JAVA_HOME) / "bin" / "java").exists():
         raise SystemExit(f"sfn-engine: no JDK at {JAVA_HOME} (set SFN_ENGINE_JAVA_HOME)")
     java.parent.mkdir(parents=True, exist_ok=True)
+    # Each pytest worker starts an engine, and on a fresh clone they prepare this at the same
+    # moment: the other one may have linked (or unlinked) it in between.
     if java.is_symlink() and os.readlink(java) != JAVA_HOME:
-        java.unlink()
-    if not java.exists():
+        java.unlink(missing_ok=True)
+    try:
         java.symlink_to(JAVA_HOME)
+    except FileExistsError:
+        if java.is_symlink() and os.readlink(java) != JAVA_HOME:
+            raise
 
 
 class Engine:
