@@ -18,6 +18,13 @@ def stack_name(project: str, environment: str) -> str:
     return Names(project, environment).prefix
 
 
+def is_environment_stack(stack: str, project: str, environment: str) -> bool:
+    """Whether ``stack`` is one of the environment's stacks (its own, a pipeline's, the
+    dashboard's); environment names hold no ``-``, so ``dev`` never claims ``dev2``'s."""
+    own = stack_name(project, environment)
+    return stack == own or stack.startswith(f"{own}-")
+
+
 def pipeline_stack_name(project: str, environment: str, pipeline: str) -> str:
     return Names(project, environment).pipeline(pipeline)
 

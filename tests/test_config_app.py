@@ -38,7 +38,7 @@ def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
 
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
-        load_config("/nonexistent/pipelines.yaml")
+        load_config("/nonexistent/config.yaml")
 
 
 def run_app(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ EXAMPLE = EXAMPLE_CONFIG.read_text()
 
 
 def _errors(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "pipelines.yaml"
+    path = tmp_path / "config.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as raised:
         load_config(path)

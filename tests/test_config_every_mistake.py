@@ -36,7 +36,7 @@ def _pipeline(name: str, **settings: Any) -> dict[str, Any]:
 def _written(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
     raw = copy.deepcopy(EXAMPLE)
     edit(raw)
-    path = tmp_path / "pipelines.yaml"
+    path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))  # a deep copy: no YAML aliases
     return path
 

@@ -287,7 +287,7 @@ def test_aws_patterns_are_told_in_words(model: dict[str, Any], refused_by: str) 
 def test_the_app_tells_a_pattern_mistake_in_words(
     tmp_path: Path, old: str, new: str, expected: str
 ) -> None:
-    path = tmp_path / "pipelines.yaml"
+    path = tmp_path / "config.yaml"
     text = EXAMPLE_CONFIG.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from modules.config import ConfigError, ProjectConfig
-from modules.config.folders import EXAMPLE, FolderError, check, longest, render
+from modules.config.folders import EXAMPLE, FolderError, check, date_parts, longest, render
 from modules.workflow import jsonata_string
 from tests.support.jsonata import Jsonata
 from tools.ops.folders import slots
@@ -120,3 +120,11 @@ def test_a_payload_prefix_with_a_dated_folder_is_refused(
         make_config(both)
     [line] = refused.value.lines
     assert ".schedule.input_folder: would never be read: schedule.payload.input_prefix" in line
+
+
+def test_every_date_part_offered_is_one_the_check_takes() -> None:
+    parts = date_parts()
+    assert set(parts) == {"year", "month", "day", "hour"}
+    for offered in parts.values():
+        for part in offered:
+            assert check(f"x{part}") == f"x{part}"

@@ -24,9 +24,9 @@ APP_CONFIG = DEFAULT_CONFIG_PATH.relative_to(REPO)
 
 @pytest.fixture(autouse=True)
 def _each_trees_own_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make review` as it is run: no $PIPELINE_CONFIG, so each tree's config/pipelines.yaml is
-    read; here the clone's and its commit's (the example fixture). The session's guard
-    (tests/support/team_config_guard.py) still refuses this repository's own."""
+    """`make review` as it is run: no $PIPELINE_CONFIG, so each tree's default config file
+    (``APP_CONFIG``) is read; here the clone's and its commit's (the example fixture). The
+    session's guard (tests/support/team_config_guard.py) still refuses this repository's own."""
     monkeypatch.delenv("PIPELINE_CONFIG")
 
 
@@ -120,9 +120,9 @@ def test_data_at_risk_exits_3(clone: Path) -> None:
 def test_a_relative_config_path_is_read_in_each_tree(
     clone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PIPELINE_CONFIG=config/pipelines.yaml names each tree's own file: the roles of the working
-    tree's stacks come from the reviewed repository's, not from the directory the review runs in
-    (here this repository, whose config the guard refuses)."""
+    """A relative PIPELINE_CONFIG (``APP_CONFIG``) names each tree's own file: the roles of the
+    working tree's stacks come from the reviewed repository's, not from the directory the review
+    runs in (here this repository, whose config the guard refuses)."""
     _edit(clone, "project: mlbatch", "project: mlbatch2")
     monkeypatch.setenv("PIPELINE_CONFIG", str(APP_CONFIG))
     text, status = review("HEAD", repo=clone)

@@ -82,7 +82,7 @@ def test_a_test_that_reads_the_team_config_fails_however_it_reads_it(tmp_path: P
 
 
 def test_make_checks_session_reads_the_config_it_is_given(tmp_path: Path) -> None:
-    # (Not the probe that opens config/pipelines.yaml itself: this session is still a product
+    # (Not the probe that opens the team's config file itself: this session is still a product
     # test's, and reads no team config.)
     outcomes = _session(
         tmp_path, "-k", "not opens_the_default", **{CHECK_CONFIG_ENV_VAR: str(EXAMPLE_CONFIG)}

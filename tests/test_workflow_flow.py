@@ -57,13 +57,14 @@ def test_runs_the_sync_transform_job(definition: dict[str, Any]) -> None:
 def test_job_name_is_valid_for_any_execution_name(definition: dict[str, Any]) -> None:
     expression = definition["States"][RUN_TRANSFORM_JOB]["Parameters"]["TransformJobName.$"]
     assert expression == (
-        "States.Format('mlbatch-prod-churn-{}', States.Hash(States.Format('{}/{}/{}', "
+        f"States.Format('{TARGETS.names.run_prefix}{{}}', "
+        "States.Hash(States.Format('{}/{}/{}', "
         "$$.Execution.Name, $$.State.EnteredTime, $$.State.RetryCount), 'MD5'))"
     )
     # What Step Functions computes, for the longest and strangest execution names allowed.
     for execution_name in ("a" * 80, "backfill_2024-01-01!", "9f1c1e1e-uuid-like-name"):
         seed = f"{execution_name}/2026-11-27T02:00:00.123Z/0"
-        job = f"mlbatch-prod-churn-{hashlib.md5(seed.encode()).hexdigest()}"
+        job = TARGETS.names.run_prefix + hashlib.md5(seed.encode()).hexdigest()
         assert len(job) <= 63
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", job)
 

@@ -56,7 +56,7 @@ def test_a_completed_transform_is_recorded_in_the_pipelines_namespace(
     record = definition["States"][RECORD_COMPLETED_TRANSFORM]
     assert record["Resource"] == "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"
     namespace = record["Parameters"]["Namespace"]
-    assert namespace == "BatchInference/mlbatch-prod-churn"
+    assert namespace == f"BatchInference/{TARGETS.names.state_machine}"
     # Its own failure does not change the run's result (the alarm then shows missing data).
     assert record["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.metric_error", "Next": BUILD_MANIFEST}

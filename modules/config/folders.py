@@ -43,6 +43,14 @@ RULE = (
 EXAMPLE = "dt=[Y0001]-[M01]-[D01]/hour=[H01]"
 
 
+def date_parts() -> dict[str, list[str]]:
+    """Every date part a picture may hold, by what it names: {"year": ["[Y]", "[Y0001]"], ...}."""
+    return {
+        attribute: [f"[{letter}{width}]" for width in widths]
+        for letter, (attribute, widths) in _PARTS.items()
+    }
+
+
 class FolderError(ValueError):
     """A picture that is not a dated folder (the message says what is wrong, in words)."""
 

@@ -128,7 +128,7 @@ class OutcomeChecks:
             m = r.machine
             record = only(r["scheduled"].requests_of(RECORD_COMPLETED_TRANSFORM))
             assert record == {
-                "Namespace": f"BatchInference/{m.job_prefix}",
+                "Namespace": m.names.metric_namespace,
                 "MetricData": [{"MetricName": "TransformsCompleted", "Value": 1, "Unit": "Count"}],
             }
             quiet = ["transform-fails", "bad-input", "sagemaker-invalid"]

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, ProjectConfig, partition_of
+from modules.naming import Names, PipelineNames
+from modules.stack_names import is_environment_stack
 from tests.support.placeholders import resolve as resolve_placeholder
 
 _ANY_REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -48,16 +50,22 @@ class Machine:
         return states
 
     @property
-    def job_prefix(self) -> str:
-        return f"{self.project}-{self.environment}-{self.pipeline.name}"
+    def names(self) -> PipelineNames:
+        """The pipeline's names, as the stacks build them."""
+        return Names(self.project, self.environment).of_pipeline(self.pipeline.name)
+
+    @property
+    def run_prefix(self) -> str:
+        """What the run's per-run names start with."""
+        return self.names.run_prefix
 
     def job_name(self, execution: str) -> str:
         """The run's name (per-run model, failure message); each transform job attempt gets its
         own name (``is_attempt_name``)."""
-        return f"{self.job_prefix}-" + hashlib.md5(execution.encode()).hexdigest()
+        return self.run_prefix + hashlib.md5(execution.encode()).hexdigest()
 
     def is_attempt_name(self, name: str) -> bool:
-        return re.fullmatch(rf"{re.escape(self.job_prefix)}-[0-9a-f]{{32}}", name) is not None
+        return re.fullmatch(rf"{re.escape(self.run_prefix)}[0-9a-f]{{32}}", name) is not None
 
     def output_path(self, execution: str) -> str:
         return f"s3://{self.output_bucket}/{self.pipeline.run_output_prefix}{execution}/"
@@ -75,11 +83,10 @@ def load_machines(config: ProjectConfig, synthesized: dict[str, dict[str, Any]])
     stacks the app writes for that config, by stack name."""
     machines = []
     for env_name, env in config.environments.items():
-        base = f"{config.project}-{env_name}"
         stacks = {
             name: document
             for name, document in synthesized.items()
-            if name == base or name.startswith(f"{base}-")
+            if is_environment_stack(name, config.project, env_name)
         }
         account = env.account_id or "111122223333"
         resolver = _Resolver(stacks, env.region, account)
@@ -123,7 +130,10 @@ def _machine(project: str, env: Any, stack: str, machine_id: str, resolver: _Res
             "InputPathsMap": target["input_transformer"]["input_paths"],
             "InputTemplate": target["input_transformer"]["input_template"],
         }
-    [pipeline] = [p for p in env.pipelines if machine["name"] == f"{project}-{env.name}-{p.name}"]
+    names = Names(project, env.name)
+    [pipeline] = [
+        p for p in env.pipelines if machine["name"] == names.of_pipeline(p.name).state_machine
+    ]
     definition = resolve(machine["definition"])
     assert "${" not in definition, f"unresolved Terraform reference in {machine['name']}"
     models = resources.get("aws_sagemaker_model", {})

@@ -4,7 +4,7 @@ AWS answers each command meets (``expect_*``, ``scenario_*``, on tests/support/o
 a run that failed, executed on the Step Functions engine for ``why`` to explain.
 
 Plain functions, no fixtures: each test module declares the fixtures it uses (``ops_config``,
-``churn``, ``failed_run``) on top of these, naming the environment and pipeline of
+``failed_run`` and the machine it runs on) on top of these, naming the environment and pipeline of
 tests/fixtures/ops.yaml it works on.
 """
 
@@ -203,8 +203,8 @@ FAILED_RUN = "3f1d2c4b-5a6e-4f70-8192-a3b4c5d6e7f8"
 def synthesized_machine(
     synth_env: Callable[[ProjectConfig, str], str], environment: str, pipeline: str
 ) -> Machine:
-    """The ``churn`` fixture's body: a pipeline's state machine in an environment of the ops
-    config, as synthesized (that environment alone)."""
+    """The body of the test modules' machine fixture: a pipeline's state machine in an
+    environment of the ops config, as synthesized (that environment alone)."""
     loaded = load_config(OPS_CONFIG)
     config = loaded.model_copy(
         update={"environments": {environment: loaded.environments[environment]}}

@@ -18,13 +18,13 @@ import pytest
 import yaml
 
 from modules.config import ProjectConfig, parse_config
+from modules.stack_names import is_environment_stack
 from tests.conftest import EXAMPLE_CONFIG
 from tools.plan_review.config_diff import build_plan
 from tools.plan_review.report import main as review_main
 from tools.synth import synthesize
 
 REPO = Path(__file__).resolve().parent.parent.parent
-PROJECT = "mlbatch"
 
 
 class Review:
@@ -119,12 +119,12 @@ def env_plans(
 ) -> dict[str, dict[str, Any]]:
     """A plan for every stack of one environment (one, or one per pipeline: whatever the app
     synthesizes); `after=None` destroys them all."""
-    base = f"{PROJECT}-{env}"
+    project = example_raw_config()["project"]
     names = set(before) | set(after or {})
     return {
         name: build_plan(before.get(name), (after or {}).get(name), replace)
         for name in sorted(names)
-        if name == base or name.startswith(f"{base}-")
+        if is_environment_stack(name, project, env)
     }
 
 
@@ -141,7 +141,7 @@ def bucket_address(stacks: dict[str, dict[str, Any]], env: str, role: str) -> st
     found = [
         f"aws_s3_bucket.{name}"
         for stack, body in stacks.items()
-        if stack.startswith(f"{PROJECT}-{env}")
+        if is_environment_stack(stack, example_raw_config()["project"], env)
         for name in body.get("resource", {}).get("aws_s3_bucket", {})
         if f"_{role}_" in name
     ]

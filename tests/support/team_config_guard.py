@@ -6,8 +6,9 @@ tests/conftest.py installs this guard in every pytest session but make check's o
 
 - ``$PIPELINE_CONFIG`` names a file that does not exist (``NO_CONFIG``), for the session's
   processes and every process they start: the app, a `make` target or a tool started without
-  naming its config fails on that file ("cannot read config file") instead of reading the team's
-  config/pipelines.yaml (or whatever the shell's $PIPELINE_CONFIG names);
+  naming its config fails on that file ("cannot read config file") instead of reading the team's:
+  the default config file, ``modules.config.DEFAULT_CONFIG_PATH`` (or whatever the shell's
+  $PIPELINE_CONFIG names);
 - an audit hook on ``open`` refuses the opening of ``modules.config.DEFAULT_CONFIG_PATH`` in the
   session's own processes (code that unsets $PIPELINE_CONFIG, or names the default path itself)
   and records it: the test it happened in then fails at teardown (``check_no_team_config_read``),

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.config import PipelineConfig, ProjectConfig
+from modules.config import PipelineConfig, ProjectConfig, load_config
 from modules.naming import Names
 from modules.workflow import WorkflowTargets, build_definition
 from tests.support.helpers import TEST_AWS
+from tools.generated import EXAMPLE_CONFIG
 
+# The names stand for the example fixture's first pipeline in its first environment (as the
+# stacks name it): the tests read the definition as data, any pipeline's names would do.
+_EXAMPLE = load_config(EXAMPLE_CONFIG)
+_ENVIRONMENT = next(iter(_EXAMPLE.environments.values()))
 TARGETS = WorkflowTargets(
     aws=TEST_AWS,
-    environment="prod",
-    names=Names("mlbatch", "prod").of_pipeline("churn"),
+    environment=_ENVIRONMENT.name,
+    names=Names(_EXAMPLE.project, _ENVIRONMENT.name).of_pipeline(_ENVIRONMENT.pipelines[0].name),
     model_name="MODEL",
     execution_role_arn="ROLE",
     input_bucket="IN",

@@ -17,6 +17,7 @@ from modules.config.aws_facts import SUPPORTED_PARTITIONS
 from modules.config.aws_names import name_rule
 from modules.config.botocore_facts import service_regions
 from modules.config.fields import ENVIRONMENT_NAME, PROJECT_NAME
+from modules.config.folders import date_parts
 from modules.naming import RUN_HASH_LENGTH
 
 LOWER_ALNUM = string.ascii_lowercase + string.digits
@@ -67,13 +68,8 @@ TIME_ZONES = [
 # Prefix folders that can never equal a pipeline name (pipeline names have no capitals, "_",
 # "." or "'"): a custom prefix <folder>/<name>/ cannot start another pipeline's prefix.
 PREFIX_FOLDERS = ["Data", "raw_in", "v1.2", "fraud's-events", "In(put)!"]
-# Dated folder pictures: daily, hourly and nested, Hive-style and plain.
-DATE_PARTS = {
-    "year": ["[Y0001]", "[Y]"],
-    "month": ["[M01]", "[M]"],
-    "day": ["[D01]", "[D]"],
-    "hour": ["[H01]", "[H]"],
-}
+# The date parts a dated folder picture may hold, from the one renderer of pictures.
+DATE_PARTS = date_parts()
 
 
 def _name(first: str, rest: str, size: int) -> st.SearchStrategy[str]:
