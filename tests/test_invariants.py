@@ -93,14 +93,7 @@ def test_the_structural_invariants_hold_for_the_fixtures(
 ) -> None:
     own = stacks_of(stacks, label)
     assert own
-    problems = [
-        *invariants.name_problems(load_config(CONFIGS[label])),
-        *invariants.partition_problems(own),
-        *invariants.iam_problems(own),
-        *invariants.reference_problems(own),
-        *invariants.backend_problems(own),
-    ]
-    assert problems == []
+    assert invariants.all_problems(load_config(CONFIGS[label]), own) == []
 
 
 def test_each_structural_invariant_notices_its_break(stacks: dict[str, dict[str, Any]]) -> None:

@@ -35,13 +35,7 @@ def main(argv: list[str]) -> int:
         config = parse_config(document, f"generated-{index}.yaml")
         with tempfile.TemporaryDirectory() as outdir:
             stacks = synthesize(config, Path(outdir))
-        problems = [
-            *invariants.name_problems(config),
-            *invariants.partition_problems(stacks),
-            *invariants.iam_problems(stacks),
-            *invariants.reference_problems(stacks),
-            *invariants.backend_problems(stacks),
-        ]
+        problems = invariants.all_problems(config, stacks)
         line = {
             "index": index,
             "environments": len(config.environments),

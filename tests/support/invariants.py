@@ -171,3 +171,14 @@ def backend_problems(stacks: Stacks) -> list[str]:
             problems.append(f"{name} and {seen[location]} share the state {location}")
         seen[location] = name
     return problems
+
+
+def all_problems(config: ProjectConfig, stacks: Stacks) -> list[str]:
+    """Every invariant above, on one config and its stacks."""
+    return [
+        *name_problems(config),
+        *partition_problems(stacks),
+        *iam_problems(stacks),
+        *reference_problems(stacks),
+        *backend_problems(stacks),
+    ]

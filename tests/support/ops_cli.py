@@ -78,16 +78,20 @@ def expect_backfill_run(aws: StubbedAws, t: Target, folder: str, token: str = "a
     expect_backfill_done(aws, t, folder, token)
 
 
-def expect_backfill_start(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
-    name = backfill_name(folder, token)
+def expect_start(aws: StubbedAws, t: Target, name: str, run_input: dict[str, Any]) -> None:
+    """StartExecution of ``name`` with ``run_input``, as the tool sends it."""
     aws.expect(
         "stepfunctions",
         "start_execution",
         {"executionArn": t.execution_arn(name), "startDate": NOW},
         stateMachineArn=t.state_machine_arn,
         name=name,
-        input=json.dumps(_backfill_input(folder), sort_keys=True),
+        input=json.dumps(run_input, sort_keys=True),
     )
+
+
+def expect_backfill_start(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
+    expect_start(aws, t, backfill_name(folder, token), _backfill_input(folder))
 
 
 def expect_backfill_done(aws: StubbedAws, t: Target, folder: str, token: str = "a1b2") -> None:
@@ -174,14 +178,7 @@ def scenario_run(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> No
     run_input: dict[str, Any] = {"trigger": "manual"}
     if isinstance(flags.get("--input-prefix"), str):
         run_input["input_prefix"] = flags["--input-prefix"]
-    aws.expect(
-        "stepfunctions",
-        "start_execution",
-        {"executionArn": t.execution_arn(name), "startDate": NOW},
-        stateMachineArn=t.state_machine_arn,
-        name=name,
-        input=json.dumps(run_input, sort_keys=True),
-    )
+    expect_start(aws, t, name, run_input)
     if not flags.get("--wait"):
         return
     arn = t.execution_arn(name)
