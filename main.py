@@ -75,6 +75,8 @@ def main(*, exiting: bool = False) -> int:
             preloaded()
         return CONFIG_ERROR_EXIT
 
+    for notice in config.notices:  # what the synth changed from the file, once each
+        print(f"config notice: {notice}", file=sys.stderr, flush=True)
     preloaded()
     from modules.stacks.app import build_app
 

@@ -91,21 +91,29 @@ def interval_hours(expression: str) -> int | None:
 
 
 def margin_hours(interval: int) -> int:
-    """Slack a freshness window needs over the schedule's interval: time for a run to finish,
-    a late start (flexible window), and a daylight-saving shift."""
+    """Slack a freshness window needs beyond a missed run, a late start and the longest run: a
+    daylight-saving shift, Scheduler's retries to start a run, and the alarm's whole-hour
+    periods (a quarter of the interval, at least 2 h)."""
     return max(2, interval // 4)
 
 
-def shortest_window_hours(interval: int) -> int:
-    """The shortest freshness window for a schedule of this interval: one missed run + margin."""
-    return interval + margin_hours(interval)
+def shortest_window_hours(interval: int, late_minutes: int = 0, run_seconds: int = 0) -> int:
+    """The shortest freshness window for a schedule of this interval whose runs may start up to
+    ``late_minutes`` late (the flexible window) and take up to ``run_seconds`` (the run's
+    timeout): two completions can be that much further apart than two scheduled times (an early,
+    fast run then a late, slow one), so the window is one missed run + both + the margin."""
+    late_and_run_hours = -(-(late_minutes * 60 + run_seconds) // 3600)
+    return interval + late_and_run_hours + margin_hours(interval)
 
 
-def default_window_hours(expression: str) -> int | None:
-    """The freshness window derived from a schedule, or None where there is none: its interval
-    cannot be told, or the window would exceed what CloudWatch evaluates (weekly schedules)."""
+def default_window_hours(
+    expression: str, late_minutes: int = 0, run_seconds: int = 0
+) -> int | None:
+    """The freshness window derived from a schedule and how late and long its runs may be, or
+    None where there is none: its interval cannot be told, or the window would exceed what
+    CloudWatch evaluates (weekly schedules)."""
     interval = interval_hours(expression)
     if interval is None:
         return None
-    window = shortest_window_hours(interval)
+    window = shortest_window_hours(interval, late_minutes, run_seconds)
     return window if window <= MAX_FRESHNESS_HOURS else None

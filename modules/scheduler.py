@@ -272,7 +272,7 @@ class PipelineSchedule(Construct):
             description=pipeline.description or f"Runs batch inference for {names.base}",
             schedule_expression=schedule.expression,
             schedule_expression_timezone=schedule.timezone,
-            start_date=_iso(schedule.start_date),
+            start_date=_iso(schedule.pending_start_date),
             end_date=_iso(schedule.end_date),
             state="ENABLED" if schedule.enabled else "DISABLED",
             # The run payload is stored encrypted with the environment's key; the role decrypts it.

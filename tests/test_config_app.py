@@ -17,8 +17,10 @@ from modules.config import (
     ProjectConfig,
     load_config,
 )
+from modules.naming import Names
 from tests.conftest import EXAMPLE_CONFIG, REPO
 from tests.support.config_edits import set_path
+from tools.synth import read_stacks
 
 
 @pytest.mark.parametrize(
@@ -65,24 +67,54 @@ def test_app_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "cdktf.out").exists()
 
 
-def test_app_refuses_a_past_start_date_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
+def test_a_passed_start_date_is_left_out_and_said_once(tmp_path: Path) -> None:
+    """Scheduler refuses a start date more than 5 minutes past on every update: an unchanged
+    config whose start date has passed still synthesizes, without it, and says so once (the
+    pipeline is in every environment, the line is one)."""
+    config = tmp_path / "started.yaml"
+    config.write_text(
         EXAMPLE_CONFIG.read_text().replace(
             "flexible_window_minutes: 15",
             "flexible_window_minutes: 15\n      start_date: 2025-06-01",
         )
     )
-    result = run_app(tmp_path, bad)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "pipelines[churn].schedule: start_date 2025-06-01T00:00:00Z" in (result.stderr)
-    assert not (tmp_path / "cdktf.out").exists()
+    result = run_app(tmp_path, config, CDKTF_OUTDIR=str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if line.startswith("config notice:")]
+    line = config.read_text().splitlines().index("      start_date: 2025-06-01") + 1
+    assert notices == [
+        f"config notice: {config}:{line}: pipelines[churn].schedule.start_date: "
+        "2025-06-01T00:00:00Z has passed: synthesized without it (it no longer holds runs back, "
+        "and EventBridge Scheduler refuses a start date more than 5 minutes in the past); "
+        "remove it from the config when convenient"
+    ]
+    parsed = load_config(config)
+    schedules = [
+        schedule
+        for stack in read_stacks(tmp_path / "out").values()
+        for schedule in stack.get("resource", {}).get("aws_scheduler_schedule", {}).values()
+    ]
+    churns = [
+        (Names(parsed.project, name).of_pipeline("churn").schedule, pipeline)
+        for name, env in parsed.environments.items()
+        for pipeline in env.pipelines
+        if pipeline.name == "churn"
+    ]
+    started = [s for s in schedules if s["name"] in {name for name, _ in churns}]
+    assert len(started) == len(churns) > 1 and all("start_date" not in s for s in started)
+    # Once started, a schedule is no longer "dated": its freshness alarm is back.
+    assert all(pipeline.freshness_window_hours is not None for _, pipeline in churns)
+
+
+def test_a_passed_end_date_is_refused(make_config: Callable[..., ProjectConfig]) -> None:
+    with pytest.raises(ConfigError, match="end_date 2025-06-01T00:00:00Z has passed: the "):
+        make_config(set_path("pipelines.0.schedule.end_date", "2025-06-01T00:00:00Z"))
 
 
 def test_a_future_start_date_is_kept(make_config: Callable[..., ProjectConfig]) -> None:
     config = make_config(set_path("pipelines.0.schedule.start_date", "2099-01-01T00:00:00Z"))
-    assert config.environments["prod"].pipelines[0].schedule.start_date is not None
+    schedule = config.environments["prod"].pipelines[0].schedule
+    assert schedule.pending_start_date is not None and not config.notices
 
 
 def test_app_rejects_unknown_environment_selection(tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ def test_a_dated_schedule_gets_no_freshness_alarm(dates: dict[str, str]) -> None
     def edit(raw: dict[str, Any]) -> None:
         raw["pipelines"][0]["schedule"].update(dates)
 
-    assert parse().environments["prod"].pipelines[0].freshness_window_hours == 30
+    assert parse().environments["prod"].pipelines[0].freshness_window_hours is not None
     assert parse(edit).environments["prod"].pipelines[0].freshness_window_hours is None
 
     def explicit(raw: dict[str, Any]) -> None:
@@ -358,3 +358,30 @@ def test_a_payload_may_not_set_a_key_the_starters_set(key: str) -> None:
         raw["pipelines"][0]["schedule"]["payload"] = {key: "churn/2026-01-01/_SUCCESS"}
 
     assert f"pipelines[churn].schedule.payload: {key} may not be set" in refused(edit)
+
+
+# --- 6. freshness and how late and long a run may be ------------------------------------------
+
+
+def _late_and_long(raw: dict[str, Any]) -> None:
+    """The review's example: a daily run that may start an hour late and run 12 hours."""
+    churn = raw["pipelines"][0]
+    churn["schedule"]["flexible_window_minutes"] = 60
+    churn["transform"] = {**churn.get("transform", {}), "timeout_minutes": 720}
+
+
+def test_the_derived_window_outlasts_a_late_start_and_a_long_run() -> None:
+    # An early, fast run, then one starting 1 h late and running 12 h: 24 + 1 + 12 h apart.
+    window = parse(_late_and_long).environments["prod"].pipelines[0].freshness_window_hours
+    assert window is not None and window > 24 + 1 + 12
+
+
+def test_an_explicit_window_shorter_than_a_late_long_run_is_refused() -> None:
+    def edit(raw: dict[str, Any]) -> None:
+        _late_and_long(raw)
+        raw["pipelines"][0]["alarms"] = {"freshness_window_hours": 37}
+
+    assert "alarms.freshness_window_hours: 37 is too short: at least " in refused(edit)
+    # The same window suffices for the same schedule with quick runs that start on time.
+    quick = parse(lambda raw: raw["pipelines"][0].update(alarms={"freshness_window_hours": 37}))
+    assert quick.environments["prod"].pipelines[0].freshness_window_hours == 37

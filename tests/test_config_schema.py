@@ -13,7 +13,10 @@ _CHECKED_OTHERWISE = {
     ("ScheduleConfig", "payload"): "the whole payload is checked as JSON text (_safe_payload)",
 }
 # Strings that never reach Terraform JSON.
-_NOT_IN_TERRAFORM = {("ProjectConfig", "source"): "the config file's path, for messages"}
+_NOT_IN_TERRAFORM = {
+    ("ProjectConfig", "source"): "the config file's path, for messages",
+    ("ProjectConfig", "notices"): "lines for stderr, never synthesized",
+}
 
 
 def _unsafe_strings(annotation: Any, metadata: list[Any], where: str) -> list[str]:

@@ -172,16 +172,18 @@ def _extra_rules(model: type[schema.StrictModel]) -> str:
         "ModelConfig": "Exactly one source: `image` + `artifact_key`, `model_package_arn`, or "
         "`model_package_group`; a package needs `ecr_repository_arns`.",
         "ScheduleConfig": "`expression` is checked as AWS cron (6 fields), `rate(N unit)` or "
-        "`at(yyyy-mm-ddThh:mm:ss)`; `timezone` against the IANA database. A `start_date` more "
-        "than 5 minutes in the past is refused (EventBridge Scheduler refuses it on create and "
-        "on every update): remove it once the schedule has started.",
+        "`at(yyyy-mm-ddThh:mm:ss)`; `timezone` against the IANA database. A `start_date` that "
+        "has passed is left out of the synthesized schedule, with a notice on stderr "
+        "(EventBridge Scheduler refuses one more than 5 minutes in the past on create and on "
+        "every update); an `end_date` that has passed is refused.",
         "TransformConfig": "Fields sent to SageMaker are checked against the CreateTransformJob "
         "request shapes of botocore's service model (column constraints). Also: "
         f"`max_payload_mb` ≤ {schema.MAX_PAYLOAD_MB} and `max_concurrent_transforms` x "
         f"`max_payload_mb` ≤ {schema.MAX_PAYLOAD_MB}; `data_processing` only with `content_type` "
         f"{', '.join(schema.DATA_PROCESSING_CONTENT_TYPES)} and `split_type` None or Line.",
-        "AlarmSettings": "An explicit `freshness_window_hours` must exceed the schedule's "
-        "interval by a margin (a quarter of it, at least 2 h); weekly schedules cannot have a "
+        "AlarmSettings": "An explicit `freshness_window_hours` must cover the schedule's "
+        "interval, a start as late as its flexible window, a run as long as its timeout, and a "
+        "margin (a quarter of the interval, at least 2 h); weekly schedules cannot have a "
         "freshness alarm (CloudWatch evaluates at most 7 days).",
         "EnvironmentConfig": "`region` must offer SageMaker and EventBridge Scheduler (botocore's "
         "endpoint data); `log_retention_days` one of CloudWatch's values "

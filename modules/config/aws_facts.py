@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from datetime import timedelta
 
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -33,10 +32,6 @@ MAX_PAYLOAD_MB = 100
 # Content types SageMaker's data processing (filters, join) can read, with split type None or Line.
 # https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
 DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
-
-# EventBridge Scheduler: CreateSchedule/UpdateSchedule refuse a StartDate more than 5 minutes in
-# the past (recurring schedules), and Terraform sends it again with every later update.
-START_DATE_GRACE = timedelta(minutes=5)
 
 # KMS ScheduleKeyDeletion: "If you include a value, it must be between 7 and 30, inclusive"
 # (botocore's model says 1 to 365, which KMS refuses).

@@ -18,6 +18,7 @@ from modules.config.fields import CROSS_CHECK, StrictModel
 from modules.config.pipeline import PipelineConfig
 from modules.config.project import ProjectConfig
 from modules.config.rules import explained
+from modules.config.schedule import utc_text
 from modules.config.source import Mistake, Source, read_source, shown_key, shown_path
 from modules.config.suggest import allowed, allowed_keys, did_you_mean
 
@@ -261,7 +262,34 @@ def parse_config(raw: Any, source: str, written: Source | None = None) -> Projec
         _raise(source, mistakes)
         raise AssertionError("unreachable") from None
     _raise(source, mistakes)
-    return config
+    notices = _passed_start_dates(config, document, layout, lines, source)
+    return config.model_copy(update={"notices": notices}) if notices else config
+
+
+def _passed_start_dates(
+    config: ProjectConfig,
+    document: dict[str, Any],
+    layout: _FileLayout,
+    lines: Source,
+    source: str,
+) -> tuple[str, ...]:
+    """One line per start_date as written that has passed (a shared pipeline's once, whatever
+    the number of environments): the schedules are synthesized without it."""
+    found: list[str] = []
+    for env_name, env in config.environments.items():
+        for pipeline in env.pipelines:
+            schedule = pipeline.schedule
+            if not schedule.start_date_passed or schedule.start_date is None:
+                continue
+            loc = ["environments", env_name, "pipelines", pipeline.name, "schedule", "start_date"]
+            path, _, _ = _written(loc, document, layout)
+            message = (
+                f"{utc_text(schedule.start_date)} has passed: synthesized without it (it no "
+                "longer holds runs back, and EventBridge Scheduler refuses a start date more "
+                "than 5 minutes in the past); remove it from the config when convenient"
+            )
+            found.append(Mistake(lines.line_of(path), _show(path, layout), message).render(source))
+    return tuple(dict.fromkeys(found))
 
 
 def _read(chosen: Path) -> str:

@@ -32,13 +32,15 @@ from modules.config.fields import (
 )
 from modules.config.model import ModelConfig
 from modules.config.schedule import ScheduleConfig
-from modules.config.transform import TransformConfig
+from modules.config.transform import DEFAULT_TIMEOUT_MINUTES, TransformConfig, run_timeout_seconds
 from modules.schedule_window import (
     MAX_FRESHNESS_HOURS,
     default_window_hours,
     interval_hours,
     shortest_window_hours,
 )
+
+_DEFAULT_RUN_SECONDS = run_timeout_seconds(DEFAULT_TIMEOUT_MINUTES)
 
 
 class AlarmSettings(StrictModel):
@@ -55,7 +57,7 @@ class AlarmSettings(StrictModel):
         description="Alarm when no transform completed within the freshness window (catches a "
         "schedule that silently stopped and upstream that stopped delivering: runs that found "
         "no input or were skipped do not count). No alarm while the schedule is disabled, for "
-        "a schedule with a start_date (until it is removed after the start) or an end_date, "
+        "a schedule with a start_date still ahead or an end_date, "
         "nor without a window: none is derived for one-time `at()` schedules, crons tied to "
         "days of the month or to months, or with L / W / #, and schedules whose interval "
         "leaves no margin within CloudWatch's 7-day evaluation limit (weekly).",
@@ -66,11 +68,13 @@ class AlarmSettings(StrictModel):
         le=MAX_FRESHNESS_HOURS,
         description="Hours without a completed transform before the alarm fires. Default: derived "
         "from the schedule, its longest gap between runs (a cron's hours, minutes and weekdays "
-        "expanded) plus a margin of a quarter of it (at least 2 h), e.g. "
-        f"{default_window_hours('rate(1 hour)')} for hourly and "
-        f"{default_window_hours('rate(1 day)')} for daily schedules; none where "
-        f"that exceeds {MAX_FRESHNESS_HOURS} (weekly) or the interval cannot be told. An explicit "
-        "window needs the same margin.",
+        "expanded), plus how late a run may start (schedule.flexible_window_minutes) and how "
+        "long it may take (transform.timeout_minutes and the run's grace), plus a margin of a "
+        "quarter of the gap (at least 2 h), e.g. "
+        f"{default_window_hours('rate(1 hour)', 0, _DEFAULT_RUN_SECONDS)} for hourly and "
+        f"{default_window_hours('rate(1 day)', 0, _DEFAULT_RUN_SECONDS)} for daily schedules "
+        f"with the default timeout; none where that exceeds {MAX_FRESHNESS_HOURS} (weekly) or "
+        "the interval cannot be told. An explicit window must be at least as long.",
     )
 
 
@@ -178,35 +182,49 @@ class PipelineConfig(StrictModel):
         # A freshness alarm treats missing data as breaching: it would fire until start_date and
         # for ever after end_date. Such schedules get none; an explicit window would be ignored
         # (so its margin is not checked either).
-        dated = [d for d in ("start_date", "end_date") if getattr(self.schedule, d) is not None]
+        dated = [
+            field
+            for field, date in (
+                ("start_date", self.schedule.pending_start_date),
+                ("end_date", self.schedule.end_date),
+            )
+            if date is not None
+        ]
         if dated and window is not None:
             yield (
                 where,
                 f"a schedule with {' and '.join(dated)} has no freshness alarm (it would fire "
-                "before the start and after the end); remove the window, or the start_date once "
-                "the schedule has started",
+                "before the start and after the end); remove the window (a start_date stops "
+                "counting once it has passed)",
             )
             return
         interval = interval_hours(self.schedule.expression)
         if window is None or interval is None or not self.alarms.freshness:
             return
-        needed = shortest_window_hours(interval)
+        needed = self._shortest_freshness_window(interval)
         if window >= needed:
             return
         if needed > MAX_FRESHNESS_HOURS:
             yield (
                 where,
-                f"{window} leaves no margin over the schedule's {interval} h interval, and "
-                f"CloudWatch evaluates at most {MAX_FRESHNESS_HOURS} h: set alarms.freshness: "
-                "false for this schedule",
+                f"{window} leaves no margin over the schedule's {interval} h interval and its "
+                f"runs' start window and timeout, and CloudWatch evaluates at most "
+                f"{MAX_FRESHNESS_HOURS} h: set alarms.freshness: false for this schedule",
             )
         else:
             yield (
                 where,
                 f"{window} is too short: at least {needed} for this schedule (interval "
-                f"{interval} h + {needed - interval} h for a run to finish, a late start or a "
-                "daylight-saving shift)",
+                f"{interval} h + {needed - interval} h for a late start within the flexible "
+                "window, a run as long as its timeout, and a daylight-saving shift)",
             )
+
+    def _shortest_freshness_window(self, interval: int) -> int:
+        return shortest_window_hours(
+            interval,
+            self.schedule.flexible_window_minutes,
+            self.transform.run_timeout_seconds,
+        )
 
     @property
     def freshness_window_hours(self) -> int | None:
@@ -215,11 +233,15 @@ class PipelineConfig(StrictModel):
         schedule = self.schedule
         if not self.alarms.freshness or not schedule.enabled:
             return None
-        if schedule.start_date is not None or schedule.end_date is not None:
+        if schedule.pending_start_date is not None or schedule.end_date is not None:
             return None
         if self.alarms.freshness_window_hours is not None:
             return self.alarms.freshness_window_hours
-        return default_window_hours(self.schedule.expression)
+        return default_window_hours(
+            schedule.expression,
+            schedule.flexible_window_minutes,
+            self.transform.run_timeout_seconds,
+        )
 
     @property
     def default_input_prefix(self) -> str:

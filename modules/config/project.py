@@ -23,6 +23,11 @@ class ProjectConfig(StrictModel):
     )
     environments: dict[TfStr, EnvironmentConfig] = Field(min_length=1)
     source: str = Field(default="", exclude=True, description="The file this came from.")
+    notices: tuple[str, ...] = Field(
+        default=(),
+        exclude=True,
+        description="What the synth changed from the file as written, one line each (for stderr).",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProjectConfig:

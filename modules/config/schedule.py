@@ -1,9 +1,14 @@
 """When a pipeline runs: the EventBridge Scheduler expression, its dates, flexible window, retry
 policy and the payload each scheduled run gets.
 
+A ``start_date`` that has passed is kept as written but no longer constrains anything: the
+schedule is synthesized without it (``pending_start_date``), because EventBridge Scheduler refuses a
+start date more than 5 minutes in the past on create and on every update, which would otherwise
+block every later deploy of an unchanged config. An ``end_date`` that has passed is refused: the
+schedule would never fire again.
+
 Needs EventBridge Scheduler's bounds (read from botocore through
-``modules.config.botocore_facts``, the start-date grace from ``modules.config.aws_facts``) and the
-field types of ``modules.config.fields``.
+``modules.config.botocore_facts``) and the field types of ``modules.config.fields``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from modules.config import folders
-from modules.config.aws_facts import START_DATE_GRACE
 from modules.config.botocore_facts import request_member
 from modules.config.fields import (
     InputPrefix,
@@ -118,18 +122,34 @@ class ScheduleConfig(StrictModel):
         _PayloadPrefix.model_validate(value)  # errors name payload.input_prefix
         return value
 
+    # Whether start_date had passed when the config was validated (one clock for the whole synth).
+    _start_date_passed: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> ScheduleConfig:
         start, end = _utc(self.start_date), _utc(self.end_date)
+        now = datetime.now(UTC)
         if start and end and start >= end:
             raise ValueError("start_date must be before end_date")
-        if start and start < datetime.now(UTC) - START_DATE_GRACE:
+        if end and end <= now:
             raise ValueError(
-                f"start_date {start:%Y-%m-%dT%H:%M:%SZ} has passed; EventBridge Scheduler refuses "
-                "a start date more than 5 minutes in the past (on create and on every update), "
-                "so remove it once the schedule has started"
+                f"end_date {utc_text(end)} has passed: the schedule would never fire "
+                "again; set enabled: false (and remove end_date) to keep the pipeline without "
+                "scheduled runs, or remove the pipeline"
             )
+        self._start_date_passed = start is not None and start <= now
         return self
+
+    @property
+    def start_date_passed(self) -> bool:
+        """The written start_date has passed: it is left out of the schedule."""
+        return self._start_date_passed
+
+    @property
+    def pending_start_date(self) -> datetime | None:
+        """The start date the schedule is synthesized with: None when none was written or it
+        has passed (it no longer constrains the runs, and Scheduler would refuse it)."""
+        return None if self._start_date_passed else self.start_date
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -137,3 +157,9 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def utc_text(value: datetime) -> str:
+    """A date-time as ISO 8601 in UTC, as messages show it (2026-01-01T00:00:00Z)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"

@@ -19,6 +19,16 @@ from modules.config.aws_facts import (
 )
 from modules.config.fields import TRANSFORM, Found, StrictModel, TfStr, raise_each, sagemaker
 
+# Time for Step Functions to stop the job and notify after the job's own timeout: a run (the
+# state machine) times out this much after its transform job would.
+RUN_GRACE_SECONDS = 900
+DEFAULT_TIMEOUT_MINUTES = 360
+
+
+def run_timeout_seconds(timeout_minutes: int) -> int:
+    """How long a whole run may take: the job's timeout and the grace to stop and notify."""
+    return timeout_minutes * 60 + RUN_GRACE_SECONDS
+
 
 class DataProcessing(StrictModel):
     """Filter and join records around the model (SageMaker DataProcessing)."""
@@ -95,8 +105,16 @@ class TransformConfig(StrictModel):
     )
     model_client: ModelClient = Field(default_factory=ModelClient, description="See Model client.")
     timeout_minutes: int = Field(
-        default=360, ge=5, le=10080, description="A run is stopped and failed after this long."
+        default=DEFAULT_TIMEOUT_MINUTES,
+        ge=5,
+        le=10080,
+        description="A run is stopped and failed after this long.",
     )
+
+    @property
+    def run_timeout_seconds(self) -> int:
+        """How long a whole run may take (the state machine's timeout)."""
+        return run_timeout_seconds(self.timeout_minutes)
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> TransformConfig:

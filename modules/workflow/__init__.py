@@ -27,7 +27,6 @@ This package's public names are importable from ``modules.workflow`` itself.
 from modules.workflow import state_names
 from modules.workflow.asl import TRANSIENT_SDK_RETRY, jsonata_string
 from modules.workflow.build import (
-    STATE_MACHINE_GRACE_SECONDS,
     build_definition,
     build_workflow,
     definition_json,
@@ -56,7 +55,6 @@ __all__ = [
     "NEWEST_APPROVED_PACKAGE",
     "REGISTRY_MAX_PAGES",
     "REGISTRY_PAGE_SIZE",
-    "STATE_MACHINE_GRACE_SECONDS",
     "SYNC_EVENTS_RULE",
     "TRANSIENT_RETRY_WAIT_SECONDS",
     "TRANSIENT_SAGEMAKER_CAUSES",

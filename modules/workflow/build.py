@@ -25,9 +25,6 @@ from modules.workflow.run_input import marker_input, run_input, scheduled_input
 from modules.workflow.targets import WorkflowTargets
 from modules.workflow.transform import transform
 
-# Time for Step Functions to stop the job and notify after the task's own timeout.
-STATE_MACHINE_GRACE_SECONDS = 900
-
 
 def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     """The steps a run of this pipeline takes, in order, chained forward: each step's states
@@ -58,7 +55,7 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     definition = {
         "Comment": f"Scheduled batch inference: {t.names.base}",
         "StartAt": steps[0].start,
-        "TimeoutSeconds": pipeline.transform.timeout_minutes * 60 + STATE_MACHINE_GRACE_SECONDS,
+        "TimeoutSeconds": pipeline.transform.run_timeout_seconds,
         "States": chain_states(steps, failure),
     }
     return Workflow(definition, policy_statements([*steps, failure]))

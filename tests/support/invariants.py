@@ -10,7 +10,9 @@ share one definition of each:
 - ``iam_problems``: no wildcard actions; ``Resource: "*"`` only for the reasoned unscoped actions;
 - ``reference_problems``: every Terraform reference resolves within its stack, and every
   cross-stack reference names an output its producer stack has;
-- ``backend_problems``: one backend per stack, and no two stacks share a state location.
+- ``backend_problems``: one backend per stack, and no two stacks share a state location;
+- ``freshness_problems``: a freshness alarm's window covers the longest time two successful
+  runs can be apart, so it never fires while every run succeeds.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from modules.config import ProjectConfig, check_name, partition_of
 from modules.iam import UNSCOPED_ACTIONS
 from modules.naming import Names
+from modules.schedule_window import interval_hours
 
 Stacks = dict[str, dict[str, Any]]
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
@@ -173,6 +176,38 @@ def backend_problems(stacks: Stacks) -> list[str]:
     return problems
 
 
+def freshness_problems(config: ProjectConfig, stacks: Stacks) -> list[str]:
+    """Two completions can be the schedule's longest gap, plus a start as late as the flexible
+    window, plus a run as long as its timeout apart (an early, fast run, then a late, slow one):
+    every freshness alarm must wait at least that long."""
+    alarms = {
+        alarm["alarm_name"]: alarm
+        for document in stacks.values()
+        for alarm in document.get("resource", {}).get("aws_cloudwatch_metric_alarm", {}).values()
+    }
+    problems = []
+    for env in config.environments.values():
+        names = Names(config.project, env.name)
+        for pipeline in env.pipelines:
+            alarm_name = names.of_pipeline(pipeline.name).alarms(freshness=True).freshness
+            alarm = alarms.get(alarm_name or "")
+            interval = interval_hours(pipeline.schedule.expression)
+            if alarm is None or interval is None:
+                continue
+            apart = (
+                interval * 3600
+                + pipeline.schedule.flexible_window_minutes * 60
+                + pipeline.transform.run_timeout_seconds
+            )
+            waits = alarm["period"] * alarm["evaluation_periods"]
+            if waits < apart:
+                problems.append(
+                    f"{alarm_name} fires after {waits} s without a completed transform, but two "
+                    f"successful runs can be {apart} s apart"
+                )
+    return problems
+
+
 def all_problems(config: ProjectConfig, stacks: Stacks) -> list[str]:
     """Every invariant above, on one config and its stacks."""
     return [
@@ -181,4 +216,5 @@ def all_problems(config: ProjectConfig, stacks: Stacks) -> list[str]:
         *iam_problems(stacks),
         *reference_problems(stacks),
         *backend_problems(stacks),
+        *freshness_problems(config, stacks),
     ]

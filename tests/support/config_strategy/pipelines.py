@@ -15,6 +15,7 @@ from modules.config import (
     partition_of,
     sagemaker_shape,
 )
+from modules.config.transform import DEFAULT_TIMEOUT_MINUTES, run_timeout_seconds
 from tests.support.config_strategy.facts import (
     INSTANCE_TYPES,
     LOWER_ALNUM,
@@ -156,10 +157,11 @@ def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], 
         pipeline["input_prefix"] = prefix
     if draw(st.booleans()):
         pipeline["output_prefix"] = f"{draw(st.sampled_from(PREFIX_FOLDERS))}/{name}/"
-    pipeline["schedule"], alarms = draw(schedules(prefix))
+    transform = draw(transforms())
+    timeout = transform.get("timeout_minutes", DEFAULT_TIMEOUT_MINUTES)
+    pipeline["schedule"], alarms = draw(schedules(prefix, run_timeout_seconds(timeout)))
     if alarms:
         pipeline["alarms"] = alarms
-    transform = draw(transforms())
     if transform:
         pipeline["transform"] = transform
     if draw(st.booleans()):

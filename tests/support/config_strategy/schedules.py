@@ -74,9 +74,11 @@ def folder_pictures(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def schedules(draw: st.DrawFn, prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def schedules(
+    draw: st.DrawFn, prefix: str, run_seconds: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A schedule (with the pipeline's prefix for a payload's input_prefix), and the alarms
-    settings that fit it."""
+    settings that fit it and runs as long as ``run_seconds``."""
     expression = draw(schedule_expressions())
     schedule: dict[str, Any] = {"expression": expression}
     alarms: dict[str, Any] = {}
@@ -108,7 +110,8 @@ def schedules(draw: st.DrawFn, prefix: str) -> tuple[dict[str, Any], dict[str, A
     if choice == "off":
         alarms["freshness"] = False
     elif choice == "explicit" and interval is not None and dated == "none":
-        needed = shortest_window_hours(interval)
+        late = schedule.get("flexible_window_minutes", 0)
+        needed = shortest_window_hours(interval, late, run_seconds)
         if needed <= MAX_FRESHNESS_HOURS:
             alarms["freshness_window_hours"] = draw(st.integers(needed, MAX_FRESHNESS_HOURS))
     if draw(st.booleans()):
