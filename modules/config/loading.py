@@ -99,6 +99,20 @@ def _merge_environment(
                     f"no pipeline is named {unknown!r}{allowed(unknown, known, 'pipelines')}",
                 )
             )
+    for pipeline_name, override in overrides.items():
+        if isinstance(override, dict) and "name" in override and override["name"] != pipeline_name:
+            # Every environment's stacks, alarms and state paths are keyed by the pipeline's name:
+            # a rename in one environment would be another pipeline there.
+            where = (*here, "pipelines", pipeline_name, "name")
+            mistakes.append(
+                Mistake(
+                    source.line_of(where),
+                    shown_path(where),
+                    "an override cannot rename a pipeline (its resources and state are named "
+                    "after it in every environment); rename it under pipelines, or define "
+                    "another pipeline",
+                )
+            )
     merged["name"] = name
     merged["pipelines"] = [
         _deep_merge(p, overrides.get(_name_of(p), {})) if isinstance(p, dict) else p
