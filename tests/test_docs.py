@@ -7,6 +7,9 @@ import re
 import tomllib
 from typing import Any
 
+import pytest
+
+from modules.config import fields as rules
 from tests.conftest import REPO, stacks_of
 from tools import config_reference, outputs_reference, run_states
 
@@ -54,3 +57,19 @@ def test_readme_links_the_generated_documents() -> None:
         "docs/run-states.md",
     ):
         assert document in readme
+
+
+@pytest.mark.parametrize(
+    ("field", "rule"),
+    [
+        ("subnet_ids", rules.SUBNET_ID),
+        ("security_group_ids", rules.SECURITY_GROUP_ID),
+        ("ecr_repository_arns", rules.ECR_REPOSITORY_ARN),
+    ],
+)
+def test_the_reference_shows_the_rule_of_each_item_of_a_list(field: str, rule: Any) -> None:
+    """A list's items carry their own pattern (Field inside Annotated): the row says it."""
+    [row] = [
+        line for line in config_reference.render().splitlines() if line.startswith(f"| `{field}` |")
+    ]
+    assert f"each `{rule.pattern}`".replace("|", "\\|") in row

@@ -96,6 +96,8 @@ def _field_rules(annotation: Any, metadata: list[Any]) -> list[str]:
     """Patterns and SageMaker request members from the field's type, wherever they sit (a
     validator on the type hides them from the JSON schema)."""
     found: list[str] = []
+    # A Field(...) inside Annotated keeps its constraints in its own metadata.
+    metadata = [m for item in metadata for m in [item, *getattr(item, "metadata", [])]]
     for item in metadata:
         pattern = getattr(item, "pattern", None)
         if isinstance(pattern, str):
@@ -119,7 +121,9 @@ def _field_rules(annotation: Any, metadata: list[Any]) -> list[str]:
         inner, *extra = typing.get_args(annotation)
         return found + _field_rules(inner, list(extra))
     for arg in typing.get_args(annotation):
-        found += _field_rules(arg, [])
+        item_rules = _field_rules(arg, [])
+        is_list = typing.get_origin(annotation) in (list, tuple)
+        found += [f"each {rule}" for rule in item_rules] if is_list else item_rules
     return found
 
 

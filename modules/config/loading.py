@@ -103,11 +103,11 @@ def _merge_environment(
         if isinstance(override, dict) and "name" in override and override["name"] != pipeline_name:
             # Every environment's stacks, alarms and state paths are keyed by the pipeline's name:
             # a rename in one environment would be another pipeline there.
-            where = (*here, "pipelines", pipeline_name, "name")
+            renamed = (*here, "pipelines", pipeline_name, "name")
             mistakes.append(
                 Mistake(
-                    source.line_of(where),
-                    shown_path(where),
+                    source.line_of(renamed),
+                    shown_path(renamed),
                     "an override cannot rename a pipeline (its resources and state are named "
                     "after it in every environment); rename it under pipelines, or define "
                     "another pipeline",
