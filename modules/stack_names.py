@@ -12,6 +12,15 @@ from __future__ import annotations
 from modules.config import RESERVED_ENVIRONMENT_NAME, RESERVED_PIPELINE_NAME, EnvironmentConfig
 from modules.naming import Names
 
+# Every pipeline's constructs sit under one top-level construct of this id, in either layout, so
+# its resources' addresses are the same in both (the plan reviewer and `make check` read them).
+PIPELINE_SCOPE_PREFIX = "pipeline-"
+
+
+def pipeline_scope(pipeline: str) -> str:
+    """The id of the construct that holds one pipeline's layers."""
+    return f"{PIPELINE_SCOPE_PREFIX}{pipeline}"
+
 
 def stack_name(project: str, environment: str) -> str:
     """The environment's stack: everything (single layout), or what its pipelines share."""

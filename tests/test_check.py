@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_CONFIG, FIXTURES, REPO
+from tests.conftest import EXAMPLE_CONFIG, FIXTURES, REPO, stacks_of
 from tools.check import CHECK_CONFIG_ENV_VAR, PATHS_FILE_ENV_VAR, stack_check
 from tools.check.__main__ import _paths_cell
 from tools.check.__main__ import main as check_main
@@ -242,3 +242,24 @@ def test_gates_are_named_or_refused_with_the_names_there_are() -> None:
     result = _make_check("GATES=security,typo")
     assert result.returncode != 0
     assert "no gate typo: the gates are security, executions, checks" in result.stderr
+
+
+@pytest.mark.parametrize("label", ["example", "all-features"])
+def test_a_row_counts_its_pipelines_own_resources_in_either_layout(
+    label: str, stacks: dict[str, dict[str, Any]]
+) -> None:
+    """A pipeline's row counts that pipeline's resources: all of its own stack's (split layout,
+    the example), or a part of the environment's one stack, which also holds storage, alerts and
+    the other pipelines (single layout, the all-features fixture)."""
+    from modules.config import load_config
+    from modules.stack_names import stack_name
+    from tools.check.__main__ import _rows
+
+    config = load_config(FIXTURES / f"{label}.yaml")
+    documents = stacks_of(stacks, label)
+    for env_name, pipeline_name, stack, count in _rows(config, documents):
+        whole = sum(len(items) for items in documents[stack]["resource"].values())
+        if stack == stack_name(config.project, env_name):
+            assert 0 < count < whole, f"{env_name}/{pipeline_name}: {count} of {whole}"
+        else:
+            assert count == whole, f"{env_name}/{pipeline_name}: {count} of {whole}"

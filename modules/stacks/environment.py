@@ -25,7 +25,12 @@ from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 from modules.sagemaker import SagemakerModelLayer, SagemakerOutputs
 from modules.scheduler import PipelineSchedule, ScheduleGroup, ScheduleOutputs
 from modules.sfn import StateMachineLayer, StateMachineOutputs
-from modules.stack_names import dashboard_stack_name, pipeline_stack_name, stack_name
+from modules.stack_names import (
+    dashboard_stack_name,
+    pipeline_scope,
+    pipeline_stack_name,
+    stack_name,
+)
 from modules.stacks.outputs import export, manual_input, pipeline_key
 from modules.stacks.provider import configure_stack
 from modules.storage import BucketRef, Storage, StorageOutputs
@@ -87,12 +92,12 @@ def _pipeline_resources(
     in both layouts, so resource addresses are too: moving state between layouts is a move of
     identical addresses."""
     storage = shared.storage
-    pipeline_scope = Construct(stack, f"pipeline-{pipeline.name}")
+    scope = Construct(stack, pipeline_scope(pipeline.name))
     sagemaker = SagemakerModelLayer(
-        pipeline_scope, "sagemaker", pipeline=pipeline, names=names, aws=aws, storage=storage
+        scope, "sagemaker", pipeline=pipeline, names=names, aws=aws, storage=storage
     ).outputs
     state_machine = StateMachineLayer(
-        pipeline_scope,
+        scope,
         "sfn",
         environment=env.name,
         log_retention_days=env.log_retention_days,
@@ -104,7 +109,7 @@ def _pipeline_resources(
         alert_topic_arn=shared.alert_topic_arn,
     ).outputs
     schedule = PipelineSchedule(
-        pipeline_scope,
+        scope,
         "scheduler",
         pipeline=pipeline,
         names=names,
@@ -115,7 +120,7 @@ def _pipeline_resources(
         input_bucket_name=storage.input.name,
     ).outputs
     PipelineAlarms(
-        pipeline_scope,
+        scope,
         "alarms",
         pipeline=pipeline,
         names=names,

@@ -59,13 +59,20 @@ def _gates(text: str) -> list[str]:
 
 
 def _rows(config: Any, stacks: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, int]]:
-    from modules.stack_names import stack_holding_pipeline
+    from modules.stack_names import pipeline_scope, stack_holding_pipeline
 
     rows = []
     for env in config.environments.values():
         for pipeline in env.pipelines:
             stack = stack_holding_pipeline(config.project, env, pipeline.name)
-            count = sum(len(items) for items in stacks[stack].get("resource", {}).values())
+            # The pipeline's own resources, also where one stack holds the whole environment.
+            scope = pipeline_scope(pipeline.name)
+            count = sum(
+                1
+                for items in stacks[stack].get("resource", {}).values()
+                for resource in items.values()
+                if resource["//"]["metadata"]["path"].split("/")[1:2] == [scope]
+            )
             rows.append((env.name, pipeline.name, stack, count))
     return rows
 

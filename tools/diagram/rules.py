@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modules.stack_names import PIPELINE_SCOPE_PREFIX
+
 if TYPE_CHECKING:
     from tools.diagram.graph import Reference
 
@@ -133,7 +135,7 @@ class Layer:
 LAYERS: tuple[tuple[str, Layer], ...] = (
     ("storage", Layer("Storage: S3 + KMS", "#f3f9ef")),
     ("alerts", Layer("Alerting: SNS", "#fdf1f1")),
-    ("pipeline-(?P<name>.+)", Layer("Pipeline: {name}", "#f7f7f7")),
+    (f"{PIPELINE_SCOPE_PREFIX}(?P<name>.+)", Layer("Pipeline: {name}", "#f7f7f7")),
     ("scheduler", Layer("EventBridge Scheduler", "#f4f0fa")),
     ("sfn", Layer("Step Functions", "#fdf2f6")),
     ("sagemaker", Layer("SageMaker", "#eff9f9")),

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from modules.stack_names import PIPELINE_SCOPE_PREFIX
+
 ACTIONS = ("create", "update", "replace", "delete")
 
 # Deleting or replacing one of these loses data, or the protection of data (the review lists them
@@ -31,7 +33,7 @@ GUARDED_TYPES: dict[str, str] = {
 
 # cdktf names a resource after its construct path, segments joined by "_": the pipeline's
 # resources live under "pipeline-<name>/..." in whichever stack holds them.
-_PIPELINE_IN_NAME = re.compile(r"^pipeline-([a-z0-9]+(?:-[a-z0-9]+)*)_")
+_PIPELINE_IN_NAME = re.compile(rf"^{PIPELINE_SCOPE_PREFIX}([a-z0-9]+(?:-[a-z0-9]+)*)_")
 
 
 class PlanError(Exception):
