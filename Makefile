@@ -254,11 +254,11 @@ review: $(INSTALLED)
 # bootstraps named before 0.6 (once); state-self-host moves each `bootstrap: self-hosted` bootstrap's
 # local state into its bucket (AWS credentials); state-recover prints the imports that rebuild a lost one.
 state-move: synth
-	@$(CDK_PYTHON) -m tools.state_move
+	@$(CDK_PYTHON) -m tools.state_move --stacks "$(OUT)/stacks"
 state-self-host: synth
-	@$(CDK_PYTHON) -m tools.state_self_host
+	@$(CDK_PYTHON) -m tools.state_self_host --stacks "$(OUT)/stacks"
 state-recover: synth
-	@$(CDK_PYTHON) -m tools.state_recover
+	@$(CDK_PYTHON) -m tools.state_recover --stacks "$(OUT)/stacks"
 
 clean:
 	rm -rf cdktf.out hcl.out docs.out plans .pytest_cache .mypy_cache .ruff_cache

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if not boots:
         print("state-recover: no environment keeps its state in S3; no bootstrap to recover")
     for boot in boots:
-        account = boot.account_id or "the one its environments deploy to"
-        print(f"# {boot.name}: with the credentials of account {account}")
+        account = f"account {boot.account_id}" if boot.account_id else "its environment's account"
+        print(f"# {boot.name}: with the credentials of {account}")
         print("\n".join(recovery_commands(args.stacks / boot.name)))
     return 0
 
