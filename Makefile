@@ -58,7 +58,8 @@ export SFN_ENGINE_JAVA_HOME
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIPENV := python3 -m pipenv
 
-.PHONY: install synth test test-quick test-cdktn test-deep check review lint format bench docs diagram outputs hcl clean plan plan-review cdktn-lock
+.PHONY: install synth test test-quick test-cdktn test-deep check review lint format bench docs diagram outputs hcl clean plan plan-review cdktn-lock \
+	state-move state-self-host state-recover
 
 # actionlint (GitHub Actions workflow linter), built with the machine's Go from the Go module proxy
 # into .tools/ (git-ignored); a new version gets a new folder.
@@ -247,6 +248,17 @@ review: $(INSTALLED)
 	@$(PYTHON) -m tools.plan_review.review $(if $(BASE),--base "$(BASE)"); status=$$?; \
 	case $$status in 0) ;; 3) echo "review: status 3: data at risk where allow_destroy is not set" >&2 ;; \
 		*) echo "review: status $$status: no review (see the line above)" >&2 ;; esac; exit $$status
+
+# The state bootstraps (docs/deploying.md#the-state-bootstrap), each after a synth of your config
+# (PIPELINE_CONFIG is read by the tools as by the app): state-move renames the local state files of
+# bootstraps named before 0.6 (once); state-self-host moves each `bootstrap: self-hosted` bootstrap's
+# local state into its bucket (AWS credentials); state-recover prints the imports that rebuild a lost one.
+state-move: synth
+	@$(CDK_PYTHON) -m tools.state_move --stacks "$(OUT)/stacks"
+state-self-host: synth
+	@$(CDK_PYTHON) -m tools.state_self_host --stacks "$(OUT)/stacks"
+state-recover: synth
+	@$(CDK_PYTHON) -m tools.state_recover --stacks "$(OUT)/stacks"
 
 clean:
 	rm -rf cdktf.out hcl.out docs.out plans .pytest_cache .mypy_cache .ruff_cache

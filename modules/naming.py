@@ -218,7 +218,8 @@ class Names:
 
     def qualified(self, *parts: str | None) -> str:
         """<project>-<environment>, then each part given (None left out): the state bootstrap
-        stacks, ``<project>-state[-<account>][-<region>]`` (modules/stack_names.py)."""
+        stacks, ``<project>-state-<account>-<region>`` or ``<project>-state-unpinned-<bucket>``
+        (modules/stack_names.py)."""
         return "-".join([self.prefix, *(part for part in parts if part)])
 
     def of_pipeline(self, pipeline: str) -> PipelineNames:

@@ -3,8 +3,9 @@
 Kept apart from ``modules/stacks/`` so that tools which only read plans or config (the plan
 reviewer, `make check`) know the stacks without loading cdktf. Every stack is named like the
 resources, by ``Names``: a pipeline's stack carries the pipeline's name prefix, the state
-bootstrap's is named as the reserved environment ``state``'s. ``stack_holding_pipeline`` is the
-one answer to "which stack holds this pipeline" (in either layout).
+bootstraps' begin as the reserved environment ``state``'s, then name their account and region (or
+their bucket). ``stack_holding_pipeline`` is the one answer to "which stack holds this pipeline"
+(in either layout).
 """
 
 from __future__ import annotations
@@ -50,11 +51,18 @@ def stack_holding_pipeline(project: str, env: EnvironmentConfig, pipeline: str) 
     return pipeline_stack_name(project, env.name, pipeline)
 
 
-def bootstrap_stack_name(
-    project: str, region: str | None = None, account: str | None = None
-) -> str:
-    """A state bootstrap stack: ``<project>-state`` when there is one, else one per account
-    (``-<account id>``, or ``-unpinned`` for environments without ``account_id``) and, where an
-    account keeps state in several regions, per region (``-<region>``). The environment name
-    ``state`` is refused, so no environment's stacks can take these names."""
-    return Names(project, RESERVED_ENVIRONMENT_NAME).qualified(account, region)
+def bootstrap_stack_prefix(project: str) -> str:
+    """What every state bootstrap stack's name begins with (``<project>-state``); the environment
+    name ``state`` is refused, so no environment's stacks can take it."""
+    return Names(project, RESERVED_ENVIRONMENT_NAME).prefix
+
+
+def bootstrap_stack_name(project: str, account_id: str | None, region: str, bucket: str) -> str:
+    """The state bootstrap stack that creates ``bucket``: ``<project>-state-<account id>-<region>``
+    for a pinned account's buckets, ``<project>-state-unpinned-<bucket>`` for an environment
+    without ``account_id`` (its account is known only when it is applied, so each such bucket has
+    a bootstrap of its own). Built from the bucket's own facts only, so a name never changes when
+    another environment, account or region is added (its state file or key would move)."""
+    if account_id is None:
+        return Names(project, RESERVED_ENVIRONMENT_NAME).qualified("unpinned", bucket)
+    return Names(project, RESERVED_ENVIRONMENT_NAME).qualified(account_id, region)

@@ -63,7 +63,10 @@ ENVIRONMENTS = {"prod": ["churn", "ltv"], "prodeu": ["churn"]}
 
 def _stacks() -> dict[str, str]:
     """Stack name -> its environment (the bootstrap stacks: no environment)."""
-    found = {bootstrap_stack_name("mlbatch"): "", bootstrap_stack_name("mlbatch", "us-east-1"): ""}
+    found = {
+        bootstrap_stack_name("mlbatch", "123456789012", "us-east-1", "mlbatch-tfstate"): "",
+        bootstrap_stack_name("mlbatch", None, "us-east-1", "mlbatch-tfstate"): "",
+    }
     for env, pipelines in ENVIRONMENTS.items():
         found[stack_name("mlbatch", env)] = env
         found[dashboard_stack_name("mlbatch", env)] = env

@@ -240,19 +240,20 @@ def test_renamed_state_bucket_is_guarded_in_the_bootstrap_stack(
         raw["environments"]["prod"]["state"]["bucket"] = "mlbatch-tfstate-v2-123456789012-eu-west-1"
 
     after = synth(edit)
-    plans = {"mlbatch-state": build_plan(baseline["mlbatch-state"], after["mlbatch-state"])}
+    [boot] = [name for name in after if name.startswith("mlbatch-state-")]
+    plans = {boot: build_plan(baseline[boot], after[boot])}
     plans |= env_plans(baseline, after, "dev")
     result = review(plans)
     assert result.status == 3
     assert f"**{len(plans)} stacks:" in result.out
-    assert "### Stack `mlbatch-state`: state bootstrap (no environment of the config" in result.out
+    assert f"### Stack `{boot}`: state bootstrap (no environment of the config" in result.out
     # dev's stacks are all unchanged: one line, each labelled with what it is, and no section
     assert (
         "4 stacks unchanged: base `mlbatch-dev`; pipeline `mlbatch-dev-churn`, `mlbatch-dev-ltv`; "
         "dashboard `mlbatch-dev-dashboard`.\n" in result.out
     )
     assert "### Stack `mlbatch-dev" not in result.out
-    assert "| `mlbatch-state` | delete | `aws_s3_bucket.state-mlbatch-tfstate-1234" in result.out
+    assert f"| `{boot}` | delete | `aws_s3_bucket.state-mlbatch-tfstate-1234" in result.out
 
 
 def test_reviewing_doc_shows_a_real_review(

@@ -48,9 +48,9 @@ def test_all_stacks_are_scanned(stacks: dict[str, dict[str, Any]]) -> None:
     per_pipeline = ["", "-churn", "-ltv", "-dashboard"]
     assert set(stacks) == {
         *(f"example/mlbatch-{env}{suffix}" for env in ("dev", "prod") for suffix in per_pipeline),
-        "example/mlbatch-state",
+        "example/mlbatch-state-123456789012-eu-west-1",
         "all-features/full-stage",  # layout: single
-        "all-features/full-state",
+        "all-features/full-state-444455556666-us-west-2",
     }
 
 
@@ -266,7 +266,10 @@ def test_data_outlives_a_mistaken_destroy(
 
 
 def test_state_stores_are_always_protected(stacks: dict[str, dict[str, Any]]) -> None:
-    for name in ("example/mlbatch-state", "all-features/full-state"):
+    for name in (
+        "example/mlbatch-state-123456789012-eu-west-1",
+        "all-features/full-state-444455556666-us-west-2",
+    ):
         resources = stacks[name]["resource"]
         for resource_type in ("aws_s3_bucket", "aws_kms_key"):
             for resource in resources[resource_type].values():

@@ -60,7 +60,7 @@ EXAMPLE_STACKS = [
     f"mlbatch-{env}{suffix}"
     for env in ("dev", "prod")
     for suffix in ("", "-churn", "-ltv", "-dashboard")
-] + ["mlbatch-state"]
+] + ["mlbatch-state-123456789012-eu-west-1"]
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

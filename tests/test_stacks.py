@@ -212,18 +212,14 @@ def test_app_synthesizes_only_the_environments_asked_for(
 @pytest.fixture(scope="module")
 def bootstrap(full_config: ProjectConfig) -> str:
     [boot] = state_bootstraps(full_config)
-    assert (boot.name, boot.region) == ("full-state", "us-west-2")
-    return Testing.synth(
-        StateBootstrapStack(
-            Testing.app(), boot.name, "full", boot.region, boot.stores, boot.account_id
-        )
-    )
+    assert (boot.name, boot.region) == ("full-state-444455556666-us-west-2", "us-west-2")
+    return Testing.synth(StateBootstrapStack(Testing.app(), "full", boot))
 
 
 def test_bootstrap_creates_protected_encrypted_state_bucket_and_lock_table(bootstrap: str) -> None:
     doc = _doc(bootstrap)
     assert doc["terraform"]["backend"] == {
-        "local": {"path": "../../../terraform.full-state.tfstate"}
+        "local": {"path": "../../../terraform.full-state-444455556666-us-west-2.tfstate"}
     }
     [bucket] = resources(bootstrap, "aws_s3_bucket").values()
     assert bucket["bucket"] == "full-tfstate-stage"
@@ -267,9 +263,7 @@ def test_bootstrap_key_alias_is_the_one_the_backends_name(
     assert alias["name"] == "alias/tfstate/full-tfstate-stage"
     assert alias["target_key_id"].startswith("${aws_kms_key.")
     [boot] = state_bootstraps(default_config)
-    state = Testing.synth(
-        StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, boot.stores, "123456789012")
-    )
+    state = Testing.synth(StateBootstrapStack(Testing.app(), "mlbatch", boot))
     [alias] = resources(state, "aws_kms_alias").values()
     backend = _doc(prod_json)["terraform"]["backend"]["s3"]
     assert backend["kms_key_id"].endswith(f":{alias['name']}")
@@ -293,9 +287,7 @@ def test_every_lock_table_named_for_a_shared_bucket_is_created(
     [boot] = state_bootstraps(config)
     [store] = boot.stores
     assert store.lock_tables == ("prod-lock", "stage-lock")
-    state = Testing.synth(
-        StateBootstrapStack(Testing.app(), "s", "mlbatch", boot.region, [store], boot.account_id)
-    )
+    state = Testing.synth(StateBootstrapStack(Testing.app(), "mlbatch", boot))
     assert sorted(t["name"] for t in resources(state, "aws_dynamodb_table").values()) == [
         "prod-lock",
         "stage-lock",

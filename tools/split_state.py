@@ -38,6 +38,39 @@ def stack_addresses(stack_dir: Path) -> list[str]:
     ]
 
 
+def managed_addresses(state: Path) -> set[str]:
+    """The managed resource addresses a state file holds."""
+    resources = json.loads(state.read_text()).get("resources", [])
+    return {f"{r['type']}.{r['name']}" for r in resources if r.get("mode") == "managed"}
+
+
+def move_addresses(
+    source: Path, target: Path, addresses: list[str], terraform: str = "terraform"
+) -> None:
+    """Move ``addresses`` from the state file ``source`` to ``target`` (created if missing), at
+    the same addresses, with every attribute as it is."""
+    with tempfile.TemporaryDirectory() as workdir:  # no backend here: -state/-state-out apply
+        for address in addresses:
+            subprocess.run(
+                [
+                    terraform,
+                    "state",
+                    "mv",
+                    "-lock=false",
+                    f"-state={source.resolve()}",
+                    f"-state-out={target.resolve()}",
+                    # Backups go to the scratch directory: the source is a copy, or kept.
+                    f"-backup={Path(workdir) / 'source.backup'}",
+                    f"-backup-out={Path(workdir) / 'target.backup'}",
+                    address,
+                    address,
+                ],
+                cwd=workdir,
+                check=True,
+                capture_output=True,
+            )
+
+
 def split_state(
     state: Path, base_stack: str, stacks_dir: Path, out: Path, terraform: str = "terraform"
 ) -> dict[str, int]:
@@ -46,40 +79,17 @@ def split_state(
     out.mkdir(parents=True, exist_ok=True)
     remaining = out / f"{base_stack}.tfstate"
     shutil.copyfile(state, remaining)
-    old = json.loads(state.read_text())
-    present = {
-        f"{r['type']}.{r['name']}" for r in old.get("resources", []) if r.get("mode") == "managed"
-    }
+    present = managed_addresses(state)
     moved: dict[str, int] = {}
     siblings = sorted(p for p in stacks_dir.iterdir() if p.name.startswith(f"{base_stack}-"))
-    with tempfile.TemporaryDirectory() as workdir:  # no backend here: -state/-state-out apply
-        for stack_dir in siblings:
-            target = out / f"{stack_dir.name}.tfstate"
-            addresses = stack_addresses(stack_dir)
-            missing = [a for a in addresses if a not in present]
-            if missing:
-                raise SystemExit(f"{stack_dir.name}: not in {state}: {', '.join(missing)}")
-            for address in addresses:
-                subprocess.run(
-                    [
-                        terraform,
-                        "state",
-                        "mv",
-                        "-lock=false",
-                        f"-state={remaining.resolve()}",
-                        f"-state-out={target.resolve()}",
-                        address,
-                        address,
-                    ],
-                    cwd=workdir,
-                    check=True,
-                    capture_output=True,
-                )
-            moved[stack_dir.name] = len(addresses)
-    for backup in out.glob("*.backup"):
-        backup.unlink()
-    kept = json.loads(remaining.read_text()).get("resources", [])
-    moved[base_stack] = sum(1 for r in kept if r.get("mode") == "managed")
+    for stack_dir in siblings:
+        addresses = stack_addresses(stack_dir)
+        missing = [a for a in addresses if a not in present]
+        if missing:
+            raise SystemExit(f"{stack_dir.name}: not in {state}: {', '.join(missing)}")
+        move_addresses(remaining, out / f"{stack_dir.name}.tfstate", addresses, terraform)
+        moved[stack_dir.name] = len(addresses)
+    moved[base_stack] = len(managed_addresses(remaining))
     return moved
 
 

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from modules.config.aws_names import check_name, name_rule
 from modules.config.environment import EnvironmentConfig
 from modules.config.fields import PROJECT_NAME, Found, StrictModel, TfStr, raise_each
-from modules.config.state import S3State
+from modules.config.state import S3State, backend_settings
 from modules.naming import Limit, Names
 
 
@@ -31,7 +31,13 @@ class ProjectConfig(StrictModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProjectConfig:
-        raise_each([*self._name_mistakes(), *self._state_bucket_mistakes()])
+        raise_each(
+            [
+                *self._name_mistakes(),
+                *self._state_bucket_mistakes(),
+                *self._bootstrap_host_mistakes(),
+            ]
+        )
         return self
 
     def _name_mistakes(self) -> Iterator[Found]:
@@ -86,6 +92,36 @@ class ProjectConfig(StrictModel):
                     f"{env.account_id or 'not pinned'}); a state bucket belongs to one account: "
                     "give each account its own bucket, and pin account_id on every environment "
                     "that shares one",
+                )
+
+    def _bootstrap_host_mistakes(self) -> Iterator[Found]:
+        # A self-hosted bootstrap's backend is taken from the environments that ask for it, so
+        # they must agree on it; and a pinned account's bootstrap (one per account and region,
+        # holding every bucket there) keeps its one state in one of its buckets.
+        hosts: dict[str, S3State] = {}
+        host_of_stack: dict[tuple[str, str], str] = {}
+        for env, state in self.s3_states:
+            if state.bootstrap != "self-hosted":
+                continue
+            here = ("environments", env.name, "state", "bootstrap")
+            first = hosts.setdefault(state.bucket, state)
+            if backend_settings(first) != backend_settings(state):
+                yield (
+                    here,
+                    f"state bucket {state.bucket} hosts its bootstrap's state for several "
+                    "environments with different key_prefix, lock or dynamodb_table; give them "
+                    "the same, the bootstrap's backend is taken from them",
+                )
+            if env.account_id is None:
+                continue
+            stack = (env.account_id, state.region or env.region)
+            other = host_of_stack.setdefault(stack, state.bucket)
+            if other != state.bucket:
+                yield (
+                    here,
+                    f"state buckets {other} and {state.bucket} (account {stack[0]}, "
+                    f"{stack[1]}) are created by one bootstrap stack, which keeps its state in "
+                    "one bucket: set bootstrap: self-hosted on one of them only",
                 )
 
     @property

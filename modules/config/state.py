@@ -1,4 +1,5 @@
-"""Where an environment keeps its Terraform state: a local file or an S3 bucket."""
+"""Where an environment keeps its Terraform state: a local file or an S3 bucket (and where the
+bucket's state bootstrap keeps its own: ``S3State.bootstrap``)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,15 @@ class S3State(StrictModel):
     dynamodb_table: TfStr | None = Field(
         default=None, pattern=DYNAMODB_TABLE.pattern, description="Lock table (lock: dynamodb)."
     )
+    bootstrap: Literal["local", "self-hosted"] = Field(
+        default="local",
+        description=(
+            "Where the state bootstrap stack that creates this bucket keeps its own state: local "
+            "= terraform.<stack>.tfstate at the project root; self-hosted = in this bucket, key "
+            "<key_prefix>/<stack>.tfstate, encrypted and locked like the other stacks (set it "
+            "after the first apply and run `make state-self-host`: docs/deploying.md)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _table_for_dynamodb(self) -> S3State:
@@ -76,3 +86,8 @@ class S3State(StrictModel):
 
 
 StateConfig = Annotated[LocalState | S3State, Field(discriminator="backend")]
+
+
+def backend_settings(state: S3State) -> tuple[str, str, str | None]:
+    """What an S3 backend takes from a state beyond the bucket: key prefix, lock, lock table."""
+    return (state.key_prefix, state.lock, state.dynamodb_table)

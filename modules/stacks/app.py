@@ -32,12 +32,5 @@ def build_app(
             build_environment(app, config.project, env)
     if environments is None:
         for bootstrap in state_bootstraps(config):
-            StateBootstrapStack(
-                app,
-                bootstrap.name,
-                config.project,
-                bootstrap.region,
-                bootstrap.stores,
-                bootstrap.account_id,
-            )
+            StateBootstrapStack(app, config.project, bootstrap)
     return app

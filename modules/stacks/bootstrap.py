@@ -3,15 +3,18 @@
 ``StateBootstrapStack`` creates, per S3 state bucket, the bucket, its KMS key (with the alias
 every S3 backend names in ``kms_key_id``, so state, lock file and digest are encrypted with it
 rather than SSE-S3) and every DynamoDB lock table the environments name for it. There is one per
-account (and per region of an account), its provider pinned to that account; it keeps local state
-and is deployed first. ``state_bootstraps`` groups the config's state buckets into those stacks.
+pinned account and region (its provider pinned to that account) and one per bucket of an
+environment without ``account_id``; named by those facts alone, so adding an environment, account
+or region never renames one. It is deployed first with local state; once applied, its state can
+move into one of its own buckets (``bootstrap: self-hosted``; tools/state_self_host.py).
+``state_bootstraps`` groups the config's state buckets into those stacks.
 
 Needs: the project config (its S3 states); nothing of the environment stacks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from constructs import Construct
 
@@ -29,7 +32,13 @@ from modules.iam import key_admin_statement, policy_document
 from modules.naming import Names
 from modules.stack_names import bootstrap_stack_name
 from modules.stacks.outputs import bucket_key, export
-from modules.stacks.provider import MANAGED_BY, aws_provider, local_backend, require_terraform
+from modules.stacks.provider import (
+    MANAGED_BY,
+    aws_provider,
+    local_backend,
+    require_terraform,
+    s3_backend,
+)
 from modules.storage import SecureBucket, lifecycle_rule, protect
 
 STATE_NONCURRENT_VERSION_DAYS = 90
@@ -45,36 +54,35 @@ class StateStore:
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """The state buckets of one account (None: environments without account_id) and region."""
+    """The state buckets of one bootstrap stack: a pinned account's in one region, or one
+    unpinned environment's bucket (``account_id`` None). ``host``: the state of the bucket that
+    keeps this stack's own state (``bootstrap: self-hosted``), else None (a local file)."""
 
     name: str
     account_id: str | None
     region: str
     stores: list[StateStore]
+    host: S3State | None = None
 
 
 class StateBootstrapStack(TerraformStack):
-    """The S3 buckets (and DynamoDB tables) of one account and region that hold the other stacks'
-    state, created by a provider pinned to that account (``account_id``; None for the buckets of
-    environments that pin no account, which then get a bootstrap of their own). Outputs: each
-    bucket's name."""
+    """The S3 buckets (and DynamoDB tables) of one bootstrap, created by a provider pinned to its
+    account (``account_id``; None for an unpinned environment's bucket, whose account is the
+    credentials'). Its own state: a local file, or its host bucket's key once self-hosted.
+    Outputs: each bucket's name."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        name: str,
-        project: str,
-        region: str,
-        stores: list[StateStore],
-        account_id: str | None,
-    ) -> None:
+    def __init__(self, scope: Construct, project: str, bootstrap: Bootstrap) -> None:
+        name, region = bootstrap.name, bootstrap.region
         super().__init__(scope, name)
         require_terraform(self)
-        local_backend(self, name, LocalState(backend="local"))
+        if bootstrap.host is None:
+            local_backend(self, name, LocalState(backend="local"))
+        else:
+            s3_backend(self, name, bootstrap.host, region, bootstrap.account_id)
         tags = {"project": project, "managed-by": MANAGED_BY, "purpose": "terraform-state"}
-        aws_provider(self, region, account_id, tags)
+        aws_provider(self, region, bootstrap.account_id, tags)
         account_id = DataAwsCallerIdentity(self, "current").account_id
-        for store in stores:
+        for store in bootstrap.stores:
             self._state_store(store, account_id, partition_of(region))
 
     def _state_store(self, store: StateStore, account_id: str, partition: str) -> None:
@@ -129,25 +137,21 @@ def _lock_table(scope: Construct, store: StateStore, table: str, key_arn: str) -
 
 
 def state_bootstraps(config: ProjectConfig) -> list[Bootstrap]:
-    """Each distinct S3 state bucket of the config, grouped by the account and region it lives
-    in (the config refuses one bucket in two regions or accounts): one bootstrap stack each,
-    named ``<project>-state`` when there is only one (bootstrap_stack_name)."""
+    """Each distinct S3 state bucket of the config, grouped into the bootstrap stack its name
+    says (``bootstrap_stack_name``: per pinned account and region, per unpinned bucket), with the
+    bucket that hosts the stack's own state where one says ``bootstrap: self-hosted`` (the config
+    allows one per stack, and refuses one bucket in two regions or accounts)."""
     users: dict[tuple[str, str | None, str], list[S3State]] = {}
     for env, state in config.s3_states:
         key = (state.region or env.region, env.account_id, state.bucket)
         users.setdefault(key, []).append(state)
-    groups: dict[tuple[str | None, str], list[StateStore]] = {}
+    groups: dict[str, Bootstrap] = {}
     for (region, account, bucket), states in sorted(users.items(), key=lambda i: str(i[0])):
+        name = bootstrap_stack_name(config.project, account, region, bucket)
+        group = groups.setdefault(name, Bootstrap(name, account, region, []))
         tables = sorted({s.dynamodb_table for s in states if s.dynamodb_table})
-        groups.setdefault((account, region), []).append(StateStore(bucket, tuple(tables)))
-    accounts = {account for account, _ in groups}
-    bootstraps = []
-    for (account, region), stores in groups.items():
-        regions_of_account = {r for a, r in groups if a == account}
-        name = bootstrap_stack_name(
-            config.project,
-            region if len(regions_of_account) > 1 else None,
-            (account or "unpinned") if len(accounts) > 1 else None,
-        )
-        bootstraps.append(Bootstrap(name, account, region, stores))
-    return bootstraps
+        group.stores.append(StateStore(bucket, tuple(tables)))
+        host = next((s for s in states if s.bootstrap == "self-hosted"), None)
+        if host is not None:
+            groups[name] = replace(group, host=host)
+    return list(groups.values())

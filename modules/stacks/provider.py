@@ -2,8 +2,9 @@
 
 ``configure_stack`` gives an environment's stack its provider (region, allowed account, default
 tags on everything) and its backend, and returns the ``AwsContext`` its layers use.
-``configure_backend`` writes the backend: a local file, or S3 with KMS encryption, locking and one
-key per stack. ``require_terraform`` pins the Terraform version the backends need.
+``configure_backend`` writes the backend: a local file, or S3 (``s3_backend``, which a self-hosted
+state bootstrap uses too) with KMS encryption, locking and one key per stack.
+``require_terraform`` pins the Terraform version the backends need.
 
 Needs: the environment config and the stack's name.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from imports.aws import AwsProvider, AwsProviderDefaultTags, DataAwsCallerIdentity
 from imports.core import LocalBackend, S3Backend, TerraformStack
 from modules.aws_context import AwsContext
-from modules.config import EnvironmentConfig, LocalState, partition_of
+from modules.config import EnvironmentConfig, LocalState, S3State, partition_of
 from modules.naming import Names
 
 MANAGED_BY = "cdktf"
@@ -45,13 +46,21 @@ def configure_backend(stack: TerraformStack, name: str, env: EnvironmentConfig) 
     if isinstance(state, LocalState):
         local_backend(stack, name, state)
         return
-    region = state.region or env.region
+    s3_backend(stack, name, state, state.region or env.region, env.account_id)
+
+
+def s3_backend(
+    stack: TerraformStack, name: str, state: S3State, region: str, account_id: str | None
+) -> None:
+    """Stack ``name``'s state in ``state.bucket`` (in ``region``, of ``account_id`` when pinned):
+    its own key, encrypted with the bucket's bootstrap key, locked as ``state`` says. The
+    environments' stacks and a self-hosted state bootstrap use it alike."""
     alias = Names.state_key_alias(state.bucket)
     # Without kms_key_id, encrypt = true sends SSE-S3 headers that override the bucket's KMS
     # default: the bootstrap key would never be used. An alias ARN pins the key's account.
     kms_key_id = (
-        AwsContext(env.account_id, region, partition_of(region)).arn("kms", alias)
-        if env.account_id
+        AwsContext(account_id, region, partition_of(region)).arn("kms", alias)
+        if account_id
         else alias
     )
     S3Backend(

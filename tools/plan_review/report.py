@@ -195,10 +195,11 @@ ACTIONS_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3}
 
 
 def _roles(config_path: str | None) -> tuple[dict[str, StackRole], str]:
-    """Every stack the config synthesizes, with its role; and the state bootstrap's name."""
+    """Every stack the config synthesizes, with its role; and what every state bootstrap's name
+    begins with."""
     from modules.config import load_config
     from modules.stack_names import (
-        bootstrap_stack_name,
+        bootstrap_stack_prefix,
         dashboard_stack_name,
         stack_holding_pipeline,
         stack_name,
@@ -216,7 +217,7 @@ def _roles(config_path: str | None) -> tuple[dict[str, StackRole], str]:
         for pipeline in env.pipelines:
             stack = stack_holding_pipeline(config.project, env, pipeline.name)
             roles[stack] = StackRole(PIPELINE, name, allow, pipeline.name)
-    return roles, bootstrap_stack_name(config.project)
+    return roles, bootstrap_stack_prefix(config.project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
