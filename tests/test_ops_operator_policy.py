@@ -2,7 +2,8 @@
 command runs against botocore's Stubber in each environment of the ops config, every request it
 sends is recorded, and each is evaluated (tests/support/iam_evaluation.py) against that
 environment's policy as synthesized, Terraform references resolved to what they name. Each call
-must be allowed there, and denied by the other environment's policy; the policy allows no action
+must be allowed there, and denied by the other environment's policy (in the same account; but on
+SageMaker's one log group); the policy allows no action
 the tool does not call (but the one S3 needs to answer a missing manifest with 404), decrypts the
 manifest's key only through S3, and denies a redrive."""
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from modules.config import ProjectConfig, load_config
-from modules.naming import Names
+from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names
 from tests.support.iam_evaluation import ALLOW, EXPLICIT_DENY, Request, decision
 from tests.support.machines import Machine
 from tests.support.ops_cli import (
@@ -30,16 +31,27 @@ from tests.support.ops_cli import (
     synthesized_machine,
     using_ops_config,
 )
-from tests.support.ops_stubs import OPS_CONFIG, Call, StubbedAws, install, target
+from tests.support.ops_stubs import OPS_CONFIG, Call, StubbedAws, install
 from tests.support.sfn_engine import Engine, Execution
 from tools.ops import cli
-from tools.ops.target import Target
+from tools.ops.target import Target, resolve
 
-# tests/fixtures/ops.yaml's environments: one pins its account, the other asks STS (whose answer,
-# in tests/support/ops_stubs.target, is ACCOUNT); the pipeline the commands work on.
+# tests/fixtures/ops.yaml's environments: one pins its account, the other asks STS, which answers
+# that same account here (two environments in one account: only the policies' names keep them
+# apart); the pipeline the commands work on.
 ENVIRONMENTS = ("prod", "dev")
-ACCOUNT = "111122223333"
 PIPELINE = "churn"
+
+
+def shared_account() -> str:
+    account = load_config(OPS_CONFIG).environments["prod"].account_id
+    assert account is not None
+    return account
+
+
+def target(env: str, pipeline: str) -> Target:
+    return resolve(load_config(OPS_CONFIG), env, pipeline, shared_account)
+
 
 # Each command of the tool, as the test runs it, and the AWS answers it meets.
 COMMANDS: dict[str, tuple[str, Callable[..., None]]] = {
@@ -103,7 +115,7 @@ def _resolver(document: dict[str, Any], t: Target) -> Callable[[str], str]:
                 bucket = resolve(document["resource"]["aws_s3_bucket"][name]["bucket"])
                 return t.aws.arn("s3", bucket, region=False, account=False)
             if (kind, attribute) == ("aws_kms_key", "arn"):
-                return t.aws.arn("kms", f"key/{name}")
+                return t.aws.arn("kms", f"key/{t.environment_names.prefix}-{name}")
             raise AssertionError(f"no resolution for {match.group(0)}")
 
         return _REFERENCE.sub(value, text)
@@ -173,7 +185,11 @@ def run_every_command(env: str, failed_run: Execution) -> list[Call]:
             aws.expect(
                 "sts",
                 "get_caller_identity",
-                {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ops", "UserId": "X"},
+                {
+                    "Account": shared_account(),
+                    "Arn": f"arn:aws:iam::{shared_account()}:user/ops",
+                    "UserId": "X",
+                },
             )
         if command == "why":
             scenario_why(failed_run)(aws, t, {})
@@ -208,7 +224,10 @@ def test_every_call_of_every_command_is_allowed_by_its_environments_policy_only(
     assert {call.operation for call in calls} >= {"GetObject", "SetAlarmState", "StartExecution"}
     refused = [r for r in requests if decision(policy, r) != ALLOW]
     assert refused == [], refused
-    elsewhere = [r for r in requests if decision(others, r) == ALLOW]
+    # SageMaker writes every job of the account and region to one log group: the one resource
+    # both environments' operators list streams of.
+    shared = t.aws.arn("logs", f"log-group:{TRANSFORM_JOB_LOG_GROUP}:*")
+    elsewhere = [r for r in requests if decision(others, r) == ALLOW and r.resource != shared]
     assert elsewhere == [], elsewhere
     # Nothing the tool does not do, but s3:ListBucket: without it S3 answers a missing
     # manifest with 403, and `why` could not tell "none written" from "not allowed".
