@@ -70,6 +70,7 @@ CLASS_MODULES: dict[str, str] = {
     "S3BucketNotification": "s3_bucket_notification",
     "IamRole": "iam_role",
     "IamRolePolicy": "iam_role_policy",
+    "IamPolicy": "iam_policy",
     "SagemakerModel": "sagemaker_model",
     "SfnStateMachine": "sfn_state_machine",
     "CloudwatchLogGroup": "cloudwatch_log_group",

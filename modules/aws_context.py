@@ -38,6 +38,10 @@ class AwsContext:
         ``amazonaws.com``, some do not)."""
         return SERVICE_PRINCIPALS[self.partition][service].format(region=self.region)
 
+    def service_endpoint(self, service: str) -> str:
+        """A service's regional endpoint as ``kms:ViaService`` names it (``s3.<region>.<dns>``)."""
+        return f"{service}.{self.region}.{_DNS_SUFFIXES[self.partition]}"
+
 
 # Service principals of the services this project names in trust, key, topic and queue policies,
 # per partition. AWS documents them per service; in the commercial and GovCloud partitions all of
@@ -58,6 +62,9 @@ SERVICE_PRINCIPALS: dict[str, dict[str, str]] = {
     "aws": _COMMERCIAL_PRINCIPALS,
     "aws-us-gov": _COMMERCIAL_PRINCIPALS,
 }
+
+# The DNS suffix of service endpoints per partition.
+_DNS_SUFFIXES = {"aws": "amazonaws.com", "aws-us-gov": "amazonaws.com"}
 
 # The AWS console per partition (links in failure notifications).
 _CONSOLE_HOSTS = {

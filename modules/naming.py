@@ -19,6 +19,10 @@ from dataclasses import dataclass
 # the hash an MD5 in hex.
 RUN_HASH_LENGTH = 32
 
+# The log group SageMaker writes every transform job's logs to (a stream per instance, named after
+# the job): SageMaker's name, not ours, read by the operator tool and its policy.
+TRANSFORM_JOB_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -245,6 +249,11 @@ class Names:
     def schedule_group(self) -> str:
         return self.prefix
 
+    @property
+    def operator_policy(self) -> str:
+        """The managed policy of the people who run ``./ops`` on this environment."""
+        return f"{self.prefix}-operator"
+
     def dashboard(self, page: int) -> str:
         """The environment's dashboard; long environments continue on numbered pages."""
         return self.prefix if page == 0 else f"{self.prefix}-{page + 1}"
@@ -268,6 +277,7 @@ class Names:
             ),
             Limit("KMS alias", self.key_alias, "kms:CreateAlias.AliasName"),
             Limit("SNS topic", self.alert_topic, "sns:CreateTopic.Name"),
+            Limit("IAM policy", self.operator_policy, "iam:CreatePolicy.PolicyName"),
             Limit("schedule group", self.schedule_group, "scheduler:CreateScheduleGroup.Name"),
             Limit("dashboard", self.dashboard(0), "cloudwatch:PutDashboard.DashboardName"),
         ]

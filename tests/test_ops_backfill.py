@@ -4,6 +4,8 @@ start in, parallelism and Ctrl-C, driven by a fake clock and fake runs (no sleep
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -61,8 +63,8 @@ class FakeRuns:
     def past(self, report: bf.Report) -> list[bf.PastRun]:
         """The executions ListExecutions would show after ``report``."""
         return [
-            bf.PastRun(o.run.name, o.execution_arn, o.status, o.started_at)
-            for o in report.outcomes
+            bf.PastRun(o.run.name, o.execution_arn, o.status, o.started_at, folder=o.run.folder)
+            for o in reversed(report.outcomes)  # ListExecutions: newest first
             if o.execution_arn is not None and o.started_at is not None
         ]
 
@@ -111,9 +113,9 @@ def test_a_date_whose_run_was_skipped_or_is_running_is_not_done() -> None:
     folders = [folder for _, folder in WEEK]
     names = {f: bf.execution_name(f, START, "0000") for f in folders[:3]}
     past = [
-        bf.PastRun(names[folders[0]], "a0", "SUCCEEDED", START, result="skipped"),
-        bf.PastRun(names[folders[1]], "a1", "SUCCEEDED", START, result="no-input"),
-        bf.PastRun(names[folders[2]], "a2", RUNNING, START),
+        bf.PastRun(names[folders[0]], "a0", "SUCCEEDED", START, "skipped", folders[0]),
+        bf.PastRun(names[folders[1]], "a1", "SUCCEEDED", START, "no-input", folders[1]),
+        bf.PastRun(names[folders[2]], "a2", RUNNING, START, folder=folders[2]),
     ]
     latest = bf.latest_runs(folders, past)
     planned = bf.plan(WEEK, latest, input_prefix="churn/", stamp=START, token="1", force=False)
@@ -124,18 +126,47 @@ def test_a_date_whose_run_was_skipped_or_is_running_is_not_done() -> None:
     assert not forced[2].start  # a running date is never started twice
 
 
-def test_names_are_valid_unique_per_attempt_and_found_again_by_folder() -> None:
+def test_names_are_valid_and_unique_per_attempt() -> None:
     first = bf.execution_name("2026-11-20", START, "a1b2")
     assert first == "backfill-2026-11-20-20261201T080000Z-a1b2"
-    assert bf.is_run_of(first, "2026-11-20")
-    assert not bf.is_run_of(first, "2026-11-2")  # a shorter folder is not a prefix match
-    assert not bf.is_run_of("backfill-2026-11-20-manual", "2026-11-20")
     later = bf.execution_name("2026-11-20", START + timedelta(seconds=1), "a1b2")
     assert later != first
     long = "x" * 100
     name = bf.execution_name(long, START, "a1b2")
-    assert len(name) <= bf.MAX_EXECUTION_NAME and bf.is_run_of(name, long)
-    assert not bf.is_run_of(name, "x" * 99)
+    assert len(name) == bf.max_execution_name() == 80  # Step Functions' limit, from botocore
+    assert name != bf.execution_name("x" * 99, START, "a1b2")  # cut, but told apart by a hash
+
+
+def test_names_keep_only_what_step_functions_logging_takes() -> None:
+    """0-9 A-Z a-z - _ only: any other character in an execution name breaks its CloudWatch Logs
+    logging (StartExecution.name), and dated folders hold '=', '/', '.'."""
+    name = bf.execution_name("dt=2026-11-20/hour=05.v_2", START, "a1b2")
+    assert name == "backfill-dt-2026-11-20-hour-05-v_2-20261201T080000Z-a1b2"
+    long = bf.execution_name("dt=" + "x/" * 60, START, "a1b2")
+    assert re.fullmatch(r"[0-9A-Za-z_-]{1,80}", long)
+
+
+def test_the_latest_run_of_each_folder_is_found_whatever_started_it() -> None:
+    """Newest first, as ListExecutions lists; read only until every folder has its run."""
+    past = [
+        bf.PastRun("manual-1", "a3", "FAILED", START, folder="2026-11-21"),
+        bf.PastRun("3f1d2c4b", "a2", "SUCCEEDED", START, folder="2026-11-20"),
+        bf.PastRun("manual-0", "a1", "SUCCEEDED", START, folder=None),  # the whole prefix
+        bf.PastRun("backfill-x", "a0", "SUCCEEDED", START, folder="2026-11-21"),
+    ]
+    read: list[str] = []
+
+    def listed() -> Iterator[bf.PastRun]:
+        for run in past:
+            read.append(run.arn)
+            yield run
+
+    latest = bf.latest_runs(["2026-11-20", "2026-11-21"], listed())
+    assert {folder: run.arn for folder, run in latest.items()} == {
+        "2026-11-20": "a2",
+        "2026-11-21": "a3",
+    }
+    assert read == ["a3", "a2"]  # each DescribeExecution costs a call: none past the last needed
 
 
 def test_parallel_runs_only_as_many_at_once_as_asked() -> None:

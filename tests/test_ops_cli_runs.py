@@ -18,6 +18,8 @@ from tests.support.machines import Machine
 from tests.support.mocked_answers import happy_mocks, throw, transform_failure
 from tests.support.ops_cli import (
     FAILED_RUN,
+    dated_input,
+    expect_start,
     failed_execution,
     invoke,
     scenario_run,
@@ -26,7 +28,7 @@ from tests.support.ops_cli import (
     synthesized_machine,
     using_ops_config,
 )
-from tests.support.ops_stubs import FakeClock, StubbedAws, install, target
+from tests.support.ops_stubs import NOW, FakeClock, StubbedAws, install, target
 from tests.support.sfn_engine import Engine, Execution
 
 # tests/fixtures/ops.yaml's environment with an account, the one without (STS says whose
@@ -34,6 +36,7 @@ from tests.support.sfn_engine import Engine, Execution
 ENVIRONMENT = "prod"
 ENVIRONMENT_WITHOUT_ACCOUNT = "dev"
 PIPELINE = "churn"
+HOURLY_PIPELINE = "clicks"  # folders dt=<date>/hour=<hour>
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +88,68 @@ def test_why_explains_the_last_failed_run(failed_run: Execution) -> None:
     assert "input s3://mlbatch-prod-input-123456789012-eu-west-1/churn/2026-11-26/" in flat
     assert "manifest none (written on success)" in flat
     assert f"run: {t.execution_console(t.execution_arn(FAILED_RUN))}" in text.splitlines()
+
+
+def test_why_says_which_permission_a_refused_manifest_needs(failed_run: Execution) -> None:
+    """S3 refuses a manifest the caller may not decrypt with AccessDenied: that is not a run that
+    wrote none."""
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, PIPELINE)
+    denied = (
+        f"User: arn:aws:sts::123456789012:assumed-role/ops/me is not authorized to perform: "
+        f"kms:Decrypt on resource: {t.aws.arn('kms', 'key/1234abcd')} because no "
+        "identity-based policy allows the kms:Decrypt action"
+    )
+    scenario_why(failed_run, ("AccessDenied", 403, denied))(aws, t, {})
+    code, text = invoke(f"./ops why {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0
+    flat = " ".join(text.split())
+    assert "written on success" not in flat
+    assert "could not be read (AccessDenied:" in flat
+    alias = t.environment_names.key_alias
+    assert f"likely missing: kms:Decrypt on the environment's key {alias}" in flat
+
+
+def test_run_of_a_pipeline_with_dated_folders_reads_todays_folder_as_scheduled() -> None:
+    """Not {"trigger": "manual"}, which reads every past day at once: today's folder (UTC), with
+    the input a scheduled run of today gets, said on screen."""
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, PIPELINE)
+    scenario_run(aws, t, {})
+    code, text = invoke(f"./ops run {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0, text
+    [start] = [c for c in aws.calls if c.operation == "StartExecution"]
+    assert json.loads(start.params["input"]) == dated_input(t, NOW.date().isoformat())
+    assert f"reads {t.pipeline.default_input_prefix}2026-12-01/ (today's, UTC;" in text
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["--date 2026-11-20T05", "--folder dt=2026-11-20/hour=05"],
+    ids=["date and hour", "folder"],
+)
+def test_run_of_a_date_or_folder_starts_as_that_hours_scheduled_run(asked: str) -> None:
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, HOURLY_PIPELINE)
+    run_input = {"scheduled_time": "2026-11-20T05:00:00Z", "trigger": "manual"}
+    expect_start(aws, t, "manual-20261201T080000Z-a1b2", run_input)
+    code, text = invoke(f"./ops run {ENVIRONMENT} {HOURLY_PIPELINE} {asked}")
+    aws.assert_done()
+    assert code == 0, text
+    assert f"reads {t.pipeline.default_input_prefix}dt=2026-11-20/hour=05/ (as asked)" in text
+
+
+def test_run_refuses_a_folder_the_picture_does_not_name() -> None:
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    code, text = invoke(f"./ops run {ENVIRONMENT} {HOURLY_PIPELINE} --folder dt=2026-11-20")
+    aws.assert_done()
+    assert code == 2 and "is not a folder of the picture" in " ".join(text.split())
 
 
 def test_run_starts_one_run_and_waits_for_it() -> None:

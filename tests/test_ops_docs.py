@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from modules.config import ProjectConfig
+from modules.config import ProjectConfig, load_config
+from modules.naming import Names
 from tests.support.machines import Machine
 from tests.support.ops_cli import (
     FAILED_RUN,
@@ -22,12 +23,15 @@ from tests.support.ops_cli import (
     scenario_backfill,
     scenario_run,
     scenario_runs,
+    scenario_test_alert,
     scenario_why,
     synthesized_machine,
     using_ops_config,
 )
 from tests.support.ops_stubs import OPS_CONFIG, StubbedAws, install, target
 from tests.support.sfn_engine import Engine, Execution
+from tools.ops import cli
+from tools.ops.cli import alarm_for_alert_test
 
 # The environment and pipeline of tests/fixtures/ops.yaml whose failed run the runbook explains.
 ENVIRONMENT = "prod"
@@ -78,9 +82,18 @@ def _flags(args: list[str]) -> dict[str, str | bool]:
     return flags
 
 
+def _test_alert(aws: StubbedAws, environment: str) -> None:
+    config = load_config(OPS_CONFIG)
+    env = config.environments[environment]
+    scenario_test_alert(
+        aws, alarm_for_alert_test(Names(config.project, env.name), env.pipelines[0])
+    )
+
+
 def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
     commands = runbook_commands()
-    assert {shlex.split(c)[1] for c in commands} == {"runs", "why", "backfill", "run"}
+    registered = {c.name or c.callback.__name__ for c in cli.app.registered_commands if c.callback}
+    assert {shlex.split(c)[1] for c in commands} == registered
     scenarios = {
         "runs": scenario_runs,
         "why": scenario_why(failed_run),
@@ -92,14 +105,17 @@ def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
         assert args[0] == "./ops", command
         aws = StubbedAws(args[2])
         install(aws)
-        scenarios[args[1]](aws, target(args[2], args[3]), _flags(args))
+        if args[1] == "test-alert":
+            _test_alert(aws, args[2])
+        else:
+            scenarios[args[1]](aws, target(args[2], args[3]), _flags(args))
         code, text = invoke(command)
         aws.assert_done()
         assert code == 0, (command, text)
         if "run" in _flags(args):
             assert _flags(args)["run"] == FAILED_RUN, "the runbook names the run the test explains"
     # Commands written in the prose use only the commands the blocks run.
-    inline = re.findall(r"`\./ops (\w+)", RUNBOOK.read_text())
+    inline = re.findall(r"`\./ops (\w[\w-]*)", RUNBOOK.read_text())
     assert set(inline) <= {shlex.split(c)[1] for c in commands}
 
 

@@ -57,6 +57,7 @@ SHARED = {
     "aws_sns_topic_policy": 1,
     "aws_scheduler_schedule_group": 1,
     "aws_s3_bucket_notification": 1,
+    "aws_iam_policy": 1,  # the operator policy (modules/operator_policy.py)
 }
 
 

@@ -22,6 +22,7 @@ from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig, PipelineConfig
 from modules.dashboard import DashboardPipeline, EnvironmentDashboard
 from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
+from modules.operator_policy import OperatorPolicy
 from modules.sagemaker import SagemakerModelLayer, SagemakerOutputs
 from modules.scheduler import PipelineSchedule, ScheduleGroup, ScheduleOutputs
 from modules.sfn import StateMachineLayer, StateMachineOutputs
@@ -69,12 +70,21 @@ def _shared_resources(
         subscriptions=list(env.alerting.subscriptions),
     ).outputs
     group = ScheduleGroup(stack, "schedule-group", names=names)
+    operator = OperatorPolicy(
+        stack,
+        "operator",
+        names=names,
+        aws=aws,
+        key_arn=storage.key_arn,
+        output_bucket=storage.output,
+    ).outputs
     export(stack, "kms_key_arn", storage.key_arn)
     export(stack, "input_bucket", storage.input.name)
     export(stack, "output_bucket", storage.output.name)
     export(stack, "model_bucket", storage.models.name)
     export(stack, "alert_topic_arn", alerts.topic_arn)
     export(stack, "schedule_group", group.name)
+    export(stack, "operator_policy_arn", operator.arn)
     return SharedOutputs(
         storage=storage, alert_topic_arn=alerts.topic_arn, schedule_group_name=group.name
     )

@@ -57,6 +57,11 @@ _OUTPUTS = [
         "EventBridge Scheduler group of the schedules (aws scheduler list-schedules "
         "--group-name <this>)",
     ),
+    Output(
+        "operator_policy_arn",
+        "Managed policy of what ./ops needs here; attach it to the people who run it "
+        "(docs/operations.md)",
+    ),
     # Each pipeline's stack (in layout single: the one stack).
     Output(
         "{key}_state_machine_arn",

@@ -14,14 +14,16 @@ import json
 import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.stub import ANY
 from rich.console import Console
 from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
+from modules.config.folders import render
 from modules.stack_names import stack_name
 from tests.support.executions import named_scenarios
 from tests.support.machines import Machine, load_machines
@@ -106,6 +108,15 @@ def expect_backfill_done(aws: StubbedAws, t: Target, folder: str, token: str = "
     )
 
 
+def expect_history(aws: StubbedAws, t: Target, runs: list[dict[str, Any]]) -> None:
+    """The executions a backfill reads (each as DescribeExecution answers, newest first): listed,
+    then described one by one."""
+    keys = ("executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate")
+    expect_listing(aws, t, [{k: run[k] for k in keys if k in run} for run in runs])
+    for run in runs:
+        aws.expect("stepfunctions", "describe_execution", run, executionArn=run["executionArn"])
+
+
 def expect_listing(aws: StubbedAws, t: Target, executions: list[dict[str, Any]]) -> None:
     aws.expect(
         "stepfunctions",
@@ -173,22 +184,61 @@ def scenario_runs(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> N
         )
 
 
+def dated_input(t: Target, day: str) -> dict[str, Any]:
+    """What a run of one date's folder starts with: a scheduled run's input, started by hand."""
+    return {
+        **t.pipeline.schedule.payload,
+        "scheduled_time": f"{day}T00:00:00Z",
+        "trigger": "manual",
+    }
+
+
 def scenario_run(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    """`run`: of a date's folder (--date, else today's: NOW's) where the pipeline has dated
+    folders and no --input-prefix is given; else of the prefix asked for, or the default."""
     name = "manual-20261201T080000Z-a1b2"
     run_input: dict[str, Any] = {"trigger": "manual"}
     if isinstance(flags.get("--input-prefix"), str):
         run_input["input_prefix"] = flags["--input-prefix"]
+    elif t.pipeline.schedule.input_folder is not None:
+        asked = flags.get("--date")
+        run_input = dated_input(t, asked if isinstance(asked, str) else NOW.date().isoformat())
     expect_start(aws, t, name, run_input)
     if not flags.get("--wait"):
         return
     arn = t.execution_arn(name)
     running = described(t, name, "RUNNING", NOW, run_input)
     prefix = str(run_input.get("input_prefix", t.pipeline.default_input_prefix))
+    picture = t.pipeline.schedule.input_folder
+    if "scheduled_time" in run_input and picture is not None:
+        folder = render(picture, datetime.fromisoformat(run_input["scheduled_time"]))
+        prefix = f"{t.pipeline.default_input_prefix}{folder}/"
     done = described(
         t, name, "SUCCEEDED", NOW, run_input, minutes=1, output=succeeded_output(t, name, prefix)
     )
     for answer in (running, done, done):  # poll, poll, the summary row
         aws.expect("stepfunctions", "describe_execution", answer, executionArn=arn)
+
+
+def scenario_test_alert(aws: StubbedAws, alarm: str, state: str = "OK") -> None:
+    """`test-alert`: the alarm found in ``state``, then set to ALARM and back to OK."""
+    aws.expect(
+        "cloudwatch",
+        "describe_alarms",
+        {"MetricAlarms": [{"AlarmName": alarm, "StateValue": state}]},
+        AlarmNames=[alarm],
+    )
+    if state == "ALARM":
+        return
+    for value in ("ALARM", "OK"):
+        aws.expect(
+            "cloudwatch",
+            "set_alarm_state",
+            {},
+            AlarmName=alarm,
+            StateValue=value,
+            StateReason=ANY,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,9 +297,12 @@ def _as_aws_records(run: Execution) -> Execution:
     return replace(run, events=events)
 
 
-def scenario_why(run: Execution) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
+def scenario_why(
+    run: Execution, manifest: tuple[str, int, str] = ("NoSuchKey", 404, "")
+) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
     """What `why` meets explaining ``run`` (named ``FAILED_RUN``): found as the last failed run,
-    unless the command line names it."""
+    unless the command line names it; S3 answers the manifest with ``manifest`` (error code,
+    status, message: none written, by default)."""
 
     def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
         if flags.get("run") is None:
@@ -314,8 +367,7 @@ def scenario_why(run: Execution) -> Callable[[StubbedAws, Target, dict[str, str 
         aws.refuse(
             "s3",
             "get_object",
-            "NoSuchKey",
-            404,
+            *manifest,
             Bucket=t.output_bucket,
             Key=t.manifest_key(FAILED_RUN),
         )

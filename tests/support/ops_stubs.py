@@ -4,7 +4,8 @@ answered with a response that is checked against the model too.
 
 The tests run on tests/fixtures/ops.yaml (``OPS_CONFIG``); which of its environments and pipelines
 a test works on is the test's to name: nothing here knows them, and a region is the one the config
-gives the environment."""
+gives the environment. Every request a command sends is recorded (``StubbedAws.calls``: service,
+operation and parameters, as the service receives them), for the operator policy's test."""
 
 from __future__ import annotations
 
@@ -22,11 +23,10 @@ from rich.console import Console
 from modules.config import load_config
 from tests.conftest import FIXTURES
 from tools.ops import cli
-from tools.ops.aws import Clients
+from tools.ops.aws import SERVICES, Clients
 from tools.ops.target import Target, resolve
 
 OPS_CONFIG = FIXTURES / "ops.yaml"
-SERVICES = ("stepfunctions", "sagemaker", "logs", "s3", "sts")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
@@ -56,6 +56,16 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request a command sent: the service (botocore's signing name, which IAM actions are
+    prefixed with), the operation and its parameters."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
 @dataclass
 class StubbedAws:
     """The AWS of one environment of the ops config: its clients are in the environment's region."""
@@ -64,6 +74,7 @@ class StubbedAws:
     region: str = field(init=False)
     clients: Clients = field(init=False)
     stubs: dict[str, Stubber] = field(init=False)
+    calls: list[Call] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.region = load_config(OPS_CONFIG).environments[self.environment].region
@@ -72,15 +83,25 @@ class StubbedAws:
             *(session.client(name, region_name=self.region) for name in SERVICES)
         )
         self.stubs = {name: Stubber(getattr(self.clients, name)) for name in SERVICES}
-        for stub in self.stubs.values():
+        for name, stub in self.stubs.items():
+            getattr(self.clients, name).meta.events.register("provide-client-params", self._record)
             stub.activate()
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(Call(model.service_model.signing_name, model.name, dict(params)))
 
     def expect(self, service: str, method: str, response: dict[str, Any], **params: Any) -> None:
         self.stubs[service].add_response(method, response, params)
 
-    def refuse(self, service: str, method: str, code: str, status: int, **params: Any) -> None:
+    def refuse(
+        self, service: str, method: str, code: str, status: int, message: str = "", **params: Any
+    ) -> None:
         self.stubs[service].add_client_error(
-            method, service_error_code=code, http_status_code=status, expected_params=params
+            method,
+            service_error_code=code,
+            service_message=message,
+            http_status_code=status,
+            expected_params=params,
         )
 
     def assert_done(self) -> None:

@@ -1,18 +1,23 @@
 """The AWS calls of the operations tool, through boto3: Step Functions (list, describe, history,
 start), SageMaker (the transform job), CloudWatch Logs (the job's log streams), S3 (the run's
-manifest) and STS (the caller's account). Each call is one function of ``Aws``; every list is read
-to its end (nextToken) or to the limit asked for.
+manifest), CloudWatch (an alarm's state, for ``test-alert``) and STS (the caller's account). Each
+call is one function of ``Aws``; every list is read to its end (nextToken) or to the limit asked
+for, or, for ``past_runs``, only as far as the caller reads it. The environment's operator policy
+(modules/operator_policy.py) allows exactly these calls.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tools.ops.backfill import PastRun, PlannedRun
-from tools.ops.runs import RunState, run_state
+from tools.ops.runs import RunState, folder_read, run_state, scheduled_run_input
 from tools.ops.target import TRANSFORM_JOB_LOG_GROUP, Target
+
+SERVICES = ("stepfunctions", "sagemaker", "logs", "s3", "sts", "cloudwatch")
 
 
 @dataclass
@@ -22,15 +27,23 @@ class Clients:
     logs: Any
     s3: Any
     sts: Any
+    cloudwatch: Any
 
     @classmethod
     def for_region(cls, region: str) -> Clients:
         import boto3
 
         session = boto3.session.Session(region_name=region)
-        return cls(
-            *(session.client(name) for name in ("stepfunctions", "sagemaker", "logs", "s3", "sts"))
-        )
+        return cls(*(session.client(name) for name in SERVICES))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What reading a run's manifest found: its content, nothing (the run wrote none), or a
+    refusal (``denied``: S3's message, typically a missing kms:Decrypt or s3:GetObject)."""
+
+    content: dict[str, Any] | None = None
+    denied: str | None = None
 
 
 class Aws:
@@ -63,11 +76,26 @@ class Aws:
                 return found
             request["nextToken"] = token
 
-    def past_runs(self, target: Target) -> list[PastRun]:
-        return [
-            PastRun(e["name"], e["executionArn"], e["status"], e["startDate"])
-            for e in self.executions(target)
-        ]
+    def past_runs(self, target: Target) -> Iterator[PastRun]:
+        """Every execution, newest first, with the folder it read (from its input, whatever
+        started it) and its result: one DescribeExecution each, made only as far as the caller
+        reads (a backfill stops once each of its dates has its latest run)."""
+        request: dict[str, Any] = {"stateMachineArn": target.state_machine_arn}
+        while True:
+            page = self.sfn.list_executions(**request)
+            for item in page["executions"]:
+                described = self.describe(item["executionArn"])
+                yield PastRun(
+                    item["name"],
+                    item["executionArn"],
+                    item["status"],
+                    item["startDate"],
+                    result=run_state(described).result,
+                    folder=folder_read(described, target.pipeline),
+                )
+            if not page.get("nextToken"):
+                return
+            request["nextToken"] = page["nextToken"]
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         described: dict[str, Any] = self.sfn.describe_execution(executionArn=execution_arn)
@@ -121,8 +149,8 @@ class Aws:
                 return streams
             request["nextToken"] = page["nextToken"]
 
-    def manifest(self, target: Target, run: str) -> dict[str, Any] | None:
-        """The run's manifest, if it wrote one."""
+    def manifest(self, target: Target, run: str) -> Manifest:
+        """The run's manifest, if it wrote one and the caller may read it."""
         from botocore.exceptions import ClientError
 
         try:
@@ -130,11 +158,23 @@ class Aws:
                 Bucket=target.output_bucket, Key=target.manifest_key(run)
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404", "AccessDenied"):
-                return None
+            code = error.response["Error"]["Code"]
+            if code in ("NoSuchKey", "404"):
+                return Manifest()
+            if code in ("AccessDenied", "403"):
+                return Manifest(denied=str(error.response["Error"].get("Message") or code))
             raise
-        manifest: dict[str, Any] = json.loads(answer["Body"].read())
-        return manifest
+        return Manifest(content=json.loads(answer["Body"].read()))
+
+    def alarm_state(self, alarm: str) -> str | None:
+        """The alarm's state (OK, ALARM, INSUFFICIENT_DATA), None if there is no such alarm."""
+        found = self.clients.cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+        return str(found[0]["StateValue"]) if found else None
+
+    def set_alarm_state(self, alarm: str, state: str, reason: str) -> None:
+        self.clients.cloudwatch.set_alarm_state(
+            AlarmName=alarm, StateValue=state, StateReason=reason
+        )
 
 
 class BackfillRunner:
@@ -145,11 +185,7 @@ class BackfillRunner:
         self.aws, self.target = aws, target
 
     def run_input(self, run: PlannedRun) -> dict[str, Any]:
-        return {
-            **self.target.pipeline.schedule.payload,
-            "trigger": "backfill",
-            "scheduled_time": run.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        return scheduled_run_input(self.target.pipeline, run.scheduled_time, "backfill")
 
     def start(self, run: PlannedRun) -> str:
         return self.aws.start(self.target, run.name, self.run_input(run))

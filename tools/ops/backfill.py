@@ -6,14 +6,20 @@ Everything here takes its clock, its random token and its AWS calls as arguments
 drive it with a fake clock and fake runs (tests/test_ops_backfill.py); tools/ops/cli.py gives it
 the real ones.
 
-Names: ``backfill-<folder>-<UTC start of the backfill>-<4 hex>``. A new backfill (a re-run of a
-failed date) gets a new stamp and token, so its names never collide with earlier executions
-(Step Functions refuses a name used in the last 90 days); the folder in the name is how a later
-backfill finds the runs of a date to resume.
+Names: ``backfill-<folder>-<UTC start of the backfill>-<4 hex>``, the folder with every character
+outside ``0-9 A-Z a-z - _`` written as ``-`` (Step Functions' rule for execution names that keep
+CloudWatch Logs logging working) and cut to fit the name's length limit. A new backfill (a re-run
+of a failed date) gets a new stamp and token, so its names never collide with earlier executions
+(Step Functions refuses a name used in the last 90 days).
+
+Resume: a date is done when the latest run that read its folder succeeded and did the work,
+whatever started that run (the schedule, an earlier backfill, ``run``): runs are matched by the
+folder they read (``PastRun.folder``, from their input), not by name.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import deque
@@ -25,44 +31,51 @@ from typing import Protocol
 from tools.ops.runs import RUNNING, RunState
 
 NAME_PREFIX = "backfill-"
-MAX_EXECUTION_NAME = 80  # Step Functions' limit (StartExecution.name)
 _STAMP = "%Y%m%dT%H%M%SZ"
-_SUFFIX = r"\d{8}T\d{6}Z-[0-9a-f]{4}"
+_STAMP_AND_TOKEN = "-20261126T010000Z-0000"  # the shape of what follows the folder
+# Step Functions: "To enable logging with CloudWatch Logs, the name should only contain 0-9, A-Z,
+# a-z, - and _" (StartExecution.name); logging is on at level ALL here.
+_NOT_IN_NAMES = re.compile(r"[^0-9A-Za-z_-]")
 # Results of runs that ended SUCCEEDED without doing the work (modules/workflow/guards.py:
 # RunSkipped, NoInput): their dates are run again.
 NO_WORK_RESULTS = ("skipped", "no-input")
 
 
+@functools.cache
+def max_execution_name() -> int:
+    """Step Functions' limit on an execution name (StartExecution.name), from botocore."""
+    from modules.config.botocore_facts import request_member
+
+    return int(request_member("stepfunctions:StartExecution.name")["max"])
+
+
 def _folder_part(folder: str) -> str:
-    """The folder as it appears in a name; a long one is cut and given a hash (names stay unique
-    per folder and within Step Functions' 80 characters)."""
-    room = MAX_EXECUTION_NAME - len(NAME_PREFIX) - len("-20261126T010000Z-0000")
-    if len(folder) <= room:
-        return folder
+    """The folder as it appears in a name: characters Step Functions' logging cannot take become
+    ``-``; a long one is cut and given a hash of the whole folder (names stay unique per folder
+    and within the limit)."""
+    safe = _NOT_IN_NAMES.sub("-", folder)
+    room = max_execution_name() - len(NAME_PREFIX) - len(_STAMP_AND_TOKEN)
+    if len(safe) <= room:
+        return safe
     digest = hashlib.md5(folder.encode()).hexdigest()[:8]
-    return f"{folder[: room - 9]}-{digest}"
+    return f"{safe[: room - 9]}-{digest}"
 
 
 def execution_name(folder: str, stamp: datetime, token: str) -> str:
     return f"{NAME_PREFIX}{_folder_part(folder)}-{stamp.strftime(_STAMP)}-{token}"
 
 
-def is_run_of(name: str, folder: str) -> bool:
-    """Whether an execution name is a backfill run of this folder."""
-    pattern = re.escape(f"{NAME_PREFIX}{_folder_part(folder)}-") + _SUFFIX
-    return re.fullmatch(pattern, name) is not None
-
-
 @dataclass(frozen=True)
 class PastRun:
-    """An execution of the state machine, as ListExecutions (and, for a succeeded one,
-    DescribeExecution's result) shows it."""
+    """An execution of the state machine, as ListExecutions and DescribeExecution show it: its
+    result, and the folder under the pipeline's prefix it read (None: the whole prefix)."""
 
     name: str
     arn: str
     status: str
     started: datetime
     result: str | None = None
+    folder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,13 +90,17 @@ class PlannedRun:
 
 
 def latest_runs(folders: Iterable[str], past: Iterable[PastRun]) -> dict[str, PastRun]:
-    """The most recent backfill run of each folder (by start time)."""
-    runs = list(past)
+    """The most recent run that read each folder, whatever started it. ``past`` is newest first
+    (ListExecutions' order) and read only until every folder has its run."""
+    wanted = set(folders)
     found: dict[str, PastRun] = {}
-    for folder in folders:
-        mine = [run for run in runs if is_run_of(run.name, folder)]
-        if mine:
-            found[folder] = max(mine, key=lambda run: (run.started, run.name))
+    runs = iter(past)
+    while not found.keys() >= wanted:
+        run = next(runs, None)
+        if run is None:
+            break
+        if run.folder in wanted and run.folder not in found:
+            found[run.folder] = run
     return found
 
 
@@ -101,7 +118,7 @@ def plan(
     planned = []
     for when, folder in sorted(slots):
         previous = latest.get(folder)
-        start, reason = True, "no earlier backfill run"
+        start, reason = True, "no earlier run"
         if previous is not None:
             if previous.status == RUNNING:
                 start, reason = False, f"still running: {previous.name}"

@@ -1,4 +1,4 @@
-"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, backfill, run. See
+"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, backfill, run, test-alert. See
 docs/operations.md.
 
 Each command reads the config (``--config``, else ``$PIPELINE_CONFIG``, else
@@ -14,7 +14,7 @@ import functools
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
@@ -22,13 +22,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from modules.config import ConfigError, load_config
+from modules.config import ConfigError, PipelineConfig, load_config
+from modules.naming import EXECUTION_ALARM_METRICS, Names
 from tools.ops import backfill as bf
 from tools.ops import render
 from tools.ops.aws import Aws, BackfillRunner, Clients
-from tools.ops.folders import FolderError, slots
-from tools.ops.runs import RUNNING, failure_of, run_row
-from tools.ops.target import TRANSFORM_JOB_LOG_GROUP, OpsError, Target, resolve
+from tools.ops.folders import FolderError, slot_of, slot_of_folder, slots
+from tools.ops.folders import render as folder_of
+from tools.ops.runs import RUNNING, failure_of, run_row, scheduled_run_input
+from tools.ops.target import TRANSFORM_JOB_LOG_GROUP, OpsError, Target, environment_of, resolve
 
 
 class SystemClock:
@@ -81,6 +83,15 @@ def _target(config_path: str | None, environment: str, pipeline: str) -> tuple[A
 
 
 AWS_ERROR = 1
+
+
+def _unreadable_manifest(target: Target, location: str, denied: str) -> str:
+    """A manifest S3 refused to give: which permission is likely missing (the operator policy,
+    modules/operator_policy.py, has both), rather than "none", which would say the run wrote
+    nothing."""
+    key = f"kms:Decrypt on the environment's key {target.environment_names.key_alias}"
+    likely = key if "kms" in denied.lower() else f"s3:GetObject on it, or {key}"
+    return f"{location} could not be read (AccessDenied: {denied}); likely missing: {likely}"
 
 
 def _reports_aws_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -182,20 +193,15 @@ def why(
     links.append(("workflow logs", target.log_group_console(target.names.state_machine_log_group)))
     manifest = aws.manifest(target, run)
     location = f"s3://{target.output_bucket}/{target.manifest_key(run)}"
-    items.append(("manifest", location if manifest is not None else "none (written on success)"))
+    if manifest.denied is not None:
+        items.append(("manifest", _unreadable_manifest(target, location, manifest.denied)))
+    else:
+        items.append(("manifest", location if manifest.content else "none (written on success)"))
     console = RUNTIME.console
     console.print(render.details(f"{target.label}: why {run}", items))
     console.print("\n[bold]console[/]")
     for what, url in links:  # whole lines, so that terminals keep them clickable
         console.print(f"{what}: {url}", soft_wrap=True, highlight=False)
-
-
-def _latest_with_results(aws: Aws, latest: dict[str, bf.PastRun]) -> dict[str, bf.PastRun]:
-    """Succeeded runs get their result (a skipped or no-input run did not do the work)."""
-    return {
-        folder: replace(run, result=aws.state(run.arn).result) if run.status == "SUCCEEDED" else run
-        for folder, run in latest.items()
-    }
 
 
 @app.command(name="backfill")
@@ -216,7 +222,8 @@ def backfill_command(
 ) -> None:
     """One run per dated input folder, one after another (resumable; --dry-run shows the plan)."""
     # overlap: skip waits for each run (overlapping runs would skip themselves); overlap: allow
-    # may run --parallel N at once. Dates whose latest backfill run succeeded are left alone.
+    # may run --parallel N at once. Dates whose latest run succeeded are left alone, whatever
+    # started that run.
     aws, target = _target(config, environment, pipeline)
     planned = _backfill_plan(aws, target, first, last, parallel, force)
     if dry_run:
@@ -252,7 +259,7 @@ def _backfill_plan(
     except FolderError as error:
         _fail(str(error))
     folders = [folder for _, folder in dated]
-    latest = _latest_with_results(aws, bf.latest_runs(folders, aws.past_runs(target)))
+    latest = bf.latest_runs(folders, aws.past_runs(target))
     return bf.plan(
         dated,
         latest,
@@ -298,29 +305,73 @@ def _execute_with_progress(
         )
 
 
+def _dated_run(
+    target: Target, date: datetime | None, folder: str | None, input_prefix: str | None
+) -> tuple[dict[str, Any], str] | None:
+    """For a pipeline with dated input folders and no --input-prefix: the input a scheduled run of
+    the slot gets (--date, --folder, else today's, UTC) and what to say about it. None for the
+    others: they read the default prefix or --input-prefix."""
+    picture = target.pipeline.schedule.input_folder
+    if picture is None:
+        if date is not None or folder is not None:
+            _fail(f"{target.label} has no dated input folders; use --input-prefix")
+        return None
+    if (date is not None) + (folder is not None) + (input_prefix is not None) > 1:
+        _fail("give one of --date, --folder and --input-prefix")
+    if input_prefix is not None:
+        return None
+    try:
+        if folder is not None:
+            when, why = slot_of_folder(picture, folder), "as asked"
+        else:
+            asked = date.replace(tzinfo=UTC) if date is not None else None
+            when = slot_of(picture, asked or RUNTIME.clock.now())
+            why = "as asked" if asked else "today's, UTC; --date or --folder for another"
+    except FolderError as error:
+        _fail(str(error))
+    run_input = scheduled_run_input(target.pipeline, when, "manual")
+    return run_input, f"{folder_of(picture, when)}/ ({why})"
+
+
 @app.command(name="run")
 @_reports_aws_errors
 def run_command(
     environment: Env,
     pipeline: PipelineArg,
+    date: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H"],
+            help="Dated folders: read the folder of this date (UTC; YYYY-MM-DDTHH for hourly).",
+        ),
+    ] = None,
+    folder: Annotated[
+        str | None, typer.Option(help="Dated folders: read this folder (e.g. 2026-11-30).")
+    ] = None,
     input_prefix: Annotated[
         str | None, typer.Option(help="Read this prefix (under the pipeline's own).")
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to finish.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Start one run now (the default input prefix, or --input-prefix)."""
+    """Start one run now: with dated folders, today's folder (or --date, --folder) as a scheduled
+    run of it would; else the default input prefix; or --input-prefix."""
     aws, target = _target(config, environment, pipeline)
     default = target.pipeline.default_input_prefix
     if input_prefix is not None and not input_prefix.startswith(default):
         _fail(f"--input-prefix must start with the pipeline's input prefix {default!r}")
+    dated = _dated_run(target, date, folder, input_prefix)
     clock, console = RUNTIME.clock, RUNTIME.console
     name = f"manual-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{RUNTIME.token()}"
     run_input: dict[str, Any] = {"trigger": "manual"}
-    if input_prefix is not None:
+    if dated is not None:
+        run_input = dated[0]
+    elif input_prefix is not None:
         run_input["input_prefix"] = input_prefix
     execution_arn = aws.start(target, name, run_input)
     console.print(f"started {name}", highlight=False)
+    if dated is not None:
+        console.print(f"reads {default}{dated[1]}", highlight=False)
     console.print(
         f"console: {target.execution_console(execution_arn)}", soft_wrap=True, highlight=False
     )
@@ -333,3 +384,66 @@ def run_command(
     if row.status != "SUCCEEDED":
         console.print(f"see why: ./ops why {environment} {pipeline} {name}", highlight=False)
         raise typer.Exit(1)
+
+
+# Between the test's ALARM and its OK: subscribers then see the two in that order.
+TEST_ALERT_PAUSE_SECONDS = 10.0
+_SHOULD_GET = {
+    "page": "the ALARM notification",
+    "notices": "the OK notification",
+    "all": "the ALARM and the OK notifications",
+}
+
+
+def alarm_for_alert_test(names: Names, pipeline: PipelineConfig) -> str:
+    """The alarm ``test-alert`` sets: the pipeline's failed-runs alarm, which every pipeline has
+    and which CloudWatch's next evaluation leaves OK (missing data is not breaching)."""
+    return (
+        names.of_pipeline(pipeline.name)
+        .alarms(freshness=False)
+        .executions[EXECUTION_ALARM_METRICS[0]]
+    )
+
+
+@app.command(name="test-alert")
+@_reports_aws_errors
+def alert_test(environment: Env, config: ConfigOption = None) -> None:
+    """Check that alerts arrive: one alarm of the environment to ALARM and back to OK (CloudWatch
+    SetAlarmState), then what each subscriber should have received."""
+    try:
+        loaded = load_config(config)
+        env = environment_of(loaded, environment)
+    except (ConfigError, OpsError) as error:
+        _fail(str(error))
+    if not env.pipelines:
+        _fail(f"environment {environment} has no pipelines, so no alarms to test with")
+    alarm = alarm_for_alert_test(Names(loaded.project, env.name), env.pipelines[0])
+    aws, console = Aws(RUNTIME.clients(env.region)), RUNTIME.console
+    state = aws.alarm_state(alarm)
+    if state is None:
+        _fail(f"no alarm {alarm} in {env.region}: is the environment deployed?")
+    if state == "ALARM":
+        _fail(f"{alarm} is in ALARM: a real alarm; test again once it is OK")
+    reason = "./ops test-alert: a test of alert delivery, not an incident (ALARM, then OK)"
+    aws.set_alarm_state(alarm, "ALARM", reason)
+    console.print(f"{alarm}: set to ALARM", highlight=False)
+    RUNTIME.clock.sleep(TEST_ALERT_PAUSE_SECONDS)
+    aws.set_alarm_state(alarm, "OK", reason)
+    console.print(f"{alarm}: set back to OK", highlight=False)
+    subscriptions = env.alerting.subscriptions
+    if not subscriptions:
+        console.print("no subscriptions in the config: nobody should get anything")
+        return
+    console.print("\n[bold]within minutes, each subscriber should get[/]")
+    for subscription in subscriptions:
+        expected = _SHOULD_GET[subscription.receives]
+        console.print(
+            f"{subscription.protocol} {subscription.endpoint} ({subscription.receives}): "
+            f"{expected}",
+            highlight=False,
+        )
+    console.print(
+        "\nAn e-mail subscriber that gets nothing it should: SNS filtered CloudWatch's own e-mail "
+        "text, not its JSON (docs/operations.md, E-mail subscribers and alarms).",
+        highlight=False,
+    )

@@ -1,5 +1,6 @@
-"""What the operations tool reads from a run, without calling AWS: a run's state and summary row
-from DescribeExecution's answer, and why it failed from its execution history.
+"""What the operations tool reads from a run, without calling AWS: a run's state, summary row and
+the folder it read from DescribeExecution's answer, why it failed from its execution history, and
+the input a run of a dated folder is started with.
 
 The run's own data follows modules/workflow/: the input keys a run is started with (``trigger``,
 ``input_prefix``, ``scheduled_time``, ``marker_key``), the state it keeps (``run``, ``transform``,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from modules.config import PipelineConfig
@@ -41,6 +42,17 @@ def run_state(described: dict[str, Any]) -> RunState:
     return RunState(described["status"], result)
 
 
+def scheduled_run_input(pipeline: PipelineConfig, when: datetime, trigger: str) -> dict[str, Any]:
+    """The input a scheduled run at ``when`` gets (modules/scheduler.py: the schedule's payload,
+    ``scheduled_time``), started by ``trigger`` instead: with dated input folders the state
+    machine reads the folder of that time, exactly as the schedule's run of it would."""
+    return {
+        **pipeline.schedule.payload,
+        "trigger": trigger,
+        "scheduled_time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def input_prefix_of(run_input: dict[str, Any], pipeline: PipelineConfig) -> str:
     """The prefix a run reads, worked out from its input as the workflow does (its first states:
     CheckTrigger, CheckScheduledRun, CheckRunInput). For display; the run's own output says it
@@ -58,6 +70,21 @@ def input_prefix_of(run_input: dict[str, Any], pipeline: PipelineConfig) -> str:
             return f"{default}?"
     requested = run_input.get("input_prefix")
     return requested if isinstance(requested, str) else default
+
+
+def folder_read(described: dict[str, Any], pipeline: PipelineConfig) -> str | None:
+    """The folder under the pipeline's input prefix a run read (its output says, once it got that
+    far; else its input, as the workflow works it out), whatever started it: a schedule, a
+    backfill, ``run`` or anyone's StartExecution. None for a run of the whole prefix."""
+    output = _json(described.get("output"))
+    run = output.get("run", {}) if isinstance(output, dict) else {}
+    prefix = run.get("input_prefix") or input_prefix_of(
+        _json(described.get("input")) or {}, pipeline
+    )
+    default = pipeline.default_input_prefix
+    if not (isinstance(prefix, str) and prefix.startswith(default) and prefix.endswith("/")):
+        return None
+    return prefix[len(default) : -1] or None
 
 
 @dataclass(frozen=True)

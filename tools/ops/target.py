@@ -12,11 +12,10 @@ from urllib.parse import quote
 
 from modules.aws_context import AwsContext, console_url
 from modules.config import EnvironmentConfig, PipelineConfig, ProjectConfig
-from modules.naming import Names, PipelineNames
+from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names, PipelineNames
 from modules.workflow import MANIFEST_NAME
 
-# Where SageMaker writes a transform job's logs (one stream per instance, named after the job).
-TRANSFORM_JOB_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+__all__ = ["TRANSFORM_JOB_LOG_GROUP", "OpsError", "Target", "environment_of", "resolve"]
 
 
 class OpsError(Exception):
@@ -31,8 +30,12 @@ class Target:
     aws: AwsContext
 
     @property
+    def environment_names(self) -> Names:
+        return Names(self.project, self.environment.name)
+
+    @property
     def names(self) -> PipelineNames:
-        return Names(self.project, self.environment.name).of_pipeline(self.pipeline.name)
+        return self.environment_names.of_pipeline(self.pipeline.name)
 
     @property
     def label(self) -> str:
@@ -46,8 +49,7 @@ class Target:
         return self.aws.arn("states", f"execution:{self.names.state_machine}:{name}")
 
     def bucket(self, purpose: str) -> str:
-        names = Names(self.project, self.environment.name)
-        return names.buckets(self.aws.account_id, self.aws.region)[purpose]
+        return self.environment_names.buckets(self.aws.account_id, self.aws.region)[purpose]
 
     @property
     def output_bucket(self) -> str:
@@ -71,15 +73,21 @@ class Target:
         return self._console("cloudwatch/home", f"#logsV2:log-groups/log-group/{encoded}")
 
 
+def environment_of(config: ProjectConfig, environment: str) -> EnvironmentConfig:
+    """The environment named on the command line."""
+    env = config.environments.get(environment)
+    if env is None:
+        known = ", ".join(config.environments)
+        raise OpsError(f"no environment {environment!r} in {config.source} (environments: {known})")
+    return env
+
+
 def resolve(
     config: ProjectConfig, environment: str, pipeline: str, caller_account: Callable[[], str]
 ) -> Target:
     """The target named on the command line; ``caller_account`` is asked only when the config
     pins no account."""
-    env = config.environments.get(environment)
-    if env is None:
-        known = ", ".join(config.environments)
-        raise OpsError(f"no environment {environment!r} in {config.source} (environments: {known})")
+    env = environment_of(config, environment)
     found = [p for p in env.pipelines if p.name == pipeline]
     if not found:
         known = ", ".join(p.name for p in env.pipelines)

@@ -1,0 +1,119 @@
+"""The operator policy: what the people who run ``./ops`` on an environment need, and no more.
+
+Creates one ``aws_iam_policy`` (a managed policy, named ``Names.operator_policy``) to attach to
+the operators' users, groups or roles. It allows exactly the calls the operations tool
+(tools/ops/) makes, scoped to this environment's resources:
+
+- ``runs``, ``why``, ``backfill``, ``run``: list and start executions of the environment's state
+  machines, describe them and read their history; describe their transform jobs and list those
+  jobs' log streams in SageMaker's own log group;
+- ``why``: read a run's manifest from the output bucket (``s3:GetObject``), with ``kms:Decrypt``
+  on the data key that encrypts it (through S3 only), and ``s3:ListBucket`` on that bucket, without
+  which S3 answers a manifest that does not exist with AccessDenied rather than NoSuchKey (a run
+  that wrote none could not be told from a permission that is missing);
+- ``test-alert``: describe and set the state of the environment's alarms.
+
+STS GetCallerIdentity (the account, where the config pins none) needs no permission. The policy
+also denies ``states:RedriveExecution`` on the environment's executions, because a redrive is not
+the way to re-run here (docs/operations.md): a failed run would enter its ``RunFailed`` state
+again, and a timed-out or aborted one would resume with the old run id and output prefix.
+
+Every resource is matched by the environment's name prefix (``Names.pipelines_pattern``), like the
+key and topic policies, so the policy does not change when pipelines come and go.
+tests/test_ops_operator_policy.py drives every ``./ops`` command through botocore's Stubber and
+evaluates each call it makes against this policy as synthesized.
+
+Needs: ``Names``, an ``AwsContext``, the data key's ARN and the output bucket (the storage
+layer's outputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from modules.aws_context import AwsContext
+from modules.iam import Statement, allow, policy_document
+from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names
+from modules.storage import BucketRef
+from modules.workflow import MANIFEST_NAME
+
+
+def operator_statements(
+    names: Names, aws: AwsContext, *, key_arn: str, output_bucket: BucketRef
+) -> list[Statement]:
+    """The operator policy's statements (see the module's docstring for what each is for)."""
+    pipelines = names.pipelines_pattern
+    executions = aws.arn("states", f"execution:{pipelines}:*")
+    return [
+        allow(
+            "ListAndStartRuns",
+            ["states:ListExecutions", "states:StartExecution"],
+            aws.arn("states", f"stateMachine:{pipelines}"),
+        ),
+        allow("ReadRuns", ["states:DescribeExecution", "states:GetExecutionHistory"], executions),
+        allow(
+            "ReadTransformJobs",
+            ["sagemaker:DescribeTransformJob"],
+            aws.arn("sagemaker", f"transform-job/{pipelines}"),
+        ),
+        # CloudWatch Logs authorizes most calls on a log group as "<group ARN>:*".
+        allow(
+            "FindTransformJobLogs",
+            ["logs:DescribeLogStreams"],
+            aws.arn("logs", f"log-group:{TRANSFORM_JOB_LOG_GROUP}:*"),
+        ),
+        allow("ReadManifests", ["s3:GetObject"], f"{output_bucket.arn}/*/{MANIFEST_NAME}"),
+        # Without it S3 answers a missing manifest with 403, like a refusal.
+        allow("TellMissingManifests", ["s3:ListBucket"], output_bucket.arn),
+        allow(
+            "DecryptManifestsThroughS3",
+            ["kms:Decrypt"],
+            key_arn,
+            Condition={"StringEquals": {"kms:ViaService": aws.service_endpoint("s3")}},
+        ),
+        allow(
+            "TestAlerts",
+            ["cloudwatch:DescribeAlarms", "cloudwatch:SetAlarmState"],
+            aws.arn("cloudwatch", f"alarm:{pipelines}"),
+        ),
+        {
+            "Sid": "DenyRedrive",  # a run is not redriven here, see the module's docstring
+            "Effect": "Deny",
+            "Action": ["states:RedriveExecution"],  # not allowed to anyone with this policy
+            "Resource": executions,
+        },
+    ]
+
+
+@dataclass(frozen=True)
+class OperatorPolicyOutputs:
+    arn: str
+
+
+class OperatorPolicy(Construct):
+    """The environment's operator policy (see the module's docstring)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        aws: AwsContext,
+        key_arn: str,
+        output_bucket: BucketRef,
+    ) -> None:
+        super().__init__(scope, id)
+        from imports.aws import IamPolicy
+
+        statements = operator_statements(names, aws, key_arn=key_arn, output_bucket=output_bucket)
+        policy = IamPolicy(
+            self,
+            "policy",
+            name=names.operator_policy,
+            description=f"{names.prefix}: what ./ops needs (docs/operations.md)",
+            policy=policy_document(*statements),
+        )
+        self.outputs = OperatorPolicyOutputs(arn=policy.arn)
