@@ -89,14 +89,14 @@ class AlertTopic(Construct):
     ) -> None:
         super().__init__(scope, id)
         # Known before the topic exists: the key policy names it, and the topic names the key.
-        topic_arn = aws.arn("sns", names.alert_topic)
+        planned_topic_arn = aws.arn("sns", names.alert_topic)
         key = KmsKey(
             self,
             "key",
             description=f"Encrypts the alerts of {names.prefix} (topic and dead-letter queues)",
             enable_key_rotation=True,
             deletion_window_in_days=key_deletion_window_days,
-            policy=_key_policy(names, aws, topic_arn),
+            policy=_key_policy(names, aws, planned_topic_arn),
             lifecycle=protect(allow_destroy),
         )
         key_arn = key.arn
