@@ -1,11 +1,13 @@
 """Dashboard layer: the environment's CloudWatch dashboards.
 
 Creates one dashboard per environment (further pages ``<project>-<env>-2``, ``-3``, ... past
-CloudWatch's widget limit) with, per pipeline, runs started/succeeded/failed/timed out, run
-duration, transform job CPU/memory, schedule DLQ depth and the states of its alarms.
+CloudWatch's widget limit) with, on every page, the state of the alert topic's delivery alarm
+(it has no action: it cannot page through the topic that is failing, so this is where it shows),
+and per pipeline, runs started/succeeded/failed/timed out, run duration, transform job
+CPU/memory, schedule DLQ depth and the states of its alarms.
 
-Needs: ``Names``, the region, and per pipeline a ``DashboardPipeline`` built from names only (no
-references to other stacks' resources).
+Needs: ``Names``, ``AwsContext``, and per pipeline a ``DashboardPipeline`` built from names only
+(no references to other stacks' resources).
 """
 
 from __future__ import annotations
@@ -51,15 +53,17 @@ class DashboardPipeline:
 # The dashboard body structure allows at most 100 widgets (CloudWatch API reference, "Dashboard
 # Body Structure and Syntax"). Larger environments get further dashboards <project>-<env>-2, -3, ...
 MAX_DASHBOARD_WIDGETS = 100
+PAGE_WIDGETS = 2  # per page: the title and the alert delivery alarm
 PIPELINE_WIDGETS = 5  # per pipeline: runs, duration, utilisation, dead letters, alarms
-PIPELINES_PER_DASHBOARD = (MAX_DASHBOARD_WIDGETS - 1) // PIPELINE_WIDGETS  # after the title
+PIPELINES_PER_DASHBOARD = (MAX_DASHBOARD_WIDGETS - PAGE_WIDGETS) // PIPELINE_WIDGETS
 
 
 class EnvironmentDashboard(Construct):
     """The environment's dashboards, one page per ``PIPELINES_PER_DASHBOARD`` pipelines.
 
-    Inputs: ``names`` (dashboard names), ``region`` (of the widgets' metrics) and ``pipelines``
-    (one ``DashboardPipeline`` per row). Outputs: ``dashboard_names``, the pages' names.
+    Inputs: ``names`` (dashboard and alarm names), ``aws`` (the widgets' region, the alarm's
+    ARN) and ``pipelines`` (one ``DashboardPipeline`` per row). Outputs: ``dashboard_names``,
+    the pages' names.
     """
 
     def __init__(
@@ -68,10 +72,12 @@ class EnvironmentDashboard(Construct):
         id: str,
         *,
         names: Names,
-        region: str,
+        aws: AwsContext,
         pipelines: list[DashboardPipeline],
     ) -> None:
         super().__init__(scope, id)
+        region = aws.region
+        delivery_alarm = aws.arn("cloudwatch", f"alarm:{names.alert_delivery_alarm}")
         self.dashboard_names: list[str] = []
         for start in range(0, len(pipelines), PIPELINES_PER_DASHBOARD):
             page = start // PIPELINES_PER_DASHBOARD
@@ -82,7 +88,17 @@ class EnvironmentDashboard(Construct):
                     "width": 24,
                     "height": 1,
                     "properties": {"markdown": f"## {dashboard_name}: scheduled batch inference"},
-                }
+                },
+                {
+                    "type": "alarm",
+                    "width": 24,
+                    "height": 2,
+                    "properties": {
+                        "title": f"{names.alert_topic}: alerts SNS could not deliver (this alarm "
+                        "cannot page: it would go through the failing topic)",
+                        "alarms": [delivery_alarm],
+                    },
+                },
             ]
             for pipeline in pipelines[start : start + PIPELINES_PER_DASHBOARD]:
                 row = self._pipeline_row(pipeline, region)

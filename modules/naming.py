@@ -13,6 +13,7 @@ Needs nothing but the standard library (the config and the plan reviewer import 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # Per-run names (transform jobs, per-run models) are "<project>-<environment>-<pipeline>-<hash>",
@@ -101,12 +102,18 @@ class PipelineNames:
     def job_failed_rule(self) -> str:
         return f"{self.base}-transform-job-failed"
 
+    @property
+    def alert_dlq(self) -> str:
+        """The dead-letter queue of the transform-job rule's alerts it could not publish."""
+        return f"{self.base}-alert-dlq"
+
     def alarms(self, *, freshness: bool) -> AlarmNames:
         """The pipeline's alarms; the freshness alarm only for a pipeline with a freshness window.
         The alerting layer creates these and the dashboard links them by these names."""
         return AlarmNames(
             executions={metric: f"{self.base}-{metric}" for metric in EXECUTION_ALARM_METRICS},
             dead_letters=f"{self.base}-ScheduleDeadLetters",
+            alert_dead_letters=f"{self.base}-AlertDeadLetters",
             freshness=f"{self.base}-NoRecentSuccess" if freshness else None,
         )
 
@@ -150,6 +157,7 @@ class PipelineNames:
             Limit("schedule", self.schedule, "scheduler:CreateSchedule.Name"),
             Limit("SageMaker model", self.model, "sagemaker:CreateModel.ModelName"),
             Limit("SQS queue", self.schedule_dlq, "sqs:CreateQueue.QueueName"),
+            Limit("SQS queue", self.alert_dlq, "sqs:CreateQueue.QueueName"),
             Limit("EventBridge rule", self.trigger_rule, "events:PutRule.Name"),
             Limit("EventBridge rule", self.job_failed_rule, "events:PutRule.Name"),
             Limit("log group", self.state_machine_log_group, "logs:CreateLogGroup.logGroupName"),
@@ -180,13 +188,14 @@ class AlarmNames:
 
     executions: dict[str, str]  # Step Functions metric -> alarm
     dead_letters: str  # the schedule's dead-letter queue
+    alert_dead_letters: str  # the transform-job rule's dead-letter queue
     freshness: str | None  # no recent success (pipelines with a freshness window)
 
     @property
     def all(self) -> list[str]:
         """Every alarm, in the order the alerting layer creates them."""
         freshness = [] if self.freshness is None else [self.freshness]
-        return [*self.executions.values(), self.dead_letters, *freshness]
+        return [*self.executions.values(), self.dead_letters, self.alert_dead_letters, *freshness]
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,10 @@ class RoleNames:
     role: str
     policy: str
 
+
+# The statement id of a Lambda permission of the alert topic ends in this many hex digits of a hash
+# of the function's ARN (unique among an environment's subscriptions: they are refused repeated).
+ALERT_INVOKE_DIGEST_LENGTH = 16
 
 # The environment's buckets by purpose: the data buckets (server access logs go to the logs one).
 DATA_BUCKETS = ("input", "output", "models")
@@ -241,9 +254,29 @@ class Names:
     def key_alias(self) -> str:
         return f"alias/{self.prefix}"
 
+    # The alert path: topic, its own key, the alarm on its failed deliveries, and the statement
+    # ids of the Lambda permissions that let it invoke its subscribers.
+
     @property
     def alert_topic(self) -> str:
         return f"{self.prefix}-alerts"
+
+    @property
+    def alert_key_alias(self) -> str:
+        # Not "alias/<prefix>-alerts": that is the data key's alias of an environment so named.
+        return f"{self.key_alias}/alerts"
+
+    @property
+    def alert_delivery_alarm(self) -> str:
+        """The alarm on the notifications the alert topic could not deliver."""
+        return f"{self.alert_topic}-NotificationsFailed"
+
+    def alert_invoke_statement(self, function_arn: str) -> str:
+        """The statement id of the permission that lets the alert topic invoke ``function_arn``:
+        one per function (Lambda refuses a second AddPermission with the same id), named after
+        the function, not its place in the list, so that reordering keeps it."""
+        digest = hashlib.sha256(function_arn.encode()).hexdigest()[:ALERT_INVOKE_DIGEST_LENGTH]
+        return f"{self.alert_topic}-{digest}"
 
     @property
     def schedule_group(self) -> str:
@@ -278,6 +311,13 @@ class Names:
             Limit("KMS alias", self.key_alias, "kms:CreateAlias.AliasName"),
             Limit("SNS topic", self.alert_topic, "sns:CreateTopic.Name"),
             Limit("IAM policy", self.operator_policy, "iam:CreatePolicy.PolicyName"),
+            Limit("KMS alias", self.alert_key_alias, "kms:CreateAlias.AliasName"),
+            Limit("alarm", self.alert_delivery_alarm, "cloudwatch:PutMetricAlarm.AlarmName"),
+            Limit(
+                "Lambda permission statement id",
+                self.alert_invoke_statement(""),
+                "lambda:AddPermission.StatementId",
+            ),
             Limit("schedule group", self.schedule_group, "scheduler:CreateScheduleGroup.Name"),
             Limit("dashboard", self.dashboard(0), "cloudwatch:PutDashboard.DashboardName"),
         ]

@@ -24,6 +24,7 @@ and the input bucket's name (the trigger's event source).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +42,7 @@ from modules.aws_context import AwsContext
 from modules.config import PipelineConfig
 from modules.iam import (
     ServiceRole,
+    Statement,
     allow,
     deny_insecure_transport,
     policy_document,
@@ -54,12 +56,42 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: time to notice and re
 
 
 @dataclass(frozen=True)
-class _Queue:
-    """The attributes of a queue, read once."""
+class DeadLetterQueue:
+    """The attributes of a dead-letter queue, read once."""
 
     arn: str
     url: str
     name: str
+
+
+def dead_letter_queue(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    kms_key_arn: str,
+    senders: Callable[[str], list[Statement]],
+) -> DeadLetterQueue:
+    """An encrypted standard queue that keeps what could not be delivered as long as SQS allows,
+    with a TLS-only policy plus ``senders(queue_arn)``. Also the alerting layer's (the
+    transform-job rule's dead letters)."""
+    dlq = SqsQueue(
+        scope,
+        id,
+        name=name,
+        kms_master_key_id=kms_key_arn,
+        kms_data_key_reuse_period_seconds=3600,
+        message_retention_seconds=DLQ_RETENTION_SECONDS,
+    )
+    # Each attribute read is a round trip to the jsii runtime: read once.
+    queue = DeadLetterQueue(arn=dlq.arn, url=dlq.url, name=dlq.name)
+    SqsQueuePolicy(
+        scope,
+        f"{id}-policy",
+        queue_url=queue.url,
+        policy=policy_document(deny_insecure_transport("sqs:*", queue.arn), *senders(queue.arn)),
+    )
+    return queue
 
 
 @dataclass(frozen=True)
@@ -184,42 +216,31 @@ class PipelineSchedule(Construct):
         aws: AwsContext,
         kms_key_arn: str,
         trigger_rule_arn: str,
-    ) -> _Queue:
+    ) -> DeadLetterQueue:
         """The encrypted DLQ of undelivered runs, with a TLS-only policy that also lets the event
         trigger's rule deliver to it."""
-        dlq = SqsQueue(
+
+        def senders(queue_arn: str) -> list[Statement]:
+            if not pipeline.trigger:
+                return []
+            # EventBridge delivers undeliverable events with the queue's permission.
+            return [
+                allow(
+                    "EventTriggerDeadLetters",
+                    ["sqs:SendMessage"],
+                    queue_arn,
+                    Principal={"Service": aws.service_principal("events")},
+                    Condition={"ArnEquals": {"aws:SourceArn": trigger_rule_arn}},
+                )
+            ]
+
+        return dead_letter_queue(
             self,
             "dead-letter-queue",
             name=names.schedule_dlq,
-            kms_master_key_id=kms_key_arn,
-            kms_data_key_reuse_period_seconds=3600,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_key_arn=kms_key_arn,
+            senders=senders,
         )
-        # Each attribute read is a round trip to the jsii runtime: read once.
-        queue = _Queue(arn=dlq.arn, url=dlq.url, name=dlq.name)
-        SqsQueuePolicy(
-            self,
-            "dead-letter-queue-policy",
-            queue_url=queue.url,
-            policy=policy_document(
-                deny_insecure_transport("sqs:*", queue.arn),
-                *(
-                    [
-                        # EventBridge delivers undeliverable events with the queue's permission.
-                        allow(
-                            "EventTriggerDeadLetters",
-                            ["sqs:SendMessage"],
-                            queue.arn,
-                            Principal={"Service": aws.service_principal("events")},
-                            Condition={"ArnEquals": {"aws:SourceArn": trigger_rule_arn}},
-                        )
-                    ]
-                    if pipeline.trigger
-                    else []
-                ),
-            ),
-        )
-        return queue
 
     def _role(
         self,
@@ -255,7 +276,7 @@ class PipelineSchedule(Construct):
         kms_key_arn: str,
         state_machine: StateMachineOutputs,
         role: ServiceRole,
-        dlq: _Queue,
+        dlq: DeadLetterQueue,
     ) -> None:
         """The schedule: when runs start, with which payload, retries and DLQ."""
         schedule = pipeline.schedule

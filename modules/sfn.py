@@ -9,13 +9,13 @@ Creates
   to SageMaker only, manage the managed EventBridge rule the ``.sync`` pattern uses, publish to
   the alert topic; and only for the features a pipeline switches on: list this state machine's
   running executions, list the input prefix, write ``_manifest.json``, find approved packages and
-  create/delete per-run models), plus the base this layer adds: use the KMS key, deliver logs
-  and X-Ray traces;
+  create/delete per-run models), plus the base this layer adds: use the KMS key and the alert
+  key, deliver logs and X-Ray traces;
 - the STANDARD state machine (definition from ``modules.workflow``), logging ALL events with
   execution data, X-Ray tracing on.
 
 Needs: the environment's name and log retention, the pipeline config, ``Names``, ``AwsContext``,
-storage outputs, SageMaker outputs and the alert topic ARN.
+storage outputs, SageMaker outputs and the alert topic's ARN and key.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class StateMachineLayer(Construct):
         storage: StorageOutputs,
         sagemaker: SagemakerOutputs,
         alert_topic_arn: str,
+        alert_key_arn: str,
     ) -> None:
         super().__init__(scope, id)
         pipeline_names = names.of_pipeline(pipeline.name)
@@ -102,7 +103,7 @@ class StateMachineLayer(Construct):
             description=f"Step Functions runs the {name} workflow with this role",
             service="states",
             source_arn=state_machine_arn,
-            statements=[*workflow.statements, *_base_statements(storage.key_arn)],
+            statements=[*workflow.statements, *_base_statements(storage.key_arn, alert_key_arn)],
         )
         state_machine = self._state_machine(
             pipeline_names.state_machine, role, definition_json(workflow.definition), log_group.arn
@@ -157,11 +158,13 @@ def _targets(
     )
 
 
-def _base_statements(key_arn: str) -> list[Statement]:
+def _base_statements(key_arn: str, alert_key_arn: str) -> list[Statement]:
     """What every state machine of this project needs whatever its steps: the environment key
-    (outputs, volumes, manifests, logs) and log and trace delivery."""
+    (outputs, volumes, manifests, logs), the alert key (every workflow can publish: its failure
+    handling does, to the topic that key encrypts) and log and trace delivery."""
     return [
         use_key("UseEnvironmentKey", key_arn),
+        use_key("PublishToTheEncryptedAlertTopic", alert_key_arn, describe=False),
         grant_key_to_aws_resources("GrantEnvironmentKeyToTransformVolumes", key_arn),
         # Log delivery and X-Ray accept only Resource "*" (see UNSCOPED_ACTIONS).
         allow("DeliverLogsAndTraces", LOG_DELIVERY_ACTIONS + XRAY_ACTIONS, "*"),

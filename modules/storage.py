@@ -2,9 +2,10 @@
 
 Creates
 - one customer-managed KMS key (rotation on, deletion window from config) with an alias; its key
-  policy lets the account's IAM policies use it and lets the services that are not our roles use it:
-  CloudWatch Logs (scoped to this environment's log groups), CloudWatch alarms and EventBridge
-  (both publish to the encrypted alert topic);
+  policy lets the account's IAM policies use it and lets the services that are not our roles use
+  it, each under a condition: CloudWatch Logs (this environment's log groups) and EventBridge
+  (this environment's event-trigger rules, for the schedules' dead-letter queues). The alerts
+  have a key of their own (modules/alerting/topic.py);
 - data buckets ``input``, ``output`` and ``models``: SSE-KMS with that key, versioning, public
   access fully blocked, bucket-owner-enforced ownership, a TLS-only bucket policy, lifecycle rules
   (noncurrent versions and incomplete uploads everywhere; old outputs expire), access logging;
@@ -232,7 +233,7 @@ class Storage(Construct):
         key = KmsKey(
             self,
             "key",
-            description=f"Encrypts data, logs, alerts and queues of {names.prefix}",
+            description=f"Encrypts data, logs and queues of {names.prefix}",
             enable_key_rotation=True,
             deletion_window_in_days=key_deletion_window_days,
             policy=self._key_policy(),
@@ -280,24 +281,20 @@ class Storage(Construct):
                 "Condition": {"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             },
             {
-                # Alarm actions publish to the encrypted alert topic. CloudWatch does not send
-                # aws:SourceAccount / kms:CallerAccount with these calls (adding them silently
-                # breaks delivery); the topic policy carries those checks.
-                "Sid": "AlarmsPublishToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": aws.service_principal("cloudwatch")},
-                "Action": KEY_USE_ACTIONS,
-                "Resource": "*",
-            },
-            {
-                # EventBridge rules publish to the encrypted alert topic, on behalf of this
-                # account only.
-                "Sid": "EventsOfThisAccountPublishToEncryptedTopic",
+                # The event triggers' rules keep the runs they could not start in the schedules'
+                # dead-letter queues, which this key encrypts; on behalf of this environment's
+                # rules only. (Alerts have a key of their own: modules/alerting/topic.py.)
+                "Sid": "EventTriggersOfThisEnvironmentKeepTheirDeadLetters",
                 "Effect": "Allow",
                 "Principal": {"Service": aws.service_principal("events")},
                 "Action": KEY_USE_ACTIONS,
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": aws.account_id}},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    "ArnLike": {
+                        "aws:SourceArn": aws.arn("events", f"rule/{self._names.pipelines_pattern}")
+                    },
+                },
             },
         )
 

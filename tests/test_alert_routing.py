@@ -4,9 +4,13 @@ message the topic really gets.
 
 The messages: the state machine's notifications from executions on the Step Functions engine
 (failure, success, skipped, no input), CloudWatch's alarm notification (the JSON AWS documents)
-for ALARM and OK of every alarm the stack creates, and the transform-job event rule's output,
-produced by LocalStack's EventBridge input transformer from a SageMaker "Transform Job State
-Change" event (Failed and Stopped).
+for ALARM and OK of every alarm the stack creates (an OK after ALARM, and the OK of an alarm just
+created, after INSUFFICIENT_DATA), and the transform-job event rule's output from a SageMaker
+"Transform Job State Change" event (Failed, and Stopped without a FailureReason), produced both by
+LocalStack's EventBridge input transformer and by the substitution EventBridge documents
+(``eventbridge_input``: LocalStack fills a missing path with "", EventBridge leaves it out).
+What subscriptions a phone may have, and that no two have one protocol and endpoint, is checked
+here too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from modules.config import ProjectConfig, parse_config
+from modules.config import ConfigError, ProjectConfig, parse_config
+from modules.naming import Names
 from modules.workflow.state_names import (
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
@@ -147,40 +152,94 @@ def _transform_job_event(job: str, status: str, reason: str | None) -> dict[str,
     }
 
 
-@pytest.fixture(scope="module")
-def messages(
-    engine: Engine, machines: list[Machine], synthesized: dict[str, Any]
-) -> dict[str, str]:
-    """Every kind of message the topic gets, by what it is, as really produced."""
-    by_name = {m.pipeline.name: m for m in machines}
-    scores, latest = by_name["scores"], by_name["latest"]  # notify on success / overlap skip
-    found = {
-        "run failed": _published(engine, latest, "transform-fails", NOTIFY_FAILURE),
-        "run succeeded": _published(engine, scores, "scheduled", NOTIFY_SUCCESS),
-        "run skipped": _published(engine, latest, "overlap", NOTIFY_SKIPPED),
-        "no input": _published(engine, scores, "empty-input", NOTIFY_NO_INPUT),
-    }
-    for alarm in _resources(synthesized, "aws_cloudwatch_metric_alarm"):
-        name = alarm["alarm_name"]
-        found[f"ALARM {name}"] = _alarm_notification(alarm, "OK", "ALARM")
-        found[f"OK {name}"] = _alarm_notification(alarm, "ALARM", "OK")
+def eventbridge_input(paths: dict[str, str], template: str, event: dict[str, Any]) -> str:
+    """An input transformer's output as EventBridge documents it (eb-transform-target-input,
+    "Input transform examples" and "Common issues"): a variable whose JSON path does not exist in
+    the event is not created and does not appear in the output; a value is inserted as it is
+    inside a quoted string (not escaped), and as JSON outside one."""
+    values: dict[str, Any] = {}
+    for variable, path in paths.items():
+        node: Any = event
+        for part in path.removeprefix("$.").split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            values[variable] = node
+    out: list[str] = []
+    in_string, index = False, 0
+    while index < len(template):
+        char = template[index]
+        if in_string and char == "\\":
+            out.append(template[index : index + 2])
+            index += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        end = template.find(">", index)
+        if char == "<" and end > 0 and template[index + 1 : end] in paths:
+            variable = template[index + 1 : end]
+            if variable in values:
+                value = values[variable]
+                quoted = in_string and isinstance(value, str)
+                out.append(value if quoted else json.dumps(value))
+            index = end + 1
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+JOB_EVENTS = (("Failed", 'ClientError: "features" missing in record 12'), ("Stopped", None))
+
+
+def _job_targets(synthesized: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each transform-job rule with its target (the one publishing to the topic)."""
     targets = [
         t for t in _resources(synthesized, "aws_cloudwatch_event_target") if "sns" in t["arn"]
     ]
-    assert len(targets) == len(machines)  # one transform-job rule per pipeline
     rules = synthesized["resource"]["aws_cloudwatch_event_rule"]
-    for target in targets:
-        rule = rules[target["rule"].split(".")[1]]  # ${aws_cloudwatch_event_rule.<id>.name}
-        pattern = json.loads(rule["event_pattern"])
-        job = f"{rule['name'].removesuffix('transform-job-failed')}0123456789abcdef0123456789abcdef"
-        for status, reason in (
-            ("Failed", 'ClientError: "features" missing in record 12'),
-            ("Stopped", None),
-        ):
+    # target["rule"] is ${aws_cloudwatch_event_rule.<id>.name}
+    return [(rules[t["rule"].split(".")[1]], t) for t in targets]
+
+
+def _job_name(rule: dict[str, Any]) -> str:
+    return f"{rule['name'].removesuffix('transform-job-failed')}0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def produced(
+    engine: Engine,
+    machines: list[Machine],
+    routed_config: ProjectConfig,
+    synthesized: dict[str, Any],
+) -> dict[str, tuple[str, str | None]]:
+    """Every kind of message the topic gets, by what it is, as really produced, with the pipeline
+    that produced it (None: CloudWatch's)."""
+    by_name = {m.pipeline.name: m for m in machines}
+    scores, latest = by_name["scores"], by_name["latest"]  # notify on success / overlap skip
+    found: dict[str, tuple[str, str | None]] = {
+        "run failed": (_published(engine, latest, "transform-fails", NOTIFY_FAILURE), "latest"),
+        "run succeeded": (_published(engine, scores, "scheduled", NOTIFY_SUCCESS), "scores"),
+        "run skipped": (_published(engine, latest, "overlap", NOTIFY_SKIPPED), "latest"),
+        "no input": (_published(engine, scores, "empty-input", NOTIFY_NO_INPUT), "scores"),
+    }
+    for alarm in _resources(synthesized, "aws_cloudwatch_metric_alarm"):
+        if not alarm.get("alarm_actions"):
+            continue  # tells no one (the alert delivery alarm: the dashboard shows it)
+        name = alarm["alarm_name"]
+        found[f"ALARM {name}"] = (_alarm_notification(alarm, "OK", "ALARM"), None)
+        found[f"OK {name}"] = (_alarm_notification(alarm, "ALARM", "OK"), None)
+    jobs = _job_targets(synthesized)
+    assert len(jobs) == len(machines)  # one transform-job rule per pipeline
+    names = Names(routed_config.project, ENV)
+    for rule, target in jobs:
+        [pipeline] = [m.pipeline.name for m in machines if m.names.job_failed_rule == rule["name"]]
+        for status, reason in JOB_EVENTS:
             answer = engine.call(
                 "event",
-                pattern=pattern,
-                event=_transform_job_event(job, status, reason),
+                pattern=json.loads(rule["event_pattern"]),
+                event=_transform_job_event(_job_name(rule), status, reason),
                 transformer={
                     "InputPathsMap": target["input_transformer"]["input_paths"],
                     "InputTemplate": target["input_transformer"]["input_template"],
@@ -188,8 +247,15 @@ def messages(
                 target_arn="arn:aws:states:us-east-1:444455556666:stateMachine:unused",
             )
             assert answer["matches"], (rule["name"], status)
-            found[f"job {status} {rule['name']}"] = answer["input"]
+            assert names.of_pipeline(pipeline).job_failed_rule == rule["name"]
+            found[f"job {status} {rule['name']}"] = (answer["input"], pipeline)
     return found
+
+
+@pytest.fixture(scope="module")
+def messages(produced: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """Every kind of message the topic gets, by what it is."""
+    return {kind: text for kind, (text, _) in produced.items()}
 
 
 def _delivered(engine: Engine, subscription: dict[str, Any], message: str) -> bool:
@@ -243,7 +309,7 @@ def test_every_message_is_a_json_object_with_a_sentence_for_email_readers(
         assert body["severity"] in ("page", "notice"), kind
         assert "message" in body or "cause" in body, kind
     failed = json.loads(next(t for k, t in messages.items() if k.startswith("job Failed")))
-    assert failed["reason"] == 'ClientError: "features" missing in record 12'
+    assert failed["reason"] == ['ClientError: "features" missing in record 12']
     assert failed["status"] == "Failed"
     assert failed["message"].endswith(f"transform job {failed['transform_job']} is Failed")
 
@@ -267,9 +333,125 @@ def test_page_subscription_has_a_message_body_filter_policy(
 
 
 def test_an_unknown_receives_value_is_refused() -> None:
-    from modules.config import ConfigError
-
     raw = yaml.safe_load(CONFIGS["all-features"].read_text())
     raw["environments"][ENV]["alerting"]["subscriptions"][0]["receives"] = "urgent"
     with pytest.raises(ConfigError, match=r"receives.*'page', 'notices' or 'all'"):
         parse_config(raw, "routed.yaml")
+
+
+def test_the_transform_job_page_stays_json_when_the_event_lacks_a_field(
+    engine: Engine, synthesized: dict[str, Any]
+) -> None:
+    """A stopped job has no FailureReason, and EventBridge then leaves <reason> out of the output:
+    the page must still be JSON, and still reach page subscribers."""
+    [page] = [
+        s
+        for s in _resources(synthesized, "aws_sns_topic_subscription")
+        if s["endpoint"] == "oncall@example.com"  # receives: page
+    ]
+    for rule, target in _job_targets(synthesized):
+        transformer = target["input_transformer"]
+        for status, reason in JOB_EVENTS:
+            event = _transform_job_event(_job_name(rule), status, reason)
+            text = eventbridge_input(
+                transformer["input_paths"], transformer["input_template"], event
+            )
+            body = json.loads(text)
+            assert body["reason"] == ([] if reason is None else [reason]), text
+            assert (body["status"], body["transform_job"]) == (status, _job_name(rule))
+            assert _delivered(engine, page, text), text
+
+
+def test_an_ok_is_a_notice_only_when_the_alarm_was_in_alarm(
+    engine: Engine, synthesized: dict[str, Any]
+) -> None:
+    """Every new or replaced alarm goes INSUFFICIENT_DATA -> OK on a deploy: that is no recovery,
+    and no one is told. An OK after ALARM is a recovery: notices subscribers hear of it."""
+    subscriptions = {
+        s["endpoint"]: s for s in _resources(synthesized, "aws_sns_topic_subscription")
+    }
+    notices, page = subscriptions["team@example.com"], subscriptions["oncall@example.com"]
+    alarms = [
+        a for a in _resources(synthesized, "aws_cloudwatch_metric_alarm") if a.get("ok_actions")
+    ]
+    assert alarms
+    for alarm in alarms:
+        deployed = _alarm_notification(alarm, "INSUFFICIENT_DATA", "OK")
+        recovered = _alarm_notification(alarm, "ALARM", "OK")
+        assert not _delivered(engine, notices, deployed), alarm["alarm_name"]
+        assert not _delivered(engine, page, deployed), alarm["alarm_name"]
+        assert _delivered(engine, notices, recovered), alarm["alarm_name"]
+
+
+def test_every_message_names_its_pipeline_and_environment_alike(
+    routed_config: ProjectConfig, produced: dict[str, tuple[str, str | None]]
+) -> None:
+    """Failure pages, notices and transform-job pages: one ``pipeline`` (the pipeline's full name,
+    as Names builds it) and one ``environment``, whoever wrote the message."""
+    names = Names(routed_config.project, ENV)
+    kinds = set()
+    for kind, (text, pipeline) in produced.items():
+        if pipeline is None:
+            continue  # CloudWatch's own notification
+        body = json.loads(text)
+        assert body["pipeline"] == names.of_pipeline(pipeline).base, kind
+        assert body["environment"] == ENV, kind
+        kinds.add(body["event"])
+    assert kinds == {
+        "run failed",
+        "run succeeded",
+        "run skipped",
+        "run found no input",
+        "transform job failed or stopped",
+    }
+
+
+def _stage_subscriptions(*subscriptions: dict[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load(CONFIGS["all-features"].read_text())
+    raw["environments"][ENV]["alerting"]["subscriptions"] = list(subscriptions)
+    return raw
+
+
+@pytest.mark.parametrize("receives", ["page", "all", None])
+def test_a_phone_receives_notices_only(receives: str | None) -> None:
+    """A page carries the failed job's whole description, longer than one SMS."""
+    phone = {"protocol": "sms", "endpoint": "+4915112345678"}
+    if receives is not None:
+        phone["receives"] = receives
+    with pytest.raises(ConfigError) as refused:
+        parse_config(_stage_subscriptions(phone), "routed.yaml")
+    [line] = str(refused.value).splitlines()
+    assert line.endswith(
+        f"subscriptions[0]: protocol sms can receive notices only, not {receives or 'all'}: a "
+        "page (a run's failure with its cause) is longer than SNS sends in one SMS; set receives: "
+        "notices, and page a phone through a lambda or https endpoint that shortens it"
+    )
+    parse_config(_stage_subscriptions({**phone, "receives": "notices"}), "routed.yaml")
+
+
+def test_one_subscription_per_protocol_and_endpoint() -> None:
+    """SNS refuses a second subscription of one endpoint with other attributes: each repeat is one
+    line, at the repeat, naming the entry it repeats."""
+    function = "arn:aws:lambda:us-east-1:444455556666:function:page-oncall"
+    raw = _stage_subscriptions(
+        {"protocol": "email", "endpoint": "oncall@example.com", "receives": "page"},
+        {"protocol": "lambda", "endpoint": function, "receives": "page"},
+        {"protocol": "email", "endpoint": "oncall@example.com", "receives": "notices"},
+        {"protocol": "email-json", "endpoint": "oncall@example.com"},  # another protocol
+        {"protocol": "lambda", "endpoint": function, "receives": "notices"},
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw, "routed.yaml")
+    lines = str(refused.value).splitlines()
+    assert [line.split(": ", 2)[1:] for line in lines] == [
+        [
+            f"environments.{ENV}.alerting.subscriptions[{repeat}]",
+            f"repeats subscriptions[{first}] ({protocol} {endpoint}): SNS keeps one subscription "
+            "per protocol and endpoint; keep one entry, with receives: all for both pages and "
+            "notices",
+        ]
+        for repeat, first, protocol, endpoint in (
+            (2, 0, "email", "oncall@example.com"),
+            (4, 1, "lambda", function),
+        )
+    ]

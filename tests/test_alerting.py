@@ -1,4 +1,5 @@
-"""Alerting layer: topic, subscriptions, alarms and the transform job event rule."""
+"""Alerting layer: alert key, topic, subscriptions, alarms, the transform job event rule and its
+dead-letter queue, the alert delivery alarm and the dashboard."""
 
 from __future__ import annotations
 
@@ -8,14 +9,24 @@ import pytest
 
 from imports.core import Testing
 from modules.alerting import AlertTopic, PipelineAlarms
-from modules.config import ProjectConfig
+from modules.alerting.job_events import ALERT_MAX_EVENT_AGE_SECONDS, ALERT_RETRY_ATTEMPTS
+from modules.config import ProjectConfig, Subscription
+from modules.config.aws_names import java_pattern, name_rule
 from modules.dashboard import MAX_DASHBOARD_WIDGETS, DashboardPipeline, EnvironmentDashboard
 from modules.naming import EXECUTION_ALARM_METRICS, Names
-from modules.scheduler import ScheduleOutputs
+from modules.scheduler import DLQ_RETENTION_SECONDS, ScheduleOutputs
 from modules.sfn import StateMachineOutputs
-from tests.support.helpers import TEST_AWS, layer_stack, policy_of, resources, statement
+from tests.support.helpers import (
+    TEST_AWS,
+    layer_stack,
+    policy_of,
+    reference,
+    resource_named,
+    resources,
+    statement,
+)
 
-KEY = "arn:aws:kms:eu-west-1:111122223333:key/test-key"
+ALERT_KEY = "arn:aws:kms:eu-west-1:111122223333:key/alert-key"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:full-stage-alerts"
 STATE_MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:full-stage-scores"
 
@@ -30,8 +41,9 @@ def synthesized(full_config: ProjectConfig) -> str:
         "topic",
         names=names,
         aws=TEST_AWS,
-        kms_key_arn=KEY,
         subscriptions=list(env.alerting.subscriptions),
+        allow_destroy=False,
+        key_deletion_window_days=14,
     )
     PipelineAlarms(
         stack,
@@ -40,6 +52,7 @@ def synthesized(full_config: ProjectConfig) -> str:
         names=names,
         aws=TEST_AWS,
         topic_arn=TOPIC,
+        alert_key_arn=ALERT_KEY,
         state_machine=StateMachineOutputs(arn=STATE_MACHINE),
         schedule=ScheduleOutputs(
             schedule_name="s",
@@ -52,9 +65,10 @@ def synthesized(full_config: ProjectConfig) -> str:
 
 
 def test_encrypted_topic_and_subscriptions_from_config(synthesized: str) -> None:
-    assert Testing.to_have_resource_with_properties(
-        synthesized, "aws_sns_topic", {"name": "full-stage-alerts", "kms_master_key_id": KEY}
-    )
+    [topic] = resources(synthesized, "aws_sns_topic").values()
+    assert topic["name"] == "full-stage-alerts"
+    # Its own key, not the data key.
+    assert topic["kms_master_key_id"] == reference(synthesized, "aws_kms_key", "arn")
     protocols = sorted(
         s["protocol"] for s in resources(synthesized, "aws_sns_topic_subscription").values()
     )
@@ -148,6 +162,7 @@ def _pipeline_alarms(full_config: ProjectConfig, pipeline: str) -> str:
         names=Names(full_config.project, "stage"),
         aws=TEST_AWS,
         topic_arn=TOPIC,
+        alert_key_arn=ALERT_KEY,
         state_machine=StateMachineOutputs(arn=STATE_MACHINE),
         schedule=ScheduleOutputs(schedule_name="s", dlq_arn="q", dlq_name="d", dlq_url="u"),
     )
@@ -189,10 +204,14 @@ def test_a_schedule_with_start_or_end_date_gets_no_freshness_alarm(
     scores = full_config.environments["stage"].pipelines[0]
     assert scores.schedule.start_date is not None and scores.schedule.end_date is not None
     assert scores.freshness_window_hours is None
-    names = [
+    names = {
         a["alarm_name"] for a in resources(synthesized, "aws_cloudwatch_metric_alarm").values()
-    ]
-    assert len(names) == 5 and not any(n.endswith("-NoRecentSuccess") for n in names)
+    }
+    pipeline_names = Names(full_config.project, "stage").of_pipeline(scores.name)
+    assert names - {"full-stage-alerts-NotificationsFailed"} == set(
+        pipeline_names.alarms(freshness=False).all
+    )
+    assert not any(n.endswith("-NoRecentSuccess") for n in names)
 
 
 def test_freshness_window_is_derived_from_the_schedule(
@@ -223,7 +242,8 @@ def test_dashboard_per_environment(dev_json: str) -> None:
         ):
             assert f"{pipeline}: {title}" in titles
     alarm_widget = next(w for w in widgets if w["properties"].get("title") == "churn: alarms")
-    assert len(alarm_widget["properties"]["alarms"]) == 6  # 4 execution + DLQ + freshness
+    # 4 execution + the two dead-letter queues (schedule, transform-job rule) + freshness
+    assert len(alarm_widget["properties"]["alarms"]) == 7
     runs = next(w for w in widgets if w["properties"].get("title") == "churn: runs")
     assert [m[1] for m in runs["properties"]["metrics"]] == [
         "ExecutionsStarted",
@@ -243,7 +263,7 @@ def test_large_environments_get_several_dashboards_within_the_widget_limit(
         for i in range(45)
     ]
     stack = layer_stack()
-    EnvironmentDashboard(stack, "dashboard", names=names, region="eu-west-1", pipelines=rows)
+    EnvironmentDashboard(stack, "dashboard", names=names, aws=TEST_AWS, pipelines=rows)
     dashboards = resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values()
     assert [d["dashboard_name"] for d in dashboards] == ["p-dev", "p-dev-2", "p-dev-3"]
     titles = []
@@ -252,3 +272,148 @@ def test_large_environments_get_several_dashboards_within_the_widget_limit(
         assert len(widgets) <= MAX_DASHBOARD_WIDGETS
         titles += [w["properties"].get("title", "") for w in widgets]
     assert [t for t in titles if t.endswith(": alarms")] == [f"p{i:03d}: alarms" for i in range(45)]
+
+
+def _subscriptions(*endpoints: str) -> list[Subscription]:
+    return [Subscription(protocol="lambda", endpoint=endpoint) for endpoint in endpoints]
+
+
+def test_each_lambda_subscription_gets_a_permission_statement_of_its_own() -> None:
+    """Lambda refuses a second AddPermission with a statement id the function already has
+    (ResourceConflictException): each function, and each alias of one, gets its own id, within
+    what botocore says AddPermission takes."""
+    functions = [
+        "arn:aws:lambda:eu-west-1:111122223333:function:page-oncall",
+        "arn:aws:lambda:eu-west-1:111122223333:function:page-oncall:live",
+        "arn:aws:lambda:eu-west-1:111122223333:function:post-to-chat",
+    ]
+    stack = layer_stack()
+    names = Names("full", "stage")
+    AlertTopic(
+        stack,
+        "topic",
+        names=names,
+        aws=TEST_AWS,
+        subscriptions=_subscriptions(*functions),
+        allow_destroy=False,
+        key_deletion_window_days=14,
+    )
+    permissions = resources(Testing.synth(stack), "aws_lambda_permission").values()
+    ids = {p["function_name"]: p["statement_id"] for p in permissions}
+    assert sorted(ids) == sorted(functions)
+    assert len(set(ids.values())) == len(functions)
+    rule = name_rule("lambda:AddPermission.StatementId")
+    assert rule.pattern is not None
+    for statement_id in ids.values():
+        assert len(statement_id) <= rule.max_length
+        assert java_pattern(rule.pattern).fullmatch(statement_id), statement_id
+    # Named after the function, not its place: reordering the list keeps every id.
+    assert ids[functions[0]] == names.alert_invoke_statement(functions[0])
+
+
+def test_transform_job_rule_retries_then_keeps_what_it_could_not_publish(
+    synthesized: str,
+) -> None:
+    names = Names("full", "stage").of_pipeline("scores")
+    rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/{names.job_failed_rule}"
+    [target] = resources(synthesized, "aws_cloudwatch_event_target").values()
+    assert target["retry_policy"] == {
+        "maximum_retry_attempts": ALERT_RETRY_ATTEMPTS,
+        "maximum_event_age_in_seconds": ALERT_MAX_EVENT_AGE_SECONDS,
+    }
+    queue = resource_named(synthesized, "aws_sqs_queue", name=names.alert_dlq)
+    assert target["dead_letter_config"] == {
+        "arn": reference(synthesized, "aws_sqs_queue", "arn", name=names.alert_dlq)
+    }
+    # Encrypted with the alert key, kept as long as the schedule's dead letters.
+    assert queue["kms_master_key_id"] == ALERT_KEY
+    assert queue["message_retention_seconds"] == DLQ_RETENTION_SECONDS
+    [queue_policy] = resources(synthesized, "aws_sqs_queue_policy").values()
+    policy = policy_of(queue_policy)
+    allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allowed == [
+        {
+            "Sid": "TransformJobRuleDeadLetters",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": reference(synthesized, "aws_sqs_queue", "arn", name=names.alert_dlq),
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        }
+    ]
+    assert statement(policy, "DenyInsecureTransport")["Effect"] == "Deny"
+    # Alarmed like the schedule's dead-letter queue, from the first message.
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        "aws_cloudwatch_metric_alarm",
+        {
+            "alarm_name": names.alarms(freshness=False).alert_dead_letters,
+            "namespace": "AWS/SQS",
+            "metric_name": "ApproximateNumberOfMessagesVisible",
+            "dimensions": {"QueueName": reference(synthesized, "aws_sqs_queue", "name")},
+            "threshold": 1,
+            "alarm_actions": [TOPIC],
+        },
+    )
+
+
+def test_failed_alert_deliveries_raise_an_alarm_that_does_not_page_through_the_topic(
+    synthesized: str,
+) -> None:
+    alarm = resource_named(
+        synthesized, "aws_cloudwatch_metric_alarm", metric_name="NumberOfNotificationsFailed"
+    )
+    assert alarm == {
+        **alarm,
+        "alarm_name": Names("full", "stage").alert_delivery_alarm,
+        "namespace": "AWS/SNS",
+        "dimensions": {"TopicName": reference(synthesized, "aws_sns_topic", "name")},
+        "statistic": "Sum",
+        "threshold": 1,
+        "comparison_operator": "GreaterThanOrEqualToThreshold",
+        "treat_missing_data": "notBreaching",
+    }
+    assert "alarm_actions" not in alarm and "ok_actions" not in alarm
+
+
+def test_every_dashboard_page_shows_the_alert_delivery_alarm(full_config: ProjectConfig) -> None:
+    pipeline = full_config.environments["stage"].pipelines[0]
+    names = Names("p", "dev")
+    rows = [
+        DashboardPipeline.of(pipeline.model_copy(update={"name": f"p{i:03d}"}), names, TEST_AWS)
+        for i in range(45)
+    ]
+    stack = layer_stack()
+    EnvironmentDashboard(stack, "dashboard", names=names, aws=TEST_AWS, pipelines=rows)
+    dashboards = list(resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values())
+    assert len(dashboards) > 1
+    arn = TEST_AWS.arn("cloudwatch", f"alarm:{names.alert_delivery_alarm}")
+    for dashboard in dashboards:
+        widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+        assert [w for w in widgets if w["type"] == "alarm" and w["properties"]["alarms"] == [arn]]
+
+
+def test_the_alert_key_is_its_own_and_lets_publishers_use_it_only_for_alerts(
+    synthesized: str,
+) -> None:
+    [key] = resources(synthesized, "aws_kms_key").values()
+    assert key["enable_key_rotation"] is True
+    assert key["deletion_window_in_days"] == 14
+    assert key["lifecycle"] == {"prevent_destroy": True}
+    assert Testing.to_have_resource_with_properties(
+        synthesized, "aws_kms_alias", {"name": Names("full", "stage").alert_key_alias}
+    )
+    policy = policy_of(key)
+    topic = {"kms:EncryptionContext:aws:sns:topicArn": TOPIC}
+    alarms = statement(policy, "AlarmsPublishToTheAlertTopic")
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert alarms["Condition"] == {"StringEquals": topic}
+    rules = statement(policy, "EventRulesOfThisAccountPublishToTheAlertTopic")
+    assert rules["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rules["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333", **topic}}
+    dead_letters = statement(policy, "EventRulesOfThisEnvironmentKeepTheirDeadLetters")
+    assert dead_letters["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:events:eu-west-1:111122223333:rule/full-stage-*"},
+    }

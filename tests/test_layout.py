@@ -95,6 +95,7 @@ def test_each_stack_has_its_own_state_and_pipelines_read_the_base_state(
             "kms_key_arn",
             "kms_key_alias",
             "alert_topic_arn",
+            "alert_key_arn",
             "schedule_group",
             *(
                 f"{p}_bucket{s}"

@@ -195,7 +195,7 @@ def test_kms_key_deleted_with_allow_destroy_is_listed_exit_0(
         for c in plan["resource_changes"]
         if c["type"] == "aws_kms_key"
     ]
-    assert len(keys) == 1
+    assert len(keys) == 2  # the data key and the alert key
     key_row = re.compile(rf"^\| `mlbatch-dev[a-z0-9-]*` \| delete \| `{keys[0]}` \| KMS key:", re.M)
     result = review(plans)
     assert result.status == 0

@@ -211,6 +211,29 @@ def test_no_wildcard_actions_and_star_resources_only_where_unavoidable(
     assert problems == [], "\n".join(problems)
 
 
+def test_no_key_policy_lets_a_service_use_a_key_without_a_condition(
+    stacks: dict[str, dict[str, Any]],
+) -> None:
+    """A service principal in a key policy acts for every account's resources unless a condition
+    holds it to ours (confused deputy). CloudWatch sends no aws:SourceAccount with alarm actions,
+    so the alert topic has a key of its own, held to the topic by its encryption context."""
+    services = [
+        (where, stmt)
+        for where, resource_type, document in policy_documents(stacks)
+        if resource_type == "aws_kms_key"
+        for stmt in document["Statement"]
+        if "Service" in stmt.get("Principal", {})
+    ]
+    assert {stmt["Principal"]["Service"] for _, stmt in services} >= {
+        "cloudwatch.amazonaws.com",
+        "events.amazonaws.com",
+    }
+    unconditioned = [
+        f"{where} {stmt['Sid']}" for where, stmt in services if not stmt.get("Condition")
+    ]
+    assert unconditioned == []
+
+
 EXPECTED_TRUST = {
     "-sagemaker": ("sagemaker.amazonaws.com", {"aws:SourceAccount"}),
     "-sfn": ("states.amazonaws.com", {"aws:SourceAccount", "aws:SourceArn"}),

@@ -26,6 +26,7 @@ from tests.support.helpers import (
 
 EXECUTION_ROLE = "arn:aws:iam::111122223333:role/mlbatch-prod-churn-sagemaker"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:mlbatch-prod-alerts"
+ALERT_KEY = "arn:aws:kms:eu-west-1:111122223333:key/alert-key"
 
 
 def _synth(
@@ -44,6 +45,7 @@ def _synth(
         storage=fake_storage_outputs(),
         sagemaker=SagemakerOutputs(model_name=model, execution_role_arn=EXECUTION_ROLE),
         alert_topic_arn=TOPIC,
+        alert_key_arn=ALERT_KEY,
     )
     return Testing.synth(stack)
 
@@ -130,6 +132,12 @@ def test_role_has_exactly_what_sync_transform_needs(policy: dict[str, Any]) -> N
     )
     assert statement(policy, "PublishAlerts")["Resource"] == TOPIC
     assert actions(statement(policy, "UseEnvironmentKey")) >= {"kms:Decrypt", "kms:GenerateDataKey"}
+    # The topic is encrypted with the alert key: publishing needs it.
+    alert_key = statement(policy, "PublishToTheEncryptedAlertTopic")
+    assert (alert_key["Resource"], actions(alert_key)) == (
+        ALERT_KEY,
+        {"kms:Decrypt", "kms:GenerateDataKey"},
+    )
 
 
 def _role_policy(

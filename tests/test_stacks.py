@@ -29,10 +29,10 @@ PER_PIPELINE = {
     "aws_iam_role_policy": 3,
     "aws_cloudwatch_log_group": 1,
     "aws_sfn_state_machine": 1,
-    "aws_sqs_queue": 1,
-    "aws_sqs_queue_policy": 1,
+    "aws_sqs_queue": 2,  # the schedule's and the transform-job rule's dead letters
+    "aws_sqs_queue_policy": 2,
     "aws_scheduler_schedule": 1,
-    "aws_cloudwatch_metric_alarm": 5,
+    "aws_cloudwatch_metric_alarm": 6,
     "aws_cloudwatch_event_rule": 1,
     "aws_cloudwatch_event_target": 1,
 }
@@ -43,8 +43,8 @@ PER_EVENT_TRIGGER = {
     "aws_cloudwatch_event_target": 1,
 }
 SHARED = {
-    "aws_kms_key": 1,
-    "aws_kms_alias": 1,
+    "aws_kms_key": 2,  # the data key and the alert key
+    "aws_kms_alias": 2,
     "aws_s3_bucket": 4,
     "aws_s3_bucket_public_access_block": 4,
     "aws_s3_bucket_ownership_controls": 4,
@@ -55,6 +55,7 @@ SHARED = {
     "aws_s3_bucket_logging": 3,
     "aws_sns_topic": 1,
     "aws_sns_topic_policy": 1,
+    "aws_cloudwatch_metric_alarm": 1,  # the alert topic's failed deliveries
     "aws_scheduler_schedule_group": 1,
     "aws_s3_bucket_notification": 1,
     "aws_iam_policy": 1,  # the operator policy (modules/operator_policy.py)

@@ -154,7 +154,7 @@ def test_pipeline_stack_reads_the_base_stack_outputs_through_local_state(
     for key, value in received.items():
         assert value.startswith("from-base:cross-stack-output-"), key
     assert received["kms_key_arn"] == "from-base:" + next(
-        n for n in base_outputs if n.startswith("cross-stack-output-aws_kms_key")
+        n for n in base_outputs if n.startswith("cross-stack-output-aws_kms_keystorage_key")
     )
 
 

@@ -53,7 +53,7 @@ def test_customer_managed_key_with_rotation(prod: str) -> None:
     )
 
 
-def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
+def test_key_policy_lets_logs_and_event_triggers_use_the_key(prod: str) -> None:
     [key] = resources(prod, "aws_kms_key").values()
     policy = policy_of(key)
     account = statement(policy, "AccountAdministersAndDelegatesThroughIam")
@@ -64,14 +64,17 @@ def test_key_policy_lets_logs_alarms_and_events_use_the_key(prod: str) -> None:
     assert logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"] == (
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vendedlogs/states/mlbatch-prod-*"
     )
-    alarms = statement(policy, "AlarmsPublishToEncryptedTopic")
-    assert alarms["Principal"]["Service"] == "cloudwatch.amazonaws.com"
-    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    # EventBridge sends aws:SourceAccount: its use of the key is limited to this account's rules.
-    events = statement(policy, "EventsOfThisAccountPublishToEncryptedTopic")
+    # The event triggers' rules keep undelivered runs in the schedules' encrypted DLQs.
+    events = statement(policy, "EventTriggersOfThisEnvironmentKeepTheirDeadLetters")
     assert events["Principal"]["Service"] == "events.amazonaws.com"
     assert set(events["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+    assert events["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:events:eu-west-1:111122223333:rule/mlbatch-prod-*"},
+    }
+    # Alerts have a key of their own (modules/alerting/topic.py): none for CloudWatch here.
+    principals = [s["Principal"] for s in policy["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} not in principals
 
 
 def test_four_buckets_named_by_project_environment_account_region(prod: str) -> None:

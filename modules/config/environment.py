@@ -1,7 +1,8 @@
 """The settings of one environment (account + region): state, tags, storage, alerting and the
 pipelines it runs; and the checks across them (one state file per stack, model sources in the
-environment's region, lambda endpoints in its account, pipelines whose names or prefixes would
-overlap), each reporting every mistake it finds."""
+environment's region, lambda endpoints in its account, one subscription per protocol and
+endpoint, pipelines whose names or prefixes would overlap), each reporting every mistake it
+finds."""
 
 from __future__ import annotations
 
@@ -67,8 +68,9 @@ class Subscription(StrictModel):
     receives: Literal["page", "notices", "all"] = Field(
         default="all",
         description="page: run failures, ALARM transitions, failed or stopped transform jobs; "
-        "notices: OK transitions and the success, skipped and no-input notices; all: everything "
-        "(SNS filter policy on the message body; docs/operations.md).",
+        "notices: OK transitions after ALARM and the success, skipped and no-input notices; all: "
+        "everything (SNS filter policy on the message body; docs/operations.md). sms receives "
+        "notices only.",
     )
 
     @model_validator(mode="before")
@@ -95,6 +97,19 @@ class Subscription(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _sms_receives_notices_only(self) -> Subscription:
+        # A page carries a run's whole failure cause (the job's DescribeTransformJob), longer than
+        # SNS sends in one SMS. A short per-protocol form (MessageStructure json) would have to be
+        # filtered by its MessageBody policy too, and no AWS page says which form that policy reads.
+        if self.protocol == "sms" and self.receives != "notices":
+            raise ValueError(
+                f"protocol sms can receive notices only, not {self.receives}: a page (a run's "
+                "failure with its cause) is longer than SNS sends in one SMS; set receives: "
+                "notices, and page a phone through a lambda or https endpoint that shortens it"
+            )
+        return self
+
 
 class StorageSettings(StrictModel):
     """Lifecycle of the data buckets."""
@@ -115,7 +130,8 @@ class AlertingSettings(StrictModel):
     """Where alerts go."""
 
     subscriptions: list[Subscription] = Field(
-        default_factory=list, description="Who is told about failures and alarms."
+        default_factory=list,
+        description="Who is told about failures and alarms (one per protocol and endpoint).",
     )
 
 
@@ -175,7 +191,14 @@ class EnvironmentConfig(StrictModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EnvironmentConfig:
-        raise_each([*self._state_mistakes(), *self._region_mistakes(), *self._lambda_mistakes()])
+        raise_each(
+            [
+                *self._state_mistakes(),
+                *self._region_mistakes(),
+                *self._lambda_mistakes(),
+                *self._repeated_subscriptions(),
+            ]
+        )
         return self
 
     def _state_mistakes(self) -> Iterator[Found]:
@@ -229,6 +252,22 @@ class EnvironmentConfig(StrictModel):
                     f"lambda endpoint {subscription.endpoint} is in account {account}, not this "
                     f"environment's {self.account_id}; the function's invoke permission for SNS "
                     "can only be created in its own account",
+                )
+
+    def _repeated_subscriptions(self) -> Iterator[Found]:
+        # SNS keeps one subscription per topic, protocol and endpoint: a second one with other
+        # attributes fails at apply ("Subscription already exists with different attributes"),
+        # and with the same ones two Terraform resources would own one subscription.
+        first: dict[tuple[str, str], int] = {}
+        for index, subscription in enumerate(self.alerting.subscriptions):
+            key = (subscription.protocol, subscription.endpoint)
+            earlier = first.setdefault(key, index)
+            if earlier != index:
+                yield (
+                    ("alerting", "subscriptions", index),
+                    f"repeats subscriptions[{earlier}] ({subscription.protocol} "
+                    f"{subscription.endpoint}): SNS keeps one subscription per protocol and "
+                    "endpoint; keep one entry, with receives: all for both pages and notices",
                 )
 
     @field_validator("pipelines")

@@ -43,6 +43,7 @@ class SharedOutputs:
 
     storage: StorageOutputs
     alert_topic_arn: str
+    alert_key_arn: str
     schedule_group_name: str
 
 
@@ -66,8 +67,9 @@ def _shared_resources(
         "alerts",
         names=names,
         aws=aws,
-        kms_key_arn=storage.key_arn,
         subscriptions=list(env.alerting.subscriptions),
+        allow_destroy=env.allow_destroy,
+        key_deletion_window_days=env.kms_deletion_window_days,
     ).outputs
     group = ScheduleGroup(stack, "schedule-group", names=names)
     operator = OperatorPolicy(
@@ -86,7 +88,10 @@ def _shared_resources(
     export(stack, "schedule_group", group.name)
     export(stack, "operator_policy_arn", operator.arn)
     return SharedOutputs(
-        storage=storage, alert_topic_arn=alerts.topic_arn, schedule_group_name=group.name
+        storage=storage,
+        alert_topic_arn=alerts.topic_arn,
+        alert_key_arn=alerts.key_arn,
+        schedule_group_name=group.name,
     )
 
 
@@ -117,6 +122,7 @@ def _pipeline_resources(
         storage=storage,
         sagemaker=sagemaker,
         alert_topic_arn=shared.alert_topic_arn,
+        alert_key_arn=shared.alert_key_arn,
     ).outputs
     schedule = PipelineSchedule(
         scope,
@@ -136,6 +142,7 @@ def _pipeline_resources(
         names=names,
         aws=aws,
         topic_arn=shared.alert_topic_arn,
+        alert_key_arn=shared.alert_key_arn,
         state_machine=state_machine,
         schedule=schedule,
     )
@@ -173,7 +180,7 @@ def _dashboard(
         stack,
         "dashboard",
         names=names,
-        region=env.region,
+        aws=aws,
         pipelines=[DashboardPipeline.of(p, names, aws) for p in env.pipelines],
     )
     export(stack, "dashboard_name", dashboard.dashboard_names[0])
@@ -189,6 +196,7 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
         "kms_key_arn": storage.key_arn,
         "kms_key_alias": storage.key_alias,
         "alert_topic_arn": shared.alert_topic_arn,
+        "alert_key_arn": shared.alert_key_arn,
         "schedule_group": shared.schedule_group_name,
     }
     for purpose in (*DATA_BUCKETS, LOGS_BUCKET):
@@ -213,6 +221,7 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
             logs=bucket_ref("logs"),
         ),
         alert_topic_arn=ref("alert_topic_arn"),
+        alert_key_arn=ref("alert_key_arn"),
         schedule_group_name=ref("schedule_group"),
     )
 

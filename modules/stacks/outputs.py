@@ -33,8 +33,8 @@ _OUTPUTS = [
     # The base stack (the single stack in layout single): what the pipelines share.
     Output(
         "kms_key_arn",
-        "KMS key of the environment's data, logs, alerts and queues; uploads use it "
-        "automatically (bucket default encryption)",
+        "KMS key of the environment's data, logs and queues; uploads use it automatically "
+        "(bucket default encryption)",
     ),
     Output(
         "input_bucket",

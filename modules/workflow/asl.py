@@ -121,13 +121,13 @@ def publish(t: WorkflowTargets, subject: str, message_path: str, next_state: str
 
 def notice(t: WorkflowTargets, event: str, sentence: str, *args: str, **values: str) -> str:
     """A notice's message as ``States.Format`` of JSON text: severity notice (subscription filter
-    policies read it, modules/alert_routing.py), the event, the pipeline, a sentence for email
-    readers, then ``values``.
+    policies read it, modules/alert_routing.py), the event, the pipeline and environment, a
+    sentence for email readers, then ``values``.
 
     ``sentence`` is intrinsic-string text whose ``{}`` take ``args`` (execution names and ARNs:
     they hold no quote or backslash, so the sentence stays a valid JSON string); each of
     ``values`` is an intrinsic that gives JSON text (``States.JsonToString`` of an object)."""
-    head = message_head(NOTICE, event, t.names.base)
+    head = message_head(NOTICE, event, t.names.base, t.environment)
     text = escape_intrinsic(head) + sentence + '"'
     text += "".join(escape_intrinsic(f', "{key}": ') + "{}" for key in values)
     text += escape_intrinsic("}")

@@ -8,7 +8,7 @@ Needs the pipeline's config, the targets (alert topic, console region) and the a
 
 from __future__ import annotations
 
-from modules.alert_routing import PAGE, SEVERITY_KEY
+from modules.alert_routing import PAGE, SEVERITY_KEY, message_identity
 from modules.aws_context import console_url
 from modules.config import PipelineConfig
 from modules.workflow import state_names as sn
@@ -42,8 +42,7 @@ def _failure_states(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
         "Parameters": {
             SEVERITY_KEY: PAGE,  # subscription filter policies route on it (alert_routing)
             "event": "run failed",
-            "pipeline": pipeline.name,
-            "environment": t.environment,
+            **message_identity(t.names.base, t.environment),
             "execution.$": "$$.Execution.Id",
             "run_id.$": "$$.Execution.Name",
             "run_name.$": "$.run.job_name",

@@ -64,7 +64,8 @@ class FailureChecks:
             assert len(run.requests_of(NOTIFY_FAILURE)) == 1
             message = failure_message(run)
             assert (message["severity"], message["event"]) == ("page", "run failed")
-            assert message["pipeline"] == m.pipeline.name
+            # The pipeline's full name, as in every message (modules/alert_routing.py).
+            assert message["pipeline"] == m.names.base
             assert message["environment"] == m.environment
             assert message["run_id"] == run.name
             assert (

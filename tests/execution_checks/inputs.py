@@ -118,6 +118,10 @@ class InputChecks:
             assert run.output["result"]["status"] == "skipped"
             message = json.loads(only(run.requests_of(NOTIFY_SKIPPED))["Message"])
             assert (message["severity"], message["event"]) == ("notice", "run skipped")
+            assert (message["pipeline"], message["environment"]) == (
+                r.machine.names.base,
+                r.machine.environment,
+            )
             assert run.name in message["message"]
             assert message["run"]["run_id"] == run.name
             assert run.requests_of(RUN_TRANSFORM_JOB) == []
@@ -159,5 +163,9 @@ class InputChecks:
             assert len(notices) == (1 if p.notify_on_empty_input else 0)
             for notice in notices:
                 assert (notice["severity"], notice["event"]) == ("notice", "run found no input")
+                assert (notice["pipeline"], notice["environment"]) == (
+                    r.machine.names.base,
+                    r.machine.environment,
+                )
                 assert notice["run"]["input_prefix"] == scenario.expect_prefix
                 assert run.name in notice["message"]

@@ -48,7 +48,8 @@ class OutcomeChecks:
             if p.notify_on_success:
                 notice = json.loads(only(run.requests_of(NOTIFY_SUCCESS))["Message"])
                 assert notice["manifest"] == manifest
-                assert (notice["severity"], notice["pipeline"]) == ("notice", m.name)
+                assert (notice["severity"], notice["pipeline"]) == ("notice", m.names.base)
+                assert notice["environment"] == m.environment
                 assert notice["message"] == f"Run {run.name} succeeded."
             else:
                 assert run.requests_of(NOTIFY_SUCCESS) == []

@@ -28,7 +28,11 @@ _ARNS = {
 }
 # A pipeline stack reads the base stack's outputs through ``local.base.<key>`` (modules/stacks/).
 _BASE_REFERENCE = re.compile(r"\$\{local\.base\.([a-z_]+)\}")
-_BASE_TYPES = {"kms_key": "aws_kms_key", "alert_topic": "aws_sns_topic"}
+_BASE_TYPES = {
+    "kms_key": "aws_kms_key",
+    "alert_key": "aws_kms_key",
+    "alert_topic": "aws_sns_topic",
+}
 
 
 def context_of(stack: dict[str, object]) -> AwsContext:

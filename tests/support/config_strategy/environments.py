@@ -31,18 +31,15 @@ def subscriptions(draw: st.DrawFn, region: str, account: str | None) -> list[dic
         "sms": "+15555550123",
     }
     chosen = draw(st.lists(st.sampled_from(sorted(endpoints)), unique=True, max_size=4))
-    return [
-        {
-            "protocol": protocol,
-            "endpoint": endpoints[protocol],
-            **(
-                {"receives": draw(st.sampled_from(["page", "notices", "all"]))}
-                if draw(st.booleans())
-                else {}
-            ),
-        }
-        for protocol in chosen
-    ]
+    found = []
+    for protocol in chosen:
+        subscription = {"protocol": protocol, "endpoint": endpoints[protocol]}
+        if protocol == "sms":  # a phone receives notices only (a page is longer than an SMS)
+            subscription["receives"] = "notices"
+        elif draw(st.booleans()):
+            subscription["receives"] = draw(st.sampled_from(["page", "notices", "all"]))
+        found.append(subscription)
+    return found
 
 
 @st.composite
