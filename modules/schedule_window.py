@@ -1,10 +1,10 @@
 """How often a schedule fires, and how long the freshness alarm waits for a successful run.
 
-Pure arithmetic on a schedule expression. The freshness alarm (``modules/alerting.py``) fires when
-no run succeeded within the window; config validation (``modules/config``) refuses an explicit
-window that leaves no margin. Validation runs before cdktf and the AWS provider are loaded, so this
-module sits beside the layers but imports neither (only the standard library): both sides use the
-same numbers.
+Pure arithmetic on a schedule expression. The freshness alarm
+(``modules/alerting/pipeline_alarms.py``) fires when no run succeeded within the window; config
+validation (``modules/config``) refuses an explicit window that leaves no margin. Validation
+runs before cdktf and the AWS provider are loaded, so this module sits beside the layers but
+imports neither (only the standard library): both sides use the same numbers.
 """
 
 from __future__ import annotations
