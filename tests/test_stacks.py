@@ -18,7 +18,8 @@ from imports.core import Testing
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.dashboard import PIPELINES_PER_DASHBOARD
 from modules.naming import Names
-from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
+from modules.stack_names import state_bootstraps
+from modules.stacks.bootstrap import StateBootstrapStack
 from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
 from tests.support.helpers import policy_of, reference, resource_named, resources
 from tools.synth import synthesize

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from modules.config import ProjectConfig
-from modules.stack_names import bootstrap_stack_prefix
-from modules.stacks.bootstrap import state_bootstraps
+from modules.stack_names import bootstrap_stack_prefix, state_bootstraps
 from tests.test_config_cross_checks import parse
 from tools.split_state import managed_addresses, split_state
 from tools.state_move import legacy_bootstraps, move_bootstrap_states, state_file

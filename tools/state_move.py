@@ -24,8 +24,7 @@ import sys
 from pathlib import Path
 
 from modules.config import LocalState, ProjectConfig, load_config
-from modules.stack_names import bootstrap_stack_prefix
-from modules.stacks.bootstrap import state_bootstraps
+from modules.stack_names import bootstrap_stack_prefix, state_bootstraps
 from tools.split_state import managed_addresses, move_addresses, stack_addresses
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from modules.config import load_config
-from modules.stacks.bootstrap import state_bootstraps
+from modules.stack_names import state_bootstraps
 
 # A bucket setting names its bucket by reference: ${aws_s3_bucket.<name>.id} (or .bucket).
 BUCKET_REFERENCE = re.compile(r"^\$\{aws_s3_bucket\.([^.]+)\.(?:id|bucket)\}$")

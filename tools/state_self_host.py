@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from modules.config import load_config
-from modules.stacks.bootstrap import state_bootstraps
+from modules.stack_names import state_bootstraps
 from tools.split_state import managed_addresses
 from tools.state_move import state_file
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from imports.core import App
 from modules.config import ProjectConfig
-from modules.stacks.bootstrap import StateBootstrapStack, state_bootstraps
+from modules.stack_names import state_bootstraps
+from modules.stacks.bootstrap import StateBootstrapStack
 from modules.stacks.environment import build_environment
 
 

@@ -7,14 +7,12 @@ pinned account and region (its provider pinned to that account) and one per buck
 environment without ``account_id``; named by those facts alone, so adding an environment, account
 or region never renames one. It is deployed first with local state; once applied, its state can
 move into one of its own buckets (``bootstrap: self-hosted``; tools/state_self_host.py).
-``state_bootstraps`` groups the config's state buckets into those stacks.
+``modules.stack_names.state_bootstraps`` groups the config's state buckets into those stacks.
 
 Needs: the project config (its S3 states); nothing of the environment stacks.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, replace
 
 from constructs import Construct
 
@@ -26,11 +24,11 @@ from imports.aws import (
     KmsKey,
 )
 from imports.core import TerraformStack
-from modules.config import LocalState, ProjectConfig, S3State, partition_of
+from modules.config import LocalState, partition_of
 from modules.config.aws_facts import KMS_PENDING_WINDOW_DAYS
 from modules.iam import key_admin_statement, policy_document
 from modules.naming import Names
-from modules.stack_names import bootstrap_stack_name
+from modules.stack_names import Bootstrap, StateStore
 from modules.stacks.outputs import bucket_key, export
 from modules.stacks.provider import (
     MANAGED_BY,
@@ -42,27 +40,6 @@ from modules.stacks.provider import (
 from modules.storage import SecureBucket, lifecycle_rule, protect
 
 STATE_NONCURRENT_VERSION_DAYS = 90
-
-
-@dataclass(frozen=True)
-class StateStore:
-    """One state bucket, as all the environments that use it need it."""
-
-    bucket: str
-    lock_tables: tuple[str, ...]  # every DynamoDB table an environment names for this bucket
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """The state buckets of one bootstrap stack: a pinned account's in one region, or one
-    unpinned environment's bucket (``account_id`` None). ``host``: the state of the bucket that
-    keeps this stack's own state (``bootstrap: self-hosted``), else None (a local file)."""
-
-    name: str
-    account_id: str | None
-    region: str
-    stores: list[StateStore]
-    host: S3State | None = None
 
 
 class StateBootstrapStack(TerraformStack):
@@ -134,24 +111,3 @@ def _lock_table(scope: Construct, store: StateStore, table: str, key_arn: str) -
         deletion_protection_enabled=True,
         lifecycle=protect(False),
     )
-
-
-def state_bootstraps(config: ProjectConfig) -> list[Bootstrap]:
-    """Each distinct S3 state bucket of the config, grouped into the bootstrap stack its name
-    says (``bootstrap_stack_name``: per pinned account and region, per unpinned bucket), with the
-    bucket that hosts the stack's own state where one says ``bootstrap: self-hosted`` (the config
-    allows one per stack, and refuses one bucket in two regions or accounts)."""
-    users: dict[tuple[str, str | None, str], list[S3State]] = {}
-    for env, state in config.s3_states:
-        key = (state.region or env.region, env.account_id, state.bucket)
-        users.setdefault(key, []).append(state)
-    groups: dict[str, Bootstrap] = {}
-    for (region, account, bucket), states in sorted(users.items(), key=lambda i: str(i[0])):
-        name = bootstrap_stack_name(config.project, account, region, bucket)
-        group = groups.setdefault(name, Bootstrap(name, account, region, []))
-        tables = sorted({s.dynamodb_table for s in states if s.dynamodb_table})
-        group.stores.append(StateStore(bucket, tuple(tables)))
-        host = next((s for s in states if s.bootstrap == "self-hosted"), None)
-        if host is not None:
-            groups[name] = replace(group, host=host)
-    return list(groups.values())
