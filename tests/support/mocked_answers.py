@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from modules.workflow.state_names import (
+    COUNT_INPUT_PAGE,
+    COUNT_OUTPUT_PAGE,
     CREATE_RUN_MODEL,
     DELETE_RUN_MODEL,
     DELETE_RUN_MODEL_AFTER_FAILURE,
@@ -22,6 +24,7 @@ from modules.workflow.state_names import (
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
+from tests.support.listings import input_pages, inputs, output_pages, outputs
 from tests.support.machines import Machine
 
 # In a mocked answer: the TransformJobName the task sent, filled in by the engine patch
@@ -110,6 +113,11 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
                 "CreationTime": "2026-11-26T01:00:10Z",
                 "TransformEndTime": "2026-11-26T01:20:00Z",
             }
+        ),
+        # Two input objects, and the .out Batch Transform writes for each.
+        COUNT_INPUT_PAGE: input_pages(machine, inputs(machine, 2)),
+        COUNT_OUTPUT_PAGE: output_pages(
+            machine, execution, outputs(machine, execution, inputs(machine, 2))
         ),
         DELETE_RUN_MODEL: ok({}),
         DELETE_RUN_MODEL_AFTER_FAILURE: ok({}),

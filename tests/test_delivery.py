@@ -1,0 +1,42 @@
+"""What ``delivery`` adds to a pipeline's stack: the counting step's IAM (listing the run's two
+prefixes only), and nothing for a pipeline without it. Its runs: tests/execution_checks/delivery.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.config import ProjectConfig
+from modules.workflow import build_definition
+from modules.workflow.state_names import START_COUNTING
+from tests.support.helpers import actions, statement
+from tests.support.workflow import TARGETS, pipeline_of
+from tests.test_sfn import _role_policy
+
+
+def _sids(policy: dict[str, Any]) -> set[str]:
+    return {s["Sid"] for s in policy["Statement"]}
+
+
+def test_delivery_lists_only_the_run_prefixes(full_config: ProjectConfig) -> None:
+    scores = pipeline_of(full_config, "stage", "scores")
+    policy = _role_policy(full_config, "stage", "scores", "model")
+    listing = {
+        "CountRunInput": ("test-input", scores.default_input_prefix),
+        "CountRunOutput": ("test-output", scores.run_output_prefix),
+    }
+    for sid, (bucket, prefix) in listing.items():
+        granted = statement(policy, sid)
+        assert actions(granted) == {"s3:ListBucket"}
+        assert granted["Resource"] == f"arn:aws:s3:::{bucket}"
+        assert granted["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+
+
+def test_a_pipeline_without_delivery_neither_counts_nor_lists(
+    default_config: ProjectConfig,
+) -> None:
+    churn = pipeline_of(default_config, "prod", "churn")
+    assert churn.delivery is None
+    assert START_COUNTING not in build_definition(churn, TARGETS)["States"]
+    policy = _role_policy(default_config, "prod", "churn", "model")
+    assert not {"CountRunInput", "CountRunOutput"} & _sids(policy)
