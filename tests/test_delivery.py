@@ -1,5 +1,6 @@
 """What ``delivery`` adds to a pipeline's stack: the counting step's IAM (listing the run's two
-prefixes only), and nothing for a pipeline without it. Its runs: tests/execution_checks/delivery.py.
+prefixes only), the ready event's (one bus, the source pinned), and nothing for a pipeline
+without it. Its runs: tests/execution_checks/delivery.py.
 """
 
 from __future__ import annotations
@@ -7,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from modules.config import ProjectConfig
+from modules.naming import Names
 from modules.workflow import build_definition
 from modules.workflow.state_names import START_COUNTING
-from tests.support.helpers import actions, statement
+from tests.support.helpers import TEST_AWS, actions, statement
 from tests.support.workflow import TARGETS, pipeline_of
 from tests.test_sfn import _role_policy
 
@@ -40,3 +42,15 @@ def test_a_pipeline_without_delivery_neither_counts_nor_lists(
     assert START_COUNTING not in build_definition(churn, TARGETS)["States"]
     policy = _role_policy(default_config, "prod", "churn", "model")
     assert not {"CountRunInput", "CountRunOutput"} & _sids(policy)
+
+
+def test_ready_events_go_to_one_bus_with_the_source_pinned(full_config: ProjectConfig) -> None:
+    names = Names(full_config.project, "stage")
+    buses = {"scores": "default", "latest": "ml-events"}
+    for pipeline, bus in buses.items():
+        policy = _role_policy(full_config, "stage", pipeline, "model")
+        granted = statement(policy, "PutReadyEventsOnThisBus")
+        assert actions(granted) == {"events:PutEvents"}
+        assert granted["Resource"] == TEST_AWS.arn("events", f"event-bus/{bus}")
+        assert granted["Condition"] == {"StringEquals": {"events:source": names.event_source}}
+        assert not names.event_source.startswith("aws.")

@@ -56,6 +56,7 @@ COUNT_OUTPUT_PAGE: Final = "CountOutputPage"
 CHECK_OUTPUT_PAGES: Final = "CheckOutputPages"
 CHECK_OUTPUTS_COMPLETE: Final = "CheckOutputsComplete"
 INCOMPLETE_OUTPUT: Final = "IncompleteOutput"
+PUT_READY_EVENT: Final = "PutReadyEvent"
 
 # Finish
 DELETE_RUN_MODEL: Final = "DeleteRunModel"

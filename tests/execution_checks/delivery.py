@@ -1,6 +1,7 @@
-"""What a run with ``delivery`` accounts for: its input and output objects counted over every
-ListObjectsV2 page, what is not input left out, and a run with inputs lacking a ``.out`` failed
-with a page (within ``allow_missing_outputs``, reported instead).
+"""What a run with ``delivery`` delivers. Every input accounted for: its input and output
+objects counted over every ListObjectsV2 page, what is not input left out, and a run with inputs
+lacking a ``.out`` failed with a page (within ``allow_missing_outputs``, reported instead). The
+"Batch predictions ready" event, after a complete run only.
 
 A mixin of ExecutionTests (tests/test_executions.py): its tests read the class's ``results``.
 """
@@ -12,16 +13,20 @@ from typing import Any
 
 from modules.alert_routing import PAGE, SEVERITY_KEY
 from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR, OUTPUT_SUFFIX, PAGE_KEYS
+from modules.workflow.delivery_event import READY_DETAIL_TYPE
+from modules.workflow.finish import MANIFEST_NAME
 from modules.workflow.state_names import (
     COUNT_INPUT_PAGE,
     COUNT_OUTPUT_PAGE,
     DELETE_RUN_MODEL_AFTER_FAILURE,
     NOTIFY_SUCCESS,
+    PUT_READY_EVENT,
     RECORD_COMPLETED_TRANSFORM,
     WRITE_MANIFEST,
 )
 from tests.execution_checks.runs import Runs, failure_message, only
 from tests.support.delivery_scenarios import MISSING_OF
+from tests.support.executions import SCHEDULED_TIME
 from tests.support.listings import inputs, outputs, token
 from tests.support.sfn_engine import Execution
 
@@ -144,3 +149,53 @@ class DeliveryChecks:
             assert counts(run) == expected(listed, outputs(m, run.name, listed[allowed:]))
             assert counts(run)["missing_outputs"] == allowed
             assert only(run.requests_of(RECORD_COMPLETED_TRANSFORM))
+
+
+class ReadyEventChecks:
+    """The "Batch predictions ready" event: after a complete run only."""
+
+    def test_a_complete_run_puts_one_ready_event(self, results: list[Runs]) -> None:
+        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
+        for r in delivering:
+            m, run = r.machine, r["scheduled"]
+            p = m.pipeline
+            assert p.delivery is not None
+            [entry] = only(run.requests_of(PUT_READY_EVENT))["Entries"]
+            bus = m.arn("events", f"event-bus/{p.delivery.event_bus or 'default'}")
+            assert (entry["Source"], entry["DetailType"], entry["EventBusName"]) == (
+                m.names.event_source,
+                READY_DETAIL_TYPE,
+                bus,
+            )
+            detail = json.loads(entry["Detail"])
+            folder = m.output_path(run.name)
+            assert detail == {
+                "project": m.project,
+                "environment": m.environment,
+                "pipeline": p.name,
+                "run_id": run.name,
+                "scheduled_time": SCHEDULED_TIME,
+                "output_uri": folder,
+                **({"manifest_uri": f"{folder}{MANIFEST_NAME}"} if p.write_manifest else {}),
+                "model": detail["model"],
+                **counts(run),
+            }
+            # After the manifest is written, before the success notice.
+            order = [state for state, *_ in run.requests]
+            if p.write_manifest:
+                assert order.index(WRITE_MANIFEST) < order.index(PUT_READY_EVENT)
+            if p.notify_on_success:
+                assert order.index(PUT_READY_EVENT) < order.index(NOTIFY_SUCCESS)
+
+    def test_no_ready_event_without_complete_predictions(self, results: list[Runs]) -> None:
+        """Failed, skipped and no-input runs put none."""
+        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
+        for r in delivering:
+            quiet = 0
+            for name, (_, run) in r.runs.items():
+                result = (run.output or {}).get("result", {})
+                if run.status == "FAILED" or result.get("status") in ("skipped", "no-input"):
+                    failed_putting = run.error == "EventBridge.AccessDeniedException"
+                    assert failed_putting or run.requests_of(PUT_READY_EVENT) == [], name
+                    quiet += 1
+            assert quiet >= 3, r.machine.label

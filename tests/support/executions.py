@@ -237,7 +237,9 @@ def _sdk_error(state: dict[str, Any]) -> str:
             service
         ]
     else:
-        prefix = {"sns": "SNS", "sagemaker": "SageMaker"}[resource.split(":::")[1].split(":")[0]]
+        prefix = {"sns": "SNS", "sagemaker": "SageMaker", "events": "EventBridge"}[
+            resource.split(":::")[1].split(":")[0]
+        ]
     return f"{prefix}.AccessDeniedException"
 
 

@@ -20,6 +20,7 @@ from modules.workflow.state_names import (
     FIND_APPROVED_MODEL_NEXT_PAGE,
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
+    PUT_READY_EVENT,
     RECORD_COMPLETED_TRANSFORM,
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
@@ -118,6 +119,12 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
         COUNT_INPUT_PAGE: input_pages(machine, inputs(machine, 2)),
         COUNT_OUTPUT_PAGE: output_pages(
             machine, execution, outputs(machine, execution, inputs(machine, 2))
+        ),
+        PUT_READY_EVENT: ok(
+            {
+                "FailedEntryCount": 0,
+                "Entries": [{"EventId": "11710aed-b79e-4468-a20b-bb3c0c3b4860"}],
+            }
         ),
         DELETE_RUN_MODEL: ok({}),
         DELETE_RUN_MODEL_AFTER_FAILURE: ok({}),
