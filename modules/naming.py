@@ -241,6 +241,12 @@ class Names:
         """The environment's EventBridge schema registry, where the events' schemas are."""
         return self.prefix
 
+    @property
+    def ready_event_schema(self) -> str:
+        """The "Batch predictions ready" event's schema, named as EventBridge names discovered
+        ones: ``<source>@<detail type>``."""
+        return f"{self.event_source}@BatchPredictionsReady"
+
     def buckets(self, account_id: str, region: str) -> dict[str, str]:
         """The environment's buckets by purpose (``DATA_BUCKETS`` and ``LOGS_BUCKET``)."""
         # S3 names are global: account and region make them unique without random suffixes.

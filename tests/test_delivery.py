@@ -5,15 +5,21 @@ without it. Its runs: tests/execution_checks/delivery.py.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from modules.config import ProjectConfig
+from modules.aws_context import AwsContext
+from modules.config import ProjectConfig, partition_of
 from modules.naming import Names
 from modules.workflow import build_definition
+from modules.workflow.delivery_event import ready_event_schema
 from modules.workflow.state_names import START_COUNTING
 from tests.support.helpers import TEST_AWS, actions, statement
 from tests.support.workflow import TARGETS, pipeline_of
 from tests.test_sfn import _role_policy
+from tools import event_schema
+from tools.generated import REPO
 
 
 def _sids(policy: dict[str, Any]) -> set[str]:
@@ -54,3 +60,28 @@ def test_ready_events_go_to_one_bus_with_the_source_pinned(full_config: ProjectC
         assert granted["Resource"] == TEST_AWS.arn("events", f"event-bus/{bus}")
         assert granted["Condition"] == {"StringEquals": {"events:source": names.event_source}}
         assert not names.event_source.startswith("aws.")
+
+
+def test_the_ready_event_schema_is_published_and_in_docs(
+    full_config: ProjectConfig, synth_env: Callable[[ProjectConfig, str], str]
+) -> None:
+    env = full_config.environments["stage"]
+    names = Names(full_config.project, env.name)
+    stack = json.loads(synth_env(full_config, env.name))
+    [schema] = stack["resource"]["aws_schemas_schema"].values()
+    [registry] = stack["resource"]["aws_schemas_registry"].values()
+    assert (registry["name"], schema["type"]) == (names.schema_registry, "JSONSchemaDraft4")
+    assert json.loads(schema["content"]) == ready_event_schema(names.event_source)
+    committed = (REPO / "docs" / "ready-event.schema.json").read_text()
+    assert committed == event_schema.render(), "docs/ready-event.schema.json is stale: make docs"
+    assert env.account_id is not None
+    aws = AwsContext(env.account_id, env.region, partition_of(env.region))
+    ready = json.loads(stack["output"]["latest_ready_events"]["value"])
+    assert ready == {
+        "event_bus": aws.arn("events", "event-bus/ml-events"),
+        "rule_pattern": {
+            "source": [names.event_source],
+            "detail-type": ["Batch predictions ready"],
+            "detail": {"pipeline": ["latest"]},
+        },
+    }

@@ -17,6 +17,7 @@ from typing import Any
 from modules.aws_context import AwsContext
 from modules.config import PipelineConfig
 from modules.iam import Statement, allow
+from modules.naming import Names
 from modules.workflow import state_names as sn
 from modules.workflow.asl import TRANSIENT_SDK_RETRY, integration, jsonata_string
 from modules.workflow.chain import Step
@@ -156,6 +157,14 @@ def ready_event_schema(event_source: str) -> dict[str, Any]:
     }
 
 
-def example_rule_pattern(event_source: str) -> dict[str, Any]:
-    """An EventBridge rule pattern that matches every pipeline's "ready" events."""
-    return {"source": [event_source], "detail-type": [READY_DETAIL_TYPE]}
+def ready_events(pipeline: PipelineConfig, aws: AwsContext, names: Names) -> dict[str, Any]:
+    """Where the pipeline's "ready" events go, and a rule pattern that matches them (without
+    ``detail.pipeline``, every pipeline's)."""
+    return {
+        "event_bus": event_bus_arn(pipeline, aws),
+        "rule_pattern": {
+            "source": [names.event_source],
+            "detail-type": [READY_DETAIL_TYPE],
+            "detail": {"pipeline": [pipeline.name]},
+        },
+    }
