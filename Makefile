@@ -204,6 +204,7 @@ docs: $(INSTALLED)
 	$(PYTHON) -m tools.config_reference
 	$(PYTHON) -m tools.outputs_reference
 	$(PYTHON) -m tools.run_states
+	$(PYTHON) -m tools.event_schema
 
 # Your config's own picture and outputs (config/pipelines.yaml, or PIPELINE_CONFIG), into docs.out/
 # (git-ignored): these commands rewrite them. The picture is of one environment (ENV, default dev).

@@ -86,6 +86,8 @@ CLASS_MODULES: dict[str, str] = {
     "CloudwatchEventRule": "cloudwatch_event_rule",
     "CloudwatchEventTarget": "cloudwatch_event_target",
     "CloudwatchDashboard": "cloudwatch_dashboard",
+    "SchemasRegistry": "schemas_registry",
+    "SchemasSchema": "schemas_schema",
     "DynamodbTable": "dynamodb_table",
     "DynamodbTableAttribute": "dynamodb_table",
 }

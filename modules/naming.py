@@ -40,6 +40,13 @@ class PipelineNames:
     """Every name of one pipeline's resources, all starting with ``<project>-<env>-<pipeline>``."""
 
     base: str
+    project: str
+
+    @property
+    def event_source(self) -> str:
+        """``<project>.batch-inference``: the source of the "Batch predictions ready" events
+        (never ``aws.*``)."""
+        return f"{self.project}.batch-inference"
 
     @property
     def state_machine(self) -> str:
@@ -240,7 +247,23 @@ class Names:
         return "-".join([self.prefix, *(part for part in parts if part)])
 
     def of_pipeline(self, pipeline: str) -> PipelineNames:
-        return PipelineNames(self.pipeline(pipeline))
+        return PipelineNames(self.pipeline(pipeline), self.project)
+
+    @property
+    def event_source(self) -> str:
+        """The source of the environment's "Batch predictions ready" events."""
+        return self.of_pipeline("").event_source
+
+    @property
+    def schema_registry(self) -> str:
+        """The environment's EventBridge schema registry, where the events' schemas are."""
+        return self.prefix
+
+    @property
+    def ready_event_schema(self) -> str:
+        """The "Batch predictions ready" event's schema, named as EventBridge names discovered
+        ones: ``<source>@<detail type>``."""
+        return f"{self.event_source}@BatchPredictionsReady"
 
     def buckets(self, account_id: str, region: str) -> dict[str, str]:
         """The environment's buckets by purpose (``DATA_BUCKETS`` and ``LOGS_BUCKET``)."""

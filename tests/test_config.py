@@ -354,6 +354,11 @@ BAD_CONFIGS = [
         "Terraform template",
     ),
     (
+        "negative allowance of missing outputs",
+        set_path("pipelines.0.delivery", {"allow_missing_outputs": -1}),
+        "pipelines[churn].delivery.allow_missing_outputs",
+    ),
+    (
         "template in a tag key",
         set_path("defaults.tags", {"${x}": "y"}),
         "Terraform template",

@@ -16,6 +16,7 @@ import pytest
 
 from modules.config import PipelineConfig, load_config
 from tests.conftest import CONFIGS, stacks_of
+from tests.execution_checks.delivery import DeliveryChecks, ReadyEventChecks
 from tests.execution_checks.failures import FailureChecks
 from tests.execution_checks.inputs import InputChecks
 from tests.execution_checks.outcomes import OutcomeChecks
@@ -34,7 +35,7 @@ from tests.support.machines import Machine, load_machines
 from tests.support.sfn_engine import Engine
 
 
-class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks):
+class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of
     tests/conftest.py's CONFIGS) and how many state machines it has (``machine_count``); the

@@ -77,6 +77,8 @@ def expected_inventory(env: EnvironmentConfig) -> Counter[str]:
             expected["aws_cloudwatch_metric_alarm"] += 1
         if pipeline.trigger is not None:
             expected.update(PER_EVENT_TRIGGER)
+    if any(pipeline.delivery is not None for pipeline in env.pipelines):
+        expected.update({"aws_schemas_registry": 1, "aws_schemas_schema": 1})
     expected["aws_cloudwatch_dashboard"] += -(-len(env.pipelines) // PIPELINES_PER_DASHBOARD)
     return expected
 

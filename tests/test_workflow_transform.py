@@ -12,6 +12,7 @@ from modules.config import ProjectConfig
 from modules.workflow import build_definition
 from modules.workflow.state_names import (
     CHECK_APPROVED_MODEL,
+    CHECK_OUTPUTS_COMPLETE,
     CREATE_RUN_MODEL,
     DELETE_RUN_MODEL,
     DELETE_RUN_MODEL_AFTER_FAILURE,
@@ -21,6 +22,7 @@ from modules.workflow.state_names import (
     NO_APPROVED_MODEL,
     NOTIFY_FAILURE,
     RUN_TRANSFORM_JOB,
+    START_COUNTING,
 )
 from tests.support.workflow import TARGETS, pipeline_of, states_of
 
@@ -86,6 +88,7 @@ def test_latest_approved_model_is_resolved_created_used_and_deleted(
     full_config: ProjectConfig,
 ) -> None:
     states = states_of(full_config, "stage", "latest", model_name=None)
+    pipeline = pipeline_of(full_config, "stage", "latest")
     find = states[FIND_APPROVED_MODEL]
     assert find["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:listModelPackages"
     assert find["Parameters"] == {
@@ -108,8 +111,11 @@ def test_latest_approved_model_is_resolved_created_used_and_deleted(
     assert create["Parameters"]["VpcConfig"]["Subnets"] == ["subnet-0123456789abcdef0"]
     assert create["Next"] == RUN_TRANSFORM_JOB
     assert states[RUN_TRANSFORM_JOB]["Parameters"]["ModelName.$"] == "$.run.job_name"
-    # cleaned up on success and on failure
-    assert states[RUN_TRANSFORM_JOB]["Next"] == DELETE_RUN_MODEL
+    # cleaned up on success (after the delivery count, when on) and on failure
+    assert states[RUN_TRANSFORM_JOB]["Next"] == (
+        START_COUNTING if pipeline.delivery is not None else DELETE_RUN_MODEL
+    )
+    assert states[CHECK_OUTPUTS_COMPLETE]["Default"] == DELETE_RUN_MODEL
     assert states[DESCRIBE_FAILURE]["Next"] == DELETE_RUN_MODEL_AFTER_FAILURE
     assert states[DELETE_RUN_MODEL_AFTER_FAILURE]["Next"] == NOTIFY_FAILURE
     for name in (DELETE_RUN_MODEL, DELETE_RUN_MODEL_AFTER_FAILURE):

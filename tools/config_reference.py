@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, type[schema.StrictModel], set[str], str]] = [
     ("Data processing", schema.DataProcessing, set(), "`pipelines[].transform.data_processing`"),
     ("Model client", schema.ModelClient, set(), "`pipelines[].transform.model_client`"),
     ("Alarms", schema.AlarmSettings, set(), "`pipelines[].alarms`"),
+    ("Delivery", schema.DeliveryConfig, set(), "`pipelines[].delivery`"),
     (
         "Environment",
         schema.EnvironmentConfig,

@@ -28,7 +28,7 @@ CONFIGS = (EXAMPLE_CONFIG, REPO / "tests" / "fixtures" / "all-features.yaml")
 TARGETS = WorkflowTargets(
     aws=AwsContext(account_id="ACCOUNT_ID", region="eu-west-1", partition="aws"),
     environment="ENVIRONMENT",
-    names=PipelineNames("JOB_PREFIX"),
+    names=PipelineNames("JOB_PREFIX", "PROJECT"),
     model_name="MODEL_NAME",
     execution_role_arn="EXECUTION_ROLE_ARN",
     input_bucket="INPUT_BUCKET",

@@ -39,6 +39,7 @@ from modules.config.aws_facts import (
 )
 from modules.config.aws_names import check_name, name_rule
 from modules.config.botocore_facts import partition_of, sagemaker_shape, transform_instance_types
+from modules.config.delivery import DeliveryConfig
 from modules.config.environment import (
     RESERVED_ENVIRONMENT_NAME,
     RESERVED_PIPELINE_NAME,
@@ -87,6 +88,7 @@ __all__ = [
     "AwsName",
     "ConfigError",
     "DataProcessing",
+    "DeliveryConfig",
     "EnvironmentConfig",
     "EventTrigger",
     "LocalState",

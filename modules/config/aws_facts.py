@@ -33,6 +33,18 @@ MAX_PAYLOAD_MB = 100
 # https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
 DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
 
+# S3 ListObjectsV2 returns "up to 1,000" objects a request; a key is at most 1,024 bytes.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
+LIST_OBJECTS_MAX_KEYS = 1000
+S3_MAX_KEY_BYTES = 1024
+# Step Functions: a task's result, like any state's input or output, is at most 256 KiB; a larger
+# one fails the execution with States.DataLimitExceeded, which no Catch can handle.
+# https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+STATE_PAYLOAD_BYTES = 256 * 1024
+# An execution's event history holds at most 25,000 events (the same page).
+EXECUTION_HISTORY_EVENTS = 25_000
+
 # KMS ScheduleKeyDeletion: "If you include a value, it must be between 7 and 30, inclusive"
 # (botocore's model says 1 to 365, which KMS refuses).
 # https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from modules.config import folders
+from modules.config.delivery import DeliveryConfig
 from modules.config.fields import (
     IN_BUCKET,
     INPUT_S3_URI,
@@ -144,6 +145,10 @@ class PipelineConfig(StrictModel):
         description="Write <output prefix><run id>/_manifest.json after a successful run.",
     )
     notify_on_success: bool = Field(default=False, description="Notify on successful runs.")
+    delivery: DeliveryConfig | None = Field(
+        default=None,
+        description="Account for every input after the transform (off by default): see Delivery.",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:

@@ -89,3 +89,8 @@ Rule(
     "digit",
     "ltv-models",
 )
+Rule(
+    r"[/\.\-_A-Za-z0-9]+",
+    "an event bus name is letters, digits and . - _ /",
+    "ml-events",
+)

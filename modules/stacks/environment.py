@@ -12,6 +12,7 @@ Needs: the project name and the environment config. Each stack gets its provider
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from constructs import Construct
@@ -21,6 +22,7 @@ from modules.alerting import AlertTopic, PipelineAlarms
 from modules.aws_context import AwsContext
 from modules.config import EnvironmentConfig, PipelineConfig
 from modules.dashboard import DashboardPipeline, EnvironmentDashboard
+from modules.event_schema import ReadyEventSchema
 from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 from modules.operator_policy import OperatorPolicy
 from modules.sagemaker import SagemakerModelLayer, SagemakerOutputs
@@ -35,6 +37,7 @@ from modules.stack_names import (
 from modules.stacks.outputs import export, manual_input, pipeline_key
 from modules.stacks.provider import configure_stack
 from modules.storage import BucketRef, Storage, StorageOutputs
+from modules.workflow.delivery_event import ready_events
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ def _shared_resources(
     export(stack, "alert_topic_arn", alerts.topic_arn)
     export(stack, "schedule_group", group.name)
     export(stack, "operator_policy_arn", operator.arn)
+    if any(pipeline.delivery is not None for pipeline in env.pipelines):
+        schema = ReadyEventSchema(stack, "ready-event-schema", names=names).outputs
+        export(stack, "ready_event_schema", json.dumps(schema.__dict__))
     return SharedOutputs(
         storage=storage,
         alert_topic_arn=alerts.topic_arn,
@@ -147,6 +153,9 @@ def _pipeline_resources(
         schedule=schedule,
     )
     _pipeline_outputs(stack, pipeline, storage, sagemaker, state_machine, schedule)
+    if pipeline.delivery is not None:
+        key = {"key": pipeline_key(pipeline.name), "pipeline": pipeline.name}
+        export(stack, "{key}_ready_events", json.dumps(ready_events(pipeline, aws, names)), **key)
 
 
 def _pipeline_outputs(

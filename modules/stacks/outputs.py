@@ -79,6 +79,16 @@ _OUTPUTS = [
         "--queue-url <this>); each message is the run input to replay",
     ),
     Output("{key}_input_uri", "Default input location of {pipeline}"),
+    Output(
+        "{key}_ready_events",
+        "Where {pipeline}'s 'Batch predictions ready' events go, and a rule pattern that matches "
+        "them (aws events put-rule --event-bus-name <event_bus> --event-pattern <rule_pattern>)",
+    ),
+    Output(
+        "ready_event_schema",
+        "Schema registry and schema of the 'Batch predictions ready' event (aws schemas "
+        "get-code-binding-source)",
+    ),
     # The dashboard stack.
     Output(
         "dashboard_name",

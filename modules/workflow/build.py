@@ -11,6 +11,8 @@ from typing import Any
 
 from modules.config import PipelineConfig
 from modules.workflow.chain import Step, Workflow, chain_states, policy_statements
+from modules.workflow.delivery_count import delivery_count, manifest_counts
+from modules.workflow.delivery_event import ready_event
 from modules.workflow.failure import failure_handling
 from modules.workflow.finish import (
     completion_record,
@@ -42,11 +44,16 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     if pipeline.model.resolved_per_run:
         steps.append(registry_model(pipeline, t))
     steps.append(transform(pipeline, t))
+    if pipeline.delivery is not None:
+        steps.append(delivery_count(pipeline, t))
     if pipeline.model.resolved_per_run:
         steps.append(run_model_cleanup(t))
     steps.append(completion_record(t))
     if pipeline.write_manifest or pipeline.notify_on_success:
-        steps.append(manifest(pipeline, t))
+        counts = manifest_counts() if pipeline.delivery is not None else None
+        steps.append(manifest(pipeline, t, counts))
+    if pipeline.delivery is not None:
+        steps.append(ready_event(pipeline, t))
     if pipeline.notify_on_success:
         steps.append(success_notification(t))
     steps.append(succeed())

@@ -69,7 +69,7 @@ def completion_record(t: WorkflowTargets) -> Step:
     return Step(sn.RECORD_COMPLETED_TRANSFORM, partial(_completion_states, t), (statement,))
 
 
-def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
+def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets, more: dict[str, str]) -> str:
     model = (
         "$states.input.model_package.arn"
         if pipeline.model.resolved_per_run
@@ -89,6 +89,7 @@ def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
         "duration_seconds": (
             "$round(($toMillis($now()) - $toMillis($states.context.Execution.StartTime)) / 1000)"
         ),
+        **more,
     }
     body = ", ".join(f"'{key}': {value}" for key, value in fields.items())
     return f"{{% $merge([$states.input, {{'manifest': {{{body}}}}}]) %}}"
@@ -112,12 +113,14 @@ def _write_manifest_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str
     )
 
 
-def _manifest_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> States:
+def _manifest_states(
+    pipeline: PipelineConfig, t: WorkflowTargets, more: dict[str, str], nxt: str
+) -> States:
     states: States = {
         sn.BUILD_MANIFEST: {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
-            "Output": _manifest_expression(pipeline, t),
+            "Output": _manifest_expression(pipeline, t, more),
             "Next": sn.WRITE_MANIFEST if pipeline.write_manifest else nxt,
         }
     }
@@ -126,8 +129,11 @@ def _manifest_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> 
     return states
 
 
-def manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
-    """What the run did, as one document; written next to its output when configured."""
+def manifest(
+    pipeline: PipelineConfig, t: WorkflowTargets, more: dict[str, str] | None = None
+) -> Step:
+    """What the run did, as one document; written next to its output when configured. ``more``:
+    other steps' fields (name: JSONata over the state's input), e.g. the delivery counts."""
     statements: tuple[Statement, ...] = ()
     if pipeline.write_manifest:
         statements = (
@@ -138,7 +144,7 @@ def manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
                 multipart=False,
             ),
         )
-    return Step(sn.BUILD_MANIFEST, partial(_manifest_states, pipeline, t), statements)
+    return Step(sn.BUILD_MANIFEST, partial(_manifest_states, pipeline, t, more or {}), statements)
 
 
 def _success_states(t: WorkflowTargets, nxt: str) -> States:

@@ -48,6 +48,16 @@ WAIT_BEFORE_RETRY: Final = "WaitBeforeRetry"
 COUNT_ATTEMPT: Final = "CountAttempt"
 NEXT_ATTEMPT: Final = "NextAttempt"
 
+# Delivery: every input accounted for
+START_COUNTING: Final = "StartCounting"
+COUNT_INPUT_PAGE: Final = "CountInputPage"
+CHECK_INPUT_PAGES: Final = "CheckInputPages"
+COUNT_OUTPUT_PAGE: Final = "CountOutputPage"
+CHECK_OUTPUT_PAGES: Final = "CheckOutputPages"
+CHECK_OUTPUTS_COMPLETE: Final = "CheckOutputsComplete"
+INCOMPLETE_OUTPUT: Final = "IncompleteOutput"
+PUT_READY_EVENT: Final = "PutReadyEvent"
+
 # Finish
 DELETE_RUN_MODEL: Final = "DeleteRunModel"
 RECORD_COMPLETED_TRANSFORM: Final = "RecordCompletedTransform"

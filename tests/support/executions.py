@@ -31,6 +31,7 @@ from modules.workflow.state_names import (
     RUN_TRANSFORM_JOB,
 )
 from tests.support.aws_shapes import validate, validate_result
+from tests.support.delivery_scenarios import delivery_scenarios
 from tests.support.machines import Machine
 from tests.support.mocked_answers import (
     NEXT_PAGE_TOKEN,
@@ -224,6 +225,7 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
             {"ModelPackageSummaryList": [], "NextToken": NEXT_PAGE_TOKEN}
         )
         add("registry-empty-first-page", mocks=mocks)
+    delivery_scenarios(machine, add)
     return found
 
 
@@ -235,7 +237,9 @@ def _sdk_error(state: dict[str, Any]) -> str:
             service
         ]
     else:
-        prefix = {"sns": "SNS", "sagemaker": "SageMaker"}[resource.split(":::")[1].split(":")[0]]
+        prefix = {"sns": "SNS", "sagemaker": "SageMaker", "events": "EventBridge"}[
+            resource.split(":::")[1].split(":")[0]
+        ]
     return f"{prefix}.AccessDeniedException"
 
 

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from modules.workflow.state_names import (
+    COUNT_INPUT_PAGE,
+    COUNT_OUTPUT_PAGE,
     CREATE_RUN_MODEL,
     DELETE_RUN_MODEL,
     DELETE_RUN_MODEL_AFTER_FAILURE,
@@ -18,10 +20,12 @@ from modules.workflow.state_names import (
     FIND_APPROVED_MODEL_NEXT_PAGE,
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
+    PUT_READY_EVENT,
     RECORD_COMPLETED_TRANSFORM,
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
+from tests.support.listings import input_pages, inputs, output_pages, outputs
 from tests.support.machines import Machine
 
 # In a mocked answer: the TransformJobName the task sent, filled in by the engine patch
@@ -109,6 +113,17 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
                 },
                 "CreationTime": "2026-11-26T01:00:10Z",
                 "TransformEndTime": "2026-11-26T01:20:00Z",
+            }
+        ),
+        # Two input objects, and the .out Batch Transform writes for each.
+        COUNT_INPUT_PAGE: input_pages(machine, inputs(machine, 2)),
+        COUNT_OUTPUT_PAGE: output_pages(
+            machine, execution, outputs(machine, execution, inputs(machine, 2))
+        ),
+        PUT_READY_EVENT: ok(
+            {
+                "FailedEntryCount": 0,
+                "Entries": [{"EventId": "11710aed-b79e-4468-a20b-bb3c0c3b4860"}],
             }
         ),
         DELETE_RUN_MODEL: ok({}),
