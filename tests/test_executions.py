@@ -60,8 +60,8 @@ class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, 
     ) -> list[Runs]:
         found = [r for r in results if has(r.machine.pipeline)]
         if not found:
-            assert feature not in cls.features, f"{cls.config_label} has no {feature} pipeline"
-            pytest.skip(f"no pipeline of this config has a {feature}")
+            assert feature not in cls.features, f"{cls.config_label} has no pipeline with {feature}"
+            pytest.skip(f"no pipeline of this config has {feature} (nothing to run)")
         return found
 
     @pytest.fixture(scope="class")

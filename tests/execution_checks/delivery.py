@@ -25,7 +25,7 @@ from modules.workflow.state_names import (
     WRITE_MANIFEST,
 )
 from tests.execution_checks.runs import Runs, failure_message, only
-from tests.support.delivery_scenarios import MISSING_OF
+from tests.support.delivery_scenarios import allowed_run_inputs, missing_of
 from tests.support.executions import SCHEDULED_TIME
 from tests.support.listings import inputs, outputs, token
 from tests.support.sfn_engine import Execution
@@ -80,11 +80,11 @@ class DeliveryChecks:
 
     def test_missing_outputs_fail_the_run_with_a_page(self, results: list[Runs]) -> None:
         delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        missing, total = MISSING_OF
         for r in delivering:
             m, run = r.machine, r["outputs-missing"]
             assert m.pipeline.delivery is not None
             allowed = m.pipeline.delivery.allow_missing_outputs
+            missing, total = missing_of(allowed)
             cause = f"incomplete output: {missing:,} of {total:,} inputs have no {OUTPUT_SUFFIX}"
             cause += f" ({allowed:,} allowed)" if allowed else ""
             assert (run.status, run.error, run.cause) == ("FAILED", INCOMPLETE_OUTPUT_ERROR, cause)
@@ -145,7 +145,7 @@ class DeliveryChecks:
             assert m.pipeline.delivery is not None
             allowed = m.pipeline.delivery.allow_missing_outputs
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
-            listed = inputs(m, 10)
+            listed = inputs(m, allowed_run_inputs(allowed))
             assert counts(run) == expected(listed, outputs(m, run.name, listed[allowed:]))
             assert counts(run)["missing_outputs"] == allowed
             assert only(run.requests_of(RECORD_COMPLETED_TRANSFORM))

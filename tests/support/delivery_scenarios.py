@@ -17,8 +17,24 @@ from tests.support.listings import PAGE_KEYS, input_pages, inputs, output_pages,
 from tests.support.machines import Machine
 from tests.support.mocked_answers import happy_mocks
 
-# The issue's example: 3 of 1,000 inputs have no .out.
-MISSING_OF = (3, 1000)
+# The issue's example: 3 of 1,000 inputs have no .out (beyond what the pipeline tolerates).
+MISSING_BEYOND_ALLOWED = 3
+INPUTS_LISTED = 1000
+# Inputs of the run whose missing outputs the pipeline tolerates: that many are missing.
+COMPLETE_BESIDES_ALLOWED = 7
+
+
+def missing_of(allowed: int) -> tuple[int, int]:
+    """The "outputs-missing" run of a pipeline that tolerates ``allowed``: how many inputs have
+    no output, of how many."""
+    missing = allowed + MISSING_BEYOND_ALLOWED
+    return missing, max(INPUTS_LISTED, missing + 1)
+
+
+def allowed_run_inputs(allowed: int) -> int:
+    """How many inputs the "outputs-missing-allowed" run lists (``allowed`` of them without
+    output)."""
+    return allowed + COMPLETE_BESIDES_ALLOWED
 
 
 def delivery_mocks(
@@ -43,7 +59,7 @@ def delivery_scenarios(machine: Machine, add: Callable[..., None]) -> None:
     delivery = machine.pipeline.delivery
     if delivery is None:
         return
-    missing, total = MISSING_OF
+    missing, total = missing_of(delivery.allow_missing_outputs)
     listed = inputs(machine, total)
     name = "outputs-missing"
     add(name, mocks=delivery_mocks(machine, name, listed, outputs(machine, name, listed[missing:])))
@@ -62,6 +78,6 @@ def delivery_scenarios(machine: Machine, add: Callable[..., None]) -> None:
     add(name, mocks=delivery_mocks(machine, name, listed, written))
     if delivery.allow_missing_outputs:
         name = "outputs-missing-allowed"
-        listed = inputs(machine, 10)
+        listed = inputs(machine, allowed_run_inputs(delivery.allow_missing_outputs))
         written = outputs(machine, name, listed[delivery.allow_missing_outputs :])
         add(name, mocks=delivery_mocks(machine, name, listed, written))

@@ -15,6 +15,7 @@ from modules.config import (
     partition_of,
     sagemaker_shape,
 )
+from modules.config.aws_names import name_rule
 from modules.config.transform import DEFAULT_TIMEOUT_MINUTES, run_timeout_seconds
 from tests.support.config_strategy.facts import (
     INSTANCE_TYPES,
@@ -178,4 +179,21 @@ def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], 
             pipeline[flag] = draw(st.booleans())
     if draw(st.booleans()):
         pipeline["overlap"] = draw(st.sampled_from(["skip", "allow"]))
+    if draw(st.booleans()):
+        pipeline["delivery"] = draw(deliveries())
     return pipeline, source
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> dict[str, Any]:
+    """A pipeline's delivery: every input accounted for, with or without tolerance, to the
+    default bus or a named one (of every length the bus name's botocore rule takes)."""
+    delivery: dict[str, Any] = {}
+    if draw(st.booleans()):
+        # The engine's scenarios list this many inputs and more: kept small for their sake (the
+        # Choice compares counts whatever their size; the bound itself is a config test's).
+        delivery["allow_missing_outputs"] = draw(st.integers(0, 50))
+    if draw(st.booleans()):
+        longest = name_rule("events:CreateEventBus.Name").max_length
+        delivery["event_bus"] = draw(st.sampled_from(["ml-events", "Team.Bus_1", "b" * longest]))
+    return delivery
