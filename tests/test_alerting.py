@@ -4,6 +4,7 @@ dead-letter queue, the alert delivery alarm and the dashboard."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -253,9 +254,8 @@ def test_dashboard_per_environment(dev_json: str) -> None:
     ]
 
 
-def test_large_environments_get_several_dashboards_within_the_widget_limit(
-    full_config: ProjectConfig,
-) -> None:
+def _dashboards_of_45_pipelines(full_config: ProjectConfig) -> tuple[Names, list[Any]]:
+    """An environment of 45 pipelines: more than one dashboard's widgets."""
     pipeline = full_config.environments["stage"].pipelines[0]
     names = Names("p", "dev")
     rows = [
@@ -264,7 +264,13 @@ def test_large_environments_get_several_dashboards_within_the_widget_limit(
     ]
     stack = layer_stack()
     EnvironmentDashboard(stack, "dashboard", names=names, aws=TEST_AWS, pipelines=rows)
-    dashboards = resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values()
+    return names, list(resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values())
+
+
+def test_large_environments_get_several_dashboards_within_the_widget_limit(
+    full_config: ProjectConfig,
+) -> None:
+    _, dashboards = _dashboards_of_45_pipelines(full_config)
     assert [d["dashboard_name"] for d in dashboards] == ["p-dev", "p-dev-2", "p-dev-3"]
     titles = []
     for dashboard in dashboards:
@@ -377,15 +383,7 @@ def test_failed_alert_deliveries_raise_an_alarm_that_does_not_page_through_the_t
 
 
 def test_every_dashboard_page_shows_the_alert_delivery_alarm(full_config: ProjectConfig) -> None:
-    pipeline = full_config.environments["stage"].pipelines[0]
-    names = Names("p", "dev")
-    rows = [
-        DashboardPipeline.of(pipeline.model_copy(update={"name": f"p{i:03d}"}), names, TEST_AWS)
-        for i in range(45)
-    ]
-    stack = layer_stack()
-    EnvironmentDashboard(stack, "dashboard", names=names, aws=TEST_AWS, pipelines=rows)
-    dashboards = list(resources(Testing.synth(stack), "aws_cloudwatch_dashboard").values())
+    names, dashboards = _dashboards_of_45_pipelines(full_config)
     assert len(dashboards) > 1
     arn = TEST_AWS.arn("cloudwatch", f"alarm:{names.alert_delivery_alarm}")
     for dashboard in dashboards:

@@ -18,7 +18,6 @@ stacks (``--stacks``) and, for a split, ``terraform`` on PATH; no provider and n
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from modules.config import LocalState, ProjectConfig, load_config
 from modules.stack_names import bootstrap_stack_prefix, state_bootstraps
 from tools.split_state import managed_addresses, move_addresses, stack_addresses
+from tools.state_arguments import state_tool_arguments
 
 
 def legacy_bootstraps(config: ProjectConfig) -> dict[str, list[str]]:
@@ -98,11 +98,7 @@ def move_bootstrap_states(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="config file (default: the app's)")
-    parser.add_argument("--project-dir", type=Path, default=Path("."))
-    parser.add_argument("--stacks", type=Path, default=Path("cdktf.out/stacks"))
-    args = parser.parse_args(argv)
+    args = state_tool_arguments(__doc__.splitlines()[0], argv)
     done = move_bootstrap_states(load_config(args.config), args.project_dir, args.stacks)
     print("\n".join(done) if done else "state-move: no old bootstrap state file to move")
     return 0

@@ -17,7 +17,6 @@ self-hosted`` set first, the imports are written straight into the bucket.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shlex
@@ -27,6 +26,7 @@ from typing import Any
 
 from modules.config import load_config
 from modules.stack_names import state_bootstraps
+from tools.state_arguments import state_tool_arguments
 
 # A bucket setting names its bucket by reference: ${aws_s3_bucket.<name>.id} (or .bucket).
 BUCKET_REFERENCE = re.compile(r"^\$\{aws_s3_bucket\.([^.]+)\.(?:id|bucket)\}$")
@@ -83,10 +83,7 @@ def recovery_commands(stack_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="config file (default: the app's)")
-    parser.add_argument("--stacks", type=Path, default=Path("cdktf.out/stacks"))
-    args = parser.parse_args(argv)
+    args = state_tool_arguments(__doc__.splitlines()[0], argv, project_dir=False)
     boots = state_bootstraps(load_config(args.config))
     if not boots:
         print("state-recover: no environment keeps its state in S3; no bootstrap to recover")

@@ -17,7 +17,6 @@ Needs AWS credentials for the bootstrap's account (it writes to the bucket) and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 from modules.config import load_config
 from modules.stack_names import state_bootstraps
 from tools.split_state import managed_addresses
+from tools.state_arguments import state_tool_arguments
 from tools.state_move import state_file
 
 # Terraform merges *_override.tf.json into the stack's configuration; its backend replaces the
@@ -81,11 +81,7 @@ def self_host(stack_dir: Path, local_state: Path, terraform: str = "terraform") 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="config file (default: the app's)")
-    parser.add_argument("--project-dir", type=Path, default=Path("."))
-    parser.add_argument("--stacks", type=Path, default=Path("cdktf.out/stacks"))
-    args = parser.parse_args(argv)
+    args = state_tool_arguments(__doc__.splitlines()[0], argv)
     hosted = [b for b in state_bootstraps(load_config(args.config)) if b.host is not None]
     if not hosted:
         print("state-self-host: no bucket says bootstrap: self-hosted; nothing to move")
