@@ -35,7 +35,7 @@ from modules.workflow.state_names import (
 from tests.conftest import CONFIGS
 from tests.support.executions import named_scenarios
 from tests.support.machines import Machine, load_machines
-from tests.support.mocked_answers import happy_mocks, ok, transform_failure
+from tests.support.mocked_answers import CAPACITY_ERROR, happy_mocks, ok, transform_failure
 from tests.support.sfn_engine import Engine
 
 ENV = "stage"
@@ -289,6 +289,33 @@ def test_each_subscription_receives_what_it_asked_for(
     assert received["oncall@example.com"] == pages
     assert received["team@example.com"] == notices
     assert received["https://hooks.example.com/alerts"] == set(messages)
+
+
+def test_a_capacity_error_pages_only_where_the_run_cannot_fall_back(
+    engine: Engine, machines: list[Machine], synthesized: dict[str, Any]
+) -> None:
+    # With fallback instance types the run starts the job on the next type (and pages itself if
+    # none had capacity): the job's own failure is no page. Without them, it is the only one.
+    fallback = {
+        m.names.job_failed_rule: bool(m.pipeline.transform.fallback_instance_types)
+        for m in machines
+    }
+    assert set(fallback.values()) == {True, False}
+    for rule, _ in _job_targets(synthesized):
+        for status, reason, pages in (
+            ("Failed", CAPACITY_ERROR, not fallback[rule["name"]]),
+            ("Failed", f"ClientError: {CAPACITY_ERROR}", True),
+            ("Stopped", None, True),
+        ):
+            event = _transform_job_event(_job_name(rule), status, reason)
+            answer = engine.call(
+                "event",
+                pattern=json.loads(rule["event_pattern"]),
+                event=event,
+                transformer={"InputPathsMap": {}, "InputTemplate": "{}"},
+                target_arn="arn:aws:states:us-east-1:444455556666:stateMachine:unused",
+            )
+            assert answer["matches"] is pages, (rule["name"], status, reason)
 
 
 def test_receives_all_keeps_todays_subscription(synthesized: dict[str, Any]) -> None:

@@ -76,6 +76,32 @@ BAD_CONFIGS = [
         "pipelines[churn].transform.instance_type (in environment 'prod'): 'ml.t2.medium' is not a "
         "Batch Transform instance type",
     ),
+    (
+        "unknown fallback instance type",
+        set_path("pipelines.0.transform.fallback_instance_types", ["ml.c5.3xlarge"]),
+        "transform.fallback_instance_types[0]: 'ml.c5.3xlarge' is not a Batch Transform instance "
+        "type",
+    ),
+    (
+        "fallback instance type repeats the primary",
+        set_path("pipelines.0.transform.fallback_instance_types", ["ml.c5.xlarge", "ml.m5.xlarge"]),
+        "transform.fallback_instance_types[1] (in environment 'prod'): ml.m5.xlarge is "
+        "transform.instance_type already",
+    ),
+    (
+        "fallback instance type twice",
+        set_path("pipelines.0.transform.fallback_instance_types", ["ml.c5.xlarge", "ml.c5.xlarge"]),
+        "transform.fallback_instance_types[1]: ml.c5.xlarge is listed twice",
+    ),
+    (
+        "fallback instance type with other storage",
+        edits(
+            set_path("pipelines.0.transform.fallback_instance_types", ["ml.g5.xlarge"]),
+            set_path("environments.dev.pipelines.churn.transform.fallback_instance_types", []),
+        ),
+        "transform.fallback_instance_types[0] (in environment 'prod'): ml.g5.xlarge has local "
+        "instance storage and ml.m5.xlarge (transform.instance_type) does not",
+    ),
     ("bad cron", set_path("pipelines.0.schedule.expression", "cron(0 2 * * *)"), "invalid cron"),
     ("bad rate", set_path("pipelines.0.schedule.expression", "rate(0 minutes)"), "not a schedule"),
     ("bad timezone", set_path("pipelines.0.schedule.timezone", "Mars/Olympus"), "IANA time zone"),

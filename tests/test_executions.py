@@ -16,6 +16,7 @@ import pytest
 
 from modules.config import PipelineConfig, load_config
 from tests.conftest import CONFIGS, stacks_of
+from tests.execution_checks.capacity import CapacityChecks
 from tests.execution_checks.delivery import DeliveryChecks, ReadyEventChecks
 from tests.execution_checks.failures import FailureChecks
 from tests.execution_checks.inputs import InputChecks
@@ -35,7 +36,9 @@ from tests.support.machines import Machine, load_machines
 from tests.support.sfn_engine import Engine
 
 
-class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks):
+class ExecutionTests(
+    InputChecks, OutcomeChecks, FailureChecks, CapacityChecks, DeliveryChecks, ReadyEventChecks
+):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of
     tests/conftest.py's CONFIGS) and how many state machines it has (``machine_count``); the

@@ -61,6 +61,10 @@ FROM_RUN_DATA: dict[str, tuple[tuple[str, ...], str]] = {
         "the output prefix and the run id",
     ),
     f"{TRANSFORM}.TransformOutput.KmsKeyId": ((), "the environment key's ARN"),
+    f"{TRANSFORM}.TransformResources.InstanceType": (
+        ("TransformConfig.instance_type", "TransformConfig.fallback_instance_types"),
+        "the type being tried, with fallback instance types (a variable of their values)",
+    ),
     f"{TRANSFORM}.TransformResources.VolumeKmsKeyId": ((), "the environment key's ARN"),
     f"{MODEL}.ExecutionRoleArn": ((), "the pipeline's execution role ARN"),
     f"{MODEL}.PrimaryContainer.ModelPackageName": ((), "the newest approved package (AWS's ARN)"),

@@ -23,6 +23,7 @@ from tests.support.helpers import (
     role_policy,
     statement,
 )
+from tests.support.iam_evaluation import ALLOW, Request, decision
 
 EXECUTION_ROLE = "arn:aws:iam::111122223333:role/mlbatch-prod-churn-sagemaker"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:mlbatch-prod-alerts"
@@ -178,6 +179,24 @@ def test_registry_permissions_cover_per_run_models_only(full_config: ProjectConf
     # features switched off in this pipeline grant nothing
     sids = {s["Sid"] for s in policy["Statement"]}
     assert not {"CheckForInput", "WriteRunManifest"} & sids
+
+
+def test_the_role_may_start_the_job_on_every_instance_type(full_config: ProjectConfig) -> None:
+    # A fallback type the role could not start a job on would fail the run with AccessDenied
+    # exactly when SageMaker has no capacity for the first: every type is evaluated, with the
+    # condition key SageMaker authorizes CreateTransformJob with.
+    policy = _role_policy(full_config, "stage", "scores", "model")
+    names = Names(full_config.project, "stage").of_pipeline("scores")
+    job = TEST_AWS.arn("sagemaker", f"transform-job/{names.run_prefix}{'0' * 32}")
+    types = next(
+        p for p in full_config.environments["stage"].pipelines if p.name == "scores"
+    ).transform.instance_types
+    assert len(types) > 1
+    for instance_type in types:
+        request = Request(
+            "sagemaker:CreateTransformJob", job, {"sagemaker:InstanceTypes": instance_type}
+        )
+        assert decision(policy, request) == ALLOW, instance_type
 
 
 def test_overlap_allowed_grants_no_listing(full_config: ProjectConfig) -> None:

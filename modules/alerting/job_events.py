@@ -2,10 +2,11 @@
 stopped.
 
 Creates an EventBridge rule on this pipeline's SageMaker "Transform Job State Change" events with
-status Failed or Stopped, and its target: the alert topic, with an input transformer that writes
-the page (``job_event_message``), a bounded retry policy, and a dead-letter queue (encrypted with
-the alert key, its policy letting only this rule send; the queue helper is the schedule's,
-modules/scheduler.py) for what EventBridge could not publish.
+status Failed or Stopped (but for a CapacityError the run falls back from), and its target: the
+alert topic, with an input transformer that writes the page (``job_event_message``), a bounded
+retry policy, and a dead-letter queue (encrypted with the alert key, its policy letting only this
+rule send; the queue helper is the schedule's, modules/scheduler.py) for what EventBridge could
+not publish.
 
 Needs: the pipeline's names, the environment's name, ``AwsContext``, the alert topic's ARN and
 the alert key's.
@@ -14,12 +15,14 @@ the alert key's.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from constructs import Construct
 
 from imports.aws import CloudwatchEventRule, CloudwatchEventTarget
 from modules.alert_routing import PAGE, message_head
 from modules.aws_context import AwsContext
+from modules.config.aws_facts import CAPACITY_ERROR_PREFIX
 from modules.iam import Statement, allow
 from modules.naming import PipelineNames
 from modules.scheduler import DeadLetterQueue, dead_letter_queue
@@ -46,10 +49,22 @@ def transform_job_alerts(
     aws: AwsContext,
     topic_arn: str,
     alert_key_arn: str,
+    falls_back_on_capacity: bool = False,
 ) -> DeadLetterQueue:
     """The rule, its target and the target's dead-letter queue, in ``scope`` (the pipeline's
-    alarms); returns the queue, which the alarms watch."""
+    alarms); returns the queue, which the alarms watch. A pipeline that ``falls_back_on_capacity``
+    (transform.fallback_instance_types) gets no page for a job that failed with a CapacityError:
+    its run starts the job on the next type, and pages itself if no type had capacity."""
     rule_arn = aws.arn("events", f"rule/{names.job_failed_rule}")
+    detail: dict[str, Any] = {
+        "TransformJobStatus": ["Failed", "Stopped"],
+        "TransformJobName": [{"prefix": names.run_prefix}],
+    }
+    if falls_back_on_capacity:
+        detail["$or"] = [
+            {"TransformJobStatus": ["Stopped"]},  # a stopped job has no FailureReason
+            {"FailureReason": [{"anything-but": {"prefix": CAPACITY_ERROR_PREFIX}}]},
+        ]
     rule = CloudwatchEventRule(
         scope,
         "transform-job-failed-rule",
@@ -59,10 +74,7 @@ def transform_job_alerts(
             {
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Transform Job State Change"],
-                "detail": {
-                    "TransformJobStatus": ["Failed", "Stopped"],
-                    "TransformJobName": [{"prefix": names.run_prefix}],
-                },
+                "detail": detail,
             },
             indent=2,
         ),

@@ -80,6 +80,7 @@ class PipelineAlarms(Construct):
             aws=aws,
             topic_arn=topic_arn,
             alert_key_arn=alert_key_arn,
+            falls_back_on_capacity=bool(pipeline.transform.fallback_instance_types),
         )
         self._dead_letter_alarm(
             pipeline,

@@ -2,11 +2,11 @@
 
 The limits and lists the config is checked against that botocore's data does not carry (or
 carries wrongly): CloudWatch's log retention values, SageMaker's payload and data-processing
-rules, the instance families with local instance storage, EventBridge Scheduler's start-date
-grace, KMS's deletion window, the partitions this project supports, the name maxima botocore's
-models leave out (``PROSE_NAME_LIMITS``), and the time zones of the tz database. Needs only the
-standard library: what AWS publishes machine-readably is read from botocore by
-``modules.config.botocore_facts``.
+rules, the instance families with local instance storage, how the reason of a job SageMaker could
+not provision starts, EventBridge Scheduler's start-date grace, KMS's deletion window, the
+partitions this project supports, the name maxima botocore's models leave out
+(``PROSE_NAME_LIMITS``), and the time zones of the tz database. Needs only the standard library:
+what AWS publishes machine-readably is read from botocore by ``modules.config.botocore_facts``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ MAX_PAYLOAD_MB = 100
 # Content types SageMaker's data processing (filters, join) can read, with split type None or Line.
 # https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html
 DATA_PROCESSING_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
+
+# How a transform job's FailureReason starts when SageMaker could not give it instances ("Unable
+# to provision requested ML compute capacity. Please retry using a different ML instance type.").
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeTransformJob.html
+CAPACITY_ERROR_PREFIX = "CapacityError"
 
 # S3 ListObjectsV2 returns "up to 1,000" objects a request; a key is at most 1,024 bytes.
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html

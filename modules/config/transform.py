@@ -1,5 +1,6 @@
-"""How a pipeline runs: the Batch Transform job each run starts (instances, input splitting,
-payload limits, data processing, the model client, the run timeout).
+"""How a pipeline runs: the Batch Transform job each run starts (instances and the types to fall
+back on when SageMaker has no capacity, input splitting, payload limits, data processing, the
+model client, the run timeout).
 
 Needs SageMaker's prose-only rules and instance facts (``modules.config.aws_facts``) and the
 request-shape markers of ``modules.config.fields``.
@@ -25,9 +26,11 @@ RUN_GRACE_SECONDS = 900
 DEFAULT_TIMEOUT_MINUTES = 360
 
 
-def run_timeout_seconds(timeout_minutes: int) -> int:
-    """How long a whole run may take: the job's timeout and the grace to stop and notify."""
-    return timeout_minutes * 60 + RUN_GRACE_SECONDS
+def run_timeout_seconds(timeout_minutes: int, job_attempts: int = 1) -> int:
+    """How long a whole run may take: the job's timeout for each job it may start (one per
+    instance type it may try) and the grace to stop and notify. A run stopped by this timeout
+    gets no failure handling, so it must not come before the last job's own timeout."""
+    return job_attempts * timeout_minutes * 60 + RUN_GRACE_SECONDS
 
 
 class DataProcessing(StrictModel):
@@ -59,13 +62,25 @@ class ModelClient(StrictModel):
     ] = Field(default=1, description="Retries of a failed request to the container.")
 
 
+# An instance type a job may run on, checked against botocore's TransformInstanceType.
+TransformInstanceType = Annotated[
+    TfStr,
+    sagemaker(f"{TRANSFORM}.TransformResources.InstanceType", "Batch Transform instance type"),
+]
+
+
 class TransformConfig(StrictModel):
     """The Batch Transform job each run starts."""
 
-    instance_type: Annotated[
-        TfStr,
-        sagemaker(f"{TRANSFORM}.TransformResources.InstanceType", "Batch Transform instance type"),
-    ] = Field(default="ml.m5.xlarge", description="Transform instance type.")
+    instance_type: TransformInstanceType = Field(
+        default="ml.m5.xlarge", description="Transform instance type."
+    )
+    fallback_instance_types: list[TransformInstanceType] = Field(
+        default_factory=list,
+        description="Instance types to start the job on again, in this order, when SageMaker "
+        "has no capacity for the one before (the job fails with a CapacityError): same input, "
+        "new job name. Any other failure is not retried. Default: none. See Runs and alerts.",
+    )
     instance_count: Annotated[
         int, sagemaker(f"{TRANSFORM}.TransformResources.InstanceCount", "instance count")
     ] = Field(default=1, description="Instances per job.")
@@ -114,7 +129,12 @@ class TransformConfig(StrictModel):
     @property
     def run_timeout_seconds(self) -> int:
         """How long a whole run may take (the state machine's timeout)."""
-        return run_timeout_seconds(self.timeout_minutes)
+        return run_timeout_seconds(self.timeout_minutes, len(self.instance_types))
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        """Every type a run may start its job on, in the order it tries them."""
+        return (self.instance_type, *self.fallback_instance_types)
 
     @model_validator(mode="after")
     def _rules_across_fields(self) -> TransformConfig:
@@ -148,6 +168,35 @@ class TransformConfig(StrictModel):
                 f"input: content_type must be one of {', '.join(DATA_PROCESSING_CONTENT_TYPES)} "
                 f"and split_type None or Line (got {self.content_type}, {self.split_type})",
             )
+        yield from self._fallback_mistakes()
+
+    def _fallback_mistakes(self) -> Iterator[Found]:
+        where = ("fallback_instance_types",)
+        seen: set[str] = set()
+        for index, instance_type in enumerate(self.fallback_instance_types):
+            if instance_type == self.instance_type:
+                yield (
+                    (*where, index),
+                    f"{instance_type} is transform.instance_type already: a fallback is tried "
+                    "after it, so list only other types",
+                )
+            elif instance_type in seen:
+                yield ((*where, index), f"{instance_type} is listed twice")
+            elif has_instance_storage(instance_type) != self.has_instance_storage:
+                # The job's VolumeKmsKeyId is set (or left out) once, for every type it runs on.
+                kind = "has" if has_instance_storage(instance_type) else "has no"
+                yield (
+                    (*where, index),
+                    f"{instance_type} {kind} local instance storage and "
+                    f"{self.instance_type} (transform.instance_type) {self._storage_words}: "
+                    "SageMaker refuses a volume key for instance storage and this project sets "
+                    "one for EBS volumes, so every type must be of the same kind",
+                )
+            seen.add(instance_type)
+
+    @property
+    def _storage_words(self) -> str:
+        return "does" if self.has_instance_storage else "does not"
 
     @property
     def has_instance_storage(self) -> bool:

@@ -48,6 +48,11 @@ WAIT_BEFORE_RETRY: Final = "WaitBeforeRetry"
 COUNT_ATTEMPT: Final = "CountAttempt"
 NEXT_ATTEMPT: Final = "NextAttempt"
 
+# Transform: fallback instance types when SageMaker has no capacity
+FIRST_INSTANCE_TYPE: Final = "FirstInstanceType"
+CHECK_CAPACITY_ERROR: Final = "CheckCapacityError"
+NO_CAPACITY_ON_ANY_TYPE: Final = "NoCapacityOnAnyType"
+
 # Delivery: every input accounted for
 START_COUNTING: Final = "StartCounting"
 COUNT_INPUT_PAGE: Final = "CountInputPage"

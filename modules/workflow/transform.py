@@ -1,6 +1,7 @@
 """The transform step: the transform job (``.sync``) with the pipeline's settings, a job name new
 on every attempt, and retries of transient SageMaker errors (the Retry of the call itself, and the
-CheckSageMakerError loop for the generic error whose cause is transient); and what it needs in IAM
+CheckSageMakerError loop for the generic error whose cause is transient), with the fallback
+instance types' states when configured (modules/workflow/capacity.py); and what it needs in IAM
 (its jobs, passing the execution role to SageMaker only, the managed completion rule).
 
 Needs the pipeline's transform and model config and the targets (buckets, key, model or per-run
@@ -14,6 +15,7 @@ from typing import Any
 
 from modules.config import PipelineConfig
 from modules.iam import allow
+from modules.workflow import capacity
 from modules.workflow import state_names as sn
 from modules.workflow.asl import catch_to, escape_intrinsic, integration, run_tags
 from modules.workflow.chain import States, Step
@@ -110,7 +112,7 @@ def transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[s
         },
         **_job_input_output(pipeline, t),
         "TransformResources": {
-            "InstanceType": transform.instance_type,
+            **capacity.instance_type(pipeline),
             "InstanceCount": transform.instance_count,
         },
         "Tags": run_tags(pipeline, t),
@@ -157,7 +159,7 @@ def _transform_job_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str)
                 "ResultPath": "$.error",
                 "Next": sn.CHECK_SAGEMAKER_ERROR,
             },
-            *catch_to(sn.DESCRIBE_FAILURE),
+            *catch_to(capacity.failure_target(pipeline, sn.DESCRIBE_FAILURE)),
         ],
         "Next": nxt,
     }
@@ -199,6 +201,7 @@ def _transient_retry_states() -> States:
 
 def _transform_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> States:
     return {
+        **capacity.capacity_states(pipeline, sn.RUN_TRANSFORM_JOB, sn.DESCRIBE_FAILURE),
         sn.RUN_TRANSFORM_JOB: _transform_job_state(pipeline, t, nxt),
         **_transient_retry_states(),
     }
@@ -232,5 +235,8 @@ def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
         ),
     )
     return Step(
-        sn.RUN_TRANSFORM_JOB, partial(_transform_states, pipeline, t), statements, (transform_jobs,)
+        capacity.start_state(pipeline, sn.RUN_TRANSFORM_JOB),
+        partial(_transform_states, pipeline, t),
+        statements,
+        (transform_jobs,),
     )

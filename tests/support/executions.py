@@ -34,9 +34,11 @@ from tests.support.aws_shapes import validate, validate_result
 from tests.support.delivery_scenarios import delivery_scenarios
 from tests.support.machines import Machine
 from tests.support.mocked_answers import (
+    CAPACITY_ERROR,
     NEXT_PAGE_TOKEN,
     SENT_JOB_NAME,
     happy_mocks,
+    job_failure,
     ok,
     throw,
     transform_failure,
@@ -195,6 +197,17 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     failing_notify = transform_failure(happy_mocks(machine, "notify-fails"))
     failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
     add("notify-fails", mocks=failing_notify)
+    if p.transform.fallback_instance_types:
+        # SageMaker has no capacity for the first type, then has for the second; or for none.
+        mocks = happy_mocks(machine, "capacity-then-fallback")
+        mocks[RUN_TRANSFORM_JOB] = {
+            **job_failure(CAPACITY_ERROR, "0"),
+            "1": mocks[RUN_TRANSFORM_JOB]["0"],
+        }
+        add("capacity-then-fallback", mocks=mocks)
+        mocks = happy_mocks(machine, "capacity-on-every-type")
+        mocks[RUN_TRANSFORM_JOB] = job_failure(CAPACITY_ERROR)
+        add("capacity-on-every-type", mocks=mocks)
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
         running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]

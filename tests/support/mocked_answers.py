@@ -144,18 +144,30 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     return mocks
 
 
-def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **mocks,
-        RUN_TRANSFORM_JOB: throw(
-            "States.TaskFailed",
-            # .sync's cause: the failed job's description (DescribeTransformJob).
-            json.dumps(
-                {
-                    "TransformJobName": SENT_JOB_NAME,
-                    "TransformJobStatus": "Failed",
-                    "FailureReason": "ClientError: bad input",
-                }
-            ),
+# SageMaker's reason for a job it could not give instances to (the job fails before it runs).
+CAPACITY_ERROR = (
+    "CapacityError: Unable to provision requested ML compute capacity. "
+    "Please retry using a different ML instance type."
+)
+
+
+def job_failure(reason: str, times: str = "0-9") -> dict[str, Any]:
+    """A ``.sync`` transform job that ran and failed: States.TaskFailed, whose cause is the failed
+    job's description (DescribeTransformJob) for the attempt that was sent."""
+    return throw(
+        "States.TaskFailed",
+        json.dumps(
+            {
+                "TransformJobName": SENT_JOB_NAME,
+                "TransformJobStatus": "Failed",
+                "FailureReason": reason,
+                # The type the attempt asked for (the rest of the description is left out).
+                "TransformResources": {"InstanceType": "<request:TransformResources.InstanceType>"},
+            }
         ),
-    }
+        times,
+    )
+
+
+def transform_failure(mocks: dict[str, Any]) -> dict[str, Any]:
+    return {**mocks, RUN_TRANSFORM_JOB: job_failure("ClientError: bad input")}
