@@ -24,6 +24,7 @@ from tests.execution_checks.runs import (
     Runs,
     run_scenario,
 )
+from tests.execution_checks.table import TableChecks
 from tests.support.executions import (
     coverage_gaps,
     fault_scenarios,
@@ -35,7 +36,9 @@ from tests.support.machines import Machine, load_machines
 from tests.support.sfn_engine import Engine
 
 
-class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks):
+class ExecutionTests(
+    InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks, TableChecks
+):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of
     tests/conftest.py's CONFIGS) and how many state machines it has (``machine_count``); the

@@ -12,4 +12,4 @@ class TestAllFeaturesConfig(ExecutionTests):
 
     config_label = "all-features"
     machine_count = 3
-    features = frozenset({"trigger", "registry", "delivery", "allow_missing_outputs"})
+    features = frozenset({"trigger", "registry", "delivery", "allow_missing_outputs", "table"})
