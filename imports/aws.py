@@ -88,6 +88,12 @@ CLASS_MODULES: dict[str, str] = {
     "CloudwatchDashboard": "cloudwatch_dashboard",
     "SchemasRegistry": "schemas_registry",
     "SchemasSchema": "schemas_schema",
+    "GlueCatalogDatabase": "glue_catalog_database",
+    "GlueCatalogTable": "glue_catalog_table",
+    "GlueCatalogTablePartitionKeys": "glue_catalog_table",
+    "GlueCatalogTableStorageDescriptor": "glue_catalog_table",
+    "GlueCatalogTableStorageDescriptorColumns": "glue_catalog_table",
+    "GlueCatalogTableStorageDescriptorSerDeInfo": "glue_catalog_table",
     "DynamodbTable": "dynamodb_table",
     "DynamodbTableAttribute": "dynamodb_table",
 }

@@ -2,10 +2,10 @@
 
 ``Names`` (environment) and ``PipelineNames`` (one pipeline) build every resource name: buckets,
 roles and their inline policies (``RoleNames``), queues, rules, alarms (``AlarmNames``), log
-groups, schedules, topics, keys and aliases, dashboards, and the per-run prefix of transform jobs
-and models; the name constants (bucket purposes, alarm metrics, the completion metric) live here
-too. Nothing else builds a resource name; ``limits()`` lists each name with the API request
-member that takes it (``Limit``), whose limits the config reads from botocore
+groups, schedules, topics, keys and aliases, dashboards, Glue databases and tables, and the per-run
+prefix of transform jobs and models; the name constants (bucket purposes, alarm metrics, the
+completion metric) live here too. Nothing else builds a resource name; ``limits()`` lists each name
+with the API request member that takes it (``Limit``), whose limits the config reads from botocore
 (``modules.config.aws_names.check_name``) and refuses names that break them.
 
 Needs nothing but the standard library (the config and the plan reviewer import it without cdktf).
@@ -51,6 +51,13 @@ class PipelineNames:
     @property
     def state_machine(self) -> str:
         return self.base
+
+    @property
+    def predictions_table(self) -> str:
+        """The Glue table of the pipeline's predictions: ``<project>_<env>_<pipeline>`` (Athena
+        reads only letters, digits and ``_`` unquoted; a pipeline name has no ``_``, so two
+        pipelines never get one name). Unique in any database, also one shared by environments."""
+        return self.base.replace("-", "_")
 
     @property
     def schedule(self) -> str:
@@ -161,6 +168,7 @@ class PipelineNames:
                 )
             ),
             Limit("state machine", self.state_machine, "stepfunctions:CreateStateMachine.name"),
+            Limit("Glue table", self.predictions_table, "glue:CreateTable.TableInput.Name"),
             Limit("schedule", self.schedule, "scheduler:CreateSchedule.Name"),
             Limit("SageMaker model", self.model, "sagemaker:CreateModel.ModelName"),
             Limit("SQS queue", self.schedule_dlq, "sqs:CreateQueue.QueueName"),
@@ -255,6 +263,11 @@ class Names:
         return self.of_pipeline("").event_source
 
     @property
+    def catalog_database(self) -> str:
+        """The environment's Glue database of predictions tables: ``<project>_<env>``."""
+        return self.prefix.replace("-", "_")
+
+    @property
     def schema_registry(self) -> str:
         """The environment's EventBridge schema registry, where the events' schemas are."""
         return self.prefix
@@ -342,6 +355,7 @@ class Names:
                 "lambda:AddPermission.StatementId",
             ),
             Limit("schedule group", self.schedule_group, "scheduler:CreateScheduleGroup.Name"),
+            Limit("Glue database", self.catalog_database, "glue:CreateDatabase.DatabaseInput.Name"),
             Limit("dashboard", self.dashboard(0), "cloudwatch:PutDashboard.DashboardName"),
         ]
 

@@ -25,6 +25,7 @@ from tests.execution_checks.runs import (
     Runs,
     run_scenario,
 )
+from tests.execution_checks.table import TableChecks
 from tests.support.executions import (
     coverage_gaps,
     fault_scenarios,
@@ -37,7 +38,13 @@ from tests.support.sfn_engine import Engine
 
 
 class ExecutionTests(
-    InputChecks, OutcomeChecks, FailureChecks, CapacityChecks, DeliveryChecks, ReadyEventChecks
+    InputChecks,
+    OutcomeChecks,
+    FailureChecks,
+    CapacityChecks,
+    DeliveryChecks,
+    ReadyEventChecks,
+    TableChecks,
 ):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of

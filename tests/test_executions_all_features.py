@@ -13,5 +13,12 @@ class TestAllFeaturesConfig(ExecutionTests):
     config_label = "all-features"
     machine_count = 3
     features = frozenset(
-        {"trigger", "registry", "delivery", "allow_missing_outputs", "fallback_instance_types"}
+        {
+            "trigger",
+            "registry",
+            "delivery",
+            "allow_missing_outputs",
+            "fallback_instance_types",
+            "table",
+        }
     )

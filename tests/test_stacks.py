@@ -18,6 +18,7 @@ from imports.core import Testing
 from modules.config import EnvironmentConfig, ProjectConfig
 from modules.dashboard import PIPELINES_PER_DASHBOARD
 from modules.naming import Names
+from modules.predictions_table import uses_default_database
 from modules.stack_names import state_bootstraps
 from modules.stacks.bootstrap import StateBootstrapStack
 from modules.workflow.state_names import NOTIFY_FAILURE, RUN_TRANSFORM_JOB
@@ -77,8 +78,12 @@ def expected_inventory(env: EnvironmentConfig) -> Counter[str]:
             expected["aws_cloudwatch_metric_alarm"] += 1
         if pipeline.trigger is not None:
             expected.update(PER_EVENT_TRIGGER)
+        if pipeline.delivery is not None and pipeline.delivery.table is not None:
+            expected["aws_glue_catalog_table"] += 1
     if any(pipeline.delivery is not None for pipeline in env.pipelines):
         expected.update({"aws_schemas_registry": 1, "aws_schemas_schema": 1})
+    if uses_default_database(env.pipelines):
+        expected["aws_glue_catalog_database"] += 1
     expected["aws_cloudwatch_dashboard"] += -(-len(env.pipelines) // PIPELINES_PER_DASHBOARD)
     return expected
 

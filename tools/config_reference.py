@@ -33,6 +33,8 @@ SECTIONS: list[tuple[str, type[schema.StrictModel], set[str], str]] = [
     ("Model client", schema.ModelClient, set(), "`pipelines[].transform.model_client`"),
     ("Alarms", schema.AlarmSettings, set(), "`pipelines[].alarms`"),
     ("Delivery", schema.DeliveryConfig, set(), "`pipelines[].delivery`"),
+    ("Table", schema.TableConfig, set(), "`pipelines[].delivery.table`"),
+    ("Table column", schema.TableColumn, set(), "`pipelines[].delivery.table.columns[]`"),
     (
         "Environment",
         schema.EnvironmentConfig,

@@ -70,6 +70,7 @@ from modules.config.project import ProjectConfig
 from modules.config.sagemaker_shapes import check_shape, describe_shape
 from modules.config.schedule import RetryPolicy, ScheduleConfig
 from modules.config.state import LocalState, S3State
+from modules.config.table import TableColumn, TableConfig
 from modules.config.transform import DataProcessing, ModelClient, TransformConfig
 
 __all__ = [
@@ -103,6 +104,8 @@ __all__ = [
     "StorageSettings",
     "StrictModel",
     "Subscription",
+    "TableColumn",
+    "TableConfig",
     "TfStr",
     "TransformConfig",
     "VpcConfig",

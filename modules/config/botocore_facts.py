@@ -1,15 +1,15 @@
-"""What the config reads of botocore's data: service models and endpoint data, kept current by
-AWS, not by us, read lazily and once per process.
+"""What the config reads of botocore's data: service models and endpoint data, kept current by AWS,
+not by us, read lazily and once per process.
 
-Holds the request shapes (``request_member``, ``sagemaker_shape``, the Batch Transform instance
-types), the regions with ``SERVICE_ENDPOINTS`` and the partitions, and ``aws_facts.json``, the
-cache of them. Reading botocore's models costs more than the rest of validation (the SageMaker
-model alone is megabytes of JSON), so the part of them the config reads is kept in
-``aws_facts.json``: the request shapes of the operations whose names ``Names`` checks (with every
-shape they reach), the regions of ``SERVICE_ENDPOINTS`` and the partitions, written from botocore
-by ``python -m tools.aws_facts_cache`` (``make docs``; a test fails when it differs from what the
-installed botocore gives). It is used only when written from the installed botocore's version;
-anything it does not hold, or a cache from another version, is read from botocore itself.
+Holds the request shapes (``request_member``, ``sagemaker_shape``, ``service_shape``, the Batch
+Transform instance types), the regions with ``SERVICE_ENDPOINTS`` and the partitions, and
+``aws_facts.json``, the cache of them. Reading botocore's models costs more than the rest of
+validation (the SageMaker model alone is megabytes of JSON), so the part of them the config reads
+is kept in ``aws_facts.json``: the request shapes of the operations whose names ``Names`` checks
+(with every shape they reach), the regions of ``SERVICE_ENDPOINTS`` and the partitions, written
+from botocore by ``python -m tools.aws_facts_cache`` (``make docs``; a test fails when it differs
+from what the installed botocore gives). It is used only when written from the installed botocore's
+version; anything it does not hold, or a cache from another version, is read from botocore itself.
 
 Needs botocore (imported only when the cache cannot answer) and ``modules.config.aws_facts``
 (the name limits botocore does not publish, whose models are then not read). No cdktf or provider
@@ -37,6 +37,9 @@ SERVICE_ENDPOINTS = ("api.sagemaker", "scheduler")
 # are checked against.
 NAME_MEMBERS: set[str] = set()
 SAGEMAKER_REQUESTS: set[str] = set()
+# Other services' request shapes that config values are checked against, as (service, shape)
+# (fields.ServiceField: Glue's Column for delivery.table's columns); cached like the SageMaker ones.
+REQUEST_SHAPES: set[tuple[str, str]] = set()
 # Request members whose bounds the workflow's own requests read (modules/workflow): kept in the
 # cache too, so that building a workflow loads no botocore model.
 WORKFLOW_MEMBERS = (
@@ -101,7 +104,8 @@ def checked_operations() -> list[str]:
 
 def facts_from_botocore() -> dict[str, Any]:
     """What aws_facts.json holds, read from the installed botocore: the input shapes of
-    ``checked_operations`` and of ``SAGEMAKER_REQUESTS`` with every shape they reach, the regions
+    ``checked_operations``, of ``SAGEMAKER_REQUESTS`` and of ``REQUEST_SHAPES`` with every shape
+    they reach, the regions
     of ``SERVICE_ENDPOINTS``, the partitions."""
     from importlib.metadata import version
 
@@ -114,6 +118,8 @@ def facts_from_botocore() -> dict[str, Any]:
         shapes.setdefault(service, {}).update(_reached(model["shapes"], operations[operation]))
     for request in SAGEMAKER_REQUESTS:
         shapes["sagemaker"].update(_reached(_service_model("sagemaker")["shapes"], request))
+    for service, root in sorted(REQUEST_SHAPES):
+        shapes.setdefault(service, {}).update(_reached(_service_model(service)["shapes"], root))
     return {
         "botocore": version("botocore"),
         "operations": operations,
@@ -218,11 +224,17 @@ def transform_instance_types() -> tuple[str, ...]:
     return tuple(_shape("sagemaker", "TransformInstanceType")["enum"])
 
 
-def sagemaker_shape(path: str) -> dict[str, Any]:
-    """The shape of a request member, e.g. ``CreateTransformJobRequest.Environment``."""
+def service_shape(service: str, path: str) -> dict[str, Any]:
+    """The shape at a path from one of a service's shapes, e.g. ``Column.Name`` of ``glue``
+    (``[]`` for a list's items)."""
     root, *members = path.split(".")
-    shape = _shape("sagemaker", root)
+    shape = _shape(service, root)
     for member in members:
         target = shape["member"] if member == "[]" else shape["members"][member]
-        shape = _shape("sagemaker", target["shape"])
+        shape = _shape(service, target["shape"])
     return shape
+
+
+def sagemaker_shape(path: str) -> dict[str, Any]:
+    """The shape of a request member, e.g. ``CreateTransformJobRequest.Environment``."""
+    return service_shape("sagemaker", path)

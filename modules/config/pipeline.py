@@ -33,6 +33,7 @@ from modules.config.fields import (
 )
 from modules.config.model import ModelConfig
 from modules.config.schedule import ScheduleConfig
+from modules.config.table import format_mistakes
 from modules.config.transform import DEFAULT_TIMEOUT_MINUTES, TransformConfig, run_timeout_seconds
 from modules.schedule_window import (
     MAX_FRESHNESS_HOURS,
@@ -152,8 +153,16 @@ class PipelineConfig(StrictModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
-        raise_each([*self._run_input_mistakes(), *self._freshness_mistakes()])
+        raise_each(
+            [*self._run_input_mistakes(), *self._freshness_mistakes(), *self._table_mistakes()]
+        )
         return self
+
+    def _table_mistakes(self) -> Iterator[Found]:
+        table = self.delivery.table if self.delivery is not None else None
+        if table is not None:
+            for where, message in format_mistakes(table, self.transform.accept):
+                yield ("delivery", "table", *where), message
 
     def _run_input_mistakes(self) -> Iterator[Found]:
         # What CheckRunInput would refuse at every scheduled run (RejectRunInput), refused here.

@@ -94,3 +94,8 @@ Rule(
     "an event bus name is letters, digits and . - _ /",
     "ml-events",
 )
+Rule(
+    r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*",
+    "a Glue name or type is text without control characters (tabs aside)",
+    "score",
+)

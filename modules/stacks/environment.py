@@ -1,10 +1,10 @@
 """The stacks of one environment, in either layout, composing the layers.
 
-Layout ``per-pipeline``: ``BaseStack`` (storage, alert topic, schedule group: what the pipelines
-share), one ``PipelineStack`` per pipeline (sagemaker, sfn, scheduler, alarms, reading the base
-stack's outputs through one ``local.base``) and ``DashboardStack``. Layout ``single``:
-``EnvironmentStack``, the same parts at the same construct paths in one stack.
-``build_environment`` builds the stacks the config's layout chooses.
+Layout ``per-pipeline``: ``BaseStack`` (storage, alert topic, schedule group, the Glue database of
+predictions tables: what the pipelines share), one ``PipelineStack`` per pipeline (sagemaker, sfn,
+scheduler, alarms, reading the base stack's outputs through one ``local.base``) and
+``DashboardStack``. Layout ``single``: ``EnvironmentStack``, the same parts at the same construct
+paths in one stack. ``build_environment`` builds the stacks the config's layout chooses.
 
 Needs: the project name and the environment config. Each stack gets its provider and backend
 (``modules.stacks.provider``) and exports its outputs (``modules.stacks.outputs``).
@@ -20,11 +20,13 @@ from constructs import Construct
 from imports.core import TerraformLocal, TerraformStack
 from modules.alerting import AlertTopic, PipelineAlarms
 from modules.aws_context import AwsContext
+from modules.catalog import CatalogDatabase, PredictionsTableLayer
 from modules.config import EnvironmentConfig, PipelineConfig
 from modules.dashboard import DashboardPipeline, EnvironmentDashboard
 from modules.event_schema import ReadyEventSchema
 from modules.naming import DATA_BUCKETS, LOGS_BUCKET, Names
 from modules.operator_policy import OperatorPolicy
+from modules.predictions_table import PredictionsTable, uses_default_database
 from modules.sagemaker import SagemakerModelLayer, SagemakerOutputs
 from modules.scheduler import PipelineSchedule, ScheduleGroup, ScheduleOutputs
 from modules.sfn import StateMachineLayer, StateMachineOutputs
@@ -48,6 +50,8 @@ class SharedOutputs:
     alert_topic_arn: str
     alert_key_arn: str
     schedule_group_name: str
+    # The environment's Glue database, when a pipeline's predictions table is in it.
+    catalog_database: str | None = None
 
 
 def _shared_resources(
@@ -93,11 +97,15 @@ def _shared_resources(
     if any(pipeline.delivery is not None for pipeline in env.pipelines):
         schema = ReadyEventSchema(stack, "ready-event-schema", names=names).outputs
         export(stack, "ready_event_schema", json.dumps(schema.__dict__))
+    database = None
+    if uses_default_database(env.pipelines):
+        database = CatalogDatabase(stack, "catalog", names=names).name
     return SharedOutputs(
         storage=storage,
         alert_topic_arn=alerts.topic_arn,
         alert_key_arn=alerts.key_arn,
         schedule_group_name=group.name,
+        catalog_database=database,
     )
 
 
@@ -156,6 +164,33 @@ def _pipeline_resources(
     if pipeline.delivery is not None:
         key = {"key": pipeline_key(pipeline.name), "pipeline": pipeline.name}
         export(stack, "{key}_ready_events", json.dumps(ready_events(pipeline, aws, names)), **key)
+    table = PredictionsTable.of(pipeline, names)
+    if table is not None:
+        _predictions_table(stack, scope, pipeline, table, shared)
+
+
+def _predictions_table(
+    stack: TerraformStack,
+    scope: Construct,
+    pipeline: PipelineConfig,
+    table: PredictionsTable,
+    shared: SharedOutputs,
+) -> None:
+    """The pipeline's predictions table, in the environment's database (a reference, so that the
+    database is created first) or the configured one."""
+    database = shared.catalog_database if table.in_environment_database else table.database
+    assert database is not None
+    PredictionsTableLayer(
+        scope,
+        "table",
+        table=table,
+        database_name=database,
+        output_bucket_name=shared.storage.output.name,
+        output_prefix=pipeline.run_output_prefix,
+    )
+    value = {"database": table.database, "table": table.name}
+    key = {"key": pipeline_key(pipeline.name), "pipeline": pipeline.name}
+    export(stack, "{key}_predictions_table", json.dumps(value), **key)
 
 
 def _pipeline_outputs(
@@ -212,6 +247,8 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
         bucket: BucketRef = getattr(storage, purpose)
         values[f"{purpose}_bucket"] = bucket.name
         values[f"{purpose}_bucket_arn"] = bucket.arn
+    if shared.catalog_database is not None:
+        values["catalog_database"] = shared.catalog_database
     TerraformLocal(stack, "base", values)
 
     def ref(key: str) -> str:
@@ -232,6 +269,7 @@ def _imported(stack: TerraformStack, shared: SharedOutputs) -> SharedOutputs:
         alert_topic_arn=ref("alert_topic_arn"),
         alert_key_arn=ref("alert_key_arn"),
         schedule_group_name=ref("schedule_group"),
+        catalog_database=None if shared.catalog_database is None else ref("catalog_database"),
     )
 
 

@@ -85,6 +85,11 @@ _OUTPUTS = [
         "them (aws events put-rule --event-bus-name <event_bus> --event-pattern <rule_pattern>)",
     ),
     Output(
+        "{key}_predictions_table",
+        "Glue database and table of {pipeline}'s predictions, a partition per complete run "
+        "(Athena: SELECT * FROM <database>.<table> WHERE run_date = '<yyyy-mm-dd>')",
+    ),
+    Output(
         "ready_event_schema",
         "Schema registry and schema of the 'Batch predictions ready' event (aws schemas "
         "get-code-binding-source)",

@@ -13,6 +13,7 @@ from modules.config import PipelineConfig
 from modules.workflow.chain import Step, Workflow, chain_states, policy_statements
 from modules.workflow.delivery_count import delivery_count, manifest_counts
 from modules.workflow.delivery_event import ready_event
+from modules.workflow.delivery_table import register_partition
 from modules.workflow.failure import failure_handling
 from modules.workflow.finish import (
     completion_record,
@@ -46,12 +47,16 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     steps.append(transform(pipeline, t))
     if pipeline.delivery is not None:
         steps.append(delivery_count(pipeline, t))
+        if pipeline.delivery.table is not None:
+            steps.append(register_partition(pipeline, t))
     if pipeline.model.resolved_per_run:
         steps.append(run_model_cleanup(t))
     steps.append(completion_record(t))
     if pipeline.write_manifest or pipeline.notify_on_success:
-        counts = manifest_counts() if pipeline.delivery is not None else None
-        steps.append(manifest(pipeline, t, counts))
+        more = manifest_counts() if pipeline.delivery is not None else {}
+        if pipeline.delivery is not None and pipeline.delivery.table is not None:
+            more["table_partition"] = "$states.input.table_partition"
+        steps.append(manifest(pipeline, t, more))
     if pipeline.delivery is not None:
         steps.append(ready_event(pipeline, t))
     if pipeline.notify_on_success:

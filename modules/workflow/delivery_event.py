@@ -1,8 +1,8 @@
-"""The "Batch predictions ready" event: after a complete run (counted, recorded, its manifest
-written), one event on the environment's default event bus or ``delivery.event_bus``, through the
-optimized ``events:putEvents`` integration (no Lambda); the IAM that needs (that bus only, the
-source pinned); and the event's JSON Schema (Draft 4), from the same table as the detail, for the
-schema registry and docs/.
+"""The "Batch predictions ready" event: after a complete run (counted, its partition registered with
+``delivery.table``, recorded, its manifest written), one event on the environment's default event
+bus or ``delivery.event_bus``, through the optimized ``events:putEvents`` integration (no Lambda);
+the IAM that needs (that bus only, the source pinned); and the event's JSON Schema (Draft 4), from
+the same table as the detail, for the schema registry and docs/.
 
 A run that failed, found no input or was skipped never reaches it: it puts no event.
 
@@ -43,14 +43,21 @@ _DETAIL_FIELDS: list[tuple[str, str, str]] = [
     ("manifest_uri", "string", "The run's manifest (pipelines that write one)."),
     ("model", "object", "Which model made the predictions."),
     *((count, "integer", f"The run's {count.replace('_', ' ')}.") for count in COUNTS),
+    ("table_partition", "object", "The run's partition of the predictions table."),
 ]
-_OPTIONAL = {"scheduled_time", "manifest_uri"}
+_OPTIONAL = {"scheduled_time", "manifest_uri", "table_partition"}
 _MODEL_FIELDS = {
     "package_arn": ("string", "The Model Registry package's ARN."),
     "package_version": ("integer", "The package's version."),
     "image": ("string", "The inference image."),
     "image_digest": ("string", "The image's digest, when the image is given by digest."),
     "artifact_key": ("string", "The model artifact's key in the environment's model bucket."),
+}
+_PARTITION_FIELDS = {
+    "database": "The Glue database.",
+    "table": "The table.",
+    "run_date": "The partition's run_date: the run's scheduled or start date, UTC (yyyy-mm-dd).",
+    "run_id": "The partition's run_id.",
 }
 
 
@@ -73,9 +80,12 @@ def _detail(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
         "manifest_uri": f"{folder} & {jsonata_string(MANIFEST_NAME)}",
         "model": identity_object(pipeline),
         **{count: f"$states.input.delivery.{count}" for count in COUNTS},
+        "table_partition": "$states.input.table_partition",
     }
     if not pipeline.write_manifest:
         del values["manifest_uri"]
+    if pipeline.delivery is None or pipeline.delivery.table is None:
+        del values["table_partition"]
     assert values.keys() <= {name for name, _, _ in _DETAIL_FIELDS}
     return "{" + ", ".join(f"'{key}': {value}" for key, value in values.items()) + "}"
 
@@ -133,11 +143,22 @@ def ready_event_schema(event_source: str) -> dict[str, Any]:
             for name, (kind, text) in _MODEL_FIELDS.items()
         },
     }
+    partition = {
+        "type": "object",
+        "description": "The run's partition of the predictions table (pipelines with "
+        "delivery.table).",
+        "required": list(_PARTITION_FIELDS),
+        "properties": {
+            name: {"type": "string", "description": text}
+            for name, text in _PARTITION_FIELDS.items()
+        },
+    }
+    objects = {"model": model, "table_partition": partition}
     detail = {
         "type": "object",
         "required": [name for name, _, _ in _DETAIL_FIELDS if name not in _OPTIONAL],
         "properties": {
-            name: model if name == "model" else {"type": kind, "description": text}
+            name: objects.get(name, {"type": kind, "description": text})
             for name, kind, text in _DETAIL_FIELDS
         },
     }

@@ -61,6 +61,9 @@ COUNT_OUTPUT_PAGE: Final = "CountOutputPage"
 CHECK_OUTPUT_PAGES: Final = "CheckOutputPages"
 CHECK_OUTPUTS_COMPLETE: Final = "CheckOutputsComplete"
 INCOMPLETE_OUTPUT: Final = "IncompleteOutput"
+REGISTER_PARTITION: Final = "RegisterPartition"
+CHECK_PARTITION_REGISTERED: Final = "CheckPartitionRegistered"
+PARTITION_NOT_REGISTERED: Final = "PartitionNotRegistered"
 PUT_READY_EVENT: Final = "PutReadyEvent"
 
 # Finish

@@ -179,6 +179,8 @@ class ReadyEventChecks:
                 **({"manifest_uri": f"{folder}{MANIFEST_NAME}"} if p.write_manifest else {}),
                 "model": detail["model"],
                 **counts(run),
+                # Its value: tests/execution_checks/table.py.
+                **({"table_partition": detail["table_partition"]} if p.delivery.table else {}),
             }
             # After the manifest is written, before the success notice.
             order = [state for state, *_ in run.requests]

@@ -44,6 +44,7 @@ from tests.support.mocked_answers import (
     transform_failure,
 )
 from tests.support.sfn_engine import Engine, Execution
+from tests.support.table_scenarios import table_scenarios
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
 TRANSFORM_RETRY_INTERVAL = 30  # RunTransformJob's Retry: IntervalSeconds (with FULL jitter)
@@ -239,6 +240,7 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         )
         add("registry-empty-first-page", mocks=mocks)
     delivery_scenarios(machine, add)
+    table_scenarios(machine, add, SCHEDULED_TIME[:10])
     return found
 
 
@@ -246,9 +248,13 @@ def _sdk_error(state: dict[str, Any]) -> str:
     resource = state["Resource"]
     if ":::aws-sdk:" in resource:
         service = resource.split(":::aws-sdk:")[1].split(":")[0]
-        prefix = {"s3": "S3", "sfn": "Sfn", "sagemaker": "SageMaker", "cloudwatch": "CloudWatch"}[
-            service
-        ]
+        prefix = {
+            "s3": "S3",
+            "sfn": "Sfn",
+            "sagemaker": "SageMaker",
+            "cloudwatch": "CloudWatch",
+            "glue": "Glue",
+        }[service]
     else:
         prefix = {"sns": "SNS", "sagemaker": "SageMaker", "events": "EventBridge"}[
             resource.split(":::")[1].split(":")[0]

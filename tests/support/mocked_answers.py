@@ -22,6 +22,7 @@ from modules.workflow.state_names import (
     LIST_RUNNING_EXECUTIONS,
     PUT_READY_EVENT,
     RECORD_COMPLETED_TRANSFORM,
+    REGISTER_PARTITION,
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
@@ -120,6 +121,7 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
         COUNT_OUTPUT_PAGE: output_pages(
             machine, execution, outputs(machine, execution, inputs(machine, 2))
         ),
+        REGISTER_PARTITION: ok({"Errors": []}),
         PUT_READY_EVENT: ok(
             {
                 "FailedEntryCount": 0,
