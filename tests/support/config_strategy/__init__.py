@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from modules.config.aws_facts import SUPPORTED_PARTITIONS
+from modules.config.aws_facts import SUPPORTED_PARTITIONS, has_instance_storage
 from tests.support.config_strategy.environments import environments
 from tests.support.config_strategy.facts import (
     ENVIRONMENT_NAMES,
@@ -83,13 +83,23 @@ def valid_configs(
             if draw(st.integers(0, 5)) == 5:
                 override["enabled"] = False
             if draw(st.integers(0, 3)) == 3:
-                override["transform"] = {"instance_type": draw(st.sampled_from(INSTANCE_TYPES))}
+                fallbacks = pipeline.get("transform", {}).get("fallback_instance_types", [])
+                override["transform"] = {
+                    "instance_type": draw(st.sampled_from(_primaries_beside(fallbacks)))
+                }
             if override:
                 overrides[pipeline["name"]] = override
         if overrides:
             env["pipelines"] = overrides
         config["environments"][env_name] = env
     return config
+
+
+def _primaries_beside(fallbacks: list[str]) -> list[str]:
+    """The instance types an environment may make a pipeline's primary: not one of its fallbacks,
+    and of their storage kind (SageMaker's VolumeKmsKeyId rule), if it has any."""
+    kinds = {has_instance_storage(t) for t in fallbacks} or {True, False}
+    return [t for t in INSTANCE_TYPES if t not in fallbacks and has_instance_storage(t) in kinds]
 
 
 def drawn(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:

@@ -15,8 +15,20 @@ from modules.config import (
     partition_of,
     sagemaker_shape,
 )
+from modules.config.athena_types import (
+    CHAR_MAX_LENGTH,
+    DECIMAL_MAX_PRECISION,
+    SIMPLE_TYPES,
+    VARCHAR_MAX_LENGTH,
+)
+from modules.config.aws_facts import has_instance_storage
 from modules.config.aws_names import name_rule
-from modules.config.transform import DEFAULT_TIMEOUT_MINUTES, run_timeout_seconds
+from modules.config.table import FORMAT_ACCEPT
+from modules.config.transform import (
+    DEFAULT_TIMEOUT_MINUTES,
+    TransformConfig,
+    run_timeout_seconds,
+)
 from tests.support.config_strategy.facts import (
     INSTANCE_TYPES,
     LOWER_ALNUM,
@@ -76,12 +88,24 @@ def transforms(draw: st.DrawFn) -> dict[str, Any]:
         "invocations_max_retries": draw(st.integers(retries["min"], retries["max"])),
     }
     transform["timeout_minutes"] = draw(st.integers(5, 10080))
+    # Fallbacks: other types of the same storage kind (SageMaker's VolumeKmsKeyId rule).
+    same_kind = [
+        other
+        for other in INSTANCE_TYPES
+        if other != transform["instance_type"]
+        and has_instance_storage(other) == has_instance_storage(transform["instance_type"])
+    ]
+    transform["fallback_instance_types"] = draw(
+        st.lists(st.sampled_from(same_kind), max_size=3, unique=True)
+    )
     # Keep only a random subset: the rest take their defaults.
     keep = draw(st.sets(st.sampled_from(sorted(transform))))
     if processing:  # data processing needs its content and split types
         keep |= {"content_type", "split_type", "data_processing"}
     if "max_concurrent_transforms" in keep:
         keep.add("max_payload_mb")
+    if "fallback_instance_types" in keep:  # of the primary's storage kind
+        keep.add("instance_type")
     return {k: v for k, v in transform.items() if k in keep}
 
 
@@ -160,7 +184,8 @@ def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], 
         pipeline["output_prefix"] = f"{draw(st.sampled_from(PREFIX_FOLDERS))}/{name}/"
     transform = draw(transforms())
     timeout = transform.get("timeout_minutes", DEFAULT_TIMEOUT_MINUTES)
-    pipeline["schedule"], alarms = draw(schedules(prefix, run_timeout_seconds(timeout)))
+    attempts = 1 + len(transform.get("fallback_instance_types", []))
+    pipeline["schedule"], alarms = draw(schedules(prefix, run_timeout_seconds(timeout, attempts)))
     if alarms:
         pipeline["alarms"] = alarms
     if transform:
@@ -180,15 +205,20 @@ def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], 
     if draw(st.booleans()):
         pipeline["overlap"] = draw(st.sampled_from(["skip", "allow"]))
     if draw(st.booleans()):
-        pipeline["delivery"] = draw(deliveries())
+        accept = transform.get("accept", TransformConfig.model_fields["accept"].default)
+        pipeline["delivery"] = draw(deliveries(accept))
     return pipeline, source
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> dict[str, Any]:
+def deliveries(draw: st.DrawFn, accept: str) -> dict[str, Any]:
     """A pipeline's delivery: every input accounted for, with or without tolerance, to the
-    default bus or a named one (of every length the bus name's botocore rule takes)."""
+    default bus or a named one (of every length the bus name's botocore rule takes), with a
+    predictions table where the transform's ``accept`` is a format a table reads."""
     delivery: dict[str, Any] = {}
+    formats = [fmt for fmt, accepted in FORMAT_ACCEPT.items() if accept in accepted]
+    if formats and draw(st.booleans()):
+        delivery["table"] = draw(tables(formats[0]))
     if draw(st.booleans()):
         # The engine's scenarios list this many inputs and more: kept small for their sake (the
         # Choice compares counts whatever their size; the bound itself is a config test's).
@@ -197,3 +227,35 @@ def deliveries(draw: st.DrawFn) -> dict[str, Any]:
         longest = name_rule("events:CreateEventBus.Name").max_length
         delivery["event_bus"] = draw(st.sampled_from(["ml-events", "Team.Bus_1", "b" * longest]))
     return delivery
+
+
+# Athena types of every form the table accepts (athena_types.py says which), at their bounds.
+COLUMN_TYPES = [
+    *SIMPLE_TYPES,
+    f"decimal({DECIMAL_MAX_PRECISION},{DECIMAL_MAX_PRECISION})",
+    "decimal(1)",
+    f"char({CHAR_MAX_LENGTH})",
+    f"varchar({VARCHAR_MAX_LENGTH})",
+]
+
+
+@st.composite
+def tables(draw: st.DrawFn, fmt: str) -> dict[str, Any]:
+    """A predictions table: columns of distinct names (none a partition key), each of a type
+    Athena takes; its format given or derived; the environment's database or a named one."""
+    names = draw(
+        st.lists(
+            st.sampled_from(["customer_id", "score", "Label", "p_1", "x" * 255, "prediction"]),
+            min_size=1,
+            max_size=5,
+            unique_by=str.lower,
+        )
+    )
+    table: dict[str, Any] = {
+        "columns": [{"name": n, "type": draw(st.sampled_from(COLUMN_TYPES))} for n in names]
+    }
+    if draw(st.booleans()):
+        table["format"] = fmt
+    if draw(st.booleans()):
+        table["database"] = draw(st.sampled_from(["analytics", "ml_predictions_2"]))
+    return table
