@@ -18,6 +18,7 @@ from modules.config import PipelineConfig, load_config
 from tests.conftest import CONFIGS, stacks_of
 from tests.execution_checks.delivery import DeliveryChecks, ReadyEventChecks
 from tests.execution_checks.failures import FailureChecks
+from tests.execution_checks.identity import ModelIdentityChecks
 from tests.execution_checks.inputs import InputChecks
 from tests.execution_checks.outcomes import OutcomeChecks
 from tests.execution_checks.runs import (
@@ -35,7 +36,9 @@ from tests.support.machines import Machine, load_machines
 from tests.support.sfn_engine import Engine
 
 
-class ExecutionTests(InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks):
+class ExecutionTests(
+    InputChecks, OutcomeChecks, FailureChecks, DeliveryChecks, ReadyEventChecks, ModelIdentityChecks
+):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of
     tests/conftest.py's CONFIGS) and how many state machines it has (``machine_count``); the
