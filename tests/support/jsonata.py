@@ -1,6 +1,7 @@
 """Evaluate the definitions' JSONata expressions with the JSONata library itself (npm `jsonata`,
-installed with asl-validator by `make test`), the way Step Functions binds them: ``$states.input``
-and ``$states.context``. One Node process per test session answers line by line."""
+installed with asl-validator by `make test`), the way Step Functions binds them: ``$states.input``,
+``$states.context`` and, for a Task's output, ``$states.result``. One Node process per test
+session answers line by line."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ const jsonata = require(process.argv[1]);
 const readline = require('readline');
 const rl = readline.createInterface({input: process.stdin});
 rl.on('line', async (line) => {
-  const {expression, input, context} = JSON.parse(line);
+  const {expression, input, context, result} = JSON.parse(line);
   let reply;
   try {
-    const value = await jsonata(expression).evaluate({}, {states: {input, context}});
+    const value = await jsonata(expression).evaluate({}, {states: {input, context, result}});
     reply = {value: value === undefined ? null : value};
   } catch (error) {
     reply = {error: String(error.message || error)};
@@ -44,10 +45,22 @@ class Jsonata:
             text=True,
         )
 
-    def evaluate(self, template: str, input: Any, context: dict[str, Any] | None = None) -> Any:
-        """Evaluate a ``{% ... %}`` field of a definition."""
+    def evaluate(
+        self,
+        template: str,
+        input: Any,
+        context: dict[str, Any] | None = None,
+        result: Any = None,
+    ) -> Any:
+        """Evaluate a ``{% ... %}`` field of a definition (``result``: a Task's
+        ``$states.result``, for its ``Output``)."""
         assert template.startswith("{%") and template.endswith("%}"), template
-        request = {"expression": template[2:-2], "input": input, "context": context or {}}
+        request = {
+            "expression": template[2:-2],
+            "input": input,
+            "context": context or {},
+            "result": result,
+        }
         assert self._process.stdin and self._process.stdout
         self._process.stdin.write(json.dumps(request) + "\n")
         self._process.stdin.flush()
