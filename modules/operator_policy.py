@@ -11,7 +11,13 @@ the operators' users, groups or roles. It allows exactly the calls the operation
   on the data key that encrypts it (through S3 only), and ``s3:ListBucket`` on that bucket, without
   which S3 answers a manifest that does not exist with AccessDenied rather than NoSuchKey (a run
   that wrote none could not be told from a permission that is missing);
-- ``test-alert``: describe and set the state of the environment's alarms.
+- ``test-alert``: describe and set the state of the environment's alarms;
+- where a pipeline of the environment has ``delivery``: ``runs`` reads the transform jobs' tags
+  (``sagemaker:ListTags``: which model made a run), and ``why`` of a run that failed with
+  ``IncompleteOutput`` lists its input prefix (``s3:ListBucket`` on the input bucket, under the
+  input prefixes of those pipelines) and output folder (the output bucket's, above) to name the
+  inputs without output. An environment without ``delivery`` gets neither, so its policy stays as
+  it was (these two change with its pipelines' ``delivery``).
 
 STS GetCallerIdentity (the account, where the config pins none) needs no permission. The policy
 also denies ``states:RedriveExecution`` on the environment's executions, because a redrive is not
@@ -23,12 +29,13 @@ key and topic policies, so the policy does not change when pipelines come and go
 tests/test_ops_operator_policy.py drives every ``./ops`` command through botocore's Stubber and
 evaluates each call it makes against this policy as synthesized.
 
-Needs: ``Names``, an ``AwsContext``, the data key's ARN and the output bucket (the storage
-layer's outputs).
+Needs: ``Names``, an ``AwsContext``, the data key's ARN, the output bucket and, with
+``delivery``, the input bucket (the storage layer's outputs) and those pipelines' input prefixes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from constructs import Construct
@@ -41,11 +48,34 @@ from modules.workflow import MANIFEST_NAME
 
 
 def operator_statements(
-    names: Names, aws: AwsContext, *, key_arn: str, output_bucket: BucketRef
+    names: Names,
+    aws: AwsContext,
+    *,
+    key_arn: str,
+    output_bucket: BucketRef,
+    input_bucket: BucketRef | None = None,
+    delivery_input_prefixes: Sequence[str] = (),
 ) -> list[Statement]:
-    """The operator policy's statements (see the module's docstring for what each is for)."""
+    """The operator policy's statements (see the module's docstring for what each is for);
+    ``delivery_input_prefixes``: the input prefixes of the pipelines with ``delivery``."""
     pipelines = names.pipelines_pattern
     executions = aws.arn("states", f"execution:{pipelines}:*")
+    delivery: list[Statement] = []
+    if delivery_input_prefixes:
+        assert input_bucket is not None
+        delivery = [
+            allow(
+                "ReadWhichModelMadeRuns",
+                ["sagemaker:ListTags"],
+                aws.arn("sagemaker", f"transform-job/{pipelines}"),
+            ),
+            allow(
+                "ListDeliveringRunInputs",
+                ["s3:ListBucket"],
+                input_bucket.arn,
+                Condition={"StringLike": {"s3:prefix": [f"{p}*" for p in delivery_input_prefixes]}},
+            ),
+        ]
     return [
         allow(
             "ListAndStartRuns",
@@ -78,6 +108,7 @@ def operator_statements(
             ["cloudwatch:DescribeAlarms", "cloudwatch:SetAlarmState"],
             aws.arn("cloudwatch", f"alarm:{pipelines}"),
         ),
+        *delivery,
         {
             "Sid": "DenyRedrive",  # a run is not redriven here, see the module's docstring
             "Effect": "Deny",
@@ -104,11 +135,20 @@ class OperatorPolicy(Construct):
         aws: AwsContext,
         key_arn: str,
         output_bucket: BucketRef,
+        input_bucket: BucketRef | None = None,
+        delivery_input_prefixes: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
         from imports.aws import IamPolicy
 
-        statements = operator_statements(names, aws, key_arn=key_arn, output_bucket=output_bucket)
+        statements = operator_statements(
+            names,
+            aws,
+            key_arn=key_arn,
+            output_bucket=output_bucket,
+            input_bucket=input_bucket,
+            delivery_input_prefixes=delivery_input_prefixes,
+        )
         policy = IamPolicy(
             self,
             "policy",

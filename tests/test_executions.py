@@ -19,6 +19,7 @@ from tests.conftest import CONFIGS, stacks_of
 from tests.execution_checks.capacity import CapacityChecks
 from tests.execution_checks.delivery import DeliveryChecks, ReadyEventChecks
 from tests.execution_checks.failures import FailureChecks
+from tests.execution_checks.identity import ModelIdentityChecks
 from tests.execution_checks.inputs import InputChecks
 from tests.execution_checks.outcomes import OutcomeChecks
 from tests.execution_checks.runs import (
@@ -45,6 +46,7 @@ class ExecutionTests(
     DeliveryChecks,
     ReadyEventChecks,
     TableChecks,
+    ModelIdentityChecks,
 ):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of

@@ -12,15 +12,23 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from modules.config import ProjectConfig
-from modules.workflow.state_names import NOTIFY_FAILURE, REJECT_RUN_INPUT, RUN_TRANSFORM_JOB
+from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
+from modules.workflow.state_names import (
+    COUNT_INPUT_PAGE,
+    NOTIFY_FAILURE,
+    REJECT_RUN_INPUT,
+    RUN_TRANSFORM_JOB,
+)
 from tests.support.executions import named_scenarios
 from tests.support.machines import Machine
 from tests.support.mocked_answers import happy_mocks, throw, transform_failure
 from tests.support.ops_cli import (
     FAILED_RUN,
+    INCOMPLETE_OF,
     dated_input,
     expect_start,
     failed_execution,
+    incomplete_execution,
     invoke,
     scenario_run,
     scenario_runs,
@@ -30,6 +38,7 @@ from tests.support.ops_cli import (
 )
 from tests.support.ops_stubs import NOW, FakeClock, StubbedAws, install, target
 from tests.support.sfn_engine import Engine, Execution
+from tools.ops import cli
 
 # tests/fixtures/ops.yaml's environment with an account, the one without (STS says whose
 # credentials run the tool), and the pipeline the tests work on (`overlap: skip`).
@@ -68,6 +77,60 @@ def test_runs_shows_the_recent_runs_at_80_columns() -> None:
         "ClientError" in text
     )
     assert "churn/2026-11-20/" in text  # a running backfill's folder, from its input
+
+
+@pytest.fixture(scope="module")
+def incomplete_run(engine: Engine, churn: Machine) -> Execution:
+    """A run whose outputs are missing (churn has ``delivery``), on the Step Functions engine."""
+    return incomplete_execution(engine, churn)
+
+
+def test_runs_shows_which_model_made_each_run() -> None:
+    """From the manifest in a run's output; for a failed run, from its transform job's tags."""
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, PIPELINE)
+    scenario_runs(aws, t, {})
+    code, text = invoke(f"./ops runs {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0
+    model = t.pipeline.model
+    shown = f"model image {model.image}, artifact {model.artifact_key}"
+    rows = text.split(f"\n{' ' * 13}run ")
+    # The succeeded and the failed run name it; the running one does not know it yet.
+    assert [shown in " ".join(row.split()).replace(" -", "-") for row in rows[1:]] == [
+        True,
+        True,
+        False,
+    ]
+    assert [c.operation for c in aws.calls].count("ListTags") == 1
+
+
+def test_why_lists_the_inputs_an_incomplete_run_has_no_output_for(
+    incomplete_run: Execution,
+) -> None:
+    """Its input prefix and output folder listed (every page), what is not input left out, the
+    first inputs without a .out named and the rest counted."""
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    t = target(ENVIRONMENT, PIPELINE)
+    scenario_why(incomplete_run)(aws, t, {})
+    code, text = invoke(f"./ops why {ENVIRONMENT} {PIPELINE}")
+    aws.assert_done()
+    assert code == 0, text
+    missing, total = INCOMPLETE_OF
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert f"error {INCOMPLETE_OUTPUT_ERROR}" in lines
+    assert f"missing outputs {missing} of {total} inputs have no .out now" in lines
+    prefix = incomplete_run.requests_of(COUNT_INPUT_PAGE)[0]["Prefix"]
+    named = [line.removeprefix("no output ") for line in lines if line.startswith("no output ")]
+    assert named == [f"{prefix}part-{n:05d}.csv" for n in range(cli.MISSING_SHOWN)]
+    assert f"... and {missing - cli.MISSING_SHOWN} more" in lines
+    listed = [c.params for c in aws.calls if c.operation == "ListObjectsV2"]
+    assert [p.get("ContinuationToken") for p in listed if p["Prefix"] == prefix] == [
+        None,
+        "page-1",
+    ]
 
 
 def test_why_explains_the_last_failed_run(failed_run: Execution) -> None:

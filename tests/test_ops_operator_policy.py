@@ -18,10 +18,11 @@ import pytest
 
 from modules.config import ProjectConfig, load_config
 from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names
-from tests.support.iam_evaluation import ALLOW, EXPLICIT_DENY, Request, decision
+from tests.support.iam_evaluation import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, decision
 from tests.support.machines import Machine
 from tests.support.ops_cli import (
     failed_execution,
+    incomplete_execution,
     invoke,
     scenario_backfill,
     scenario_run,
@@ -91,12 +92,16 @@ def synthesized(
 @pytest.fixture(scope="module")
 def failed_runs(
     engine: Engine, synth_env: Callable[[ProjectConfig, str], str]
-) -> dict[str, Execution]:
-    """Each environment's churn run whose transform job failed, on the Step Functions engine."""
+) -> dict[str, list[Execution]]:
+    """Each environment's churn runs that failed, on the Step Functions engine: its transform job
+    failed; its outputs are missing (churn has ``delivery``)."""
     machines: dict[str, Machine] = {
         env: synthesized_machine(synth_env, env, PIPELINE) for env in ENVIRONMENTS
     }
-    return {env: failed_execution(engine, machine) for env, machine in machines.items()}
+    return {
+        env: [failed_execution(engine, machine), incomplete_execution(engine, machine)]
+        for env, machine in machines.items()
+    }
 
 
 _REFERENCE = re.compile(r"\$\{(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
@@ -157,6 +162,11 @@ def requests_of(call: Call, t: Target, key_arn: str) -> list[Request]:
         return [Request(action, p["executionArn"])]
     if call.operation == "DescribeTransformJob":
         return [Request(action, aws.arn("sagemaker", f"transform-job/{p['TransformJobName']}"))]
+    if call.operation == "ListTags":
+        return [Request(action, p["ResourceArn"])]
+    if call.operation == "ListObjectsV2":  # IAM's action for listing a bucket's objects
+        bucket = aws.arn("s3", p["Bucket"], region=False, account=False)
+        return [Request("s3:ListBucket", bucket, {"s3:prefix": p["Prefix"]})]
     if call.operation == "DescribeLogStreams":  # CloudWatch Logs: "<log group ARN>:*"
         return [Request(action, aws.arn("logs", f"log-group:{p['logGroupName']}:*"))]
     if call.operation == "GetObject":  # SSE-KMS: S3 decrypts with the caller's kms:Decrypt
@@ -173,11 +183,14 @@ def requests_of(call: Call, t: Target, key_arn: str) -> list[Request]:
     raise AssertionError(f"{action}: say here which resource IAM authorizes it on")
 
 
-def run_every_command(env: str, failed_run: Execution) -> list[Call]:
-    """Every command of the tool in ``env``, each against its stubbed answers; the calls made."""
+def run_every_command(env: str, failed_runs: list[Execution]) -> list[Call]:
+    """Every command of the tool in ``env``, each against its stubbed answers (``why`` of each
+    failed run); the calls made."""
     calls: list[Call] = []
     config = load_config(OPS_CONFIG)
-    for command, (line, scenario) in COMMANDS.items():
+    commands = [(c, run) for c in COMMANDS for run in (failed_runs if c == "why" else [None])]
+    for command, failed_run in commands:
+        line, scenario = COMMANDS[command]
         aws = StubbedAws(env)
         install(aws)
         t = target(env, PIPELINE)
@@ -191,7 +204,7 @@ def run_every_command(env: str, failed_run: Execution) -> list[Call]:
                     "UserId": "X",
                 },
             )
-        if command == "why":
+        if failed_run is not None:
             scenario_why(failed_run)(aws, t, {})
         elif command == "test-alert":
             names = Names(config.project, env)
@@ -212,7 +225,7 @@ def test_every_command_is_driven() -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_call_of_every_command_is_allowed_by_its_environments_policy_only(
-    env: str, synthesized: dict[str, dict[str, Any]], failed_runs: dict[str, Execution]
+    env: str, synthesized: dict[str, dict[str, Any]], failed_runs: dict[str, list[Execution]]
 ) -> None:
     t = target(env, PIPELINE)
     [other] = [e for e in ENVIRONMENTS if e != env]
@@ -221,7 +234,13 @@ def test_every_call_of_every_command_is_allowed_by_its_environments_policy_only(
     key_arn = manifest_key_arn(synthesized[env], t)
     calls = run_every_command(env, failed_runs[env])
     requests = [r for call in calls for r in requests_of(call, t, key_arn)]
-    assert {call.operation for call in calls} >= {"GetObject", "SetAlarmState", "StartExecution"}
+    assert {call.operation for call in calls} >= {
+        "GetObject",
+        "SetAlarmState",
+        "StartExecution",
+        "ListTags",
+        "ListObjectsV2",
+    }
     refused = [r for r in requests if decision(policy, r) != ALLOW]
     assert refused == [], refused
     # SageMaker writes every job of the account and region to one log group: the one resource
@@ -237,7 +256,7 @@ def test_every_call_of_every_command_is_allowed_by_its_environments_policy_only(
     assert allowed == {r.action.lower() for r in requests} | {"s3:listbucket"}
 
 
-def test_the_manifest_key_decrypts_through_s3_only_and_a_redrive_is_denied(
+def test_the_manifest_key_decrypts_through_s3_only_a_redrive_is_denied_inputs_are_scoped(
     synthesized: dict[str, dict[str, Any]],
 ) -> None:
     t = target("prod", PIPELINE)
@@ -248,3 +267,9 @@ def test_the_manifest_key_decrypts_through_s3_only_and_a_redrive_is_denied(
     assert decision(policy, Request("kms:Decrypt", key_arn, other_service)) != ALLOW
     redrive = Request("states:RedriveExecution", t.execution_arn("3f1d2c4b"))
     assert decision(policy, redrive) == EXPLICIT_DENY
+    # Inputs are listed under the input prefixes of the pipelines with delivery only.
+    inputs = t.aws.arn("s3", t.bucket("input"), region=False, account=False)
+    for pipeline in load_config(OPS_CONFIG).environments["prod"].pipelines:
+        listing = Request("s3:ListBucket", inputs, {"s3:prefix": pipeline.default_input_prefix})
+        allowed = ALLOW if pipeline.delivery is not None else IMPLICIT_DENY
+        assert decision(policy, listing) == allowed, pipeline.name

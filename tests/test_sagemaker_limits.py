@@ -66,6 +66,12 @@ FROM_RUN_DATA: dict[str, tuple[tuple[str, ...], str]] = {
         "the type being tried, with fallback instance types (a variable of their values)",
     ),
     f"{TRANSFORM}.TransformResources.VolumeKmsKeyId": ((), "the environment key's ARN"),
+    f"{TRANSFORM}.Tags.[].Value": (
+        (),
+        "with delivery, a per-run package's ARN and version (AWS's ARN: partition, region, "
+        "account, a group name of letters, digits and '-', a number; fixed values are checked "
+        "against this member and left out when refused, modules/workflow/model_identity.py)",
+    ),
     f"{MODEL}.ExecutionRoleArn": ((), "the pipeline's execution role ARN"),
     f"{MODEL}.PrimaryContainer.ModelPackageName": ((), "the newest approved package (AWS's ARN)"),
     f"{MODEL}.PrimaryContainer.ModelDataUrl": (

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from modules.config import S3_KEY_PREFIX, ProjectConfig
 from modules.workflow import build_definition
-from modules.workflow.state_names import BUILD_MANIFEST, COUNT_EARLIER_RUNS, INPUT_FROM_SCHEDULE
+from modules.workflow.delivery_count import COUNTS, is_input
+from modules.workflow.finish import MANIFEST_NAME
+from modules.workflow.state_names import (
+    BUILD_MANIFEST,
+    COUNT_EARLIER_RUNS,
+    COUNT_INPUT_PAGE,
+    INPUT_FROM_SCHEDULE,
+)
 from tests.support.jsonata import Jsonata
 from tests.support.workflow import TARGETS, pipeline_of
 
@@ -122,3 +129,34 @@ def test_overlap_guard_reads_epoch_timestamps_too(
     for stamp in (1795744740, 1795744740000):
         listed = [{"Name": "x-run", "StartDate": stamp}]
         assert _earlier_runs(jsonata, guarded, "b-run", listed) == 1
+
+
+def test_the_count_and_ops_why_agree_on_what_is_input(
+    jsonata: Jsonata, full_config: ProjectConfig
+) -> None:
+    """The input count's JSONata and ``./ops why``'s listing (``is_input``) leave out the same
+    objects: folder keys, the marker, a manifest; an empty file, or a key that only ends like the
+    marker, is input."""
+    pipeline = pipeline_of(full_config, "stage", "scores")
+    assert pipeline.trigger is not None and pipeline.delivery is not None
+    prefix, marker = pipeline.default_input_prefix, pipeline.trigger.marker
+    listed = [
+        (prefix, 0),
+        (f"{prefix}daily/", 0),
+        (f"{prefix}daily/{marker}", 0),
+        (f"{prefix}daily/{MANIFEST_NAME}", 420),
+        (f"{prefix}daily/a.csv", 10),
+        (f"{prefix}daily/empty.csv", 0),
+        (f"{prefix}daily/sized/", 5),
+        (f"{prefix}daily/not{marker}", 3),
+    ]
+    fold = build_definition(pipeline, TARGETS)["States"][COUNT_INPUT_PAGE]["Output"]
+    zero = {count: 0 for count in COUNTS}
+    page = {"Contents": [{"Key": key, "Size": size} for key, size in listed]}
+    counted = jsonata.evaluate(fold, {"delivery": zero}, result=page)["delivery"]
+    inputs = [(key, size) for key, size in listed if is_input(pipeline, key, size)]
+    assert (counted["input_objects"], counted["input_bytes"]) == (
+        len(inputs),
+        sum(size for _, size in inputs),
+    )
+    assert len(inputs) == 4

@@ -4,6 +4,7 @@ latest approved model of a registry resolved, created for the run, used and dele
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from modules.config import ProjectConfig
 from modules.workflow import build_definition
 from modules.workflow.state_names import (
+    BUILD_MANIFEST,
     CHECK_APPROVED_MODEL,
     CHECK_OUTPUTS_COMPLETE,
     CREATE_RUN_MODEL,
@@ -121,3 +123,20 @@ def test_latest_approved_model_is_resolved_created_used_and_deleted(
     for name in (DELETE_RUN_MODEL, DELETE_RUN_MODEL_AFTER_FAILURE):
         assert states[name]["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:deleteModel"
         assert states[name]["Catch"][0]["Next"] == states[name]["Next"]
+
+
+def test_an_identity_value_sagemaker_refuses_as_a_tag_is_left_out_of_the_tags(
+    make_config: Any,
+) -> None:
+    """An artifact key with characters a tag value may not hold (the config takes it): the job's
+    tags leave it out (SageMaker would refuse the job, every run), the manifest still has it."""
+    key = "churn/model(v2)!.tar.gz"
+
+    def deliver(raw: dict[str, Any]) -> None:
+        raw["pipelines"][0]["delivery"] = {}
+        raw["pipelines"][0]["model"]["artifact_key"] = key
+
+    states = states_of(make_config(deliver), "prod", "churn")
+    tags = states[RUN_TRANSFORM_JOB]["Parameters"]["Tags"]
+    assert [tag["Key"] for tag in tags] == ["pipeline", "environment", "model_image"]
+    assert json.dumps(key) in states[BUILD_MANIFEST]["Output"]

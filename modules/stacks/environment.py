@@ -86,6 +86,8 @@ def _shared_resources(
         aws=aws,
         key_arn=storage.key_arn,
         output_bucket=storage.output,
+        input_bucket=storage.input,
+        delivery_input_prefixes=[p.default_input_prefix for p in env.pipelines if p.delivery],
     ).outputs
     export(stack, "kms_key_arn", storage.key_arn)
     export(stack, "input_bucket", storage.input.name)

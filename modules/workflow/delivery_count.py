@@ -50,10 +50,21 @@ OUTPUT_SUFFIX = ".out"
 COUNTS = ("input_objects", "input_bytes", "output_objects", "output_bytes", "missing_outputs")
 
 
+def not_input_names(pipeline: PipelineConfig) -> list[str]:
+    """Object names under the input prefix that are not input: the run's manifest, the marker."""
+    return [MANIFEST_NAME] + ([pipeline.trigger.marker] if pipeline.trigger else [])
+
+
+def is_input(pipeline: PipelineConfig, key: str, size: int) -> bool:
+    """One listed object is input (``_is_input``'s predicate, for ``./ops why``): not a "folder"
+    key, nor one of ``not_input_names``."""
+    folder = size == 0 and key.endswith("/")
+    return not folder and key.split("/")[-1] not in not_input_names(pipeline)
+
+
 def _is_input(pipeline: PipelineConfig) -> str:
-    """A JSONata predicate over one listed object: it is input."""
-    skipped = [MANIFEST_NAME] + ([pipeline.trigger.marker] if pipeline.trigger else [])
-    names = ", ".join(jsonata_string(name) for name in skipped)
+    """A JSONata predicate over one listed object: it is input (``is_input``)."""
+    names = ", ".join(jsonata_string(name) for name in not_input_names(pipeline))
     return (
         f"$not(Size = 0 and $substring(Key, -1) = '/') and $not($split(Key, '/')[-1] in [{names}])"
     )

@@ -2,8 +2,9 @@
 (the metric the freshness alarm counts), the run's manifest (written next to its output when
 configured), the success notice and the Succeed state.
 
-Needs the pipeline's config, the targets (output bucket, key, metric namespace, alert topic) and
-the completion metric's name (modules/naming.py).
+Needs the pipeline's config, the targets (output bucket, key, metric namespace, alert topic), the
+completion metric's name (modules/naming.py) and, with ``delivery``, the model's identity
+(modules/workflow/model_identity.py) for the manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from modules.workflow.asl import (
     sdk_task,
 )
 from modules.workflow.chain import States, Step
+from modules.workflow.model_identity import identity_object
 from modules.workflow.registry import delete_run_model, run_models_statement
 from modules.workflow.targets import WorkflowTargets
 
@@ -91,6 +93,9 @@ def _manifest_expression(pipeline: PipelineConfig, t: WorkflowTargets, more: dic
         ),
         **more,
     }
+    if pipeline.delivery is not None:
+        # The "ready" event's model: which model made this output.
+        fields["model_identity"] = identity_object(pipeline)
     body = ", ".join(f"'{key}': {value}" for key, value in fields.items())
     return f"{{% $merge([$states.input, {{'manifest': {{{body}}}}}]) %}}"
 

@@ -5,7 +5,8 @@ instance types' states when configured (modules/workflow/capacity.py); and what 
 (its jobs, passing the execution role to SageMaker only, the managed completion rule).
 
 Needs the pipeline's transform and model config and the targets (buckets, key, model or per-run
-model, run-name format).
+model, run-name format); with ``delivery``, the job is tagged with the model's identity
+(modules/workflow/model_identity.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from modules.workflow import capacity
 from modules.workflow import state_names as sn
 from modules.workflow.asl import catch_to, escape_intrinsic, integration, run_tags
 from modules.workflow.chain import States, Step
+from modules.workflow.model_identity import identity_tags
 from modules.workflow.targets import WorkflowTargets
 
 # Errors of the CreateTransformJob call itself that a later attempt can get past (quota held by
@@ -115,7 +117,8 @@ def transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[s
             **capacity.instance_type(pipeline),
             "InstanceCount": transform.instance_count,
         },
-        "Tags": run_tags(pipeline, t),
+        # With delivery, which model made the run's output is on its job too.
+        "Tags": run_tags(pipeline, t) + (identity_tags(pipeline) if pipeline.delivery else []),
     }
     if not transform.has_instance_storage:
         # Local NVMe volumes are encrypted by the hardware; SageMaker refuses a key for them.

@@ -1,7 +1,7 @@
 """Evaluate the definitions' JSONata expressions with the JSONata library itself (npm `jsonata`,
-installed with asl-validator by `make test`), the way Step Functions binds them: ``$states.input``
-and ``$states.context``, and the workflow's variables (``Assign``) by name. One Node process per
-test session answers line by line."""
+installed with asl-validator by `make test`), the way Step Functions binds them: ``$states.input``,
+``$states.context``, for a Task's output ``$states.result``, and the workflow's variables
+(``Assign``) by name. One Node process per test session answers line by line."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ const jsonata = require(process.argv[1]);
 const readline = require('readline');
 const rl = readline.createInterface({input: process.stdin});
 rl.on('line', async (line) => {
-  const {expression, input, context, variables} = JSON.parse(line);
+  const {expression, input, context, result, variables} = JSON.parse(line);
   let reply;
   try {
-    const value = await jsonata(expression).evaluate({}, {...variables, states: {input, context}});
+    const bindings = {...variables, states: {input, context, result}};
+    const value = await jsonata(expression).evaluate({}, bindings);
     reply = {value: value === undefined ? null : value};
   } catch (error) {
     reply = {error: String(error.message || error)};
@@ -51,14 +52,17 @@ class Jsonata:
         input: Any,
         context: dict[str, Any] | None = None,
         variables: dict[str, Any] | None = None,
+        result: Any = None,
     ) -> Any:
-        """Evaluate a ``{% ... %}`` field of a definition."""
+        """Evaluate a ``{% ... %}`` field of a definition (``variables``: the workflow's, by name;
+        ``result``: a Task's ``$states.result``, for its ``Output``)."""
         assert template.startswith("{%") and template.endswith("%}"), template
         request = {
             "expression": template[2:-2],
             "input": input,
             "context": context or {},
             "variables": variables or {},
+            "result": result,
         }
         assert self._process.stdin and self._process.stdout
         self._process.stdin.write(json.dumps(request) + "\n")

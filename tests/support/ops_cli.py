@@ -25,7 +25,12 @@ from typer.testing import CliRunner
 from modules.config import ProjectConfig, load_config
 from modules.config.folders import render
 from modules.stack_names import stack_name
+from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
+from modules.workflow.finish import MANIFEST_NAME
+from modules.workflow.state_names import COUNT_INPUT_PAGE, COUNT_OUTPUT_PAGE, RUN_TRANSFORM_JOB
+from tests.support.delivery_scenarios import delivery_mocks
 from tests.support.executions import named_scenarios
+from tests.support.listings import Listed, inputs, outputs
 from tests.support.machines import Machine, load_machines
 from tests.support.mocked_answers import happy_mocks, transform_failure
 from tests.support.ops_stubs import (
@@ -33,6 +38,7 @@ from tests.support.ops_stubs import (
     OPS_CONFIG,
     StubbedAws,
     described,
+    job_tags,
     listed,
     succeeded_output,
 )
@@ -182,6 +188,15 @@ def scenario_runs(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> N
             described(t, name, status, start, run_input, **extra),
             executionArn=t.execution_arn(name),
         )
+        if status == "FAILED" and t.pipeline.delivery is not None:
+            # Its output does not say which model it ran: its job's tags do.
+            job = json.loads(failed_cause)["TransformJobName"]
+            aws.expect(
+                "sagemaker",
+                "list_tags",
+                {"Tags": job_tags(t)},
+                ResourceArn=t.transform_job_arn(job),
+            )
 
 
 def dated_input(t: Target, day: str) -> dict[str, Any]:
@@ -300,14 +315,16 @@ def _as_aws_records(run: Execution) -> Execution:
 def scenario_why(
     run: Execution, manifest: tuple[str, int, str] = ("NoSuchKey", 404, "")
 ) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
-    """What `why` meets explaining ``run`` (named ``FAILED_RUN``): found as the last failed run,
-    unless the command line names it; S3 answers the manifest with ``manifest`` (error code,
-    status, message: none written, by default)."""
+    """What `why` meets explaining ``run`` (``FAILED_RUN``, or ``INCOMPLETE_RUN``): found as the
+    last failed run, unless the command line names it; S3 answers the manifest with ``manifest``
+    (error code, status, message: none written, by default); an incomplete run's input prefix and
+    output folder are listed as ``incomplete_listings`` gives them."""
 
     def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+        name = run.name
         if flags.get("run") is None:
             for status in cli.FAILED_STATUSES:
-                found = [listed(t, FAILED_RUN, "FAILED", NOW)] if status == "FAILED" else []
+                found = [listed(t, name, "FAILED", NOW)] if status == "FAILED" else []
                 aws.expect(
                     "stepfunctions",
                     "list_executions",
@@ -316,19 +333,12 @@ def scenario_why(
                     statusFilter=status,
                     maxResults=1,
                 )
-        arn = t.execution_arn(FAILED_RUN)
+        arn = t.execution_arn(name)
+        run_input = json.loads(run.events[0]["executionStartedEventDetails"]["input"])
         aws.expect(
             "stepfunctions",
             "describe_execution",
-            described(
-                t,
-                FAILED_RUN,
-                "FAILED",
-                NOW,
-                json.loads(run.events[0]["executionStartedEventDetails"]["input"]),
-                error=run.error,
-                cause=run.cause,
-            ),
+            described(t, name, "FAILED", NOW, run_input, error=run.error, cause=run.cause),
             executionArn=arn,
         )
         aws.expect(
@@ -338,7 +348,14 @@ def scenario_why(
             executionArn=arn,
             maxResults=1000,
         )
-        job = json.loads(run.cause or "{}")["TransformJobName"]
+        if run.error == INCOMPLETE_OUTPUT_ERROR:
+            # The prefixes the run itself counted.
+            prefix = run.requests_of(COUNT_INPUT_PAGE)[0]["Prefix"]
+            folder = run.requests_of(COUNT_OUTPUT_PAGE)[0]["Prefix"]
+            present, written = incomplete_listings(prefix, folder)
+            expect_objects(aws, t.bucket("input"), prefix, present)
+            expect_objects(aws, t.output_bucket, folder, written)
+        job = run.requests_of(RUN_TRANSFORM_JOB)[-1]["TransformJobName"]
         input_uri = f"s3://{t.bucket('input')}/{t.pipeline.default_input_prefix}"
         aws.expect(
             "sagemaker",
@@ -346,8 +363,11 @@ def scenario_why(
             {
                 "TransformJobName": job,
                 "TransformJobArn": t.aws.arn("sagemaker", f"transform-job/{job}"),
-                "TransformJobStatus": "Failed",
-                "FailureReason": "ClientError: bad input",
+                **(
+                    {"TransformJobStatus": "Completed"}
+                    if run.error == INCOMPLETE_OUTPUT_ERROR
+                    else {"TransformJobStatus": "Failed", "FailureReason": "ClientError: bad input"}
+                ),
                 "ModelName": t.names.model,
                 "TransformInput": {
                     "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}}
@@ -369,7 +389,56 @@ def scenario_why(
             "get_object",
             *manifest,
             Bucket=t.output_bucket,
-            Key=t.manifest_key(FAILED_RUN),
+            Key=t.manifest_key(name),
         )
 
     return stub
+
+
+# The run that failed with IncompleteOutput: of its 30 inputs, 23 have no .out.
+INCOMPLETE_RUN = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+INCOMPLETE_OF = (23, 30)
+
+
+def incomplete_listings(prefix: str, folder: str) -> tuple[list[Listed], list[Listed]]:
+    """What listing the incomplete run's input prefix and output folder finds now: its inputs,
+    with what is not input among them (its folder key, a manifest), and the .out Batch Transform
+    wrote (each input's key below the prefix, in the folder) for all but the first 23."""
+    missing, total = INCOMPLETE_OF
+    keys = [f"{prefix}part-{n:05d}.csv" for n in range(total)]
+    found = [(prefix, 0), (f"{prefix}{MANIFEST_NAME}", 420), *((key, 1000) for key in keys)]
+    written = [(f"{folder}{key.removeprefix(prefix)}.out", 500) for key in keys[missing:]]
+    return found, written
+
+
+def expect_objects(aws: StubbedAws, bucket: str, prefix: str, objects: list[Listed]) -> None:
+    """ListObjectsV2 of a prefix, answered in pages of 20 objects."""
+    pages = [objects[i : i + 20] for i in range(0, len(objects), 20)] or [[]]
+    for number, page in enumerate(pages):
+        answer: dict[str, Any] = {
+            "IsTruncated": number < len(pages) - 1,
+            "Contents": [{"Key": key, "Size": size} for key, size in page],
+            "KeyCount": len(page),
+        }
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if number < len(pages) - 1:
+            answer["NextContinuationToken"] = f"page-{number + 1}"
+        if number > 0:
+            request["ContinuationToken"] = f"page-{number}"
+        aws.expect("s3", "list_objects_v2", answer, **request)
+
+
+def incomplete_execution(engine: Engine, machine: Machine) -> Execution:
+    """A scheduled run of a pipeline with ``delivery`` whose outputs are missing
+    (``INCOMPLETE_OF``), run on the Step Functions engine; once per engine and machine."""
+    key = (id(engine), f"{machine.name}/incomplete")
+    if key not in _FAILED_RUNS:
+        [scenario] = [s for s in named_scenarios(engine, machine) if s.name == "scheduled"]
+        missing, total = INCOMPLETE_OF
+        listed_inputs = inputs(machine, total)
+        written = outputs(machine, INCOMPLETE_RUN, listed_inputs[missing:])
+        mocks = delivery_mocks(machine, INCOMPLETE_RUN, listed_inputs, written)
+        run = engine.run(machine.name, machine.definition, INCOMPLETE_RUN, scenario.input, mocks)
+        assert (run.status, run.error) == ("FAILED", INCOMPLETE_OUTPUT_ERROR), run.cause
+        _FAILED_RUNS[key] = _as_aws_records(run)
+    return _FAILED_RUNS[key]

@@ -21,6 +21,7 @@ from botocore.stub import Stubber
 from rich.console import Console
 
 from modules.config import load_config
+from modules.workflow.model_identity import identity_tags
 from tests.conftest import FIXTURES
 from tools.ops import cli
 from tools.ops.aws import SERVICES, Clients
@@ -157,6 +158,14 @@ def described(
     return answer
 
 
+def job_tags(t: Target) -> list[dict[str, str]]:
+    """A transform job's tags as SageMaker lists them (modules/workflow/transform.py tags it; the
+    ops config's pipelines have no per-run package, so every value is known here)."""
+    tags = [{"Key": "pipeline", "Value": t.pipeline.name}]
+    tags.append({"Key": "environment", "Value": t.environment.name})
+    return tags + (identity_tags(t.pipeline) if t.pipeline.delivery is not None else [])
+
+
 def succeeded_output(
     t: Target, name: str, prefix: str, result: str | None = None
 ) -> dict[str, Any]:
@@ -170,4 +179,8 @@ def succeeded_output(
     }
     if result is not None:
         output = {"run": output["run"], "result": {"status": result}}
+    elif t.pipeline.delivery is not None and t.pipeline.write_manifest:
+        model = t.pipeline.model  # the ops config's pipelines run an image and an artifact
+        identity = {"image": model.image, "artifact_key": model.artifact_key}
+        output["manifest"] = {"run_id": name, "model_identity": identity}
     return output

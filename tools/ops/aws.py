@@ -1,9 +1,10 @@
 """The AWS calls of the operations tool, through boto3: Step Functions (list, describe, history,
-start), SageMaker (the transform job), CloudWatch Logs (the job's log streams), S3 (the run's
-manifest), CloudWatch (an alarm's state, for ``test-alert``) and STS (the caller's account). Each
-call is one function of ``Aws``; every list is read to its end (nextToken) or to the limit asked
-for, or, for ``past_runs``, only as far as the caller reads it. The environment's operator policy
-(modules/operator_policy.py) allows exactly these calls.
+start), SageMaker (the transform job, its tags), CloudWatch Logs (the job's log streams), S3 (the
+run's manifest, the listings of its input and output), CloudWatch (an alarm's state, for
+``test-alert``) and STS (the caller's account). Each call is one function of ``Aws``; every list
+is read to its end (nextToken) or to the limit asked for, or, for ``past_runs``, only as far as
+the caller reads it. The environment's operator policy (modules/operator_policy.py) allows
+exactly these calls.
 """
 
 from __future__ import annotations
@@ -131,6 +132,31 @@ class Aws:
         except self.clients.sagemaker.exceptions.ResourceNotFound:
             return None
         return described
+
+    def job_tags(self, target: Target, job: str) -> list[dict[str, str]]:
+        """The transform job's tags (none when SageMaker knows no such job)."""
+        from botocore.exceptions import ClientError
+
+        request: dict[str, Any] = {"ResourceArn": target.transform_job_arn(job)}
+        tags: list[dict[str, str]] = []
+        while True:
+            try:
+                page = self.clients.sagemaker.list_tags(**request)
+            except ClientError as error:
+                if error.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+                    return tags
+                raise
+            tags += page["Tags"]
+            if not page.get("NextToken"):
+                return tags
+            request["NextToken"] = page["NextToken"]
+
+    def objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        """Every object under the prefix (key, size), every ListObjectsV2 page."""
+        pages = self.clients.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix
+        )
+        return [(item["Key"], item["Size"]) for page in pages for item in page.get("Contents", [])]
 
     def job_log_streams(self, job: str) -> list[str]:
         """The job's log streams (``<job>/<instance id>`` and its ``/data-log``)."""

@@ -14,7 +14,7 @@ import functools
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
@@ -24,12 +24,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from modules.config import ConfigError, PipelineConfig, load_config
 from modules.naming import EXECUTION_ALARM_METRICS, Names
+from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR, OUTPUT_SUFFIX
 from tools.ops import backfill as bf
 from tools.ops import render
 from tools.ops.aws import Aws, BackfillRunner, Clients
+from tools.ops.delivery import missing_outputs, model_of_tags
 from tools.ops.folders import FolderError, slot_of, slot_of_folder, slots
 from tools.ops.folders import render as folder_of
-from tools.ops.runs import RUNNING, failure_of, run_row, scheduled_run_input
+from tools.ops.runs import RUNNING, RunRow, failure_of, run_row, scheduled_run_input
 from tools.ops.target import TRANSFORM_JOB_LOG_GROUP, OpsError, Target, environment_of, resolve
 
 
@@ -51,6 +53,7 @@ class Runtime:
 
 
 RUNTIME = Runtime()
+Item = tuple[str, str]  # a line of `why`: what, and its value
 USAGE_ERROR = 2
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -127,12 +130,41 @@ def runs(
     aws, target = _target(config, environment, pipeline)
     executions = aws.executions(target, limit=limit)
     rows = [run_row(aws.describe(e["executionArn"]), target.pipeline) for e in executions]
+    rows = [_with_model_from_tags(aws, target, row) for row in rows]
     if not rows:
         RUNTIME.console.print(f"{target.label}: no runs yet")
         return
     now = RUNTIME.clock.now()
     title = f"{target.label}: last {len(rows)} runs (UTC)"
     RUNTIME.console.print(render.runs_table(title, rows, now))
+
+
+def _with_model_from_tags(aws: Aws, target: Target, row: RunRow) -> RunRow:
+    """A run whose output does not say which model it used (a failed run, or one that built no
+    manifest) but whose transform job is known: with ``delivery``, the job's tags say."""
+    if row.model or not row.transform_job or target.pipeline.delivery is None:
+        return row
+    return replace(row, model=model_of_tags(aws.job_tags(target, row.transform_job)))
+
+
+# `why` of an IncompleteOutput run shows this many of the inputs without an output.
+MISSING_SHOWN = 20
+
+
+def _missing_outputs(aws: Aws, target: Target, run: str, input_prefix: str) -> list[Item]:
+    """The inputs of the run that have no ``.out``, from listings made now (client-side: the run
+    itself only counted)."""
+    folder = f"{target.pipeline.run_output_prefix}{run}/"
+    inputs = aws.objects(target.bucket("input"), input_prefix)
+    outputs = aws.objects(target.output_bucket, folder)
+    total, missing = missing_outputs(target.pipeline, input_prefix, folder, inputs, outputs)
+    items: list[Item] = [
+        ("missing outputs", f"{len(missing):,} of {total:,} inputs have no {OUTPUT_SUFFIX} now")
+    ]
+    items += [("no output", key) for key in missing[:MISSING_SHOWN]]
+    if len(missing) > MISSING_SHOWN:
+        items.append(("", f"... and {len(missing) - MISSING_SHOWN:,} more"))
+    return items
 
 
 def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
@@ -175,6 +207,8 @@ def why(
             ("error", failure.error or "-"),
             ("cause", (failure.failure_reason or failure.cause or "-")[:600]),
         ]
+        if failure.error == INCOMPLETE_OUTPUT_ERROR and target.pipeline.delivery is not None:
+            items += _missing_outputs(aws, target, run, row.input_prefix)
     if job:
         described_job = aws.transform_job(job)
         items.append(("transform job", job))

@@ -83,6 +83,9 @@ def runs_table(title: str, rows: Sequence[RunRow], now: datetime, width: int = 8
         details = [f"run {row.name}"]
         if row.transform_job:
             details.append(f"job {row.transform_job}")
+        if row.model:
+            model = f"model {row.model}"
+            details += textwrap.wrap(model, width - len(_INDENT) - 1, break_on_hyphens=False)
         if row.error:
             details += textwrap.wrap(row.error, width - len(_INDENT) - 1)
         lines += [

@@ -17,6 +17,7 @@ from typing import Any
 from modules.config import PipelineConfig
 from modules.config.folders import FolderError, render
 from modules.workflow.state_names import DESCRIBE_FAILURE, RUN_TRANSFORM_JOB
+from tools.ops.delivery import model_of_output
 
 RUNNING = "RUNNING"
 
@@ -101,6 +102,7 @@ class RunRow:
     input_prefix: str
     transform_job: str | None
     error: str | None
+    model: str | None = None  # which model made the run, where its output says
 
     @property
     def outcome(self) -> str:
@@ -136,6 +138,7 @@ def run_row(described: dict[str, Any], pipeline: PipelineConfig) -> RunRow:
         input_prefix=run.get("input_prefix") or input_prefix_of(run_input, pipeline),
         transform_job=job,
         error=error,
+        model=model_of_output(output),
     )
 
 

@@ -48,6 +48,10 @@ class Target:
     def execution_arn(self, name: str) -> str:
         return self.aws.arn("states", f"execution:{self.names.state_machine}:{name}")
 
+    def transform_job_arn(self, job: str) -> str:
+        # SageMaker's ARNs hold resource names in lower case.
+        return self.aws.arn("sagemaker", f"transform-job/{job.lower()}")
+
     def bucket(self, purpose: str) -> str:
         return self.environment_names.buckets(self.aws.account_id, self.aws.region)[purpose]
 
