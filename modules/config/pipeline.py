@@ -226,11 +226,13 @@ class PipelineConfig(StrictModel):
                 f"{MAX_FRESHNESS_HOURS} h: set alarms.freshness: false for this schedule",
             )
         else:
+            types = len(self.transform.instance_types)
+            on_each = f" on each of its {types} instance types" if types > 1 else ""
             yield (
                 where,
                 f"{window} is too short: at least {needed} for this schedule (interval "
                 f"{interval} h + {needed - interval} h for a late start within the flexible "
-                "window, a run as long as its timeout, and a daylight-saving shift)",
+                f"window, a run as long as its timeout{on_each}, and a daylight-saving shift)",
             )
 
     def _shortest_freshness_window(self, interval: int) -> int:
