@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from constructs import Construct
 
@@ -40,6 +40,7 @@ from imports.aws import (
 )
 from modules.aws_context import AwsContext
 from modules.config import PipelineConfig
+from modules.config.schedule import utc_text
 from modules.iam import (
     ServiceRole,
     Statement,
@@ -127,12 +128,8 @@ def run_payload(pipeline: PipelineConfig) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    """RFC 3339 in UTC; a date-time without an offset is read as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC (``utc_text``: a date-time without an offset is read as UTC)."""
+    return None if value is None else utc_text(value)
 
 
 def _marker_event_pattern(bucket_name: str, prefix: str, marker: str) -> str:

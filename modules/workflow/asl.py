@@ -64,6 +64,24 @@ def catch_to(state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": state}]
 
 
+def transient_retry(errors: list[str]) -> dict[str, Any]:
+    """``TRANSIENT_SDK_RETRY`` for a service that names its transient errors ``errors`` (and a
+    task's own timeout)."""
+    return {**TRANSIENT_SDK_RETRY, "ErrorEquals": [*errors, "States.Timeout"]}
+
+
+def jsonata_catch_to(state: str) -> list[dict[str, Any]]:
+    """``catch_to`` for a JSONata state: every error, kept as ``error`` beside the state's input,
+    continues at ``state``."""
+    return [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
+            "Next": state,
+        }
+    ]
+
+
 def integration(t: WorkflowTargets, resource: str) -> str:
     """A Task's service integration (``sns:publish``, ``aws-sdk:s3:putObject``...): an ARN with
     neither region nor account."""

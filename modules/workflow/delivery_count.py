@@ -26,7 +26,12 @@ from modules.config.aws_facts import (
 )
 from modules.iam import list_prefix
 from modules.workflow import state_names as sn
-from modules.workflow.asl import TRANSIENT_SDK_RETRY, integration, jsonata_string
+from modules.workflow.asl import (
+    TRANSIENT_SDK_RETRY,
+    integration,
+    jsonata_catch_to,
+    jsonata_string,
+)
 from modules.workflow.chain import States, Step
 from modules.workflow.finish import MANIFEST_NAME
 from modules.workflow.targets import WorkflowTargets
@@ -96,13 +101,7 @@ def _list_page(t: WorkflowTargets, bucket: str, prefix: str, fold: str, nxt: str
         "Arguments": f"{{% $merge([{request}, {next_page}]) %}}",
         "Output": fold,
         "Retry": [TRANSIENT_SDK_RETRY],
-        "Catch": [
-            {
-                "ErrorEquals": ["States.ALL"],
-                "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
-                "Next": sn.DESCRIBE_FAILURE,
-            }
-        ],
+        "Catch": jsonata_catch_to(sn.DESCRIBE_FAILURE),
         "Next": nxt,
     }
 

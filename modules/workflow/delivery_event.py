@@ -19,7 +19,12 @@ from modules.config import PipelineConfig
 from modules.iam import Statement, allow
 from modules.naming import Names
 from modules.workflow import state_names as sn
-from modules.workflow.asl import TRANSIENT_SDK_RETRY, integration, jsonata_string
+from modules.workflow.asl import (
+    integration,
+    jsonata_catch_to,
+    jsonata_string,
+    transient_retry,
+)
 from modules.workflow.chain import Step
 from modules.workflow.delivery_count import COUNTS
 from modules.workflow.finish import MANIFEST_NAME
@@ -104,16 +109,8 @@ def _ready_event_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -
         "Resource": integration(t, "events:putEvents"),
         "Arguments": f"{{% {{'Entries': [{entry}]}} %}}",
         "Output": "{% $states.input %}",
-        "Retry": [
-            {**TRANSIENT_SDK_RETRY, "ErrorEquals": [*EVENTBRIDGE_TRANSIENT, "States.Timeout"]}
-        ],
-        "Catch": [
-            {
-                "ErrorEquals": ["States.ALL"],
-                "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
-                "Next": sn.DESCRIBE_FAILURE,
-            }
-        ],
+        "Retry": [transient_retry(EVENTBRIDGE_TRANSIENT)],
+        "Catch": jsonata_catch_to(sn.DESCRIBE_FAILURE),
         "Next": nxt,
     }
 

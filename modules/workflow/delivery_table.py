@@ -25,7 +25,12 @@ from modules.iam import Statement, allow
 from modules.naming import Names
 from modules.predictions_table import PredictionsTable
 from modules.workflow import state_names as sn
-from modules.workflow.asl import TRANSIENT_SDK_RETRY, integration, jsonata_string
+from modules.workflow.asl import (
+    integration,
+    jsonata_catch_to,
+    jsonata_string,
+    transient_retry,
+)
 from modules.workflow.chain import States, Step
 from modules.workflow.targets import WorkflowTargets
 
@@ -127,14 +132,8 @@ def _partition_states(
                 f"{{'table_partition': {partition_object(table)}, "
                 "'partition_errors': $count($refused) > 0 ? $refused}]) ) %}"
             ),
-            "Retry": [{**TRANSIENT_SDK_RETRY, "ErrorEquals": [*GLUE_TRANSIENT, "States.Timeout"]}],
-            "Catch": [
-                {
-                    "ErrorEquals": ["States.ALL"],
-                    "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
-                    "Next": sn.DESCRIBE_FAILURE,
-                }
-            ],
+            "Retry": [transient_retry(GLUE_TRANSIENT)],
+            "Catch": jsonata_catch_to(sn.DESCRIBE_FAILURE),
             "Next": sn.CHECK_PARTITION_REGISTERED,
         },
         sn.CHECK_PARTITION_REGISTERED: {

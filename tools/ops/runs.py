@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from modules.config import PipelineConfig
 from modules.config.folders import FolderError, render
+from modules.config.schedule import utc_text
 from modules.workflow.state_names import DESCRIBE_FAILURE, RUN_TRANSFORM_JOB
 from tools.ops.delivery import model_of_output
 
@@ -50,7 +51,7 @@ def scheduled_run_input(pipeline: PipelineConfig, when: datetime, trigger: str) 
     return {
         **pipeline.schedule.payload,
         "trigger": trigger,
-        "scheduled_time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scheduled_time": utc_text(when),
     }
 
 
