@@ -24,7 +24,7 @@ from modules.workflow.state_names import (
     RECORD_COMPLETED_TRANSFORM,
     WRITE_MANIFEST,
 )
-from tests.execution_checks.runs import Runs, failure_message, only
+from tests.execution_checks.runs import Runs, delivering, failure_message, only
 from tests.support.delivery_scenarios import allowed_run_inputs, missing_of
 from tests.support.executions import SCHEDULED_TIME
 from tests.support.listings import inputs, outputs, token
@@ -54,8 +54,7 @@ class DeliveryChecks:
     """Every input accounted for."""
 
     def test_delivery_counts_the_run_input_and_its_outputs(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["scheduled"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
             listed = inputs(m, 2)
@@ -79,8 +78,7 @@ class DeliveryChecks:
                 assert "delivery" not in r["scheduled"].output
 
     def test_missing_outputs_fail_the_run_with_a_page(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["outputs-missing"]
             assert m.pipeline.delivery is not None
             allowed = m.pipeline.delivery.allow_missing_outputs
@@ -101,8 +99,7 @@ class DeliveryChecks:
                 assert only(run.requests_of(DELETE_RUN_MODEL_AFTER_FAILURE))
 
     def test_an_input_of_more_than_one_page_is_counted_whole(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["paged-input"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
             listed = inputs(m, 2 * PAGE_KEYS + 5)
@@ -117,8 +114,7 @@ class DeliveryChecks:
                 assert len({page["Prefix"] for page in sent}) == 1
 
     def test_marker_folders_and_manifests_are_not_input(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["not-input-listed"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
             empty = (f"{m.pipeline.default_input_prefix}empty.csv", 0)
@@ -126,8 +122,7 @@ class DeliveryChecks:
             assert counts(run) == expected(listed, outputs(m, run.name, listed))
 
     def test_more_outputs_than_inputs_is_not_a_failure(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["more-outputs"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
             listed = inputs(m, 2)
@@ -155,8 +150,7 @@ class ReadyEventChecks:
     """The "Batch predictions ready" event: after a complete run only."""
 
     def test_a_complete_run_puts_one_ready_event(self, results: list[Runs]) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["scheduled"]
             p = m.pipeline
             assert p.delivery is not None
@@ -191,8 +185,7 @@ class ReadyEventChecks:
 
     def test_no_ready_event_without_complete_predictions(self, results: list[Runs]) -> None:
         """Failed, skipped and no-input runs put none."""
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             quiet = 0
             for name, (_, run) in r.runs.items():
                 result = (run.output or {}).get("result", {})

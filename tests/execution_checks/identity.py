@@ -12,7 +12,7 @@ from typing import Any
 
 from modules.workflow.model_identity import DIGEST_MARK, TAG_PREFIX, fits_a_tag
 from modules.workflow.state_names import PUT_READY_EVENT, RUN_TRANSFORM_JOB
-from tests.execution_checks.runs import Runs, only
+from tests.execution_checks.runs import Runs, delivering, only
 from tests.support.machines import Machine
 from tests.support.mocked_answers import package_arn
 
@@ -47,8 +47,7 @@ class ModelIdentityChecks:
     def test_a_delivering_runs_tags_manifest_and_event_name_its_model(
         self, results: list[Runs]
     ) -> None:
-        delivering = self.having(results, "delivery", lambda p: p.delivery is not None)  # type: ignore[attr-defined]
-        for r in delivering:
+        for r in delivering(self, results):
             m, run = r.machine, r["scheduled"]
             identity = expected_identity(m)
             job = only(run.requests_of(RUN_TRANSFORM_JOB))

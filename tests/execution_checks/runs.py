@@ -37,6 +37,13 @@ def run_scenario(engine: Engine, machine: Machine, scenario: Scenario) -> Execut
     )
 
 
+def delivering(checks: Any, results: list[Runs]) -> list[Runs]:
+    """The runs of the pipelines with ``delivery`` (``ExecutionTests.having``: skipped when there
+    are none, a failure for a fixture that declares the feature)."""
+    found: list[Runs] = checks.having(results, "delivery", lambda p: p.delivery is not None)
+    return found
+
+
 def only(requests: list[dict[str, Any]]) -> dict[str, Any]:
     assert len(requests) == 1, requests
     return requests[0]
