@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from imports.aws import IamPolicy
 from modules.aws_context import AwsContext
 from modules.iam import Statement, allow, policy_document
 from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names
@@ -139,8 +140,6 @@ class OperatorPolicy(Construct):
         delivery_input_prefixes: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        from imports.aws import IamPolicy
-
         statements = operator_statements(
             names,
             aws,
