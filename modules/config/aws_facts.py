@@ -43,12 +43,20 @@ CAPACITY_ERROR_PREFIX = "CapacityError"
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
 LIST_OBJECTS_MAX_KEYS = 1000
 S3_MAX_KEY_BYTES = 1024
+# An S3 object is at most 5 TB ("Individual Amazon S3 objects can range in size from a minimum of
+# 0 bytes to a maximum of 5 TB").
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html
+S3_MAX_OBJECT_BYTES = 5 * 1024**4
 # Step Functions: a task's result, like any state's input or output, is at most 256 KiB; a larger
 # one fails the execution with States.DataLimitExceeded, which no Catch can handle.
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 STATE_PAYLOAD_BYTES = 256 * 1024
 # An execution's event history holds at most 25,000 events (the same page).
 EXECUTION_HISTORY_EVENTS = 25_000
+# A Distributed Map runs at most 10,000 child executions at once (MaxConcurrency; botocore's
+# MaxConcurrency shape has no maximum).
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
+DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000
 
 # KMS ScheduleKeyDeletion: "If you include a value, it must be between 7 and 30, inclusive"
 # (botocore's model says 1 to 365, which KMS refuses).

@@ -45,6 +45,8 @@ REQUEST_SHAPES: set[tuple[str, str]] = set()
 WORKFLOW_MEMBERS = (
     "sagemaker:ListModelPackages.MaxResults",
     "stepfunctions:ListExecutions.maxResults",
+    # transform.shards' tolerance (modules/config/shards.py)
+    "stepfunctions:UpdateMapRun.toleratedFailurePercentage",
 )
 
 

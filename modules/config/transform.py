@@ -1,6 +1,6 @@
 """How a pipeline runs: the Batch Transform job each run starts (instances and the types to fall
 back on when SageMaker has no capacity, input splitting, payload limits, data processing, the
-model client, the run timeout).
+model client, the run timeout), or its shards (``modules.config.shards``).
 
 Needs SageMaker's prose-only rules and instance facts (``modules.config.aws_facts``) and the
 request-shape markers of ``modules.config.fields``.
@@ -19,6 +19,7 @@ from modules.config.aws_facts import (
     has_instance_storage,
 )
 from modules.config.fields import TRANSFORM, Found, StrictModel, TfStr, raise_each, sagemaker
+from modules.config.shards import ShardsConfig
 
 # Time for Step Functions to stop the job and notify after the job's own timeout: a run (the
 # state machine) times out this much after its transform job would.
@@ -119,6 +120,11 @@ class TransformConfig(StrictModel):
         default_factory=DataProcessing, description="See Data processing."
     )
     model_client: ModelClient = Field(default_factory=ModelClient, description="See Model client.")
+    shards: ShardsConfig | None = Field(
+        default=None,
+        description="Split each run into transform jobs of a bounded number of input files, run "
+        "in parallel, each failing alone. Default: off (one job per run). See Shards.",
+    )
     timeout_minutes: int = Field(
         default=DEFAULT_TIMEOUT_MINUTES,
         ge=5,
