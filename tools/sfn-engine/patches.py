@@ -182,6 +182,10 @@ def _patch_wait_clock() -> None:
     module.WaitFunction._wait_interval = wait_interval
 
 
+# The parameters the Task state being evaluated sent (its TaskScheduled parameters), per thread:
+# patch 6 fills answers from them, patch 14 chooses an answer by them.
+SENT = threading.local()
+
 _REQUEST_MEMBER = re.compile(r"<request:([A-Za-z0-9.]+)>")
 
 
@@ -214,7 +218,7 @@ def _patch_mock_request() -> None:
     before = _attribute(patch, cls, "_before_eval_execution", "TaskScheduled")
     evaluate = _attribute(patch, service, "eval_local_mocked_response", "LocalMockedResponseReturn")
     answer, thrown = mock_config.LocalMockedResponseReturn, mock_config.LocalMockedResponseThrow
-    sent = threading.local()
+    sent = SENT
 
     def before_eval_execution(
         self: Any, env: Any, resource_runtime_part: Any, raw_parameters: Any, state_credentials: Any
@@ -371,3 +375,6 @@ def apply() -> None:
     _patch_format_escapes()
     _patch_quote_escape()
     _patch_parse_cache()
+    import map_patches  # patches 10-14 (the Distributed Map); 10 wraps parse-cache's parse
+
+    map_patches.apply()
