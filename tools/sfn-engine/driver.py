@@ -4,8 +4,14 @@ Started by tests/support/sfn_engine.py with this folder's own virtualenv (Python
 needs 3.12+, the project runs on 3.11). It speaks JSON lines on stdin/stdout, one request per line,
 one answer per line:
 
-    {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks"}
-        -> {"status", "error", "cause", "output", "events", "retry_waits"}
+    {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks",
+     "s3" (optional: {bucket: {key: body text}}), "timeout" (optional, seconds, default 60)}
+        -> {"status", "error", "cause", "output", "events", "retry_waits", "task_requests",
+            "children", "s3_requests", "s3_objects"}
+           task_requests: every TaskScheduled of the execution and of its Distributed Map children,
+           in order ({"execution", "state", "resource", "parameters"}); children: {"name",
+           "status", "error", "cause", "states", "input"}; s3_requests: {"op", "params"} of every
+           call the memory S3 (memory_s3.py) served; s3_objects: its buckets at the end
     {"op": "event", "pattern", "event", "transformer", "target_arn"}
         -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
            implements them, applied to an event
@@ -20,7 +26,10 @@ recorded then): tests/test_sfn_engine.py uses it to notice when a patch is no lo
 
 ``mocks`` maps state names to Step Functions Local mocked responses ({"0": {"Return": ...}},
 {"0-2": {"Throw": {"Error", "Cause"}}}); the execution runs as a mock test case
-(``<stateMachineArn>#<TestCase>``). Every answer is {"ok": true, ...} or {"ok": false, "error"}.
+(``<stateMachineArn>#<TestCase>``), child executions of a Distributed Map included. A mock may
+also be ``{"ByRequest": [{"When": {"<member.path>": "<glob>"}, "Answer": <mocked response>}],
+"Otherwise": <mocked response>}`` (patch 15). Task states of ``aws-sdk:s3:*`` need no mock when
+``s3`` is given: the memory S3 serves them, the ItemReader and the ResultWriter. Every answer is {"ok": true, ...} or {"ok": false, "error"}.
 
 Everything the engine writes (its JSONata jars, temporary files, mock configs) stays under
 ``.filesystem/`` beside this file. Java: the engine wants a Java 21 it would download; the

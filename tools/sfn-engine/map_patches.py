@@ -1,4 +1,4 @@
-"""The Distributed Map patches (10-14 of patches.py's docstring), applied by ``patches.apply()``.
+"""The Distributed Map patches (10-15 of patches.py's docstring), applied by ``patches.apply()``.
 
 ``CHILDREN`` keeps what each run's child executions did (driver.py reads it into the answer);
 ``BY_REQUEST`` holds the run's ``ByRequest`` mocks (set by driver.py for each run).
