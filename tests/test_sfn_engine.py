@@ -43,6 +43,8 @@ MOVED = {
     "ResourceEvalS3 as R; del R._handle_put_object",
     "result-writer-input": f"from {_MAP}.result_writer.result_writer_decl import "
     "ResultWriter as W; W._eval_body = None",
+    "sdk-blob-text": f"import {_TASK}.service.state_task_service as s; "
+    "s.StateTaskService._to_boto_request_value = None",
     "mock-by-request": "from localstack.services.stepfunctions.asl.eval.environment import "
     "Environment as E; del E.get_current_local_mocked_response",
 }
@@ -419,3 +421,19 @@ def test_the_engine_still_answers_a_mock_by_number_only(engines: tuple[Engine, E
     assert run.output == "otherwise", _drop("mock-by-request", "chooses a mock by request", run)
     run = patched.run("by-request", definition, "patched", "{}", {"Call": mock})
     assert run.output == "matched"
+
+
+def test_the_engine_still_json_encodes_a_text_body(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, ``aws-sdk:s3:putObject`` with ``Body: "a,b"`` writes ``"a,b"`` (quotes included:
+    the text is JSON-encoded); Step Functions writes the text. An engine that sends the text makes
+    the assertion fail."""
+    unpatched, patched = engines
+    definition = _task(
+        "arn:aws:states:::aws-sdk:s3:putObject", {"Bucket": "b", "Key": "k", "Body": "a,b"}
+    )
+    run = unpatched.run("blob", definition, "unpatched", "{}", {}, s3={"b": {}})
+    assert run.s3_objects == {"b": {"k": '"a,b"'}}, _drop(
+        "sdk-blob-text", "sends a text blob as it is", run
+    )
+    run = patched.run("blob", definition, "patched", "{}", {}, s3={"b": {}})
+    assert run.s3_objects == {"b": {"k": "a,b"}}

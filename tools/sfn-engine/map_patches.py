@@ -1,4 +1,4 @@
-"""The Distributed Map patches (10-15 of patches.py's docstring), applied by ``patches.apply()``.
+"""The Distributed Map patches (10-16 of patches.py's docstring), applied by ``patches.apply()``.
 
 ``CHILDREN`` keeps what each run's child executions did (driver.py reads it into the answer);
 ``BY_REQUEST`` holds the run's ``ByRequest`` mocks (set by driver.py for each run).
@@ -430,6 +430,20 @@ def patch_mock_by_request() -> None:
     cls.get_current_local_mocked_response = current_mocked_response
 
 
+def patch_sdk_blob_text() -> None:
+    patch = "sdk-blob-text"
+    service = _module(patch, f"{_ASL}.state.state_execution.state_task.service.state_task_service")
+    cls = service.StateTaskService
+    original = _attribute(patch, cls, "_to_boto_request_value", 'type_name == "blob"')
+
+    def to_boto_request_value(self: Any, request_value: Any, value_shape: Any) -> Any:
+        if getattr(value_shape, "type_name", None) == "blob" and isinstance(request_value, str):
+            return request_value.encode()  # text is sent as it is; JSON values as JSON text
+        return original(self, request_value, value_shape)
+
+    cls._to_boto_request_value = to_boto_request_value
+
+
 def apply() -> None:
     patch_map_fields()
     patch_map_run()
@@ -437,5 +451,6 @@ def apply() -> None:
     patch_result_writer()
     patch_result_writer_input()
     patch_mock_by_request()
+    patch_sdk_blob_text()
 
 

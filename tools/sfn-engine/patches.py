@@ -52,7 +52,7 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
    so the template reaches ``States.Format`` (patch 7) with ``\\'`` in it, as Step Functions
    reads it.
 
-Patches 10-15 (map_patches.py) run this project's Distributed Map (ItemProcessor Mode DISTRIBUTED):
+Patches 10-16 (map_patches.py) run this project's Distributed Map (ItemProcessor Mode DISTRIBUTED):
 10. ``map-fields``: the engine's grammar has no ``ItemBatcher`` (a definition with one is refused
    as invalid), and reads ``ToleratedFailurePercentage`` only as a number with a fraction (``5`` is
    refused; Step Functions takes any number from 0 to 100). The patch takes ``ItemBatcher`` out of
@@ -88,6 +88,10 @@ Patches 10-15 (map_patches.py) run this project's Distributed Map (ItemProcessor
    each call takes the first answer whose When members (of the parameters the task sent) match
    their globs, else Otherwise, counting calls per chosen answer (per execution: a child counts
    its own). The engine without the patch answers Otherwise (driver.py writes it as the mock).
+16. ``sdk-blob-text``: an ``aws-sdk`` task's blob member given as text (``s3:putObject``'s
+   ``Body: "a,b"``) is JSON-encoded by the engine (the object holds ``"a,b"`` with the quotes);
+   Step Functions sends text as it is (and a JSON value as its JSON text, as the engine does).
+   The patch sends text as its bytes.
 """
 
 from __future__ import annotations
@@ -412,6 +416,6 @@ def apply() -> None:
     _patch_format_escapes()
     _patch_quote_escape()
     _patch_parse_cache()
-    import map_patches  # patches 10-15 (the Distributed Map); 10 wraps parse-cache's parse
+    import map_patches  # patches 10-16 (the Distributed Map); 10 wraps parse-cache's parse
 
     map_patches.apply()
