@@ -377,7 +377,10 @@ def test_the_engine_still_writes_an_empty_manifest(engines: tuple[Engine, Engine
     """Unpatched, the ResultWriter writes only ``manifest.json``, with no result files. An engine
     that writes ``SUCCEEDED_0.json`` makes the assertion fail."""
     unpatched, patched = engines
-    writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "r"}}
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "b", "Prefix": "r"},
+    }
     definition = _map(_PASS, ResultWriter=writer)
     run = unpatched.run("writer", definition, "unpatched", "[1]", {}, s3={"b": {}})
     assert [k.rsplit("/", 1)[-1] for k in run.s3_objects["b"]] == ["manifest.json"], _drop(

@@ -1,6 +1,6 @@
-"""The Distributed Map over S3 on the patched engine (tools/sfn-engine/map_patches.py, memory_s3.py):
-listing pages, batching, tolerance in items, ResultWriter files, the JSON reader, the memory S3
-for the children's aws-sdk tasks, ByRequest mocks and the children's task requests."""
+"""The Distributed Map over S3 on the patched engine (tools/sfn-engine: map_patches.py and
+memory_s3.py): listing pages, batching, tolerance in items, ResultWriter files, the JSON reader,
+the memory S3 for the children's aws-sdk tasks, ByRequest mocks and the children's requests."""
 
 from __future__ import annotations
 
@@ -165,7 +165,9 @@ def test_the_json_reader_reads_an_array_of_items(engine: Engine) -> None:
     given = json.dumps({"manifest": "shards.json"})
     run = engine.run("json-reader", definition, "json-reader", given, {}, s3=s3)
     assert run.output == [{"shard": 0}, {"shard": 1}]
-    assert run.s3_requests == [{"op": "GetObject", "params": {"Bucket": "in", "Key": "shards.json"}}]
+    assert run.s3_requests == [
+        {"op": "GetObject", "params": {"Bucket": "in", "Key": "shards.json"}}
+    ]
 
 
 def test_a_child_writes_to_s3_and_the_parent_reads_it(engine: Engine) -> None:
@@ -203,13 +205,19 @@ def test_a_child_writes_to_s3_and_the_parent_reads_it(engine: Engine) -> None:
             "Resource": f"{sdk}getObject",
             "Parameters": {"Bucket": "out", "Key": "absent"},
             "Catch": [
-                {"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.missing", "Next": "Done"}
+                {
+                    "ErrorEquals": ["S3.NoSuchKeyException"],
+                    "ResultPath": "$.missing",
+                    "Next": "Done",
+                }
             ],
             "End": True,
         },
         "Done": {"Type": "Pass", "End": True},
     }
-    definition = machine({"ItemsPath": "$.shards", "ResultPath": None, "ItemProcessor": child}, after)
+    definition = machine(
+        {"ItemsPath": "$.shards", "ResultPath": None, "ItemProcessor": child}, after
+    )
     given = json.dumps({"shards": [{"shard": 0}, {"shard": 1}]})
     run = engine.run("child-s3", definition, "child-s3", given, {}, s3={"out": {}})
     assert run.status == "SUCCEEDED", (run.error, run.cause)
@@ -219,7 +227,9 @@ def test_a_child_writes_to_s3_and_the_parent_reads_it(engine: Engine) -> None:
     assert "NextContinuationToken" in listed and listed["Contents"][0]["Key"] == "done/0"
     assert run.output["got"] == {"Body": '{"shard":0}'}
     assert run.output["missing"]["Error"] == "S3.NoSuchKeyException"
-    assert run.output["missing"]["Cause"].startswith("The specified key does not exist. (Service: S3, Status")
+    assert run.output["missing"]["Cause"].startswith(
+        "The specified key does not exist. (Service: S3, Status"
+    )
     ops = [r["op"] for r in run.s3_requests]
     assert ops == ["PutObject", "PutObject", "ListObjectsV2", "GetObject", "GetObject"]
     assert [r["execution"] for r in run.task_requests][:2] == [c["name"] for c in run.children]

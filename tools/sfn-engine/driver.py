@@ -29,7 +29,8 @@ recorded then): tests/test_sfn_engine.py uses it to notice when a patch is no lo
 (``<stateMachineArn>#<TestCase>``), child executions of a Distributed Map included. A mock may
 also be ``{"ByRequest": [{"When": {"<member.path>": "<glob>"}, "Answer": <mocked response>}],
 "Otherwise": <mocked response>}`` (patch 15). Task states of ``aws-sdk:s3:*`` need no mock when
-``s3`` is given: the memory S3 serves them, the ItemReader and the ResultWriter. Every answer is {"ok": true, ...} or {"ok": false, "error"}.
+``s3`` is given: the memory S3 serves them, the ItemReader and the ResultWriter. Every answer
+is {"ok": true, ...} or {"ok": false, "error"}.
 
 Everything the engine writes (its JSONata jars, temporary files, mock configs) stays under
 ``.filesystem/`` beside this file. Java: the engine wants a Java 21 it would download; the

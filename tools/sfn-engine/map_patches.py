@@ -42,7 +42,10 @@ def _map_configs(states: dict[str, Any]) -> dict[str, tuple[MapConfig, dict[str,
         if isinstance(percentage, int) and not isinstance(percentage, bool):
             state["ToleratedFailurePercentage"] = float(percentage)  # the grammar wants a dot
             config.rewritten = True
-        for member, kind in (("ToleratedFailureCount", "count"), ("ToleratedFailurePercentage", "percentage")):
+        for member, kind in (
+            ("ToleratedFailureCount", "count"),
+            ("ToleratedFailurePercentage", "percentage"),
+        ):
             if member in state or f"{member}Path" in state:
                 config.tolerance.add(kind)
         inner = (state.get("ItemProcessor") or state.get("Iterator") or {}).get("States", {})
@@ -331,7 +334,9 @@ def patch_result_writer() -> None:
         children = [c for c in CHILDREN if c["map_run_arn"] == record.map_run_arn]
         files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
         for status in ("SUCCEEDED", "FAILED"):
-            chosen = [c for c in children if (c["status"] == "SUCCEEDED") == (status == "SUCCEEDED")]
+            chosen = [
+                c for c in children if (c["status"] == "SUCCEEDED") == (status == "SUCCEEDED")
+            ]
             if not chosen:
                 continue
             key = f"{folder}{status}_0.json"
@@ -414,7 +419,11 @@ def patch_mock_by_request() -> None:
         choices, otherwise = BY_REQUEST[state]
         parameters = getattr(SENT, "parameters", None) or {}
         picked = next(
-            ((i, answers) for i, (when, answers) in enumerate(choices) if _matches(when, parameters)),
+            (
+                (i, answers)
+                for i, (when, answers) in enumerate(choices)
+                if _matches(when, parameters)
+            ),
             ("Otherwise", otherwise),
         )
         which, answers = picked
@@ -452,5 +461,3 @@ def apply() -> None:
     patch_result_writer_input()
     patch_mock_by_request()
     patch_sdk_blob_text()
-
-

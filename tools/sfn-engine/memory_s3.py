@@ -1,4 +1,4 @@
-"""An in-memory S3 for the engine: the buckets a run request gives (``"s3": {bucket: {key: body}}``).
+"""An in-memory S3 for the engine: the buckets of a run request (``"s3": {bucket: {key: body}}``).
 
 It stands in for the boto S3 client the engine would create (``boto_client_for``) in the three
 places that call S3: the Distributed Map's ItemReader, its ResultWriter, and ``aws-sdk:s3:*`` Task
@@ -84,7 +84,7 @@ class MemoryS3:
 
     @staticmethod
     def etag(body: str) -> str:
-        return f'"{hashlib.md5(body.encode()).hexdigest()}"'  # noqa: S324 - S3's ETag is an MD5
+        return f'"{hashlib.md5(body.encode()).hexdigest()}"'
 
     @staticmethod
     def last_modified() -> datetime.datetime:
