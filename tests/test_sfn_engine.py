@@ -43,6 +43,8 @@ MOVED = {
     "ResourceEvalS3 as R; del R._handle_put_object",
     "result-writer-input": f"from {_MAP}.result_writer.result_writer_decl import "
     "ResultWriter as W; W._eval_body = None",
+    "item-reader-failed": f"from {_MAP}.item_reader.item_reader_decl import ItemReader as r; "
+    "r._eval_body = lambda self, env: None",
     "sdk-blob-text": f"import {_TASK}.service.state_task_service as s; "
     "s.StateTaskService._to_boto_request_value = None",
     "mock-by-request": "from localstack.services.stepfunctions.asl.eval.environment import "
@@ -345,6 +347,34 @@ def test_the_engine_still_ignores_a_failed_child_and_shares_mock_counts(
     assert run.output == [{"ok": 1}, None], _drop("map-run", "counts mocked calls per child", run)
     run = patched.run("counts", mocked, "patched", "[1, 2]", mocks)
     assert run.output == [{"ok": 1}, {"ok": 1}]
+
+
+def test_the_engine_still_lets_an_item_readers_s3_error_through(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, a Map whose ItemReader reads a missing object hands its Catch no error name
+    (a Fail state re-raising it fails the run with States.Runtime). Step Functions names it
+    States.ItemReaderFailed; an engine that does makes the assertion fail."""
+    unpatched, patched = engines
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "b", "Key": "missing.json"},
+    }
+    state = {"Type": "Map", "ItemProcessor": {**_DISTRIBUTED, **_PASS}, "ItemReader": reader}
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}]
+    failed = {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    definition = json.dumps(
+        {"StartAt": "Map", "States": {"Map": {**state, "Catch": catch, "End": True},
+                                      "Failed": failed}}
+    )  # fmt: skip
+    run = unpatched.run("reader", definition, "unpatched", "{}", {}, s3={"b": {}})
+    assert run.error == "States.Runtime", _drop(
+        "item-reader-failed", "names an ItemReader failure", run
+    )
+    run = patched.run("reader", definition, "patched", "{}", {}, s3={"b": {}})
+    assert (run.status, run.error) == ("FAILED", "States.ItemReaderFailed")
+    assert "NoSuchKey" in (run.cause or "")
 
 
 def test_the_engine_still_reads_one_page_of_a_listing(engines: tuple[Engine, Engine]) -> None:

@@ -33,7 +33,12 @@ class Runs:
 
 def run_scenario(engine: Engine, machine: Machine, scenario: Scenario) -> Execution:
     return engine.run(
-        machine.name, machine.definition, scenario.name, scenario.input, scenario.mocks
+        machine.name,
+        machine.definition,
+        scenario.name,
+        scenario.input,
+        scenario.mocks,
+        s3=scenario.s3,
     )
 
 

@@ -17,6 +17,7 @@ scenario is generated that makes that task fail, so a new state cannot go unexec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from modules.workflow.state_names import (
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
     NOTIFY_FAILURE,
+    RERUN_PREFIX,
     RUN_TRANSFORM_JOB,
 )
 from tests.support.aws_shapes import validate, validate_result
@@ -37,6 +39,7 @@ from tests.support.mocked_answers import (
     CAPACITY_ERROR,
     NEXT_PAGE_TOKEN,
     SENT_JOB_NAME,
+    SENT_MANIFEST,
     happy_mocks,
     job_failure,
     ok,
@@ -44,6 +47,7 @@ from tests.support.mocked_answers import (
     transform_failure,
 )
 from tests.support.sfn_engine import Engine, Execution
+from tests.support.shard_scenarios import input_files, shard_inputs, shard_scenarios, shards_failing
 from tests.support.table_scenarios import table_scenarios
 
 SCHEDULED_TIME = "2026-11-26T01:00:00Z"
@@ -88,6 +92,8 @@ class Scenario:
     expect_prefix: str | None = None  # the input prefix the run should read
     trigger: str = "schedule"
     notes: dict[str, Any] = field(default_factory=dict)
+    # The engine's memory S3 ({bucket: {key: body}}): a sharded run's Map reads and writes it.
+    s3: dict[str, dict[str, str]] | None = None
 
 
 def expected_scheduled_prefix(machine: Machine) -> str:
@@ -142,6 +148,9 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
             kwargs.setdefault("expect_prefix", expected_scheduled_prefix(machine))
         text = run_input if isinstance(run_input, str) else json.dumps(run_input)
         mocks = kwargs.pop("mocks", None) or happy_mocks(machine, name)
+        if machine.sharded and "s3" not in kwargs:
+            read = kwargs.get("expect_prefix") or machine.pipeline.default_input_prefix
+            kwargs["s3"] = input_files(machine, read, 2)
         found.append(Scenario(name=name, input=text, mocks=mocks, **kwargs))
 
     add("scheduled")
@@ -162,53 +171,15 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         expect_prefix=p.default_input_prefix,
         trigger="manual",
     )
-    # A backfill of another folder under the pipeline's prefix, started by hand with the input
-    # `./ops run --input-prefix` sends; the first CreateTransformJob is throttled and retried.
-    retried = happy_mocks(machine, "backfill")
-    retried[RUN_TRANSFORM_JOB] = {
-        "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},
-        "1": retried[RUN_TRANSFORM_JOB]["0"],
-    }
-    add(
-        "backfill",
-        {"trigger": "manual", "input_prefix": f"{p.default_input_prefix}2026-11-01/"},
-        mocks=retried,
-        expect_prefix=f"{p.default_input_prefix}2026-11-01/",
-        trigger="manual",
-    )
-    # The generic SageMaker error: retried (after a Wait, under a new job name) only when its cause
-    # is transient, at most 3 times; a ValidationException fails the run at once.
-    generic = "SageMaker.AmazonSageMakerException"
-    throttled = "Rate exceeded (Service: AmazonSageMaker; Error Code: ThrottlingException)"
-    invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
-    mocks = happy_mocks(machine, "sagemaker-throttled")
-    mocks[RUN_TRANSFORM_JOB] = {
-        "0": {"Throw": {"Error": generic, "Cause": throttled}},
-        "1": mocks[RUN_TRANSFORM_JOB]["0"],
-    }
-    add("sagemaker-throttled", mocks=mocks)
-    mocks = happy_mocks(machine, "sagemaker-always-throttled")
-    mocks[RUN_TRANSFORM_JOB] = throw(generic, throttled)
-    add("sagemaker-always-throttled", mocks=mocks)
-    mocks = happy_mocks(machine, "sagemaker-invalid")
-    mocks[RUN_TRANSFORM_JOB] = throw(generic, invalid)
-    add("sagemaker-invalid", mocks=mocks)
+    if machine.sharded:
+        shard_scenarios(machine, add)
+    else:
+        job_scenarios(machine, add)
     add("bad-input", {"trigger": "manual", "input_prefix": "../elsewhere/"}, trigger="manual")
-    add("transform-fails", mocks=transform_failure(happy_mocks(machine, "transform-fails")))
-    failing_notify = transform_failure(happy_mocks(machine, "notify-fails"))
+    happy = happy_mocks(machine, "notify-fails")
+    failing_notify = shards_failing(machine, happy) if machine.sharded else transform_failure(happy)
     failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
-    add("notify-fails", mocks=failing_notify)
-    if p.transform.fallback_instance_types:
-        # SageMaker has no capacity for the first type, then has for the second; or for none.
-        mocks = happy_mocks(machine, "capacity-then-fallback")
-        mocks[RUN_TRANSFORM_JOB] = {
-            **job_failure(CAPACITY_ERROR, "0"),
-            "1": mocks[RUN_TRANSFORM_JOB]["0"],
-        }
-        add("capacity-then-fallback", mocks=mocks)
-        mocks = happy_mocks(machine, "capacity-on-every-type")
-        mocks[RUN_TRANSFORM_JOB] = job_failure(CAPACITY_ERROR)
-        add("capacity-on-every-type", mocks=mocks)
+    add("notify-fails", mocks=failing_notify, **shard_inputs(machine, "notify-fails"))
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
         running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]
@@ -242,6 +213,54 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     delivery_scenarios(machine, add)
     table_scenarios(machine, add, SCHEDULED_TIME[:10])
     return found
+
+
+def job_scenarios(machine: Machine, add: Callable[..., None]) -> None:
+    """The paths of a run's one transform job (a sharded run's are shard_scenarios')."""
+    p = machine.pipeline
+    # A backfill of another folder under the pipeline's prefix, started by hand with the input
+    # `./ops run --input-prefix` sends; the first CreateTransformJob is throttled and retried.
+    retried = happy_mocks(machine, "backfill")
+    retried[RUN_TRANSFORM_JOB] = {
+        "0": {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}},
+        "1": retried[RUN_TRANSFORM_JOB]["0"],
+    }
+    add(
+        "backfill",
+        {"trigger": "manual", "input_prefix": f"{p.default_input_prefix}2026-11-01/"},
+        mocks=retried,
+        expect_prefix=f"{p.default_input_prefix}2026-11-01/",
+        trigger="manual",
+    )
+    # The generic SageMaker error: retried (after a Wait, under a new job name) only when its cause
+    # is transient, at most 3 times; a ValidationException fails the run at once.
+    generic = "SageMaker.AmazonSageMakerException"
+    throttled = "Rate exceeded (Service: AmazonSageMaker; Error Code: ThrottlingException)"
+    invalid = "Value 'x' failed to satisfy constraint (Error Code: ValidationException)"
+    mocks = happy_mocks(machine, "sagemaker-throttled")
+    mocks[RUN_TRANSFORM_JOB] = {
+        "0": {"Throw": {"Error": generic, "Cause": throttled}},
+        "1": mocks[RUN_TRANSFORM_JOB]["0"],
+    }
+    add("sagemaker-throttled", mocks=mocks)
+    mocks = happy_mocks(machine, "sagemaker-always-throttled")
+    mocks[RUN_TRANSFORM_JOB] = throw(generic, throttled)
+    add("sagemaker-always-throttled", mocks=mocks)
+    mocks = happy_mocks(machine, "sagemaker-invalid")
+    mocks[RUN_TRANSFORM_JOB] = throw(generic, invalid)
+    add("sagemaker-invalid", mocks=mocks)
+    add("transform-fails", mocks=transform_failure(happy_mocks(machine, "transform-fails")))
+    if p.transform.fallback_instance_types:
+        # SageMaker has no capacity for the first type, then has for the second; or for none.
+        mocks = happy_mocks(machine, "capacity-then-fallback")
+        mocks[RUN_TRANSFORM_JOB] = {
+            **job_failure(CAPACITY_ERROR, "0"),
+            "1": mocks[RUN_TRANSFORM_JOB]["0"],
+        }
+        add("capacity-then-fallback", mocks=mocks)
+        mocks = happy_mocks(machine, "capacity-on-every-type")
+        mocks[RUN_TRANSFORM_JOB] = job_failure(CAPACITY_ERROR)
+        add("capacity-on-every-type", mocks=mocks)
 
 
 def _sdk_error(state: dict[str, Any]) -> str:
@@ -302,30 +321,55 @@ def mock_problems(machine: Machine, scenario: Scenario) -> list[str]:
     """Every mocked answer, checked against the shape of what AWS returns for that call."""
     problems = []
     for state, responses in scenario.mocks.items():
-        resource = machine.states[state]["Resource"].split(":::")[1]
+        resource = machine.all_states[state]["Resource"].split(":::")[1]
         if resource.startswith("aws-sdk:"):
             service, action = resource.removeprefix("aws-sdk:").split(":")
             resource_type = f"aws-sdk:{service}"
         else:
             resource_type, action = resource.split(":")
-        for response in responses.values():
+        for response in _answers(responses):
             if "Return" in response:
                 # What the engine returns: an attempt's name where the answer echoes the request.
                 attempt = machine.job_name(f"{scenario.name}/attempt")
-                answer = json.loads(json.dumps(response["Return"]).replace(SENT_JOB_NAME, attempt))
+                manifest = f"s3://{machine.output_bucket}/manifest"
+                text = json.dumps(response["Return"]).replace(SENT_JOB_NAME, attempt)
+                answer = json.loads(text.replace(SENT_MANIFEST, manifest))
                 problems += [
                     f"{state}: {p}" for p in validate_result(resource_type, action, answer)
                 ]
     return problems
 
 
+def _answers(mock: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every answer of a state's mock (a ByRequest mock's chosen ones and its default)."""
+    if "ByRequest" in mock:
+        chosen = [a for case in mock["ByRequest"] for a in _answers(case["Answer"])]
+        return chosen + _answers(mock.get("Otherwise", {}))
+    return list(mock.values())
+
+
+def _covered(machine: Machine, name: str) -> bool:
+    """A re-run's shard states (``Rerun*``) are the shard's own under a prefix
+    (tests/test_workflow_shards.py holds them equal): covered with them (the re-run scenarios
+    enter the start of them)."""
+    return name.startswith(RERUN_PREFIX) and name.removeprefix(RERUN_PREFIX) in machine.all_states
+
+
 def coverage_gaps(machine: Machine, runs: list[Execution]) -> list[str]:
-    """States never entered, Choice branches never taken, Catches never used."""
+    """States never entered, Choice branches never taken, Catches never used (a Map's children's
+    included)."""
+    runs = [*runs, *(child for run in runs for child in run.child_runs)]
     entered = {state for run in runs for state in run.states}
     moves = {move for run in runs for move in run.transitions}
     taken = {(a, b) for a, b, _ in moves}
-    gaps = [f"state {name} never ran" for name in machine.states if name not in entered]
-    for name, state in machine.states.items():
+    gaps = [
+        f"state {name} never ran"
+        for name in machine.all_states
+        if name not in entered and not _covered(machine, name)
+    ]
+    for name, state in machine.all_states.items():
+        if _covered(machine, name):
+            continue
         if state["Type"] == "Choice":
             targets = [c["Next"] for c in state["Choices"]] + [state["Default"]]
             gaps += [

@@ -19,7 +19,11 @@ from typing import Any, ClassVar
 from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, ProjectConfig, partition_of
 from modules.naming import Names, PipelineNames
+from modules.shard_layout import SHARD_DIGITS
 from modules.stack_names import is_environment_stack
+from modules.workflow.chain import every_state
+from modules.workflow.shard_job import MAX_JOB_NAME
+from modules.workflow.state_names import RUN_SHARD_TRANSFORM_JOB, RUN_TRANSFORM_JOB
 from tests.support.placeholders import resolve as resolve_placeholder
 
 _ANY_REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -50,6 +54,20 @@ class Machine:
         return states
 
     @property
+    def all_states(self) -> dict[str, dict[str, Any]]:
+        """Every state, those a Map runs (a shard's) included."""
+        return every_state(self.states)
+
+    @property
+    def sharded(self) -> bool:
+        return self.pipeline.transform.shards is not None
+
+    @property
+    def job_state(self) -> str:
+        """The state that starts the run's transform job, or each shard's."""
+        return RUN_SHARD_TRANSFORM_JOB if self.sharded else RUN_TRANSFORM_JOB
+
+    @property
     def names(self) -> PipelineNames:
         """The pipeline's names, as the stacks build them."""
         return Names(self.project, self.environment).of_pipeline(self.pipeline.name)
@@ -65,7 +83,13 @@ class Machine:
         return self.run_prefix + hashlib.md5(execution.encode()).hexdigest()
 
     def is_attempt_name(self, name: str) -> bool:
-        return re.fullmatch(rf"{re.escape(self.run_prefix)}[0-9a-f]{{32}}", name) is not None
+        """A transform job's name: the run's prefix and a hash; a shard's, the prefix, the shard
+        number, a hash cut to fit and the attempt's retry count, at most 63 characters."""
+        prefix = re.escape(self.run_prefix)
+        if self.sharded:
+            shard = rf"{prefix}[0-9]{{{SHARD_DIGITS}}}-[0-9a-f]+[0-9]"
+            return len(name) <= MAX_JOB_NAME and re.fullmatch(shard, name) is not None
+        return re.fullmatch(rf"{prefix}[0-9a-f]{{32}}", name) is not None
 
     def output_path(self, execution: str) -> str:
         return f"s3://{self.output_bucket}/{self.pipeline.run_output_prefix}{execution}/"

@@ -23,6 +23,8 @@ from modules.workflow.state_names import (
     PUT_READY_EVENT,
     RECORD_COMPLETED_TRANSFORM,
     REGISTER_PARTITION,
+    RERUN_PREFIX,
+    RUN_SHARD_TRANSFORM_JOB,
     RUN_TRANSFORM_JOB,
     WRITE_MANIFEST,
 )
@@ -33,6 +35,8 @@ from tests.support.machines import Machine
 # ``mock-request`` (tools/sfn-engine/patches.py). A ``.sync`` job answers with the name of the
 # attempt that was created, which the definition derives from values known only during the run.
 SENT_JOB_NAME = "<request:TransformJobName>"
+# A shard's job answers with the manifest file it was sent.
+SENT_MANIFEST = "<request:TransformInput.DataSource.S3DataSource.S3Uri>"
 
 
 def ok(payload: dict[str, Any]) -> dict[str, Any]:
@@ -92,30 +96,7 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
         # Reached only after a page without a package: see the registry-empty-first-page scenario.
         FIND_APPROVED_MODEL_NEXT_PAGE: ok(approved_page(machine)),
         CREATE_RUN_MODEL: ok({"ModelArn": machine.arn("sagemaker", f"model/{job}")}),
-        RUN_TRANSFORM_JOB: ok(
-            {
-                "TransformJobName": SENT_JOB_NAME,
-                "TransformJobArn": machine.arn("sagemaker", f"transform-job/{SENT_JOB_NAME}"),
-                "TransformJobStatus": "Completed",
-                "ModelName": machine.model_name or job,
-                "TransformInput": {
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": f"s3://{machine.input_bucket}/"
-                            f"{machine.pipeline.default_input_prefix}",
-                        }
-                    }
-                },
-                "TransformOutput": {"S3OutputPath": machine.output_path(execution)},
-                "TransformResources": {
-                    "InstanceType": machine.pipeline.transform.instance_type,
-                    "InstanceCount": machine.pipeline.transform.instance_count,
-                },
-                "CreationTime": "2026-11-26T01:00:10Z",
-                "TransformEndTime": "2026-11-26T01:20:00Z",
-            }
-        ),
+        RUN_TRANSFORM_JOB: ok(job_description(machine, execution, "S3Prefix", job)),
         # Two input objects, and the .out Batch Transform writes for each.
         COUNT_INPUT_PAGE: input_pages(machine, inputs(machine, 2)),
         COUNT_OUTPUT_PAGE: output_pages(
@@ -135,15 +116,42 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     }
     publish = ok({"MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e"})
     mocks = {}
+    if machine.sharded:
+        shard_job = ok(job_description(machine, execution, "ManifestFile", job))
+        mocks[RUN_SHARD_TRANSFORM_JOB] = mocks[RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB] = shard_job
     for name, state in machine.states.items():
         if state["Type"] != "Task":
             continue
+        if machine.sharded and state["Resource"].split(":::")[1].startswith("aws-sdk:s3:"):
+            continue  # the shards' folder: served by the engine's memory S3 (Scenario.s3)
         if state["Resource"].endswith(":::sns:publish"):
             mocks[name] = publish
         else:
             assert name in responses, f"no mocked response for Task state {name}"
             mocks[name] = responses[name]
     return mocks
+
+
+def job_description(machine: Machine, execution: str, data_type: str, job: str) -> dict[str, Any]:
+    """A completed ``.sync`` transform job (its DescribeTransformJob) of the attempt that was sent:
+    over the run's input prefix (``S3Prefix``), or over the manifest file a shard sent."""
+    uri = SENT_MANIFEST
+    if data_type == "S3Prefix":
+        uri = f"s3://{machine.input_bucket}/{machine.pipeline.default_input_prefix}"
+    return {
+        "TransformJobName": SENT_JOB_NAME,
+        "TransformJobArn": machine.arn("sagemaker", f"transform-job/{SENT_JOB_NAME}"),
+        "TransformJobStatus": "Completed",
+        "ModelName": machine.model_name or job,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": uri}}},
+        "TransformOutput": {"S3OutputPath": machine.output_path(execution)},
+        "TransformResources": {
+            "InstanceType": machine.pipeline.transform.instance_type,
+            "InstanceCount": machine.pipeline.transform.instance_count,
+        },
+        "CreationTime": "2026-11-26T01:00:10Z",
+        "TransformEndTime": "2026-11-26T01:20:00Z",
+    }
 
 
 # SageMaker's reason for a job it could not give instances to (the job fails before it runs).

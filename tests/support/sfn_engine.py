@@ -56,7 +56,15 @@ class Execution:
 
     @cached_property
     def requests(self) -> list[tuple[str, str, str, dict[str, Any]]]:
-        """(state, resource type, resource, parameters) of every TaskScheduled event, in order."""
+        """(state, resource type, resource, parameters) of every TaskScheduled event, in order,
+        those of its Distributed Map children included (where the Map ran)."""
+        if self.task_requests:
+            found = []
+            for sent in self.task_requests:
+                integration = sent["resource"].split(":::", 1)[1]
+                resource_type, _, resource = integration.rpartition(":")
+                found.append((sent["state"], resource_type, resource, sent["parameters"]))
+            return found
         found, state = [], ""
         for event in self.events:
             if event["type"].endswith("StateEntered"):
@@ -73,16 +81,35 @@ class Execution:
                 )
         return found
 
+    @cached_property
+    def child_runs(self) -> list[Execution]:
+        """The Distributed Map's child executions, as executions of their own."""
+        return [
+            Execution(
+                name=c["name"],
+                state_machine_arn=self.state_machine_arn,
+                status=c["status"],
+                error=c["error"],
+                cause=c["cause"],
+                output_text=None,
+                events=c["events"],
+                retry_waits=[],
+            )
+            for c in self.children
+        ]
+
     def requests_of(self, state: str) -> list[dict[str, Any]]:
         return [params for name, _, _, params in self.requests if name == state]
 
     @cached_property
     def transitions(self) -> list[tuple[str, str, str]]:
         """(from state, to state, "catch" | "next") for every move between states (a Map state is
-        one state: its children's states are in ``children``)."""
+        one state: the move out of it is from the Map, whatever its iterations' states did; a
+        Distributed Map's children are in ``children``)."""
         moves: list[tuple[str, str, str]] = []
         current: str | None = None
         failed = False
+        maps: list[str] = []  # the Map states being run, innermost last
         for event in self.events:
             kind = event["type"]
             if kind.endswith("StateEntered"):
@@ -90,7 +117,11 @@ class Execution:
                 if current is not None:
                     moves.append((current, name, "catch" if failed else "next"))
                 current, failed = name, False
-            elif kind in ("TaskFailed", "TaskTimedOut", "ExecutionFailed", "MapStateFailed"):
+                if kind == "MapStateEntered":
+                    maps.append(name)
+            elif kind in ("MapStateExited", "MapStateFailed", "MapStateAborted") and maps:
+                current, failed = maps.pop(), kind == "MapStateFailed"
+            elif kind in ("TaskFailed", "TaskTimedOut", "ExecutionFailed"):
                 failed = True
             elif kind in ("TaskSucceeded", "TaskScheduled"):
                 failed = False

@@ -10,7 +10,7 @@ one answer per line:
             "children", "s3_requests", "s3_objects"}
            task_requests: every TaskScheduled of the execution and of its Distributed Map children,
            in order ({"execution", "state", "resource", "parameters"}); children: {"name",
-           "status", "error", "cause", "states", "input"}; s3_requests: {"op", "params"} of every
+           "status", "error", "cause", "states", "input", "events"}; s3_requests: {"op", "params"} of every
            call the memory S3 (memory_s3.py) served; s3_objects: its buckets at the end
     {"op": "event", "pattern", "event", "transformer", "target_arn"}
         -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
@@ -301,6 +301,7 @@ class Engine:
                     "cause": c["cause"],
                     "states": [n for n, _ in _entered(c.get("events", []))],
                     "input": c["input"],
+                    "events": c.get("events", []),
                 }
                 for c in children
             ],

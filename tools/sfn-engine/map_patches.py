@@ -1,4 +1,4 @@
-"""The Distributed Map patches (10-16 of patches.py's docstring), applied by ``patches.apply()``.
+"""The Distributed Map patches (10-17 of patches.py's docstring), applied by ``patches.apply()``.
 
 ``CHILDREN`` keeps what each run's child executions did (driver.py reads it into the answer);
 ``BY_REQUEST`` holds the run's ``ByRequest`` mocks (set by driver.py for each run).
@@ -453,7 +453,41 @@ def patch_sdk_blob_text() -> None:
     cls._to_boto_request_value = to_boto_request_value
 
 
+def patch_item_reader_failed() -> None:
+    patch = "item-reader-failed"
+    reader = _module(patch, f"{_MAP}.item_reader.item_reader_decl").ItemReader
+    original = _attribute(patch, reader, "_eval_body", "self.resource_eval.eval_resource(env=env)")
+    failure = _module(patch, f"{_ASL}.common.error_name.failure_event")
+    errors = _module(patch, f"{_ASL}.common.error_name.states_error_name")
+    error_types = _module(patch, f"{_ASL}.common.error_name.states_error_name_type")
+    details = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.event.event_detail")
+    from localstack.aws.api.stepfunctions import HistoryEventType, MapRunFailedEventDetails
+
+    def eval_body(self: Any, env: Any) -> None:
+        try:
+            original(self, env)
+        except failure.FailureEventException:
+            raise
+        except Exception as error:  # the reader's own S3 call: what Step Functions reports
+            name = error_types.StatesErrorNameType.StatesItemReaderFailed
+            raise failure.FailureEventException(
+                failure_event=failure.FailureEvent(
+                    env=env,
+                    error_name=errors.StatesErrorName(typ=name),
+                    event_type=HistoryEventType.MapRunFailed,
+                    event_details=details.EventDetails(
+                        mapRunFailedEventDetails=MapRunFailedEventDetails(
+                            error=name.to_name(), cause=str(error)
+                        )
+                    ),
+                )
+            ) from error
+
+    reader._eval_body = eval_body
+
+
 def apply() -> None:
+    patch_item_reader_failed()
     patch_map_fields()
     patch_map_run()
     patch_list_objects_pages()

@@ -92,6 +92,11 @@ Patches 10-16 (map_patches.py) run this project's Distributed Map (ItemProcessor
    ``Body: "a,b"``) is JSON-encoded by the engine (the object holds ``"a,b"`` with the quotes);
    Step Functions sends text as it is (and a JSON value as its JSON text, as the engine does).
    The patch sends text as its bytes.
+17. ``item-reader-failed``: a Map whose ItemReader cannot read its source (a missing object, a
+   denied listing) fails in Step Functions with ``States.ItemReaderFailed``, which a Catch takes;
+   the engine lets the S3 client's exception through, so the Catch gets no error name and the
+   run's Fail state fails with ``States.Runtime``. The patch raises ``States.ItemReaderFailed``
+   with the exception's text as its cause.
 """
 
 from __future__ import annotations

@@ -1,0 +1,189 @@
+"""The run paths of a sharded pipeline (``transform.shards``), for tests/support/executions.py: the
+input files the engine's memory S3 holds, which shard's job fails and how, and re-runs.
+
+Every count is derived from the pipeline's shards settings: a listing one page longer than S3's
+page, enough shards for one failed shard to stay within the tolerance, every shard failing.
+Needs the deployed machine and the mocked answers (tests/support/mocked_answers.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
+from modules.shard_layout import rerun_items_key, shard_name
+from modules.workflow.state_names import (
+    LIST_FAILED_SHARDS,
+    LIST_INPUT,
+    READ_FAILED_SHARD,
+    RECORD_SHARD_FAILURE,
+    RERUN_PREFIX,
+    RUN_SHARD_TRANSFORM_JOB,
+    WRITE_SHARD_MANIFEST,
+)
+from tests.support.machines import Machine
+from tests.support.mocked_answers import (
+    CAPACITY_ERROR,
+    happy_mocks,
+    job_failure,
+    ok,
+    throw,
+)
+
+# A failed shard's job: SageMaker's reason, as a page should quote it.
+SHARD_FAILURE_REASON = "ClientError: bad input in a shard"
+# The most shards a scenario starts (a config with a tiny tolerance would need many more for one
+# failed shard to stay within it: that scenario is then left out, and the check says so).
+MAX_SHARDS = 12
+# A re-run's original run, and the marker/folder keys a listing holds beside the input.
+EARLIER_RUN = "earlier-run"
+FOLDER_KEY = "folder/"
+
+Add = Callable[..., None]
+
+
+def files_per_job(machine: Machine) -> int:
+    shards = machine.pipeline.transform.shards
+    assert shards is not None
+    return shards.files_per_job
+
+
+def input_keys(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}part-{n:05d}.csv" for n in range(count)]
+
+
+def input_files(machine: Machine, prefix: str, count: int, *extra: str) -> dict[str, Any]:
+    """The memory S3: ``count`` input files under ``prefix`` (and ``extra`` keys), an empty
+    output bucket."""
+    keys = [*input_keys(prefix, count), *extra]
+    # (A "folder" key is an empty object whose key ends with "/", as the console creates them.)
+    bodies = {k: "" if k.endswith("/") else f"row of {k}\n" for k in keys}
+    return {machine.input_bucket: bodies, machine.output_bucket: {}}
+
+
+def shard_job_named(machine: Machine, shard: int) -> str:
+    """A glob of one shard's job names (ByRequest's When)."""
+    return f"{machine.run_prefix}{shard_name(shard)}-*"
+
+
+def failing_shards(machine: Machine, shards: list[int], answer: dict[str, Any]) -> dict[str, Any]:
+    """The shard job's mock: these shards' jobs answer ``answer``, the others complete."""
+    completes = happy_mocks(machine, "any")[RUN_SHARD_TRANSFORM_JOB]
+    return {
+        "ByRequest": [
+            {"When": {"TransformJobName": shard_job_named(machine, n)}, "Answer": answer}
+            for n in shards
+        ],
+        "Otherwise": completes,
+    }
+
+
+def shards_failing(machine: Machine, mocks: dict[str, Any]) -> dict[str, Any]:
+    """A run that fails: every shard's job fails (beyond any tolerance but 100 %, where failed
+    shards never fail the run: then the listing of failed shards is refused)."""
+    shards = machine.pipeline.transform.shards
+    assert shards is not None
+    if shards.can_exceed_tolerance:
+        return {**mocks, RUN_SHARD_TRANSFORM_JOB: job_failure(SHARD_FAILURE_REASON)}
+    return {**mocks, LIST_FAILED_SHARDS: throw("S3.AccessDeniedException", "Access Denied")}
+
+
+def shard_inputs(machine: Machine, name: str) -> dict[str, Any]:
+    """A failing scenario's files: two shards' worth (so that its page names two)."""
+    if not machine.sharded:
+        return {}
+    prefix = machine.pipeline.default_input_prefix
+    return {"s3": input_files(machine, prefix, 2 * files_per_job(machine))}
+
+
+def rerun_input(machine: Machine, run: str, prefix: str) -> dict[str, Any]:
+    """What ``./ops rerun --failed`` starts a run with (tools/ops/shards.py writes the list)."""
+    items = rerun_items_key(machine.pipeline.run_output_prefix, run)
+    return {"input_prefix": prefix, "shard_items": items, "rerun_of": EARLIER_RUN}
+
+
+def shard_scenarios(machine: Machine, add: Add) -> None:
+    """Every path of a shard, and of the run around them."""
+    p = machine.pipeline
+    shards = p.transform.shards
+    assert shards is not None
+    per_job, prefix = shards.files_per_job, p.default_input_prefix
+    happy = happy_mocks  # (named for the scenarios below)
+    not_input = [prefix + FOLDER_KEY] + ([prefix + p.trigger.marker] if p.trigger else [])
+
+    def add_with(name: str, files: int, job: dict[str, Any] | None = None, **more: Any) -> None:
+        mocks = happy(machine, name)
+        if job is not None:
+            mocks[RUN_SHARD_TRANSFORM_JOB] = job
+        mocks.update(more.pop("mocks", {}))
+        add(name, mocks=mocks, s3=input_files(machine, prefix, files, *not_input), **more)
+
+    # More files than one listing page (the Map's ItemReader pages), with a "folder" key and the
+    # marker beside them: left out of every shard.
+    add_with("shards-over-pages", LIST_OBJECTS_MAX_KEYS + 1)
+    # Only a folder key (and the marker) in a shard: nothing to transform.
+    add("shard-without-input", s3=input_files(machine, prefix, 0, *not_input))
+    # One failed shard of enough shards to stay within the tolerance.
+    if shards.tolerated_failed_shards_percent:
+        count = max(2, math.ceil(100 / shards.tolerated_failed_shards_percent))
+        if count <= MAX_SHARDS:
+            failure = job_failure(SHARD_FAILURE_REASON)
+            add_with(
+                "shard-fails-tolerated", count * per_job, failing_shards(machine, [1], failure)
+            )
+    if shards.can_exceed_tolerance:
+        add_with("shards-fail", 2 * per_job, job_failure(SHARD_FAILURE_REASON))
+        # The failed shards' records cannot be read: the run still fails, with the Map's error.
+        unreadable = {READ_FAILED_SHARD: throw("S3.AccessDeniedException", "Access Denied")}
+        add_with("failed-shards-unreadable", per_job, job_failure(SHARD_FAILURE_REASON),
+                 mocks=unreadable)  # fmt: skip
+    # The input cannot be listed (the Map's ItemReader fails: States.ItemReaderFailed), though
+    # the empty-input check found some.
+    unlisted = happy(machine, "shards-input-unlisted")
+    if LIST_INPUT in machine.states:
+        unlisted[LIST_INPUT] = ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1})
+    add("shards-input-unlisted", mocks=unlisted, s3={machine.output_bucket: {}})
+    # A shard's own S3 writes failing: its manifest (the shard fails), its failure record (the
+    # shard fails with its own error all the same).
+    denied = throw("S3.AccessDeniedException", "Access Denied")
+    add_with("shard-manifest-unwritable", per_job, mocks={WRITE_SHARD_MANIFEST: denied})
+    add_with("failure-record-unwritable", per_job, job_failure(SHARD_FAILURE_REASON),
+             mocks={RECORD_SHARD_FAILURE: denied})  # fmt: skip
+    # The job's transient errors: the call's own (Retry: same entry, next retry count) and the
+    # generic error with a transient cause (a Wait, then a new entry: a new hash).
+    completed = happy(machine, "any")[RUN_SHARD_TRANSFORM_JOB]["0"]
+    throttled = {"Throw": {"Error": "SageMaker.ThrottlingException", "Cause": "Rate exceeded"}}
+    add_with("shard-throttled", per_job, {"0": throttled, "1": completed})
+    generic = "SageMaker.AmazonSageMakerException"
+    transient = {"Throw": {"Error": generic, "Cause": "Rate exceeded (ThrottlingException)"}}
+    add_with("shard-sagemaker-throttled", per_job, {"0": transient, "1": completed})
+    add_with("shard-sagemaker-invalid", per_job, throw(generic, "ValidationException: bad"))
+    if p.transform.fallback_instance_types:
+        fallback = {**job_failure(CAPACITY_ERROR, "0"), "1": completed}
+        add_with("shard-capacity-then-fallback", per_job, fallback)
+        add_with("shard-capacity-on-every-type", per_job, job_failure(CAPACITY_ERROR))
+    # ./ops rerun --failed: the run reads its files from the list under the shards folder.
+    rerun = "rerun-failed-shards"
+    again = input_keys(prefix, per_job + 1)[1:]  # two shards' worth of a run's files
+    files = input_files(machine, prefix, per_job + 1)
+    files[machine.output_bucket][rerun_input(machine, rerun, prefix)["shard_items"]] = json.dumps(
+        [{"Key": k} for k in again]
+    )
+    mocks = happy(machine, rerun)
+    add(rerun, rerun_input(machine, rerun, prefix), mocks=mocks, s3=files, trigger="manual",
+        expect_prefix=prefix, notes={"files": again})  # fmt: skip
+    if shards.can_exceed_tolerance:
+        failing = {**happy(machine, "rerun-fails")}
+        failing[RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB] = job_failure(SHARD_FAILURE_REASON)
+        files = input_files(machine, prefix, per_job + 1)
+        key = rerun_input(machine, "rerun-fails", prefix)["shard_items"]
+        files[machine.output_bucket][key] = json.dumps([{"Key": k} for k in again])
+        add("rerun-fails", rerun_input(machine, "rerun-fails", prefix), mocks=failing, s3=files,
+            trigger="manual", expect_prefix=prefix)  # fmt: skip
+    add("rerun-items-missing", rerun_input(machine, "rerun-items-missing", prefix),
+        trigger="manual", expect_prefix=prefix)  # fmt: skip
+    elsewhere = {**rerun_input(machine, "x", prefix), "shard_items": "elsewhere/items.json"}
+    add("rerun-elsewhere", elsewhere, trigger="manual", expect_prefix=prefix)
