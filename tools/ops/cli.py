@@ -24,11 +24,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from modules.config import ConfigError, PipelineConfig, load_config
 from modules.naming import EXECUTION_ALARM_METRICS, Names
-from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR, OUTPUT_SUFFIX
+from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
 from tools.ops import backfill as bf
 from tools.ops import render
 from tools.ops.aws import Aws, BackfillRunner, Clients
-from tools.ops.delivery import missing_outputs, model_of_tags
+from tools.ops.delivery import model_of_tags
+from tools.ops.explain import missing_output_items, unreadable_manifest
 from tools.ops.folders import FolderError, slot_of, slot_of_folder, slots
 from tools.ops.folders import render as folder_of
 from tools.ops.runs import RUNNING, RunRow, failure_of, run_row, scheduled_run_input
@@ -53,7 +54,6 @@ class Runtime:
 
 
 RUNTIME = Runtime()
-Item = tuple[str, str]  # a line of `why`: what, and its value
 USAGE_ERROR = 2
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -86,15 +86,6 @@ def _target(config_path: str | None, environment: str, pipeline: str) -> tuple[A
 
 
 AWS_ERROR = 1
-
-
-def _unreadable_manifest(target: Target, location: str, denied: str) -> str:
-    """A manifest S3 refused to give: which permission is likely missing (the operator policy,
-    modules/operator_policy.py, has both), rather than "none", which would say the run wrote
-    nothing."""
-    key = f"kms:Decrypt on the environment's key {target.environment_names.key_alias}"
-    likely = key if "kms" in denied.lower() else f"s3:GetObject on it, or {key}"
-    return f"{location} could not be read (AccessDenied: {denied}); likely missing: {likely}"
 
 
 def _reports_aws_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -147,26 +138,6 @@ def _with_model_from_tags(aws: Aws, target: Target, row: RunRow) -> RunRow:
     return replace(row, model=model_of_tags(aws.job_tags(target, row.transform_job)))
 
 
-# `why` of an IncompleteOutput run shows this many of the inputs without an output.
-MISSING_SHOWN = 20
-
-
-def _missing_outputs(aws: Aws, target: Target, run: str, input_prefix: str) -> list[Item]:
-    """The inputs of the run that have no ``.out``, from listings made now (client-side: the run
-    itself only counted)."""
-    folder = f"{target.pipeline.run_output_prefix}{run}/"
-    inputs = aws.objects(target.bucket("input"), input_prefix)
-    outputs = aws.objects(target.output_bucket, folder)
-    total, missing = missing_outputs(target.pipeline, input_prefix, folder, inputs, outputs)
-    items: list[Item] = [
-        ("missing outputs", f"{len(missing):,} of {total:,} inputs have no {OUTPUT_SUFFIX} now")
-    ]
-    items += [("no output", key) for key in missing[:MISSING_SHOWN]]
-    if len(missing) > MISSING_SHOWN:
-        items.append(("", f"... and {len(missing) - MISSING_SHOWN:,} more"))
-    return items
-
-
 def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
     latest = [e for s in FAILED_STATUSES for e in aws.executions(target, status=s, limit=1)]
     return max(latest, key=lambda e: e["startDate"]) if latest else None
@@ -208,7 +179,7 @@ def why(
             ("cause", (failure.failure_reason or failure.cause or "-")[:600]),
         ]
         if failure.error == INCOMPLETE_OUTPUT_ERROR and target.pipeline.delivery is not None:
-            items += _missing_outputs(aws, target, run, row.input_prefix)
+            items += missing_output_items(aws, target, run, row.input_prefix)
     if job:
         described_job = aws.transform_job(job)
         items.append(("transform job", job))
@@ -228,7 +199,7 @@ def why(
     manifest = aws.manifest(target, run)
     location = f"s3://{target.output_bucket}/{target.manifest_key(run)}"
     if manifest.denied is not None:
-        items.append(("manifest", _unreadable_manifest(target, location, manifest.denied)))
+        items.append(("manifest", unreadable_manifest(target, location, manifest.denied)))
     else:
         items.append(("manifest", location if manifest.content else "none (written on success)"))
     console = RUNTIME.console
@@ -396,7 +367,7 @@ def run_command(
         _fail(f"--input-prefix must start with the pipeline's input prefix {default!r}")
     dated = _dated_run(target, date, folder, input_prefix)
     clock, console = RUNTIME.clock, RUNTIME.console
-    name = f"manual-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{RUNTIME.token()}"
+    name = f"manual-{bf.stamp_text(clock.now())}-{RUNTIME.token()}"
     run_input: dict[str, Any] = {"trigger": "manual"}
     if dated is not None:
         run_input = dated[0]
