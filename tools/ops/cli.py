@@ -1,5 +1,5 @@
-"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, backfill, run, test-alert. See
-docs/operations.md.
+"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, rerun, backfill, run, test-alert.
+See docs/operations.md.
 
 Each command reads the config (``--config``, else ``$PIPELINE_CONFIG``, else
 config/pipelines.yaml), finds the pipeline's names and ARNs (tools/ops/target.py), calls AWS with
@@ -26,7 +26,7 @@ from modules.config import ConfigError, PipelineConfig, load_config
 from modules.naming import EXECUTION_ALARM_METRICS, Names
 from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
 from tools.ops import backfill as bf
-from tools.ops import render
+from tools.ops import render, shards
 from tools.ops.aws import Aws, BackfillRunner, Clients
 from tools.ops.delivery import model_of_tags
 from tools.ops.explain import missing_output_items, unreadable_manifest
@@ -58,7 +58,8 @@ USAGE_ERROR = 2
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
 app = typer.Typer(
-    help="Look at runs, find why one failed, backfill dates and start runs of a pipeline.",
+    help="Look at runs, find why one failed, backfill dates, start runs of a pipeline and rerun "
+    "a sharded run's failed shards.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -153,7 +154,8 @@ def why(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Why a run failed: state, error, cause, the job's FailureReason, logs, links, manifest."""
+    """Why a run failed: state, error, cause, the job's FailureReason, logs, links, manifest; a
+    sharded run's failed shards."""
     aws, target = _target(config, environment, pipeline)
     if run is None:
         last = _last_failed(aws, target)
@@ -180,6 +182,8 @@ def why(
         ]
         if failure.error == INCOMPLETE_OUTPUT_ERROR and target.pipeline.delivery is not None:
             items += missing_output_items(aws, target, run, row.input_prefix)
+    if target.pipeline.transform.shards is not None:
+        items += shards.why_items(target, run, _failed_shards(aws, target, run))
     if job:
         described_job = aws.transform_job(job)
         items.append(("transform job", job))
@@ -207,6 +211,52 @@ def why(
     console.print("\n[bold]console[/]")
     for what, url in links:  # whole lines, so that terminals keep them clickable
         console.print(f"{what}: {url}", soft_wrap=True, highlight=False)
+
+
+def _failed_shards(aws: Aws, target: Target, run: str) -> list[shards.FailedShard]:
+    try:
+        return shards.failed_shards(aws, target, run)
+    except OpsError as error:
+        _fail(str(error))
+
+
+@app.command()
+@_reports_aws_errors
+def rerun(
+    environment: Env,
+    pipeline: PipelineArg,
+    run: Annotated[str, typer.Argument(help="Execution name of the sharded run.")],
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Its failed shards' files (the only mode).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the input files of a sharded run's failed shards again, as a new run of those only."""
+    if not failed:
+        _fail("rerun needs --failed: it runs a sharded run's failed shards again (its one mode)")
+    aws, target = _target(config, environment, pipeline)
+    if target.pipeline.transform.shards is None:
+        _fail(f"{target.label} is not sharded (no transform.shards): no failed shards to rerun")
+    if aws.state(target.execution_arn(run)).status == RUNNING:
+        _fail(f"{run} is still running: rerun its failed shards once it has ended")
+    clock, console = RUNTIME.clock, RUNTIME.console
+    try:
+        plan = shards.plan_rerun(target, run, _failed_shards(aws, target, run), clock.now())
+    except OpsError as error:
+        _fail(str(error))
+    aws.put_json(target.output_bucket, plan.items_key, plan.items)
+    execution_arn = aws.start(target, plan.name, plan.run_input)
+    items = [
+        ("started", plan.name),
+        ("reruns", f"{len(plan.keys):,} files of {plan.shards:,} failed shards of {run}"),
+        ("reads", f"s3://{target.bucket('input')}/{plan.input_prefix}, those files only"),
+        ("files", f"s3://{target.output_bucket}/{plan.items_key}"),
+        ("writes", plan.output_folder),
+    ]
+    console.print(render.details(f"{target.label}: rerun of {run} --failed", items))
+    console.print(
+        f"console: {target.execution_console(execution_arn)}", soft_wrap=True, highlight=False
+    )
 
 
 @app.command(name="backfill")

@@ -1,6 +1,6 @@
 """What ``why`` shows beyond a run's own record (tools/ops/cli.py): a manifest S3 refused to give,
-and the inputs of an ``IncompleteOutput`` run without output. Each is a list of lines (``Item``:
-what, and its value)."""
+and the inputs of an ``IncompleteOutput`` run without output. A sharded run's failed shards are
+tools/ops/shards.py's. Each is a list of lines (``Item``: what, and its value)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tools.ops.delivery import missing_outputs
 from tools.ops.target import Target
 
 Item = tuple[str, str]  # a line of `why`: what, and its value
-# `why` shows this many of a list of input keys (those without an output).
+# `why` shows this many of a list of input keys (without an output, of a failed shard).
 MISSING_SHOWN = 20
 
 
