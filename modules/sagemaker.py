@@ -3,9 +3,9 @@
 Creates
 - the execution role SageMaker assumes for the pipeline's transform jobs (trust limited to
   ``sagemaker.amazonaws.com`` acting for this account), allowed exactly to: read the model
-  artifact, list and read the pipeline's input prefix, write the pipeline's output prefix, use
-  the environment's KMS key, pull the pipeline's image, write transform job logs and metrics,
-  and, with a VPC, manage its network interfaces;
+  artifact, list and read the pipeline's input prefix, write the pipeline's output prefix (with
+  shards: read the shards' manifest files), use the environment's KMS key, pull the pipeline's
+  image, write transform job logs and metrics, and, with a VPC, manage its network interfaces;
 - the ``aws_sagemaker_model`` from image + artifact, or from a versioned Model Registry package,
   with network isolation and VPC placement from config. A pipeline that follows a Model Package
   Group gets no model here: its state machine creates one per run from the newest approved
@@ -27,6 +27,7 @@ from modules.aws_context import AwsContext
 from modules.config import ModelConfig, PipelineConfig
 from modules.iam import (
     VPC_NETWORK_ACTIONS,
+    Statement,
     allow,
     grant_key_to_aws_resources,
     list_prefix,
@@ -36,6 +37,7 @@ from modules.iam import (
     write_objects,
 )
 from modules.naming import Names
+from modules.shard_layout import MANIFESTS_FOLDER, shards_prefix
 from modules.storage import StorageOutputs
 
 
@@ -109,6 +111,15 @@ class SagemakerModelLayer(Construct):
         )
 
     @staticmethod
+    def _shard_statements(pipeline: PipelineConfig, storage: StorageOutputs) -> list[Statement]:
+        """A sharded pipeline's jobs read their manifest files (the input files they list are
+        under the input prefix, which the role reads already)."""
+        if pipeline.transform.shards is None:
+            return []
+        manifests = f"{shards_prefix(pipeline.run_output_prefix)}*/{MANIFESTS_FOLDER}*"
+        return [read_objects("ReadShardManifests", storage.output.arn, manifests)]
+
+    @staticmethod
     def _statements(
         pipeline: PipelineConfig, aws: AwsContext, storage: StorageOutputs
     ) -> list[dict[str, Any]]:
@@ -120,6 +131,7 @@ class SagemakerModelLayer(Construct):
             list_prefix("ListInputPrefix", storage.input.arn, input_prefix),
             read_objects("ReadInput", storage.input.arn, f"{input_prefix}*"),
             write_objects("WriteOutput", storage.output.arn, f"{pipeline.run_output_prefix}*"),
+            *SagemakerModelLayer._shard_statements(pipeline, storage),
             use_key("UseEnvironmentKey", storage.key_arn),
             grant_key_to_aws_resources("GrantEnvironmentKeyToVolumes", storage.key_arn),
             allow(

@@ -30,7 +30,9 @@ VALID = {"files_per_job": 10, "max_parallel_jobs": 4}
 
 def test_shards_are_off_unless_configured(make_config: Callable[..., ProjectConfig]) -> None:
     config = make_config()
-    assert all(p.transform.shards is None for e in config.environments.values() for p in e.pipelines)
+    assert all(
+        p.transform.shards is None for e in config.environments.values() for p in e.pipelines
+    )
 
 
 def test_configured_shards_reach_every_environment_with_tolerance_default_zero(

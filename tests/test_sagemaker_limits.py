@@ -27,7 +27,8 @@ from modules.config import (
     check_shape,
     sagemaker_shape,
 )
-from modules.workflow.state_names import CREATE_RUN_MODEL, RUN_TRANSFORM_JOB
+from modules.workflow.chain import every_state
+from modules.workflow.state_names import CREATE_RUN_MODEL
 from tests.support.helpers import resources
 from tests.test_config_schema import models
 
@@ -148,8 +149,12 @@ def _model_request(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _requests(synthesized: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for machine in resources(synthesized, "aws_sfn_state_machine").values():
-        states = json.loads(machine["definition"])["States"]
-        yield TRANSFORM, states[RUN_TRANSFORM_JOB]["Parameters"]
+        states = every_state(json.loads(machine["definition"])["States"])
+        # The run's job, or each shard's (the Map's children: the run's request on a manifest)
+        jobs = [s for s in states.values() if s.get("Resource", "").endswith(".sync")]
+        assert jobs, "every run starts a transform job"
+        for job in jobs:
+            yield TRANSFORM, job["Parameters"]
         if CREATE_RUN_MODEL in states:
             yield MODEL, states[CREATE_RUN_MODEL]["Parameters"]
     for model in resources(synthesized, "aws_sagemaker_model").values():

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from tests.support.environments import ENGINE_DIR, ENGINE_PYTHON
-from tests.support.sfn_engine import Engine, Execution
+from tests.support.sfn_engine import Engine, EngineError, Execution
 
 _TASK = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task"
+_MAP = "localstack.services.stepfunctions.asl.component.state.state_execution.state_map"
 MOVED = {
     "sagemaker-sync": f"from {_TASK}.service.state_task_service_callback import "
     "StateTaskServiceCallback as C; C._assert_integration_pattern_is_supported = lambda self: None",
@@ -33,6 +34,19 @@ MOVED = {
     "statesfunction.generic import string_format as f; f.StringFormat._eval_body = None",
     "quote-escape": "from localstack.services.stepfunctions.asl.parse.intrinsic.intrinsic_parser "
     "import IntrinsicParser as p; p.parse = staticmethod(lambda src: None)",
+    "map-fields": f"from {_MAP}.state_map import StateMap as S; S.from_state_props = None",
+    "map-run": f"from {_MAP}.iteration.distributed_iteration_component import "
+    "DistributedIterationComponent as D; D._map_run = lambda self, env, eval_input: None",
+    "list-objects-pages": f"from {_MAP}.item_reader.resource_eval.resource_eval_s3 import "
+    "ResourceEvalS3 as R; R._handle_list_objects_v2 = None",
+    "result-writer": f"from {_MAP}.result_writer.resource_eval.resource_eval_s3 import "
+    "ResourceEvalS3 as R; del R._handle_put_object",
+    "result-writer-input": f"from {_MAP}.result_writer.result_writer_decl import "
+    "ResultWriter as W; W._eval_body = None",
+    "sdk-blob-text": f"import {_TASK}.service.state_task_service as s; "
+    "s.StateTaskService._to_boto_request_value = None",
+    "mock-by-request": "from localstack.services.stepfunctions.asl.eval.environment import "
+    "Environment as E; del E.get_current_local_mocked_response",
 }
 
 
@@ -274,3 +288,155 @@ print("prepared twice")
         [str(ENGINE_PYTHON), "-c", script], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "prepared twice", result.stderr[-2000:]
+
+
+_DISTRIBUTED = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
+
+
+def _map(child: dict[str, Any], **more: Any) -> str:
+    """A Distributed Map over the input (or ``more``'s ItemReader), ending the machine."""
+    state = {"Type": "Map", "ItemProcessor": {**_DISTRIBUTED, **child}, "End": True, **more}
+    return json.dumps({"StartAt": "Map", "States": {"Map": state}})
+
+
+_PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+def test_the_engine_still_refuses_an_item_batcher_and_an_integer_percentage(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, a Map with ``ItemBatcher`` or with ``ToleratedFailurePercentage: 5`` is an
+    invalid definition (the grammar has no ItemBatcher, and wants a percentage with a fraction).
+    An engine that reads them runs the machine, and the assertion fails."""
+    unpatched, patched = engines
+    batched = _map(_PASS, ItemBatcher={"MaxItemsPerBatch": 2})
+    percentage = _map(_PASS, ToleratedFailurePercentage=5)
+    for definition in (batched, percentage):
+        with pytest.raises(EngineError, match="InvalidDefinition"):
+            unpatched.run("fields", definition, "unpatched", "[1, 2, 3]", {})
+    run = patched.run("fields", batched, "patched", "[1, 2, 3]", {})
+    assert run.output == [{"Items": [1, 2]}, {"Items": [3]}]
+    assert patched.run("fields", percentage, "patched", "[1]", {}).output == [1]
+
+
+def test_the_engine_still_ignores_a_failed_child_and_shares_mock_counts(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, a child that fails leaves ``null`` in the Map's output and the Map succeeds
+    (Step Functions fails the Map Run: no failure is tolerated by default), and the second child
+    of a mocked task gets the mock's second answer (none: it fails, silently). An engine that
+    fails the Map, or counts mocked calls per child, makes the assertions fail."""
+    unpatched, patched = engines
+    choice = {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}]}
+    child = {
+        "StartAt": "C",
+        "States": {**{"C": {**choice, "Default": "P"}}, **_PASS["States"], "F": {"Type": "Fail"}},
+    }
+    run = unpatched.run("failing", _map(child), "unpatched", "[1, 2]", {})
+    assert (run.status, run.output) == ("SUCCEEDED", [1, None]), _drop(
+        "map-run", "fails a Map whose child failed", run
+    )
+    run = patched.run("failing", _map(child), "patched", "[1, 2]", {})
+    assert (run.status, run.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}
+    mocked = _map({"StartAt": "T", "States": {"T": {**task, "Parameters": {"FunctionName": "f"}}}})
+    mocks = {"T": {"0": {"Return": {"ok": 1}}}}
+    run = unpatched.run("counts", mocked, "unpatched", "[1, 2]", mocks, s3={})
+    assert run.output == [{"ok": 1}, None], _drop("map-run", "counts mocked calls per child", run)
+    run = patched.run("counts", mocked, "patched", "[1, 2]", mocks)
+    assert run.output == [{"ok": 1}, {"ok": 1}]
+
+
+def test_the_engine_still_reads_one_page_of_a_listing(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, the ItemReader ``s3:listObjectsV2`` gives the first page only (here MaxKeys 2 of
+    3 keys; S3's pages are of 1,000) as S3's Contents entries. An engine that pages through makes
+    the assertion fail."""
+    unpatched, patched = engines
+    reader = {
+        "Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket": "b", "Prefix": "in/", "MaxKeys": 2},
+    }
+    definition = _map(_PASS, ItemReader=reader)
+    s3 = {"b": {f"in/{i:04}": "x" for i in range(3)}}
+    run = unpatched.run("pages", definition, "unpatched", "{}", {}, s3=s3)
+    assert len(run.output) == 2 and "ETag" in run.output[0], _drop(
+        "list-objects-pages", "reads every page of a listing", run
+    )
+    run = patched.run("pages", definition, "patched", "{}", {}, s3=s3)
+    assert len(run.output) == 3
+    assert run.output[0] == {
+        "Etag": '"9dd4e461268c8034f5c8564e155c67a6"',
+        "Key": "in/0000",
+        "LastModified": 1767225600,
+        "Size": 1,
+        "StorageClass": "STANDARD",
+    }
+
+
+def test_the_engine_still_writes_an_empty_manifest(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, the ResultWriter writes only ``manifest.json``, with no result files. An engine
+    that writes ``SUCCEEDED_0.json`` makes the assertion fail."""
+    unpatched, patched = engines
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "b", "Prefix": "r"},
+    }
+    definition = _map(_PASS, ResultWriter=writer)
+    run = unpatched.run("writer", definition, "unpatched", "[1]", {}, s3={"b": {}})
+    assert [k.rsplit("/", 1)[-1] for k in run.s3_objects["b"]] == ["manifest.json"], _drop(
+        "result-writer", "writes the result files", run
+    )
+    run = patched.run("writer", definition, "patched", "[1]", {}, s3={"b": {}})
+    names = sorted(k.rsplit("/", 1)[-1] for k in run.s3_objects["b"])
+    assert names == ["SUCCEEDED_0.json", "manifest.json"]
+
+
+def test_the_engine_still_reads_a_result_writer_path_from_the_results(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Unpatched, the ResultWriter's ``Prefix.$`` is looked up in the Map's results (not found:
+    the run fails). An engine that reads it from the state input makes the assertion fail."""
+    unpatched, patched = engines
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "b", "Prefix.$": "$.prefix"},
+    }
+    definition = _map(_PASS, ResultWriter=writer, ItemsPath="$.items")
+    given = json.dumps({"items": [1], "prefix": "runs/r1"})
+    run = unpatched.run("writer-input", definition, "unpatched", given, {}, s3={"b": {}})
+    assert run.status == "FAILED" and "could not be found" in (run.cause or ""), _drop(
+        "result-writer-input", "reads the ResultWriter's paths from the state input", run
+    )
+    run = patched.run("writer-input", definition, "patched", given, {}, s3={"b": {}})
+    assert run.output["ResultWriterDetails"]["Key"].startswith("runs/r1/")
+
+
+def test_the_engine_still_answers_a_mock_by_number_only(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched (driver.py writes a ByRequest mock's Otherwise as the state's mock), the answer
+    does not depend on the request. An engine that chose by request would answer "matched"."""
+    unpatched, patched = engines
+    definition = _task("arn:aws:states:::lambda:invoke", {"FunctionName": "shard-2"})
+    mock = {
+        "ByRequest": [{"When": {"FunctionName": "*-2"}, "Answer": {"0": {"Return": "matched"}}}],
+        "Otherwise": {"0": {"Return": "otherwise"}},
+    }
+    run = unpatched.run("by-request", definition, "unpatched", "{}", {"Call": mock})
+    assert run.output == "otherwise", _drop("mock-by-request", "chooses a mock by request", run)
+    run = patched.run("by-request", definition, "patched", "{}", {"Call": mock})
+    assert run.output == "matched"
+
+
+def test_the_engine_still_json_encodes_a_text_body(engines: tuple[Engine, Engine]) -> None:
+    """Unpatched, ``aws-sdk:s3:putObject`` with ``Body: "a,b"`` writes ``"a,b"`` (quotes included:
+    the text is JSON-encoded); Step Functions writes the text. An engine that sends the text makes
+    the assertion fail."""
+    unpatched, patched = engines
+    definition = _task(
+        "arn:aws:states:::aws-sdk:s3:putObject", {"Bucket": "b", "Key": "k", "Body": "a,b"}
+    )
+    run = unpatched.run("blob", definition, "unpatched", "{}", {}, s3={"b": {}})
+    assert run.s3_objects == {"b": {"k": '"a,b"'}}, _drop(
+        "sdk-blob-text", "sends a text blob as it is", run
+    )
+    run = patched.run("blob", definition, "patched", "{}", {}, s3={"b": {}})
+    assert run.s3_objects == {"b": {"k": "a,b"}}

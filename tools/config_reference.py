@@ -31,6 +31,7 @@ SECTIONS: list[tuple[str, type[schema.StrictModel], set[str], str]] = [
     ("Transform", schema.TransformConfig, set(), "`pipelines[].transform`"),
     ("Data processing", schema.DataProcessing, set(), "`pipelines[].transform.data_processing`"),
     ("Model client", schema.ModelClient, set(), "`pipelines[].transform.model_client`"),
+    ("Shards", schema.ShardsConfig, set(), "`pipelines[].transform.shards`"),
     ("Alarms", schema.AlarmSettings, set(), "`pipelines[].alarms`"),
     ("Delivery", schema.DeliveryConfig, set(), "`pipelines[].delivery`"),
     ("Table", schema.TableConfig, set(), "`pipelines[].delivery.table`"),

@@ -18,6 +18,7 @@ from modules.aws_context import AwsContext
 from modules.config import PipelineConfig, load_config
 from modules.naming import PipelineNames
 from modules.workflow import WorkflowTargets, build_definition
+from modules.workflow.chain import every_state
 from tools.generated import EXAMPLE_CONFIG, REPO, document_main
 
 OUTPUT = REPO / "docs" / "run-states.md"
@@ -76,7 +77,7 @@ def render() -> str:
     following: dict[str, list[str]] = {}  # in any variant
     for definition in definitions:
         previous = None
-        for name, state in definition["States"].items():
+        for name, state in every_state(definition["States"]).items():
             if name not in states:
                 states[name] = state
                 order.insert(order.index(previous) + 1 if previous else 0, name)
@@ -88,7 +89,7 @@ def render() -> str:
     ]
     for name in order:
         state = states[name]
-        always = all(name in d["States"] for d in definitions)
+        always = all(name in every_state(d["States"]) for d in definitions)
         does = _does(state).replace("|", "\\|")
         goes_to = ", ".join(f"`{n}`" for n in following[name])
         rows.append(
@@ -106,9 +107,8 @@ def render() -> str:
         "*Optional* states exist only for pipelines whose settings need them (see "
         "[A run](runs-and-alerts.md#a-run) for what each switch does). A run starts at "
         + " or ".join(f"`{s}`" for s in starts)
-        + " (the first state its pipeline has).\n\n"
-        + "\n".join(rows)
-        + "\n"
+        + " (the first state its pipeline has). The states a Map runs for each item (a shard's, "
+        "in its own child execution) follow the Map.\n\n" + "\n".join(rows) + "\n"
     )
 
 

@@ -71,6 +71,7 @@ from modules.config.sagemaker_shapes import check_shape, describe_shape
 from modules.config.schedule import RetryPolicy, ScheduleConfig
 from modules.config.state import LocalState, S3State
 from modules.config.table import TableColumn, TableConfig
+from modules.config.shards import ShardsConfig
 from modules.config.transform import DataProcessing, ModelClient, TransformConfig
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "AwsName",
     "ConfigError",
     "DataProcessing",
+    "ShardsConfig",
     "DeliveryConfig",
     "EnvironmentConfig",
     "EventTrigger",

@@ -154,9 +154,25 @@ class PipelineConfig(StrictModel):
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
         raise_each(
-            [*self._run_input_mistakes(), *self._freshness_mistakes(), *self._table_mistakes()]
+            [
+                *self._run_input_mistakes(),
+                *self._freshness_mistakes(),
+                *self._table_mistakes(),
+                *self._shards_mistakes(),
+            ]
         )
         return self
+
+    def _shards_mistakes(self) -> Iterator[Found]:
+        shards = self.transform.shards
+        if shards is not None and shards.tolerated_failed_shards_percent and self.delivery:
+            # The delivery count refuses a run with any input missing its output
+            # (IncompleteOutput): a failed shard it tolerated would fail the run all the same.
+            yield (
+                ("transform", "shards", "tolerated_failed_shards_percent"),
+                "must be 0 with delivery: delivery promises every input's output, so a run "
+                "with a failed shard fails its count (IncompleteOutput) whatever the tolerance",
+            )
 
     def _table_mistakes(self) -> Iterator[Found]:
         table = self.delivery.table if self.delivery is not None else None

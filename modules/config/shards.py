@@ -63,13 +63,13 @@ class ShardsConfig(StrictModel):
         description="Transform jobs running at once (the Map's MaxConcurrency). Size it to the "
         "account's quota for the instance type divided by instance_count: see Runs and alerts.",
     )
-    tolerated_failed_shards_percent: Annotated[
-        float, Field(ge=TOLERANCE_MIN, le=TOLERANCE_MAX)
-    ] = Field(
-        default=0.0,
-        description="The run still succeeds while at most this share of the input files is in "
-        "failed shards (Step Functions counts files, not jobs); their files are listed in the "
-        "run's manifest. Default 0: any failed shard fails the run.",
+    tolerated_failed_shards_percent: Annotated[float, Field(ge=TOLERANCE_MIN, le=TOLERANCE_MAX)] = (
+        Field(
+            default=0.0,
+            description="The run still succeeds while at most this share of the input files is in "
+            "failed shards (Step Functions counts files, not jobs); their files are listed in the "
+            "run's manifest. Default 0: any failed shard fails the run.",
+        )
     )
 
     @property

@@ -25,6 +25,7 @@ from modules.workflow.finish import (
 from modules.workflow.guards import empty_input_guard, overlap_guard
 from modules.workflow.registry import registry_model
 from modules.workflow.run_input import marker_input, run_input, scheduled_input
+from modules.workflow.shards import shard_items_check, shards
 from modules.workflow.targets import WorkflowTargets
 from modules.workflow.transform import transform
 
@@ -38,13 +39,16 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
     if pipeline.schedule.input_folder is not None:
         steps.append(scheduled_input(pipeline, pipeline.schedule.input_folder))
     steps.append(run_input(pipeline, t))
+    sharded = pipeline.transform.shards is not None
+    if sharded:
+        steps.append(shard_items_check(pipeline))
     if pipeline.overlap == "skip":
         steps.append(overlap_guard(t))
     if pipeline.skip_empty_input:
         steps.append(empty_input_guard(pipeline, t))
     if pipeline.model.resolved_per_run:
         steps.append(registry_model(pipeline, t))
-    steps.append(transform(pipeline, t))
+    steps.append(shards(pipeline, t) if sharded else transform(pipeline, t))
     if pipeline.delivery is not None:
         steps.append(delivery_count(pipeline, t))
         if pipeline.delivery.table is not None:
@@ -56,6 +60,9 @@ def build_workflow(pipeline: PipelineConfig, t: WorkflowTargets) -> Workflow:
         more = manifest_counts() if pipeline.delivery is not None else {}
         if pipeline.delivery is not None and pipeline.delivery.table is not None:
             more["table_partition"] = "$states.input.table_partition"
+        if sharded:
+            more["shards"] = "$states.input.shards"
+            more["rerun_of"] = "$exists($states.input.rerun_of) ? $states.input.rerun_of : null"
         steps.append(manifest(pipeline, t, more))
     if pipeline.delivery is not None:
         steps.append(ready_event(pipeline, t))

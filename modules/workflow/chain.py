@@ -36,6 +36,18 @@ class Workflow:
     statements: list[Statement]
 
 
+def every_state(states: States) -> dict[str, dict[str, Any]]:
+    """Every state of a definition's ``States``, those a Map or Parallel runs included, by name
+    (a definition's state names are unique throughout)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in states.items():
+        found[name] = state
+        inner = [state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])]
+        for machine in filter(None, inner):
+            found |= every_state(machine["States"])
+    return found
+
+
 def chain_states(steps: list[Step], failure: Step) -> States:
     """Every step's states, each step continuing with the next one's first state; the last step
     and the failure handling end the run themselves."""

@@ -61,13 +61,13 @@ def not_input_names(pipeline: PipelineConfig) -> list[str]:
 
 
 def is_input(pipeline: PipelineConfig, key: str, size: int) -> bool:
-    """One listed object is input (``_is_input``'s predicate, for ``./ops why``): not a "folder"
+    """One listed object is input (``is_input_predicate``, for ``./ops why``): not a "folder"
     key, nor one of ``not_input_names``."""
     folder = size == 0 and key.endswith("/")
     return not folder and key.split("/")[-1] not in not_input_names(pipeline)
 
 
-def _is_input(pipeline: PipelineConfig) -> str:
+def is_input_predicate(pipeline: PipelineConfig) -> str:
     """A JSONata predicate over one listed object: it is input (``is_input``)."""
     names = ", ".join(jsonata_string(name) for name in not_input_names(pipeline))
     return (
@@ -144,7 +144,7 @@ def _count_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> Sta
             t,
             t.input_bucket,
             "$states.input.run.input_prefix",
-            _fold("input", _is_input(pipeline)),
+            _fold("input", is_input_predicate(pipeline)),
             sn.CHECK_INPUT_PAGES,
         ),
         sn.CHECK_INPUT_PAGES: _more_pages(sn.COUNT_INPUT_PAGE, sn.COUNT_OUTPUT_PAGE),

@@ -53,6 +53,33 @@ FIRST_INSTANCE_TYPE: Final = "FirstInstanceType"
 CHECK_CAPACITY_ERROR: Final = "CheckCapacityError"
 NO_CAPACITY_ON_ANY_TYPE: Final = "NoCapacityOnAnyType"
 
+# Shards: a run split into transform jobs by a Distributed Map (modules/workflow/shards.py)
+CHECK_SHARD_ITEMS: Final = "CheckShardItems"
+REJECT_SHARD_ITEMS: Final = "RejectShardItems"
+START_SHARDS: Final = "StartShards"
+CHECK_SHARD_SOURCE: Final = "CheckShardSource"
+RUN_SHARDS: Final = "RunShards"
+RUN_SHARDS_AGAIN: Final = "RunShardsAgain"
+LIST_FAILED_SHARDS: Final = "ListFailedShards"
+LIST_FAILED_SHARDS_AFTER_FAILURE: Final = "ListFailedShardsAfterFailure"
+READ_FAILED_SHARDS: Final = "ReadFailedShards"
+READ_FAILED_SHARD: Final = "ReadFailedShard"
+NAME_FAILED_SHARDS: Final = "NameFailedShards"
+# One shard (a child execution of the Map; a re-run's children carry RERUN_PREFIX)
+START_SHARD: Final = "StartShard"
+CHECK_SHARD_INPUT: Final = "CheckShardInput"
+SHARD_WITHOUT_INPUT: Final = "ShardWithoutInput"
+WRITE_SHARD_MANIFEST: Final = "WriteShardManifest"
+HASH_SHARD_JOB: Final = "HashShardJob"
+NAME_SHARD_JOB: Final = "NameShardJob"
+RUN_SHARD_TRANSFORM_JOB: Final = "RunShardTransformJob"
+RECORD_SHARD_FAILURE: Final = "RecordShardFailure"
+SHARD_FAILED: Final = "ShardFailed"
+SHARD_SUCCEEDED: Final = "ShardSucceeded"
+# The shard's own retry and capacity states: the run's, under this prefix.
+SHARD_PREFIX: Final = "Shard"
+RERUN_PREFIX: Final = "Rerun"
+
 # Delivery: every input accounted for
 START_COUNTING: Final = "StartCounting"
 COUNT_INPUT_PAGE: Final = "CountInputPage"

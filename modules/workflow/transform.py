@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from modules.config import PipelineConfig
-from modules.iam import allow
+from modules.iam import Statement, allow
 from modules.workflow import capacity
 from modules.workflow import state_names as sn
 from modules.workflow.asl import catch_to, escape_intrinsic, integration, run_tags
@@ -133,11 +133,22 @@ def transform_parameters(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[s
     return params
 
 
-def _transform_job_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> dict[str, Any]:
+def job_state(
+    pipeline: PipelineConfig,
+    t: WorkflowTargets,
+    parameters: dict[str, Any],
+    nxt: str,
+    *,
+    prefix: str = "",
+    on_failure: str = sn.DESCRIBE_FAILURE,
+) -> dict[str, Any]:
+    """A transform job's state: ``.sync``, its transient errors retried, any other failure to
+    the capacity check (with fallback types) or ``on_failure``. ``prefix``: the names of its
+    retry and capacity states (a shard's job has its own)."""
     return {
         "Type": "Task",
         "Resource": integration(t, "sagemaker:createTransformJob.sync"),
-        "Parameters": transform_parameters(pipeline, t),
+        "Parameters": parameters,
         "ResultSelector": {
             "job_name.$": "$.TransformJobName",
             "job_arn.$": "$.TransformJobArn",
@@ -160,44 +171,49 @@ def _transform_job_state(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str)
             {
                 "ErrorEquals": [GENERIC_SAGEMAKER_ERROR],
                 "ResultPath": "$.error",
-                "Next": sn.CHECK_SAGEMAKER_ERROR,
+                "Next": prefix + sn.CHECK_SAGEMAKER_ERROR,
             },
-            *catch_to(capacity.failure_target(pipeline, sn.DESCRIBE_FAILURE)),
+            *catch_to(capacity.failure_target(pipeline, on_failure, prefix)),
         ],
         "Next": nxt,
     }
 
 
-def _transient_retry_states() -> States:
-    """The loop that enters the job's state again after a generic error with a transient cause."""
+def transient_retry_states(
+    prefix: str = "", reenter: str = sn.RUN_TRANSFORM_JOB, on_failure: str = sn.DESCRIBE_FAILURE
+) -> States:
+    """The loop that enters the job's state (or ``reenter``, which names a new job) again after
+    a generic error with a transient cause; other causes go to ``on_failure``."""
     causes = [
         {"Variable": "$.error.Cause", "StringMatches": pattern}
         for pattern in TRANSIENT_SAGEMAKER_CAUSES
     ]
     attempts_left = {"Variable": "$.run.attempt", "NumericLessThan": MAX_TRANSIENT_RETRIES}
     return {
-        sn.CHECK_SAGEMAKER_ERROR: {
+        prefix + sn.CHECK_SAGEMAKER_ERROR: {
             "Type": "Choice",
             "Comment": "Retry the generic SageMaker error only when its cause is transient.",
-            "Choices": [{"And": [{"Or": causes}, attempts_left], "Next": sn.WAIT_BEFORE_RETRY}],
-            "Default": sn.DESCRIBE_FAILURE,
+            "Choices": [
+                {"And": [{"Or": causes}, attempts_left], "Next": prefix + sn.WAIT_BEFORE_RETRY}
+            ],
+            "Default": on_failure,
         },
-        sn.WAIT_BEFORE_RETRY: {
+        prefix + sn.WAIT_BEFORE_RETRY: {
             "Type": "Wait",
             "Seconds": TRANSIENT_RETRY_WAIT_SECONDS,
-            "Next": sn.COUNT_ATTEMPT,
+            "Next": prefix + sn.COUNT_ATTEMPT,
         },
-        sn.COUNT_ATTEMPT: {
+        prefix + sn.COUNT_ATTEMPT: {
             "Type": "Pass",
             "Parameters": {"attempt.$": "States.MathAdd($.run.attempt, 1)"},
             "ResultPath": "$.retry",
-            "Next": sn.NEXT_ATTEMPT,
+            "Next": prefix + sn.NEXT_ATTEMPT,
         },
-        sn.NEXT_ATTEMPT: {
+        prefix + sn.NEXT_ATTEMPT: {
             "Type": "Pass",
             "InputPath": "$.retry.attempt",
             "ResultPath": "$.run.attempt",
-            "Next": sn.RUN_TRANSFORM_JOB,
+            "Next": reenter,
         },
     }
 
@@ -205,15 +221,19 @@ def _transient_retry_states() -> States:
 def _transform_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> States:
     return {
         **capacity.capacity_states(pipeline, sn.RUN_TRANSFORM_JOB, sn.DESCRIBE_FAILURE),
-        sn.RUN_TRANSFORM_JOB: _transform_job_state(pipeline, t, nxt),
-        **_transient_retry_states(),
+        sn.RUN_TRANSFORM_JOB: job_state(pipeline, t, transform_parameters(pipeline, t), nxt),
+        **transient_retry_states(),
     }
 
 
-def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
-    """The transform job (``.sync``), with retries of transient SageMaker errors."""
-    transform_jobs = t.aws.arn("sagemaker", f"transform-job/{t.names.run_pattern}")
-    statements = (
+def transform_jobs_arn(t: WorkflowTargets) -> str:
+    """Every transform job of this pipeline's runs (a shard's job name starts the same way)."""
+    return t.aws.arn("sagemaker", f"transform-job/{t.names.run_pattern}")
+
+
+def transform_job_statements(t: WorkflowTargets) -> tuple[Statement, ...]:
+    """What starting, watching and stopping this pipeline's transform jobs (``.sync``) needs."""
+    return (
         allow(
             "RunThisPipelinesTransformJobs",
             [
@@ -221,7 +241,7 @@ def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
                 "sagemaker:DescribeTransformJob",
                 "sagemaker:StopTransformJob",
             ],
-            transform_jobs,
+            transform_jobs_arn(t),
         ),
         allow(
             "PassExecutionRoleToSageMakerOnly",
@@ -237,9 +257,13 @@ def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
             t.aws.arn("events", SYNC_EVENTS_RULE),
         ),
     )
+
+
+def transform(pipeline: PipelineConfig, t: WorkflowTargets) -> Step:
+    """The transform job (``.sync``), with retries of transient SageMaker errors."""
     return Step(
         capacity.start_state(pipeline, sn.RUN_TRANSFORM_JOB),
         partial(_transform_states, pipeline, t),
-        statements,
-        (transform_jobs,),
+        transform_job_statements(t),
+        (transform_jobs_arn(t),),
     )

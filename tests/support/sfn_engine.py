@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -32,6 +32,14 @@ class Execution:
     output_text: str | None
     events: list[dict[str, Any]]
     retry_waits: list[float]
+    # Every TaskScheduled of this execution and of its Distributed Map children, in order:
+    # {"execution", "state", "resource", "parameters"}.
+    task_requests: list[dict[str, Any]] = field(default_factory=list)
+    # Each Distributed Map child execution: {"name", "status", "error", "cause", "states", "input"}.
+    children: list[dict[str, Any]] = field(default_factory=list)
+    # Every call the memory S3 served ({"op", "params"}) and its objects at the end.
+    s3_requests: list[dict[str, Any]] = field(default_factory=list)
+    s3_objects: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @cached_property
     def output(self) -> Any:
@@ -70,7 +78,8 @@ class Execution:
 
     @cached_property
     def transitions(self) -> list[tuple[str, str, str]]:
-        """(from state, to state, "catch" | "next") for every move between states."""
+        """(from state, to state, "catch" | "next") for every move between states (a Map state is
+        one state: its children's states are in ``children``)."""
         moves: list[tuple[str, str, str]] = []
         current: str | None = None
         failed = False
@@ -81,7 +90,7 @@ class Execution:
                 if current is not None:
                     moves.append((current, name, "catch" if failed else "next"))
                 current, failed = name, False
-            elif kind in ("TaskFailed", "TaskTimedOut", "ExecutionFailed"):
+            elif kind in ("TaskFailed", "TaskTimedOut", "ExecutionFailed", "MapStateFailed"):
                 failed = True
             elif kind in ("TaskSucceeded", "TaskScheduled"):
                 failed = False
@@ -137,13 +146,24 @@ class Engine:
         execution_name: str,
         execution_input: str,
         mocks: dict[str, dict[str, Any]],
+        *,
+        s3: dict[str, dict[str, str]] | None = None,
+        timeout: float | None = None,
     ) -> Execution:
+        """``s3``: the memory S3's buckets ({bucket: {key: body text}}); given, ``aws-sdk:s3:*``
+        Task states without a mock are served by it. ``timeout``: seconds to wait (default 60)."""
+        more: dict[str, Any] = {}
+        if s3 is not None:
+            more["s3"] = s3
+        if timeout is not None:
+            more["timeout"] = timeout
         answer = self.call(
             "run",
             machine={"name": machine_name, "definition": definition},
             name=execution_name,
             input=execution_input,
             mocks=mocks,
+            **more,
         )
         return Execution(
             name=execution_name,
@@ -154,6 +174,10 @@ class Engine:
             output_text=answer["output"],
             events=answer["events"],
             retry_waits=answer["retry_waits"],
+            task_requests=answer["task_requests"],
+            children=answer["children"],
+            s3_requests=answer["s3_requests"],
+            s3_objects=answer["s3_objects"],
         )
 
     def close(self) -> None:

@@ -4,8 +4,14 @@ Started by tests/support/sfn_engine.py with this folder's own virtualenv (Python
 needs 3.12+, the project runs on 3.11). It speaks JSON lines on stdin/stdout, one request per line,
 one answer per line:
 
-    {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks"}
-        -> {"status", "error", "cause", "output", "events", "retry_waits"}
+    {"op": "run", "machine": {"name", "definition"}, "name", "input", "mocks",
+     "s3" (optional: {bucket: {key: body text}}), "timeout" (optional, seconds, default 60)}
+        -> {"status", "error", "cause", "output", "events", "retry_waits", "task_requests",
+            "children", "s3_requests", "s3_objects"}
+           task_requests: every TaskScheduled of the execution and of its Distributed Map children,
+           in order ({"execution", "state", "resource", "parameters"}); children: {"name",
+           "status", "error", "cause", "states", "input"}; s3_requests: {"op", "params"} of every
+           call the memory S3 (memory_s3.py) served; s3_objects: its buckets at the end
     {"op": "event", "pattern", "event", "transformer", "target_arn"}
         -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
            implements them, applied to an event
@@ -20,7 +26,11 @@ recorded then): tests/test_sfn_engine.py uses it to notice when a patch is no lo
 
 ``mocks`` maps state names to Step Functions Local mocked responses ({"0": {"Return": ...}},
 {"0-2": {"Throw": {"Error", "Cause"}}}); the execution runs as a mock test case
-(``<stateMachineArn>#<TestCase>``). Every answer is {"ok": true, ...} or {"ok": false, "error"}.
+(``<stateMachineArn>#<TestCase>``), child executions of a Distributed Map included. A mock may
+also be ``{"ByRequest": [{"When": {"<member.path>": "<glob>"}, "Answer": <mocked response>}],
+"Otherwise": <mocked response>}`` (patch 15). Task states of ``aws-sdk:s3:*`` need no mock when
+``s3`` is given: the memory S3 serves them, the ItemReader and the ResultWriter. Every answer
+is {"ok": true, ...} or {"ok": false, "error"}.
 
 Everything the engine writes (its JSONata jars, temporary files, mock configs) stays under
 ``.filesystem/`` beside this file. Java: the engine wants a Java 21 it would download; the
@@ -71,6 +81,98 @@ def _prepare_environment() -> None:
             raise
 
 
+_SDK_S3 = "arn:aws:states:::aws-sdk:s3:"
+
+
+def _task_states(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every Task state, with those of Map item processors and Parallel branches."""
+    found = []
+    for name, state in states.items():
+        if state.get("Type") == "Task":
+            found.append((name, state))
+        inner = [state.get("ItemProcessor") or state.get("Iterator"), *state.get("Branches", [])]
+        for machine in filter(None, inner):
+            found.extend(_task_states(machine.get("States", {})))
+    return found
+
+
+def _split_mocks(mocks: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Step Functions Local mocks for the mock file, and ByRequest mocks for patch 14. A ByRequest
+    state's mock file entry is its Otherwise (what the engine answers without patch 14)."""
+    import map_patches
+
+    plain, by_request = {}, {}
+    for state, mock in mocks.items():
+        if "ByRequest" not in mock:
+            plain[state] = mock
+            continue
+        choices = [
+            (dict(c["When"]), map_patches.parse_answers(state, c["Answer"]))
+            for c in mock["ByRequest"]
+        ]
+        otherwise = mock.get("Otherwise")
+        by_request[state] = (choices, otherwise and map_patches.parse_answers(state, otherwise))
+        no_match = {"Error": "States.Runtime", "Cause": f"no ByRequest answer of {state} matches"}
+        plain[state] = otherwise or {"0": {"Throw": no_match}}
+    return plain, by_request
+
+
+def _entered(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(state name, event) for each event, the name of the state it happened in."""
+    found, state = [], ""
+    for event in events:
+        if event["type"].endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+            found.append((state, event))
+    return found
+
+
+def _requests(execution: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found, state = [], ""
+    for event in events:
+        if event["type"].endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] == "TaskScheduled":
+            details = event["taskScheduledEventDetails"]
+            resource = f"arn:aws:states:::{details['resourceType']}:{details['resource']}"
+            found.append(
+                {
+                    "execution": execution,
+                    "state": state,
+                    "resource": resource,
+                    "parameters": json.loads(details["parameters"]),
+                }
+            )
+    return found
+
+
+def _task_requests(
+    name: str, events: list[dict[str, Any]], children: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The parent's task requests, each Map Run's children's where the Map Run started."""
+    found = []
+    for event in events:
+        found.extend(_requests(name, [event]) if event["type"] == "TaskScheduled" else [])
+        if event["type"] == "TaskScheduled":
+            found[-1]["state"] = _state_of(events, event)
+        if event["type"] == "MapRunStarted":
+            run = event["mapRunStartedEventDetails"]["mapRunArn"]
+            for child in children:
+                if child["map_run_arn"] == run:
+                    found.extend(_requests(child["name"], child.get("events", [])))
+    return found
+
+
+def _state_of(events: list[dict[str, Any]], event: dict[str, Any]) -> str:
+    state = ""
+    for seen in events:
+        if seen["type"].endswith("StateEntered"):
+            state = seen["stateEnteredEventDetails"]["name"]
+        if seen is event:
+            break
+    return state
+
+
 class Engine:
     def __init__(self, unpatched: bool) -> None:
         import patches
@@ -81,6 +183,9 @@ class Engine:
 
         if not unpatched:
             patches.apply()
+        import memory_s3
+
+        memory_s3.install()  # the S3 of each run request, patched engine or not
         # Each status change would be posted to an EventBridge that is not there (6-11 s of
         # retries per run); the tests read the history instead.
         Execution.publish_execution_status_change_event = lambda self: None
@@ -117,22 +222,31 @@ class Engine:
         return name, self.machines[name]
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        import map_patches
+        import memory_s3
+
         states = json.loads(request["machine"]["definition"])["States"]
+        s3_given = request.get("s3") is not None
         unmocked = [
-            n for n, s in states.items() if s["Type"] == "Task" and n not in request["mocks"]
+            name
+            for name, state in _task_states(states)
+            if name not in request["mocks"]
+            and not (s3_given and str(state.get("Resource", "")).startswith(_SDK_S3))
         ]
         if unmocked:  # the engine would call the real service
             raise ValueError(f"Task states without a mocked response: {unmocked}")
+        s3 = memory_s3.reset(request.get("s3"))
+        mocks, by_request = _split_mocks(request["mocks"])
         name, arn = self.machine_arn(request["machine"], request["name"])
         self.runs += 1
         case = f"case{self.runs}"
-        responses = {f"{case}-{state}": mock for state, mock in request["mocks"].items()}
+        responses = {f"{case}-{state}": mock for state, mock in mocks.items()}
         mock_file = ROOT / "mocks" / f"{os.getpid()}-{self.runs}.json"
         mock_file.write_text(
             json.dumps(
                 {
                     "StateMachines": {
-                        name: {"TestCases": {case: {s: f"{case}-{s}" for s in request["mocks"]}}}
+                        name: {"TestCases": {case: {s: f"{case}-{s}" for s in mocks}}}
                     },
                     "MockedResponses": responses,
                 }
@@ -141,6 +255,9 @@ class Engine:
         self.config.SFN_MOCK_CONFIG = str(mock_file)
         if self.clock is not None:
             self.clock.waits.clear()
+        map_patches.CHILDREN.clear()
+        map_patches.BY_REQUEST.clear()
+        map_patches.BY_REQUEST.update(by_request)
         try:
             started = self.provider.start_execution(
                 self.context,
@@ -151,7 +268,7 @@ class Engine:
         finally:
             mock_file.unlink()
         execution_arn = started["executionArn"]
-        deadline = time.monotonic() + request.get("timeout", 30)
+        deadline = time.monotonic() + (request.get("timeout") or 60)
         while True:
             described = self.provider.describe_execution(self.context, execution_arn=execution_arn)
             if described["status"] != "RUNNING":
@@ -164,6 +281,8 @@ class Engine:
         )
         recorded = self.clock.waits.values() if self.clock is not None else []
         waits = [w for waits in recorded for w in waits]
+        events = json.loads(json.dumps(history["events"], default=str))
+        children = list(map_patches.CHILDREN)
         return {
             "status": described["status"],
             "error": described.get("error"),
@@ -171,8 +290,22 @@ class Engine:
             "output": described.get("output"),
             "execution_arn": execution_arn,
             "state_machine_arn": arn,
-            "events": json.loads(json.dumps(history["events"], default=str)),
+            "events": events,
             "retry_waits": waits,
+            "task_requests": _task_requests(request["name"], events, children),
+            "children": [
+                {
+                    "name": c["name"],
+                    "status": c["status"],
+                    "error": c["error"],
+                    "cause": c["cause"],
+                    "states": [n for n, _ in _entered(c.get("events", []))],
+                    "input": c["input"],
+                }
+                for c in children
+            ],
+            "s3_requests": s3.requests,
+            "s3_objects": s3.objects,
         }
 
     def event(self, request: dict[str, Any]) -> dict[str, Any]:

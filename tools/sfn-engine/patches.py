@@ -51,6 +51,47 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
    escaped private-use character) and gives the literal its apostrophe back once it is parsed,
    so the template reaches ``States.Format`` (patch 7) with ``\\'`` in it, as Step Functions
    reads it.
+
+Patches 10-16 (map_patches.py) run this project's Distributed Map (ItemProcessor Mode DISTRIBUTED):
+10. ``map-fields``: the engine's grammar has no ``ItemBatcher`` (a definition with one is refused
+   as invalid), and reads ``ToleratedFailurePercentage`` only as a number with a fraction (``5`` is
+   refused; Step Functions takes any number from 0 to 100). The patch takes ``ItemBatcher`` out of
+   the text the engine parses, writes an integer percentage as ``5.0``, and hands each Map state's
+   batcher, and which tolerated-failure fields it gives, to the Map Run (patch 11).
+11. ``map-run``: Step Functions runs each item (each batch, with ``ItemBatcher``) as a child
+   execution of its own: ItemSelector is applied to each item (``$$.Map.Item.Index``/``Value``),
+   then items are grouped as ``{"Items": [...], "BatchInput": ...}`` (at most MaxItemsPerBatch),
+   and the Map Run fails with ``States.ExceedToleratedFailureThreshold`` when the failed items
+   (all the items of a failed batch) exceed ToleratedFailureCount or ToleratedFailurePercentage
+   of all items (with neither given, one failure fails it). The engine ignores failed children
+   (the Map succeeds with ``null`` for them; "TODO: add support for failure toleration fields"),
+   has no batching, and shares one mock invocation counter between all children (the second
+   child gets the mock's second answer). The patch replaces the Map Run: selection, batching, one
+   child at a time in item order (MaxConcurrency changes no result), each child with its own
+   context (``$$.Execution.Name`` is the child's), mock counter and recorded history, and the
+   tolerance counted in items.
+12. ``list-objects-pages``: the ItemReader ``s3:listObjectsV2`` reads one page only (1,000 keys)
+   and hands S3's Contents entries over as they are; Step Functions lists every page and makes
+   each object an item ``{"Etag", "Key", "LastModified" (epoch seconds), "Size",
+   "StorageClass"}``. The patch follows ``NextContinuationToken`` and shapes the items so.
+13. ``result-writer``: the engine's ResultWriter writes a ``manifest.json`` whose ResultFiles are
+   empty ("TODO: generate result files"); Step Functions writes the children's executions, by
+   status, to ``<Prefix>/<MapRun id>/SUCCEEDED_0.json`` and ``FAILED_0.json`` (a JSON array of
+   {ExecutionArn, Input, Name, Output or Error/Cause, Status, StartDate, StopDate, ...}) and lists
+   them (Key, Size) in the manifest. The patch writes them.
+14. ``result-writer-input``: the engine evaluates the ResultWriter's Parameters (``Prefix.$``) on
+   the Map's results; Step Functions evaluates them on the Map state's input. The patch gives them
+   the state input.
+15. ``mock-by-request``: a Step Functions Local mock answers each call by its number only, so one
+   shard's job cannot fail while the others succeed. A mock may be ``{"ByRequest": [{"When":
+   {"<member.path>": "<glob>"}, "Answer": <mocked response>}], "Otherwise": <mocked response>}``:
+   each call takes the first answer whose When members (of the parameters the task sent) match
+   their globs, else Otherwise, counting calls per chosen answer (per execution: a child counts
+   its own). The engine without the patch answers Otherwise (driver.py writes it as the mock).
+16. ``sdk-blob-text``: an ``aws-sdk`` task's blob member given as text (``s3:putObject``'s
+   ``Body: "a,b"``) is JSON-encoded by the engine (the object holds ``"a,b"`` with the quotes);
+   Step Functions sends text as it is (and a JSON value as its JSON text, as the engine does).
+   The patch sends text as its bytes.
 """
 
 from __future__ import annotations
@@ -182,6 +223,10 @@ def _patch_wait_clock() -> None:
     module.WaitFunction._wait_interval = wait_interval
 
 
+# The parameters the Task state being evaluated sent (its TaskScheduled parameters), per thread:
+# patch 6 fills answers from them, patch 14 chooses an answer by them.
+SENT = threading.local()
+
 _REQUEST_MEMBER = re.compile(r"<request:([A-Za-z0-9.]+)>")
 
 
@@ -214,7 +259,7 @@ def _patch_mock_request() -> None:
     before = _attribute(patch, cls, "_before_eval_execution", "TaskScheduled")
     evaluate = _attribute(patch, service, "eval_local_mocked_response", "LocalMockedResponseReturn")
     answer, thrown = mock_config.LocalMockedResponseReturn, mock_config.LocalMockedResponseThrow
-    sent = threading.local()
+    sent = SENT
 
     def before_eval_execution(
         self: Any, env: Any, resource_runtime_part: Any, raw_parameters: Any, state_credentials: Any
@@ -371,3 +416,6 @@ def apply() -> None:
     _patch_format_escapes()
     _patch_quote_escape()
     _patch_parse_cache()
+    import map_patches  # patches 10-16 (the Distributed Map); 10 wraps parse-cache's parse
+
+    map_patches.apply()
