@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from modules.shard_layout import FAILED_FOLDER, rerun_items_key, run_shards, shard_name
+from modules.workflow.shards import SHARDS_FAILED_ERROR
+from modules.workflow.state_names import NAME_FAILED_SHARDS
 from tests.support.ops_cli import (
     FAILED_PAGE,
     FAILED_SHARDS,
@@ -241,6 +243,10 @@ def test_why_shows_each_failed_shard_its_job_error_reason_and_files(t: Target, s
         more = len(keys) - MISSING_SHOWN
         assert (f"... and {more} more" in shown) == (more > 0)
     flat = _flat(text)
+    if status == "FAILED":  # where the run failed, and its own cause, as for any failed run
+        assert (
+            f"failed state {NAME_FAILED_SHARDS}" in flat and f"error {SHARDS_FAILED_ERROR}" in flat
+        )
     assert f"./ops rerun {ENVIRONMENT} {SHARDED} {SHARDED_RUN} --failed" in flat
     assert f"failed shards {len(FAILED_SHARDS)} ({len(failed_input_keys(t))} files)" in flat
 

@@ -39,7 +39,15 @@ from modules.shard_layout import (
 from modules.stack_names import stack_name
 from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
 from modules.workflow.finish import MANIFEST_NAME
-from modules.workflow.state_names import COUNT_INPUT_PAGE, COUNT_OUTPUT_PAGE, RUN_TRANSFORM_JOB
+from modules.workflow.shards import SHARDS_FAILED_ERROR
+from modules.workflow.state_names import (
+    COUNT_INPUT_PAGE,
+    COUNT_OUTPUT_PAGE,
+    DESCRIBE_FAILURE,
+    NAME_FAILED_SHARDS,
+    RUN_SHARDS,
+    RUN_TRANSFORM_JOB,
+)
 from tests.support.delivery_scenarios import delivery_mocks
 from tests.support.executions import named_scenarios
 from tests.support.listings import Listed, inputs, outputs
@@ -469,8 +477,6 @@ SHARDED_DAY = "2026-11-30"
 FAILED_SHARDS = (2, 5, 7)
 LAST_SHARD_FILES = 37
 NO_JOB_SHARD = 5
-# The error a sharded run fails with beyond its tolerance (modules/workflow/shards.py's).
-SHARDS_FAILED = "ShardsFailed"
 # The failed/ folder is listed this many keys a page, so that its records span pages.
 FAILED_PAGE = 2
 
@@ -574,9 +580,21 @@ def _sharded_input() -> dict[str, Any]:
 
 
 def sharded_failed(t: Target, run: str = SHARDED_RUN) -> dict[str, Any]:
-    """The sharded run, failed beyond its tolerance, as DescribeExecution answers."""
-    cause = f"shards {', '.join(shard_name(n) for n in FAILED_SHARDS)} failed"
-    return described(t, run, "FAILED", NOW, _sharded_input(), error=SHARDS_FAILED, cause=cause)
+    """The sharded run, failed beyond its tolerance, as DescribeExecution answers (its cause as
+    modules/workflow/shards.py words it)."""
+    shards = t.pipeline.transform.shards
+    assert shards is not None
+    folder = run_shards(t.pipeline.run_output_prefix, run) + FAILED_FOLDER
+    first = "; ".join(
+        f"shard {record['shard']}: {record['error']}"
+        for record in (failed_record(t, run, n) for n in FAILED_SHARDS)
+    )
+    cause = (
+        f"More shards failed than tolerated ({shards.tolerated_failed_shards_percent:g}% of the "
+        f"input files). First failed: {first}. Every failed shard: s3://{t.output_bucket}/{folder}"
+    )
+    run_input = _sharded_input()
+    return described(t, run, "FAILED", NOW, run_input, error=SHARDS_FAILED_ERROR, cause=cause)
 
 
 def sharded_succeeded(t: Target, run: str = SHARDED_RUN) -> dict[str, Any]:
@@ -586,32 +604,26 @@ def sharded_succeeded(t: Target, run: str = SHARDED_RUN) -> dict[str, Any]:
 
 
 def sharded_history(t: Target, described_run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The failed sharded run's history, as much as `why` reads of it: started, the Map, failed."""
+    """The failed sharded run's history, as much as `why` reads of it: started, the Map, its
+    failed shards named, the failure handling, failed."""
+    entered = [
+        ("MapStateEntered", RUN_SHARDS),
+        ("PassStateEntered", NAME_FAILED_SHARDS),
+        ("PassStateEntered", DESCRIBE_FAILURE),
+    ]
+    started = {"input": described_run["input"]}
+    failed = {"error": described_run["error"], "cause": described_run["cause"]}
+    events: list[dict[str, Any]] = [
+        {"type": "ExecutionStarted", "executionStartedEventDetails": started},
+        *(
+            {"type": kind, "stateEnteredEventDetails": {"name": name, "input": "{}"}}
+            for kind, name in entered
+        ),
+        {"type": "ExecutionFailed", "executionFailedEventDetails": failed},
+    ]
     return [
-        {
-            "timestamp": NOW,
-            "type": "ExecutionStarted",
-            "id": 1,
-            "previousEventId": 0,
-            "executionStartedEventDetails": {"input": described_run["input"]},
-        },
-        {
-            "timestamp": NOW,
-            "type": "MapStateEntered",
-            "id": 2,
-            "previousEventId": 1,
-            "stateEnteredEventDetails": {"name": "RunShards", "input": "{}"},
-        },
-        {
-            "timestamp": NOW,
-            "type": "ExecutionFailed",
-            "id": 3,
-            "previousEventId": 2,
-            "executionFailedEventDetails": {
-                "error": described_run["error"],
-                "cause": described_run["cause"],
-            },
-        },
+        {"timestamp": NOW, "id": n, "previousEventId": n - 1, **event}
+        for n, event in enumerate(events, start=1)
     ]
 
 
