@@ -38,7 +38,7 @@ from tests.support.ops_cli import (
 )
 from tests.support.ops_stubs import NOW, FakeClock, StubbedAws, install, target
 from tests.support.sfn_engine import Engine, Execution
-from tools.ops import cli
+from tools.ops.explain import MISSING_SHOWN
 
 # tests/fixtures/ops.yaml's environment with an account, the one without (STS says whose
 # credentials run the tool), and the pipeline the tests work on (`overlap: skip`).
@@ -124,8 +124,8 @@ def test_why_lists_the_inputs_an_incomplete_run_has_no_output_for(
     assert f"missing outputs {missing} of {total} inputs have no .out now" in lines
     prefix = incomplete_run.requests_of(COUNT_INPUT_PAGE)[0]["Prefix"]
     named = [line.removeprefix("no output ") for line in lines if line.startswith("no output ")]
-    assert named == [f"{prefix}part-{n:05d}.csv" for n in range(cli.MISSING_SHOWN)]
-    assert f"... and {missing - cli.MISSING_SHOWN} more" in lines
+    assert named == [f"{prefix}part-{n:05d}.csv" for n in range(MISSING_SHOWN)]
+    assert f"... and {missing - MISSING_SHOWN} more" in lines
     listed = [c.params for c in aws.calls if c.operation == "ListObjectsV2"]
     assert [p.get("ContinuationToken") for p in listed if p["Prefix"] == prefix] == [
         None,

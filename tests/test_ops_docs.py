@@ -18,13 +18,16 @@ from modules.naming import Names
 from tests.support.machines import Machine
 from tests.support.ops_cli import (
     FAILED_RUN,
+    SHARDED_RUN,
     failed_execution,
     invoke,
     scenario_backfill,
+    scenario_rerun,
     scenario_run,
     scenario_runs,
     scenario_test_alert,
     scenario_why,
+    scenario_why_sharded,
     synthesized_machine,
     using_ops_config,
 )
@@ -100,6 +103,8 @@ def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
         "backfill": scenario_backfill,
         "run": scenario_run,
     }
+    # A sharded pipeline's run is the sharded run whose shards failed.
+    sharded = {"why": scenario_why_sharded("FAILED"), "rerun": scenario_rerun}
     for command in commands:
         args = shlex.split(command)
         assert args[0] == "./ops", command
@@ -108,12 +113,16 @@ def test_every_command_in_the_runbook_runs(failed_run: Execution) -> None:
         if args[1] == "test-alert":
             _test_alert(aws, args[2])
         else:
-            scenarios[args[1]](aws, target(args[2], args[3]), _flags(args))
+            t = target(args[2], args[3])
+            of = sharded if t.pipeline.transform.shards is not None else scenarios
+            of[args[1]](aws, t, _flags(args))
         code, text = invoke(command)
         aws.assert_done()
         assert code == 0, (command, text)
         if "run" in _flags(args):
-            assert _flags(args)["run"] == FAILED_RUN, "the runbook names the run the test explains"
+            shards = target(args[2], args[3]).pipeline.transform.shards
+            named = SHARDED_RUN if shards is not None else FAILED_RUN
+            assert _flags(args)["run"] == named, "the runbook names the run the test explains"
     # Commands written in the prose use only the commands the blocks run.
     inline = re.findall(r"`\./ops (\w[\w-]*)", RUNBOOK.read_text())
     assert set(inline) <= {shlex.split(c)[1] for c in commands}

@@ -5,7 +5,9 @@ environment's policy as synthesized, Terraform references resolved to what they 
 must be allowed there, and denied by the other environment's policy (in the same account; but on
 SageMaker's one log group); the policy allows no action
 the tool does not call (but the one S3 needs to answer a missing manifest with 404), decrypts the
-manifest's key only through S3, and denies a redrive."""
+manifest's key only through S3, and denies a redrive. The sharded pipeline's commands (`why` of
+its failed shards, `rerun --failed`) are among them; the config without shards gets a policy
+without their statements, which refuses what only those allow."""
 
 from __future__ import annotations
 
@@ -18,17 +20,21 @@ import pytest
 
 from modules.config import ProjectConfig, load_config
 from modules.naming import TRANSFORM_JOB_LOG_GROUP, Names
+from modules.shard_layout import shards_prefix
 from tests.support.iam_evaluation import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Request, decision
 from tests.support.machines import Machine
 from tests.support.ops_cli import (
+    SHARDED_RUN,
     failed_execution,
     incomplete_execution,
     invoke,
     scenario_backfill,
+    scenario_rerun,
     scenario_run,
     scenario_runs,
     scenario_test_alert,
     scenario_why,
+    scenario_why_sharded,
     synthesized_machine,
     using_ops_config,
 )
@@ -42,6 +48,7 @@ from tools.ops.target import Target, resolve
 # apart); the pipeline the commands work on.
 ENVIRONMENTS = ("prod", "dev")
 PIPELINE = "churn"
+SHARDED_PIPELINE = "events"  # transform.shards: `why` of a run's failed shards, `rerun --failed`
 
 
 def shared_account() -> str:
@@ -65,6 +72,19 @@ COMMANDS: dict[str, tuple[str, Callable[..., None]]] = {
     "run": ("./ops run {env} {pipeline} --wait", scenario_run),
     "test-alert": ("./ops test-alert {env}", scenario_test_alert),
 }
+# The commands of a sharded pipeline's failed shards, on SHARDED_PIPELINE.
+NAMED = {"run": SHARDED_RUN}  # the flags of a command line that names the run
+SHARDED_COMMANDS: dict[str, tuple[str, Callable[..., None], dict[str, str]]] = {
+    "why": ("./ops why {env} {pipeline}", scenario_why_sharded("FAILED"), {}),
+    "why-succeeded": (
+        f"./ops why {{env}} {{pipeline}} {SHARDED_RUN}",
+        scenario_why_sharded("SUCCEEDED"),
+        NAMED,
+    ),
+    "rerun": (f"./ops rerun {{env}} {{pipeline}} {SHARDED_RUN} --failed", scenario_rerun, NAMED),
+}
+# The statements only sharded pipelines get (modules/operator_policy.py).
+SHARDS_STATEMENTS = {"ReadShards", "WriteRerunItems", "EncryptRerunItemsThroughS3"}
 # STS GetCallerIdentity: "No permissions are required to perform this operation" (STS API
 # reference).
 NEEDS_NO_PERMISSION = {("sts", "GetCallerIdentity")}
@@ -169,13 +189,16 @@ def requests_of(call: Call, t: Target, key_arn: str) -> list[Request]:
         return [Request("s3:ListBucket", bucket, {"s3:prefix": p["Prefix"]})]
     if call.operation == "DescribeLogStreams":  # CloudWatch Logs: "<log group ARN>:*"
         return [Request(action, aws.arn("logs", f"log-group:{p['logGroupName']}:*"))]
-    if call.operation == "GetObject":  # SSE-KMS: S3 decrypts with the caller's kms:Decrypt
-        via_s3 = {"kms:ViaService": f"s3.{aws.region}.amazonaws.com"}
+    via_s3 = {"kms:ViaService": f"s3.{aws.region}.amazonaws.com"}
+    if call.operation in ("GetObject", "PutObject"):
+        # SSE-KMS (the bucket's default encryption, with a bucket key): S3 decrypts with the
+        # caller's kms:Decrypt, and asks for a data key with the caller's kms:GenerateDataKey.
+        kms = "kms:Decrypt" if call.operation == "GetObject" else "kms:GenerateDataKey"
         return [
             Request(
                 action, aws.arn("s3", f"{p['Bucket']}/{p['Key']}", region=False, account=False)
             ),
-            Request("kms:Decrypt", key_arn, via_s3),
+            Request(kms, key_arn, via_s3),
         ]
     if call.operation in ("DescribeAlarms", "SetAlarmState"):
         alarms = p.get("AlarmNames") or [p["AlarmName"]]
@@ -183,10 +206,39 @@ def requests_of(call: Call, t: Target, key_arn: str) -> list[Request]:
     raise AssertionError(f"{action}: say here which resource IAM authorizes it on")
 
 
+def _expect_caller(aws: StubbedAws) -> None:
+    aws.expect(
+        "sts",
+        "get_caller_identity",
+        {
+            "Account": shared_account(),
+            "Arn": f"arn:aws:iam::{shared_account()}:user/ops",
+            "UserId": "X",
+        },
+    )
+
+
+def run_sharded_commands(env: str) -> list[Call]:
+    """The commands of a sharded run's failed shards in ``env``: ``why`` of a run that failed with
+    them and of one that succeeded despite them, ``rerun --failed``; the calls made."""
+    calls: list[Call] = []
+    for line, scenario, flags in SHARDED_COMMANDS.values():
+        aws = StubbedAws(env)
+        install(aws)
+        if load_config(OPS_CONFIG).environments[env].account_id is None:
+            _expect_caller(aws)
+        scenario(aws, target(env, SHARDED_PIPELINE), flags)
+        code, text = invoke(line.format(env=env, pipeline=SHARDED_PIPELINE))
+        aws.assert_done()
+        assert code == 0, (line, text)
+        calls += aws.calls
+    return calls
+
+
 def run_every_command(env: str, failed_runs: list[Execution]) -> list[Call]:
     """Every command of the tool in ``env``, each against its stubbed answers (``why`` of each
-    failed run); the calls made."""
-    calls: list[Call] = []
+    failed run, and the sharded pipeline's commands); the calls made."""
+    calls: list[Call] = run_sharded_commands(env)
     config = load_config(OPS_CONFIG)
     commands = [(c, run) for c in COMMANDS for run in (failed_runs if c == "why" else [None])]
     for command, failed_run in commands:
@@ -195,15 +247,7 @@ def run_every_command(env: str, failed_runs: list[Execution]) -> list[Call]:
         install(aws)
         t = target(env, PIPELINE)
         if command != "test-alert" and config.environments[env].account_id is None:
-            aws.expect(
-                "sts",
-                "get_caller_identity",
-                {
-                    "Account": shared_account(),
-                    "Arn": f"arn:aws:iam::{shared_account()}:user/ops",
-                    "UserId": "X",
-                },
-            )
+            _expect_caller(aws)
         if failed_run is not None:
             scenario_why(failed_run)(aws, t, {})
         elif command == "test-alert":
@@ -220,7 +264,11 @@ def run_every_command(env: str, failed_runs: list[Execution]) -> list[Call]:
 
 def test_every_command_is_driven() -> None:
     registered = {c.name or c.callback.__name__ for c in cli.app.registered_commands if c.callback}
-    assert registered == set(COMMANDS)
+    sharded = {line.split()[1] for line, _, _ in SHARDED_COMMANDS.values()}
+    assert registered == set(COMMANDS) | sharded
+    assert load_config(OPS_CONFIG).environments["prod"].pipelines
+    assert target("prod", SHARDED_PIPELINE).pipeline.transform.shards is not None
+    assert target("prod", PIPELINE).pipeline.transform.shards is None
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -236,6 +284,7 @@ def test_every_call_of_every_command_is_allowed_by_its_environments_policy_only(
     requests = [r for call in calls for r in requests_of(call, t, key_arn)]
     assert {call.operation for call in calls} >= {
         "GetObject",
+        "PutObject",
         "SetAlarmState",
         "StartExecution",
         "ListTags",
@@ -273,3 +322,38 @@ def test_the_manifest_key_decrypts_through_s3_only_a_redrive_is_denied_inputs_ar
         listing = Request("s3:ListBucket", inputs, {"s3:prefix": pipeline.default_input_prefix})
         allowed = ALLOW if pipeline.delivery is not None else IMPLICIT_DENY
         assert decision(policy, listing) == allowed, pipeline.name
+
+
+def test_without_shards_the_policy_allows_nothing_of_theirs(
+    synthesized: dict[str, dict[str, Any]], synth_env: Callable[[ProjectConfig, str], str]
+) -> None:
+    """The ops config with its pipeline's shards taken out: the policy is the sharded one without
+    the shards' statements, and refuses every call of the shards' commands that only those allow
+    (reading the shards folder, writing rerun items, the data key for them)."""
+    import yaml
+
+    from modules.config import parse_config
+
+    raw = yaml.safe_load(OPS_CONFIG.read_text())
+    for pipeline in raw["pipelines"]:
+        pipeline.get("transform", {}).pop("shards", None)
+    unsharded = parse_config(raw, "ops config without shards")
+    assert all(p.transform.shards is None for p in unsharded.environments["prod"].pipelines)
+    t = target("prod", SHARDED_PIPELINE)
+    policy = operator_policy(json.loads(synth_env(unsharded, "prod")), t)
+    sharded = operator_policy(synthesized["prod"], t)
+    assert {s["Sid"] for s in sharded["Statement"]} >= SHARDS_STATEMENTS
+    without = [s for s in sharded["Statement"] if s["Sid"] not in SHARDS_STATEMENTS]
+    assert policy["Statement"] == without
+    key_arn = manifest_key_arn(synthesized["prod"], t)
+    requests = [r for c in run_sharded_commands("prod") for r in requests_of(c, t, key_arn)]
+    refused = [r for r in requests if decision(policy, r) != ALLOW]
+    assert {r.action for r in refused} == {"s3:GetObject", "s3:PutObject", "kms:GenerateDataKey"}
+    shards = t.aws.arn(
+        "s3",
+        f"{t.output_bucket}/{shards_prefix(t.pipeline.run_output_prefix)}",
+        region=False,
+        account=False,
+    )
+    assert all(r.resource.startswith(shards) for r in refused if r.action.startswith("s3:"))
+    assert all(decision(sharded, r) == ALLOW for r in requests)

@@ -30,6 +30,7 @@ from modules.predictions_table import PredictionsTable, uses_default_database
 from modules.sagemaker import SagemakerModelLayer, SagemakerOutputs
 from modules.scheduler import PipelineSchedule, ScheduleGroup, ScheduleOutputs
 from modules.sfn import StateMachineLayer, StateMachineOutputs
+from modules.shard_layout import shards_prefix
 from modules.stack_names import (
     dashboard_stack_name,
     pipeline_scope,
@@ -88,6 +89,9 @@ def _shared_resources(
         output_bucket=storage.output,
         input_bucket=storage.input,
         delivery_input_prefixes=[p.default_input_prefix for p in env.pipelines if p.delivery],
+        shards_prefixes=[
+            shards_prefix(p.run_output_prefix) for p in env.pipelines if p.transform.shards
+        ],
     ).outputs
     export(stack, "kms_key_arn", storage.key_arn)
     export(stack, "input_bucket", storage.input.name)

@@ -10,6 +10,8 @@ tests/fixtures/ops.yaml it works on.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import shlex
 from collections.abc import Callable, Iterator
@@ -18,16 +20,34 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import ANY
 from rich.console import Console
 from typer.testing import CliRunner
 
 from modules.config import ProjectConfig, load_config
 from modules.config.folders import render
+from modules.shard_layout import (
+    FAILED_FOLDER,
+    FAILED_RECORD_FIELDS,
+    failed_key,
+    manifest_key,
+    rerun_items_key,
+    run_shards,
+    shard_name,
+)
 from modules.stack_names import stack_name
 from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
 from modules.workflow.finish import MANIFEST_NAME
-from modules.workflow.state_names import COUNT_INPUT_PAGE, COUNT_OUTPUT_PAGE, RUN_TRANSFORM_JOB
+from modules.workflow.shards import SHARDS_FAILED_ERROR
+from modules.workflow.state_names import (
+    COUNT_INPUT_PAGE,
+    COUNT_OUTPUT_PAGE,
+    DESCRIBE_FAILURE,
+    NAME_FAILED_SHARDS,
+    RUN_SHARDS,
+    RUN_TRANSFORM_JOB,
+)
 from tests.support.delivery_scenarios import delivery_mocks
 from tests.support.executions import named_scenarios
 from tests.support.listings import Listed, inputs, outputs
@@ -411,14 +431,16 @@ def incomplete_listings(prefix: str, folder: str) -> tuple[list[Listed], list[Li
     return found, written
 
 
-def expect_objects(aws: StubbedAws, bucket: str, prefix: str, objects: list[Listed]) -> None:
-    """ListObjectsV2 of a prefix, answered in pages of 20 objects."""
-    pages = [objects[i : i + 20] for i in range(0, len(objects), 20)] or [[]]
-    for number, page in enumerate(pages):
+def expect_objects(
+    aws: StubbedAws, bucket: str, prefix: str, objects: list[Listed], page: int = 20
+) -> None:
+    """ListObjectsV2 of a prefix, answered in pages of ``page`` objects."""
+    pages = [objects[i : i + page] for i in range(0, len(objects), page)] or [[]]
+    for number, listed_page in enumerate(pages):
         answer: dict[str, Any] = {
             "IsTruncated": number < len(pages) - 1,
-            "Contents": [{"Key": key, "Size": size} for key, size in page],
-            "KeyCount": len(page),
+            "Contents": [{"Key": key, "Size": size} for key, size in listed_page],
+            "KeyCount": len(listed_page),
         }
         request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if number < len(pages) - 1:
@@ -442,3 +464,260 @@ def incomplete_execution(engine: Engine, machine: Machine) -> Execution:
         assert (run.status, run.error) == ("FAILED", INCOMPLETE_OUTPUT_ERROR), run.cause
         _FAILED_RUNS[key] = _as_aws_records(run)
     return _FAILED_RUNS[key]
+
+
+# --------------------------------------------------------------------------------------------
+# A sharded run (tests/fixtures/ops.yaml's sharded pipeline) whose shards failed: what `why`
+# and `rerun --failed` read from its shards folder (modules/shard_layout.py)
+
+SHARDED_RUN = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+SHARDED_DAY = "2026-11-30"
+# Its failed shards, in shard order: the last is the run's last shard (fewer files than
+# files_per_job); the middle one failed before a job was named (its cause is no job's JSON).
+FAILED_SHARDS = (2, 5, 7)
+LAST_SHARD_FILES = 37
+NO_JOB_SHARD = 5
+# The failed/ folder is listed this many keys a page, so that its records span pages.
+FAILED_PAGE = 2
+
+
+def sharded_input_prefix(t: Target) -> str:
+    return f"{t.pipeline.default_input_prefix}{SHARDED_DAY}/"
+
+
+def shard_files(t: Target, number: int) -> list[str]:
+    """A failed shard's input files, relative to the run's input prefix (its manifest's)."""
+    shards = t.pipeline.transform.shards
+    assert shards is not None, f"{t.label} is not sharded"
+    count = LAST_SHARD_FILES if number == FAILED_SHARDS[-1] else shards.files_per_job
+    first = number * shards.files_per_job
+    return [f"part-{n:05d}.csv" for n in range(first, first + count)]
+
+
+def failed_input_keys(t: Target) -> list[str]:
+    """Every input key of the failed shards, in shard order: what a rerun runs again."""
+    return [sharded_input_prefix(t) + key for n in FAILED_SHARDS for key in shard_files(t, n)]
+
+
+def shard_job(t: Target, run: str, number: int) -> str:
+    """The name stem of a shard's jobs (modules/workflow/shard_job.py: the run prefix, the shard,
+    a hash, cut for the attempt's digit), as its record names it."""
+    digest = hashlib.md5(f"{run}/{shard_name(number)}".encode()).hexdigest()
+    return f"{t.names.run_prefix}{shard_name(number)}-{digest}"[:62]
+
+
+def shard_job_name(t: Target, run: str, number: int) -> str:
+    """The shard's last job (its second attempt), as the cause of its failure names it."""
+    return f"{shard_job(t, run, number)}1"
+
+
+def shard_failure_reason(number: int) -> str:
+    return f"ClientError: bad record in shard {shard_name(number)}"
+
+
+NO_JOB_CAUSE = "An error occurred while executing the state 'NameShardJob' (not a job's JSON)"
+
+
+def failed_record(t: Target, run: str, number: int) -> dict[str, Any]:
+    """A failed shard's record (``FAILED_RECORD_FIELDS``), as the workflow writes it."""
+    folder = run_shards(t.pipeline.run_output_prefix, run)
+    shard = shard_name(number)
+    manifest = f"s3://{t.output_bucket}/{manifest_key(folder, shard)}"
+    if number == NO_JOB_SHARD:
+        record = {"job": None, "error": "States.Runtime", "cause": NO_JOB_CAUSE}
+    else:
+        job = shard_job(t, run, number)
+        cause = {
+            "TransformJobName": shard_job_name(t, run, number),
+            "TransformJobStatus": "Failed",
+            "FailureReason": shard_failure_reason(number),
+        }
+        record = {"job": job, "error": "States.TaskFailed", "cause": json.dumps(cause)}
+    assert set(record) | {"shard", "manifest"} == set(FAILED_RECORD_FIELDS)
+    return {"shard": shard, **record, "manifest": manifest}
+
+
+def expect_json(aws: StubbedAws, bucket: str, key: str, content: Any) -> None:
+    """GetObject of a JSON object."""
+    body = json.dumps(content).encode()
+    aws.expect(
+        "s3",
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentLength": len(body)},
+        Bucket=bucket,
+        Key=key,
+    )
+
+
+def expect_failed_shards(
+    aws: StubbedAws,
+    t: Target,
+    run: str,
+    shards: tuple[int, ...] = FAILED_SHARDS,
+    no_manifest: tuple[int, ...] = (),
+) -> None:
+    """The run's failed/ folder listed (its folder key too, ``FAILED_PAGE`` keys a page), then
+    each record of ``shards`` read and its shard's manifest (none for ``no_manifest``)."""
+    folder = run_shards(t.pipeline.run_output_prefix, run)
+    records = [failed_key(folder, shard_name(n)) for n in shards]
+    listing = [(folder + FAILED_FOLDER, 0), *((key, 400) for key in records)]
+    expect_objects(aws, t.output_bucket, folder + FAILED_FOLDER, listing, page=FAILED_PAGE)
+    for number, key in zip(shards, records, strict=True):
+        expect_json(aws, t.output_bucket, key, failed_record(t, run, number))
+        manifest_at = manifest_key(folder, shard_name(number))
+        if number in no_manifest:
+            aws.refuse(
+                "s3", "get_object", "NoSuchKey", 404, Bucket=t.output_bucket, Key=manifest_at
+            )
+            continue
+        source = f"s3://{t.bucket('input')}/{sharded_input_prefix(t)}"
+        manifest = [{"prefix": source}, *shard_files(t, number)]
+        expect_json(aws, t.output_bucket, manifest_at, manifest)
+
+
+def _sharded_input() -> dict[str, Any]:
+    return {"scheduled_time": f"{SHARDED_DAY}T00:00:00Z", "trigger": "schedule"}
+
+
+def sharded_failed(t: Target, run: str = SHARDED_RUN) -> dict[str, Any]:
+    """The sharded run, failed beyond its tolerance, as DescribeExecution answers (its cause as
+    modules/workflow/shards.py words it)."""
+    shards = t.pipeline.transform.shards
+    assert shards is not None
+    folder = run_shards(t.pipeline.run_output_prefix, run) + FAILED_FOLDER
+    first = "; ".join(
+        f"shard {record['shard']}: {record['error']}"
+        for record in (failed_record(t, run, n) for n in FAILED_SHARDS)
+    )
+    cause = (
+        f"More shards failed than tolerated ({shards.tolerated_failed_shards_percent:g}% of the "
+        f"input files). First failed: {first}. Every failed shard: s3://{t.output_bucket}/{folder}"
+    )
+    run_input = _sharded_input()
+    return described(t, run, "FAILED", NOW, run_input, error=SHARDS_FAILED_ERROR, cause=cause)
+
+
+def sharded_succeeded(t: Target, run: str = SHARDED_RUN) -> dict[str, Any]:
+    """The sharded run, succeeded within its tolerance, as DescribeExecution answers."""
+    output = {"run": {"run_id": run, "input_prefix": sharded_input_prefix(t), "attempt": 0}}
+    return described(t, run, "SUCCEEDED", NOW, _sharded_input(), output=output)
+
+
+def sharded_history(t: Target, described_run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failed sharded run's history, as much as `why` reads of it: started, the Map, its
+    failed shards named, the failure handling, failed."""
+    entered = [
+        ("MapStateEntered", RUN_SHARDS),
+        ("PassStateEntered", NAME_FAILED_SHARDS),
+        ("PassStateEntered", DESCRIBE_FAILURE),
+    ]
+    started = {"input": described_run["input"]}
+    failed = {"error": described_run["error"], "cause": described_run["cause"]}
+    events: list[dict[str, Any]] = [
+        {"type": "ExecutionStarted", "executionStartedEventDetails": started},
+        *(
+            {"type": kind, "stateEnteredEventDetails": {"name": name, "input": "{}"}}
+            for kind, name in entered
+        ),
+        {"type": "ExecutionFailed", "executionFailedEventDetails": failed},
+    ]
+    return [
+        {"timestamp": NOW, "id": n, "previousEventId": n - 1, **event}
+        for n, event in enumerate(events, start=1)
+    ]
+
+
+def scenario_why_sharded(
+    status: str = "FAILED",
+) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
+    """What `why` meets explaining the sharded run: failed with ``ShardsFailed`` (found as the last
+    failed run unless named; no manifest) or succeeded within its tolerance (named; its manifest
+    names the failed records too)."""
+
+    def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+        run = SHARDED_RUN
+        answer = sharded_failed(t) if status == "FAILED" else sharded_succeeded(t)
+        if flags.get("run") is None:
+            for listed_status in cli.FAILED_STATUSES:
+                found = [listed(t, run, status, NOW)] if status == listed_status else []
+                aws.expect(
+                    "stepfunctions",
+                    "list_executions",
+                    {"executions": found},
+                    stateMachineArn=t.state_machine_arn,
+                    statusFilter=listed_status,
+                    maxResults=1,
+                )
+        arn = t.execution_arn(run)
+        aws.expect("stepfunctions", "describe_execution", answer, executionArn=arn)
+        if status != "SUCCEEDED":
+            aws.expect(
+                "stepfunctions",
+                "get_execution_history",
+                {"events": sharded_history(t, answer)},
+                executionArn=arn,
+                maxResults=1000,
+            )
+        expect_failed_shards(aws, t, run)
+        if status != "SUCCEEDED":
+            aws.refuse(
+                "s3",
+                "get_object",
+                "NoSuchKey",
+                404,
+                Bucket=t.output_bucket,
+                Key=t.manifest_key(run),
+            )
+            return
+        folder = run_shards(t.pipeline.run_output_prefix, run)
+        records = [failed_key(folder, shard_name(n)) for n in FAILED_SHARDS]
+        manifest = {
+            "run_id": run,
+            "rerun_of": None,
+            "shards": {
+                "folder": f"s3://{t.output_bucket}/{folder}",
+                "failed": {"count": len(records), "records": records, "more": False},
+            },
+        }
+        expect_json(aws, t.output_bucket, t.manifest_key(run), manifest)
+
+    return stub
+
+
+def rerun_name(run: str) -> str:
+    """The rerun of ``run`` started at ``NOW`` (the fake clock's)."""
+    return f"{run}-rerun-{NOW.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def rerun_input(t: Target, run: str) -> dict[str, Any]:
+    return {
+        "trigger": "rerun",
+        "input_prefix": sharded_input_prefix(t),
+        "shard_items": rerun_items_key(t.pipeline.run_output_prefix, rerun_name(run)),
+        "rerun_of": run,
+    }
+
+
+def scenario_rerun(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
+    """`rerun --failed` of the sharded run that failed: it is described (ended), its failed
+    shards read, the failed shards' files written as the new run's items, the new run started."""
+    run = str(flags.get("run") or SHARDED_RUN)
+    aws.expect(
+        "stepfunctions",
+        "describe_execution",
+        sharded_failed(t, run),
+        executionArn=t.execution_arn(run),
+    )
+    expect_failed_shards(aws, t, run)
+    name = rerun_name(run)
+    items = [{"Key": key} for key in failed_input_keys(t)]
+    aws.expect(
+        "s3",
+        "put_object",
+        {},
+        Bucket=t.output_bucket,
+        Key=rerun_items_key(t.pipeline.run_output_prefix, name),
+        Body=json.dumps(items).encode(),
+        ContentType="application/json",
+    )
+    expect_start(aws, t, name, rerun_input(t, run))

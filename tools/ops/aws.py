@@ -1,6 +1,7 @@
 """The AWS calls of the operations tool, through boto3: Step Functions (list, describe, history,
 start), SageMaker (the transform job, its tags), CloudWatch Logs (the job's log streams), S3 (the
-run's manifest, the listings of its input and output), CloudWatch (an alarm's state, for
+run's manifest, the listings of its input and output; a sharded run's failed-shard records and
+shard manifests, and the rerun items ``rerun --failed`` writes), CloudWatch (an alarm's state, for
 ``test-alert``) and STS (the caller's account). Each call is one function of ``Aws``; every list
 is read to its end (nextToken) or to the limit asked for, or, for ``past_runs``, only as far as
 the caller reads it. The environment's operator policy (modules/operator_policy.py) allows
@@ -191,6 +192,28 @@ class Aws:
                 return Manifest(denied=str(error.response["Error"].get("Message") or code))
             raise
         return Manifest(content=json.loads(answer["Body"].read()))
+
+    def json_object(self, bucket: str, key: str) -> Any:
+        """An object's JSON content; None when there is no such object (the caller may list the
+        bucket, so S3 says so rather than refuse)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.clients.s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+        return json.loads(answer["Body"].read())
+
+    def put_json(self, bucket: str, key: str, content: Any) -> None:
+        """Write ``content`` as JSON (encrypted by the bucket's default encryption)."""
+        self.clients.s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(content).encode(),
+            ContentType="application/json",
+        )
 
     def alarm_state(self, alarm: str) -> str | None:
         """The alarm's state (OK, ALARM, INSUFFICIENT_DATA), None if there is no such alarm."""

@@ -49,20 +49,30 @@ def max_execution_name() -> int:
     return int(request_member("stepfunctions:StartExecution.name")["max"])
 
 
-def _folder_part(folder: str) -> str:
-    """The folder as it appears in a name: characters Step Functions' logging cannot take become
-    ``-``; a long one is cut and given a hash of the whole folder (names stay unique per folder
-    and within the limit)."""
-    safe = _NOT_IN_NAMES.sub("-", folder)
-    room = max_execution_name() - len(NAME_PREFIX) - len(_STAMP_AND_TOKEN)
+def name_part(text: str, room: int) -> str:
+    """``text`` as part of an execution name, in at most ``room`` characters: characters Step
+    Functions' logging cannot take become ``-``; a long one is cut and given a hash of the whole
+    text (names stay unique per text and within the limit). Also ``rerun``'s (tools/ops/shards.py).
+    """
+    safe = _NOT_IN_NAMES.sub("-", text)
     if len(safe) <= room:
         return safe
-    digest = hashlib.md5(folder.encode()).hexdigest()[:8]
+    digest = hashlib.md5(text.encode()).hexdigest()[:8]
     return f"{safe[: room - 9]}-{digest}"
 
 
+def _folder_part(folder: str) -> str:
+    """The folder as it appears in a name (``name_part``, in the room the name leaves it)."""
+    return name_part(folder, max_execution_name() - len(NAME_PREFIX) - len(_STAMP_AND_TOKEN))
+
+
+def stamp_text(stamp: datetime) -> str:
+    """A UTC time as execution names carry it (``20261126T010000Z``)."""
+    return stamp.strftime(_STAMP)
+
+
 def execution_name(folder: str, stamp: datetime, token: str) -> str:
-    return f"{NAME_PREFIX}{_folder_part(folder)}-{stamp.strftime(_STAMP)}-{token}"
+    return f"{NAME_PREFIX}{_folder_part(folder)}-{stamp_text(stamp)}-{token}"
 
 
 @dataclass(frozen=True)

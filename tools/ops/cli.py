@@ -1,5 +1,5 @@
-"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, backfill, run, test-alert. See
-docs/operations.md.
+"""The commands of ``python -m tools.ops`` (``./ops``): runs, why, rerun, backfill, run, test-alert.
+See docs/operations.md.
 
 Each command reads the config (``--config``, else ``$PIPELINE_CONFIG``, else
 config/pipelines.yaml), finds the pipeline's names and ARNs (tools/ops/target.py), calls AWS with
@@ -24,11 +24,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from modules.config import ConfigError, PipelineConfig, load_config
 from modules.naming import EXECUTION_ALARM_METRICS, Names
-from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR, OUTPUT_SUFFIX
+from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
 from tools.ops import backfill as bf
-from tools.ops import render
+from tools.ops import render, shards
 from tools.ops.aws import Aws, BackfillRunner, Clients
-from tools.ops.delivery import missing_outputs, model_of_tags
+from tools.ops.delivery import model_of_tags
+from tools.ops.explain import missing_output_items, unreadable_manifest
 from tools.ops.folders import FolderError, slot_of, slot_of_folder, slots
 from tools.ops.folders import render as folder_of
 from tools.ops.runs import RUNNING, RunRow, failure_of, run_row, scheduled_run_input
@@ -53,12 +54,12 @@ class Runtime:
 
 
 RUNTIME = Runtime()
-Item = tuple[str, str]  # a line of `why`: what, and its value
 USAGE_ERROR = 2
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
 app = typer.Typer(
-    help="Look at runs, find why one failed, backfill dates and start runs of a pipeline.",
+    help="Look at runs, find why one failed, backfill dates, start runs of a pipeline and rerun "
+    "a sharded run's failed shards.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -86,15 +87,6 @@ def _target(config_path: str | None, environment: str, pipeline: str) -> tuple[A
 
 
 AWS_ERROR = 1
-
-
-def _unreadable_manifest(target: Target, location: str, denied: str) -> str:
-    """A manifest S3 refused to give: which permission is likely missing (the operator policy,
-    modules/operator_policy.py, has both), rather than "none", which would say the run wrote
-    nothing."""
-    key = f"kms:Decrypt on the environment's key {target.environment_names.key_alias}"
-    likely = key if "kms" in denied.lower() else f"s3:GetObject on it, or {key}"
-    return f"{location} could not be read (AccessDenied: {denied}); likely missing: {likely}"
 
 
 def _reports_aws_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -147,26 +139,6 @@ def _with_model_from_tags(aws: Aws, target: Target, row: RunRow) -> RunRow:
     return replace(row, model=model_of_tags(aws.job_tags(target, row.transform_job)))
 
 
-# `why` of an IncompleteOutput run shows this many of the inputs without an output.
-MISSING_SHOWN = 20
-
-
-def _missing_outputs(aws: Aws, target: Target, run: str, input_prefix: str) -> list[Item]:
-    """The inputs of the run that have no ``.out``, from listings made now (client-side: the run
-    itself only counted)."""
-    folder = f"{target.pipeline.run_output_prefix}{run}/"
-    inputs = aws.objects(target.bucket("input"), input_prefix)
-    outputs = aws.objects(target.output_bucket, folder)
-    total, missing = missing_outputs(target.pipeline, input_prefix, folder, inputs, outputs)
-    items: list[Item] = [
-        ("missing outputs", f"{len(missing):,} of {total:,} inputs have no {OUTPUT_SUFFIX} now")
-    ]
-    items += [("no output", key) for key in missing[:MISSING_SHOWN]]
-    if len(missing) > MISSING_SHOWN:
-        items.append(("", f"... and {len(missing) - MISSING_SHOWN:,} more"))
-    return items
-
-
 def _last_failed(aws: Aws, target: Target) -> dict[str, Any] | None:
     latest = [e for s in FAILED_STATUSES for e in aws.executions(target, status=s, limit=1)]
     return max(latest, key=lambda e: e["startDate"]) if latest else None
@@ -182,7 +154,8 @@ def why(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Why a run failed: state, error, cause, the job's FailureReason, logs, links, manifest."""
+    """Why a run failed: state, error, cause, the job's FailureReason, logs, links, manifest; a
+    sharded run's failed shards."""
     aws, target = _target(config, environment, pipeline)
     if run is None:
         last = _last_failed(aws, target)
@@ -208,7 +181,9 @@ def why(
             ("cause", (failure.failure_reason or failure.cause or "-")[:600]),
         ]
         if failure.error == INCOMPLETE_OUTPUT_ERROR and target.pipeline.delivery is not None:
-            items += _missing_outputs(aws, target, run, row.input_prefix)
+            items += missing_output_items(aws, target, run, row.input_prefix)
+    if target.pipeline.transform.shards is not None:
+        items += shards.why_items(target, run, _failed_shards(aws, target, run))
     if job:
         described_job = aws.transform_job(job)
         items.append(("transform job", job))
@@ -228,7 +203,7 @@ def why(
     manifest = aws.manifest(target, run)
     location = f"s3://{target.output_bucket}/{target.manifest_key(run)}"
     if manifest.denied is not None:
-        items.append(("manifest", _unreadable_manifest(target, location, manifest.denied)))
+        items.append(("manifest", unreadable_manifest(target, location, manifest.denied)))
     else:
         items.append(("manifest", location if manifest.content else "none (written on success)"))
     console = RUNTIME.console
@@ -236,6 +211,52 @@ def why(
     console.print("\n[bold]console[/]")
     for what, url in links:  # whole lines, so that terminals keep them clickable
         console.print(f"{what}: {url}", soft_wrap=True, highlight=False)
+
+
+def _failed_shards(aws: Aws, target: Target, run: str) -> list[shards.FailedShard]:
+    try:
+        return shards.failed_shards(aws, target, run)
+    except OpsError as error:
+        _fail(str(error))
+
+
+@app.command()
+@_reports_aws_errors
+def rerun(
+    environment: Env,
+    pipeline: PipelineArg,
+    run: Annotated[str, typer.Argument(help="Execution name of the sharded run.")],
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Its failed shards' files (the only mode).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the input files of a sharded run's failed shards again, as a new run of those only."""
+    if not failed:
+        _fail("rerun needs --failed: it runs a sharded run's failed shards again (its one mode)")
+    aws, target = _target(config, environment, pipeline)
+    if target.pipeline.transform.shards is None:
+        _fail(f"{target.label} is not sharded (no transform.shards): no failed shards to rerun")
+    if aws.state(target.execution_arn(run)).status == RUNNING:
+        _fail(f"{run} is still running: rerun its failed shards once it has ended")
+    clock, console = RUNTIME.clock, RUNTIME.console
+    try:
+        plan = shards.plan_rerun(target, run, _failed_shards(aws, target, run), clock.now())
+    except OpsError as error:
+        _fail(str(error))
+    aws.put_json(target.output_bucket, plan.items_key, plan.items)
+    execution_arn = aws.start(target, plan.name, plan.run_input)
+    items = [
+        ("started", plan.name),
+        ("reruns", f"{len(plan.keys):,} files of {plan.shards:,} failed shards of {run}"),
+        ("reads", f"s3://{target.bucket('input')}/{plan.input_prefix}, those files only"),
+        ("files", f"s3://{target.output_bucket}/{plan.items_key}"),
+        ("writes", plan.output_folder),
+    ]
+    console.print(render.details(f"{target.label}: rerun of {run} --failed", items))
+    console.print(
+        f"console: {target.execution_console(execution_arn)}", soft_wrap=True, highlight=False
+    )
 
 
 @app.command(name="backfill")
@@ -396,7 +417,7 @@ def run_command(
         _fail(f"--input-prefix must start with the pipeline's input prefix {default!r}")
     dated = _dated_run(target, date, folder, input_prefix)
     clock, console = RUNTIME.clock, RUNTIME.console
-    name = f"manual-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{RUNTIME.token()}"
+    name = f"manual-{bf.stamp_text(clock.now())}-{RUNTIME.token()}"
     run_input: dict[str, Any] = {"trigger": "manual"}
     if dated is not None:
         run_input = dated[0]
