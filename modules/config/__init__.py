@@ -69,9 +69,9 @@ from modules.config.pipeline import AlarmSettings, EventTrigger, PipelineConfig
 from modules.config.project import ProjectConfig
 from modules.config.sagemaker_shapes import check_shape, describe_shape
 from modules.config.schedule import RetryPolicy, ScheduleConfig
+from modules.config.shards import ShardsConfig
 from modules.config.state import LocalState, S3State
 from modules.config.table import TableColumn, TableConfig
-from modules.config.shards import ShardsConfig
 from modules.config.transform import DataProcessing, ModelClient, TransformConfig
 
 __all__ = [
@@ -90,7 +90,6 @@ __all__ = [
     "AwsName",
     "ConfigError",
     "DataProcessing",
-    "ShardsConfig",
     "DeliveryConfig",
     "EnvironmentConfig",
     "EventTrigger",
@@ -103,6 +102,7 @@ __all__ = [
     "S3State",
     "SageMakerField",
     "ScheduleConfig",
+    "ShardsConfig",
     "StorageSettings",
     "StrictModel",
     "Subscription",
