@@ -26,6 +26,7 @@ from tests.execution_checks.runs import (
     Runs,
     run_scenario,
 )
+from tests.execution_checks.shards import ShardChecks
 from tests.execution_checks.table import TableChecks
 from tests.support.executions import (
     coverage_gaps,
@@ -47,6 +48,7 @@ class ExecutionTests(
     ReadyEventChecks,
     TableChecks,
     ModelIdentityChecks,
+    ShardChecks,
 ):
     """The execution tests, for one config. Not collected itself (its name does not start with
     "Test"): each subclass is, and names its config (``config_label``, a key of

@@ -11,7 +11,7 @@ class TestAllFeaturesConfig(ExecutionTests):
     """The all-features fixture (tests/fixtures/all-features.yaml)."""
 
     config_label = "all-features"
-    machine_count = 3
+    machine_count = 4
     features = frozenset(
         {
             "trigger",
@@ -20,5 +20,6 @@ class TestAllFeaturesConfig(ExecutionTests):
             "allow_missing_outputs",
             "fallback_instance_types",
             "table",
+            "shards",
         }
     )

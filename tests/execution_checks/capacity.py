@@ -18,7 +18,7 @@ from modules.workflow.state_names import (
     RUN_FAILED,
     RUN_TRANSFORM_JOB,
 )
-from tests.execution_checks.runs import Runs, failure_message, only, transform_request
+from tests.execution_checks.runs import Runs, failure_message, one_job, only, transform_request
 
 FEATURE = "fallback_instance_types"
 
@@ -42,7 +42,7 @@ class CapacityChecks:
     def test_capacity_error_starts_the_job_again_on_the_next_type(
         self, results: list[Runs]
     ) -> None:
-        for r in self.having(results, FEATURE, _has_fallback):
+        for r in one_job(self.having(results, FEATURE, _has_fallback)):
             m = r.machine
             scenario, run = r.runs["capacity-then-fallback"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
@@ -63,7 +63,7 @@ class CapacityChecks:
     def test_capacity_error_on_every_type_fails_the_run_naming_them(
         self, results: list[Runs]
     ) -> None:
-        for r in self.having(results, FEATURE, _has_fallback):
+        for r in one_job(self.having(results, FEATURE, _has_fallback)):
             m = r.machine
             run = r["capacity-on-every-type"]
             assert (run.status, run.error) == ("FAILED", "States.TaskFailed")
@@ -82,7 +82,7 @@ class CapacityChecks:
             assert run.states[-1] == RUN_FAILED
 
     def test_other_job_failures_are_not_tried_on_another_type(self, results: list[Runs]) -> None:
-        for r in self.having(results, FEATURE, _has_fallback):
+        for r in one_job(self.having(results, FEATURE, _has_fallback)):
             run = r["transform-fails"]
             assert (run.status, run.error) == ("FAILED", "States.TaskFailed")
             only(run.requests_of(RUN_TRANSFORM_JOB))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 
 from modules.aws_context import console_url
+from modules.workflow.shards import THRESHOLD_ERROR
 from modules.workflow.state_names import (
     CHECK_SAGEMAKER_ERROR,
     DESCRIBE_FAILURE,
+    LIST_FAILED_SHARDS_AFTER_FAILURE,
     NOTIFY_FAILURE,
     RECORD_COMPLETED_TRANSFORM,
     RUN_FAILED,
@@ -22,6 +24,7 @@ from modules.workflow.state_names import (
 from tests.execution_checks.runs import (
     Runs,
     failure_message,
+    one_job,
     only,
     run_scenario,
     transform_request,
@@ -29,13 +32,14 @@ from tests.execution_checks.runs import (
 from tests.support.executions import TRANSFORM_RETRY_INTERVAL, Scenario
 from tests.support.mocked_answers import happy_mocks
 from tests.support.sfn_engine import Engine
+from tests.support.shard_scenarios import failing_error
 
 
 class FailureChecks:
     """What goes wrong and what the run does then."""
 
     def test_transient_sagemaker_error_is_retried_with_backoff(self, results: list[Runs]) -> None:
-        for r in results:
+        for r in one_job(results):
             scenario, run = r.runs["backfill"]
             assert run.status == "SUCCEEDED", (r.machine.label, run.error, run.cause)
             assert USE_REQUESTED_INPUT in run.states
@@ -54,7 +58,7 @@ class FailureChecks:
     def test_failed_job_is_notified_once_then_fails_without_retry(
         self, results: list[Runs]
     ) -> None:
-        for r in results:
+        for r in one_job(results):
             m = r.machine
             scenario, run = r.runs["transform-fails"]
             assert run.status == "FAILED"
@@ -86,7 +90,7 @@ class FailureChecks:
     def test_lost_failure_notification_keeps_the_run_failed(self, results: list[Runs]) -> None:
         for r in results:
             run = r["notify-fails"]
-            assert (run.status, run.error) == ("FAILED", "States.TaskFailed")
+            assert (run.status, run.error) == ("FAILED", failing_error(r.machine))
             retry = r.machine.states[NOTIFY_FAILURE]["Retry"][0]
             attempts = 1 + retry["MaxAttempts"]
             assert len(run.requests_of(NOTIFY_FAILURE)) == attempts
@@ -98,7 +102,7 @@ class FailureChecks:
     def test_generic_sagemaker_error_is_retried_only_when_transient(
         self, results: list[Runs]
     ) -> None:
-        for r in results:
+        for r in one_job(results):
             m = r.machine
             run = r["sagemaker-throttled"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
@@ -140,7 +144,7 @@ class FailureChecks:
         """The documented way to re-run (not a redrive, which would resume at RunFailed): the same
         input, a new execution name; it gets its own run id, job and model names and output
         folder."""
-        for r in results:
+        for r in one_job(results):
             m = r.machine
             failed_scenario, failed = r.runs["transform-fails"]
             name = "transform-fails-rerun"
@@ -165,7 +169,11 @@ class FailureChecks:
                 where = f"{r.machine.label} {name}"
                 injected = scenario.mocks[state]["0-9"]["Throw"]["Error"]
                 expected = r[base]
-                if (run.status, run.error) == ("FAILED", injected):
+                if state == LIST_FAILED_SHARDS_AFTER_FAILURE:
+                    # Naming the failed shards failed: the run fails with the Map's own error.
+                    assert (run.status, run.error) == ("FAILED", THRESHOLD_ERROR), where
+                    assert failure_message(run)["error"] == THRESHOLD_ERROR, where
+                elif (run.status, run.error) == ("FAILED", injected):
                     # The run failed because of this task: it must have gone the failure path.
                     assert (state, DESCRIBE_FAILURE, "catch") in run.transitions, where
                     assert failure_message(run)["error"] == injected, where

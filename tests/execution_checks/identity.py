@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from modules.workflow.model_identity import DIGEST_MARK, TAG_PREFIX, fits_a_tag
-from modules.workflow.state_names import PUT_READY_EVENT, RUN_TRANSFORM_JOB
+from modules.workflow.state_names import PUT_READY_EVENT
 from tests.execution_checks.runs import Runs, delivering, only
 from tests.support.machines import Machine
 from tests.support.mocked_answers import package_arn
@@ -50,7 +50,7 @@ class ModelIdentityChecks:
         for r in delivering(self, results):
             m, run = r.machine, r["scheduled"]
             identity = expected_identity(m)
-            job = only(run.requests_of(RUN_TRANSFORM_JOB))
+            job = only(run.requests_of(m.job_state))
             tagged = {k: str(v) for k, v in identity.items() if fits_a_tag(str(v))}
             assert model_tags(job) == tagged, m.label
             assert {"pipeline", "environment"} <= {tag["Key"] for tag in job["Tags"]}
@@ -61,7 +61,7 @@ class ModelIdentityChecks:
             assert json.loads(entry["Detail"])["model"] == identity, m.label
             # Every attempt of the job carries them (a retried one too).
             for name, (_, other) in r.runs.items():
-                for sent in other.requests_of(RUN_TRANSFORM_JOB):
+                for sent in other.requests_of(m.job_state):
                     assert model_tags(sent).keys() == tagged.keys(), (m.label, name)
 
     def test_without_delivery_tags_and_manifest_stay_as_they_were(
@@ -71,5 +71,5 @@ class ModelIdentityChecks:
             if r.machine.pipeline.delivery is not None:
                 continue
             run = r["scheduled"]
-            assert model_tags(only(run.requests_of(RUN_TRANSFORM_JOB))) == {}
+            assert model_tags(only(run.requests_of(r.machine.job_state))) == {}
             assert "model_identity" not in run.output.get("manifest", {})

@@ -17,7 +17,6 @@ from modules.workflow.state_names import (
     NOTIFY_SKIPPED,
     REJECT_RUN_INPUT,
     RUN_SUCCEEDED,
-    RUN_TRANSFORM_JOB,
     USE_DEFAULT_INPUT,
 )
 from tests.execution_checks.runs import (
@@ -30,6 +29,8 @@ from tests.support.executions import (
     scheduled_input,
 )
 from tests.support.sfn_engine import Engine
+from tests.support.shard_scenarios import RERUNS
+from tools.ops.shards import RERUN_TRIGGER
 
 
 class InputChecks:
@@ -49,22 +50,27 @@ class InputChecks:
     def test_runs_start_with_what_scheduler_or_the_event_rule_sends(
         self, results: list[Runs]
     ) -> None:
-        """Only an ad-hoc run, a backfill and a bad requested prefix are started by hand; every
+        """Only an ad-hoc run, a backfill, a bad requested prefix and a re-run of failed shards
+        (./ops rerun) are started by hand; every
         other run starts with the schedule's input as Scheduler sends it, or with the event
         rule's."""
         for r in results:
             started = {name: (s.trigger, s.input) for name, (s, _) in r.runs.items()}
-            manual = {name for name, (trigger, _) in started.items() if trigger == "manual"}
+            manual = {
+                name
+                for name, (trigger, _) in started.items()
+                if trigger in ("manual", RERUN_TRIGGER)
+            }
             assert manual == {
                 name
                 for name in r.runs
-                if r.derived_from.get(name, name) in ("ad-hoc", "backfill", "bad-input")
+                if r.derived_from.get(name, name) in ("ad-hoc", "backfill", "bad-input", *RERUNS)
             }
             for name, (trigger, text) in started.items():
                 if trigger == "schedule":
                     assert text == scheduled_input(r.machine), name
                 else:
-                    assert trigger in ("manual", "event"), name
+                    assert trigger in ("manual", "event", RERUN_TRIGGER), name
                     assert json.loads(text)["trigger"] == trigger, name
 
     def test_marker_object_starts_a_run_on_its_folder(
@@ -124,7 +130,7 @@ class InputChecks:
             )
             assert run.name in message["message"]
             assert message["run"]["run_id"] == run.name
-            assert run.requests_of(RUN_TRANSFORM_JOB) == []
+            assert run.requests_of(r.machine.job_state) == []
             listed = only(run.requests_of(LIST_RUNNING_EXECUTIONS))
             assert listed["StatusFilter"] == "RUNNING"
             assert listed["StateMachineArn"] == run.state_machine_arn
@@ -158,7 +164,7 @@ class InputChecks:
                 r.machine.input_bucket,
                 scenario.expect_prefix,
             )
-            assert run.requests_of(RUN_TRANSFORM_JOB) == []
+            assert run.requests_of(r.machine.job_state) == []
             notices = [json.loads(n["Message"]) for n in run.requests_of(NOTIFY_NO_INPUT)]
             assert len(notices) == (1 if p.notify_on_empty_input else 0)
             for notice in notices:

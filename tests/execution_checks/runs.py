@@ -31,6 +31,12 @@ class Runs:
         return scenario in self.runs
 
 
+def one_job(results: list[Runs]) -> list[Runs]:
+    """The runs of the pipelines whose run is one transform job (a sharded run's jobs are its
+    shards': tests/execution_checks/shards.py)."""
+    return [r for r in results if not r.machine.sharded]
+
+
 def run_scenario(engine: Engine, machine: Machine, scenario: Scenario) -> Execution:
     return engine.run(
         machine.name,
@@ -55,12 +61,31 @@ def only(requests: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def transform_request(machine: Machine, run: Execution, prefix: str) -> None:
+    """The run's job read ``prefix`` into the run's output folder (a sharded run: each shard's
+    job read its manifest, which lists files under ``prefix``)."""
+    if machine.sharded:
+        shard_requests(machine, run, prefix)
+        return
     params = run.requests_of(RUN_TRANSFORM_JOB)[-1]
     assert machine.is_attempt_name(params["TransformJobName"]), params["TransformJobName"]
     assert params["ModelName"] == (machine.model_name or machine.job_name(run.name))
     s3 = params["TransformInput"]["DataSource"]["S3DataSource"]
     assert s3["S3Uri"] == f"s3://{machine.input_bucket}/{prefix}"
     assert params["TransformOutput"]["S3OutputPath"] == machine.output_path(run.name)
+
+
+def shard_requests(machine: Machine, run: Execution, prefix: str) -> None:
+    sent = run.requests_of(machine.job_state)
+    assert sent, run.states
+    for params in sent:
+        assert machine.is_attempt_name(params["TransformJobName"]), params["TransformJobName"]
+        assert params["ModelName"] == (machine.model_name or machine.job_name(run.name))
+        s3 = params["TransformInput"]["DataSource"]["S3DataSource"]
+        assert s3["S3DataType"] == "ManifestFile"
+        bucket, _, key = s3["S3Uri"].removeprefix("s3://").partition("/")
+        [head, *_] = json.loads(run.s3_objects[bucket][key])
+        assert head == {"prefix": f"s3://{machine.input_bucket}/{prefix}"}
+        assert params["TransformOutput"]["S3OutputPath"] == machine.output_path(run.name)
 
 
 def failure_message(run: Execution) -> dict[str, Any]:

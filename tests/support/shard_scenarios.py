@@ -15,6 +15,7 @@ from typing import Any
 
 from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
 from modules.shard_layout import rerun_items_key, shard_name
+from modules.workflow.shards import SHARDS_FAILED_ERROR
 from modules.workflow.state_names import (
     LIST_FAILED_SHARDS,
     LIST_INPUT,
@@ -32,6 +33,7 @@ from tests.support.mocked_answers import (
     ok,
     throw,
 )
+from tools.ops.shards import RERUN_TRIGGER, Rerun
 
 # A failed shard's job: SageMaker's reason, as a page should quote it.
 SHARD_FAILURE_REASON = "ClientError: bad input in a shard"
@@ -43,6 +45,8 @@ EARLIER_RUN = "earlier-run"
 FOLDER_KEY = "folder/"
 
 Add = Callable[..., None]
+# The re-runs (started by hand, as ./ops rerun --failed does).
+RERUNS = ("rerun-failed-shards", "rerun-fails", "rerun-items-missing", "rerun-elsewhere")
 
 
 def files_per_job(machine: Machine) -> int:
@@ -91,6 +95,14 @@ def shards_failing(machine: Machine, mocks: dict[str, Any]) -> dict[str, Any]:
     return {**mocks, LIST_FAILED_SHARDS: throw("S3.AccessDeniedException", "Access Denied")}
 
 
+def failing_error(machine: Machine) -> str:
+    """The error of a run ``shards_failing`` (or, unsharded, a failed job) makes fail."""
+    shards = machine.pipeline.transform.shards
+    if shards is None:
+        return "States.TaskFailed"
+    return SHARDS_FAILED_ERROR if shards.can_exceed_tolerance else "S3.AccessDeniedException"
+
+
 def shard_inputs(machine: Machine, name: str) -> dict[str, Any]:
     """A failing scenario's files: two shards' worth (so that its page names two)."""
     if not machine.sharded:
@@ -100,9 +112,11 @@ def shard_inputs(machine: Machine, name: str) -> dict[str, Any]:
 
 
 def rerun_input(machine: Machine, run: str, prefix: str) -> dict[str, Any]:
-    """What ``./ops rerun --failed`` starts a run with (tools/ops/shards.py writes the list)."""
+    """What ``./ops rerun --failed`` starts a run with (tools/ops/shards.py's Rerun)."""
     items = rerun_items_key(machine.pipeline.run_output_prefix, run)
-    return {"input_prefix": prefix, "shard_items": items, "rerun_of": EARLIER_RUN}
+    rerun = Rerun(of=EARLIER_RUN, name=run, input_prefix=prefix, keys=(), shards=0,
+                  items_key=items, output_folder="")  # fmt: skip
+    return rerun.run_input
 
 
 def shard_scenarios(machine: Machine, add: Add) -> None:
@@ -173,7 +187,7 @@ def shard_scenarios(machine: Machine, add: Add) -> None:
         [{"Key": k} for k in again]
     )
     mocks = happy(machine, rerun)
-    add(rerun, rerun_input(machine, rerun, prefix), mocks=mocks, s3=files, trigger="manual",
+    add(rerun, rerun_input(machine, rerun, prefix), mocks=mocks, s3=files, trigger=RERUN_TRIGGER,
         expect_prefix=prefix, notes={"files": again})  # fmt: skip
     if shards.can_exceed_tolerance:
         failing = {**happy(machine, "rerun-fails")}
@@ -182,8 +196,8 @@ def shard_scenarios(machine: Machine, add: Add) -> None:
         key = rerun_input(machine, "rerun-fails", prefix)["shard_items"]
         files[machine.output_bucket][key] = json.dumps([{"Key": k} for k in again])
         add("rerun-fails", rerun_input(machine, "rerun-fails", prefix), mocks=failing, s3=files,
-            trigger="manual", expect_prefix=prefix)  # fmt: skip
+            trigger=RERUN_TRIGGER, expect_prefix=prefix)  # fmt: skip
     add("rerun-items-missing", rerun_input(machine, "rerun-items-missing", prefix),
-        trigger="manual", expect_prefix=prefix)  # fmt: skip
+        trigger=RERUN_TRIGGER, expect_prefix=prefix)  # fmt: skip
     elsewhere = {**rerun_input(machine, "x", prefix), "shard_items": "elsewhere/items.json"}
-    add("rerun-elsewhere", elsewhere, trigger="manual", expect_prefix=prefix)
+    add("rerun-elsewhere", elsewhere, trigger=RERUN_TRIGGER, expect_prefix=prefix)
