@@ -55,9 +55,15 @@ def _start(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
     )
     folder = f"{batch}.BatchInput.shards"
     output_uri = jsonata_string(f"s3://{t.output_bucket}/")
+    # A per-run model's package: the job's model identity tags read it (model_identity.py).
+    package = (
+        f"'model_package': {batch}.BatchInput.model_package, "
+        if (pipeline.model.resolved_per_run)
+        else ""
+    )
     body = (
         f"( $n := {number}; $m := {folder} & '{MANIFESTS_FOLDER}' & $n & '{MANIFEST_SUFFIX}'; "
-        f"{{'run': {batch}.BatchInput.run, "
+        f"{{'run': {batch}.BatchInput.run, {package}"
         f"'shard': {{'number': $n, 'manifest_key': $m, 'manifest': {output_uri} & $m, "
         f"'failed_key': {folder} & '{FAILED_FOLDER}' & $n & '{FAILED_SUFFIX}'}}, "
         f"'keys': [{batch}.Items[{is_input_predicate(pipeline)}].Key]}} )"

@@ -46,8 +46,10 @@ THRESHOLD_ERROR = "States.ExceedToleratedFailureThreshold"
 # How many failed shards a run's page names (each with its error), and its manifest lists.
 NAMED_FAILED_SHARDS = 5
 LISTED_FAILED_SHARDS = 100
-# What a child execution sees of its run: the run's record and its shards folder.
+# What a child execution sees of its run: the run's record and its shards folder (and the
+# run's model package, which a per-run model's job is tagged with).
 BATCH_INPUT = {"run.$": "$.run", "shards.$": "$.shards.folder"}
+RUN_PACKAGE = {"model_package.$": "$.model_package"}
 LISTED_ITEM = {
     "Key.$": "$$.Map.Item.Value.Key",
     "Size.$": "$$.Map.Item.Value.Size",
@@ -125,7 +127,13 @@ def _map_state(
         "Type": "Map",
         "ItemReader": reader,
         "ItemSelector": item,
-        "ItemBatcher": {"MaxItemsPerBatch": shards.files_per_job, "BatchInput": BATCH_INPUT},
+        "ItemBatcher": {
+            "MaxItemsPerBatch": shards.files_per_job,
+            "BatchInput": {
+                **BATCH_INPUT,
+                **(RUN_PACKAGE if pipeline.model.resolved_per_run else {}),
+            },
+        },
         "MaxConcurrency": shards.max_parallel_jobs,
     }
     tolerance = float(shards.tolerated_failed_shards_percent)

@@ -151,6 +151,7 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         if machine.sharded and "s3" not in kwargs:
             read = kwargs.get("expect_prefix") or machine.pipeline.default_input_prefix
             kwargs["s3"] = input_files(machine, read, 2)
+        assert not machine.sharded or kwargs["s3"] is not None, name
         found.append(Scenario(name=name, input=text, mocks=mocks, **kwargs))
 
     add("scheduled")
@@ -172,14 +173,14 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         trigger="manual",
     )
     if machine.sharded:
-        shard_scenarios(machine, add)
+        shard_scenarios(machine, add, expected_scheduled_prefix(machine))
     else:
         job_scenarios(machine, add)
     add("bad-input", {"trigger": "manual", "input_prefix": "../elsewhere/"}, trigger="manual")
     happy = happy_mocks(machine, "notify-fails")
     failing_notify = shards_failing(machine, happy) if machine.sharded else transform_failure(happy)
     failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
-    add("notify-fails", mocks=failing_notify, **shard_inputs(machine, "notify-fails"))
+    add("notify-fails", mocks=failing_notify, **shard_inputs(machine, expected_scheduled_prefix(machine)))
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
         running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]
@@ -299,7 +300,7 @@ def fault_scenarios(
         name = f"fault-{state_name}"
         # The base run's answers; those that name its job are rebuilt for this execution's name.
         base_happy, rebuilt = happy_mocks(machine, base.name), happy_mocks(machine, name)
-        mocks = {k: rebuilt[k] if v == base_happy[k] else v for k, v in base.mocks.items()}
+        mocks = {k: rebuilt[k] if v == base_happy.get(k) else v for k, v in base.mocks.items()}
         mocks[state_name] = throw(_sdk_error(state), f"injected failure of {state_name}")
         found.append((replace(base, name=name, mocks=mocks), base.name))
     return found

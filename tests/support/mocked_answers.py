@@ -18,6 +18,8 @@ from modules.workflow.state_names import (
     DELETE_RUN_MODEL_AFTER_FAILURE,
     FIND_APPROVED_MODEL,
     FIND_APPROVED_MODEL_NEXT_PAGE,
+    LIST_FAILED_SHARDS,
+    LIST_FAILED_SHARDS_AFTER_FAILURE,
     LIST_INPUT,
     LIST_RUNNING_EXECUTIONS,
     PUT_READY_EVENT,
@@ -122,7 +124,7 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     for name, state in machine.states.items():
         if state["Type"] != "Task":
             continue
-        if machine.sharded and state["Resource"].split(":::")[1].startswith("aws-sdk:s3:"):
+        if name in (LIST_FAILED_SHARDS, LIST_FAILED_SHARDS_AFTER_FAILURE):
             continue  # the shards' folder: served by the engine's memory S3 (Scenario.s3)
         if state["Resource"].endswith(":::sns:publish"):
             mocks[name] = publish

@@ -18,7 +18,6 @@ from modules.shard_layout import rerun_items_key, shard_name
 from modules.workflow.shards import SHARDS_FAILED_ERROR
 from modules.workflow.state_names import (
     LIST_FAILED_SHARDS,
-    LIST_INPUT,
     READ_FAILED_SHARD,
     RECORD_SHARD_FAILURE,
     RERUN_PREFIX,
@@ -30,7 +29,6 @@ from tests.support.mocked_answers import (
     CAPACITY_ERROR,
     happy_mocks,
     job_failure,
-    ok,
     throw,
 )
 from tools.ops.shards import RERUN_TRIGGER, Rerun
@@ -103,11 +101,10 @@ def failing_error(machine: Machine) -> str:
     return SHARDS_FAILED_ERROR if shards.can_exceed_tolerance else "S3.AccessDeniedException"
 
 
-def shard_inputs(machine: Machine, name: str) -> dict[str, Any]:
-    """A failing scenario's files: two shards' worth (so that its page names two)."""
+def shard_inputs(machine: Machine, prefix: str) -> dict[str, Any]:
+    """A failing scenario's files under ``prefix``: two shards' worth (its page names two)."""
     if not machine.sharded:
         return {}
-    prefix = machine.pipeline.default_input_prefix
     return {"s3": input_files(machine, prefix, 2 * files_per_job(machine))}
 
 
@@ -119,27 +116,29 @@ def rerun_input(machine: Machine, run: str, prefix: str) -> dict[str, Any]:
     return rerun.run_input
 
 
-def shard_scenarios(machine: Machine, add: Add) -> None:
-    """Every path of a shard, and of the run around them."""
+def shard_scenarios(machine: Machine, add: Add, scheduled: str) -> None:
+    """Every path of a shard, and of the run around them (``scheduled``: the prefix a scheduled
+    run reads; the re-runs read the pipeline's default prefix)."""
     p = machine.pipeline
     shards = p.transform.shards
     assert shards is not None
     per_job, prefix = shards.files_per_job, p.default_input_prefix
     happy = happy_mocks  # (named for the scenarios below)
-    not_input = [prefix + FOLDER_KEY] + ([prefix + p.trigger.marker] if p.trigger else [])
+    not_input = [scheduled + FOLDER_KEY] + ([scheduled + p.trigger.marker] if p.trigger else [])
 
     def add_with(name: str, files: int, job: dict[str, Any] | None = None, **more: Any) -> None:
         mocks = happy(machine, name)
         if job is not None:
             mocks[RUN_SHARD_TRANSFORM_JOB] = job
         mocks.update(more.pop("mocks", {}))
-        add(name, mocks=mocks, s3=input_files(machine, prefix, files, *not_input), **more)
+        add(name, mocks=mocks, s3=input_files(machine, scheduled, files, *not_input), **more)
 
     # More files than one listing page (the Map's ItemReader pages), with a "folder" key and the
-    # marker beside them: left out of every shard.
-    add_with("shards-over-pages", LIST_OBJECTS_MAX_KEYS + 1)
+    # marker beside them: left out of every shard (where that is at most MAX_SHARDS shards).
+    if math.ceil((LIST_OBJECTS_MAX_KEYS + 1) / per_job) <= MAX_SHARDS:
+        add_with("shards-over-pages", LIST_OBJECTS_MAX_KEYS + 1)
     # Only a folder key (and the marker) in a shard: nothing to transform.
-    add("shard-without-input", s3=input_files(machine, prefix, 0, *not_input))
+    add("shard-without-input", s3=input_files(machine, scheduled, 0, *not_input))
     # One failed shard of enough shards to stay within the tolerance.
     if shards.tolerated_failed_shards_percent:
         count = max(2, math.ceil(100 / shards.tolerated_failed_shards_percent))
@@ -154,12 +153,8 @@ def shard_scenarios(machine: Machine, add: Add) -> None:
         unreadable = {READ_FAILED_SHARD: throw("S3.AccessDeniedException", "Access Denied")}
         add_with("failed-shards-unreadable", per_job, job_failure(SHARD_FAILURE_REASON),
                  mocks=unreadable)  # fmt: skip
-    # The input cannot be listed (the Map's ItemReader fails: States.ItemReaderFailed), though
-    # the empty-input check found some.
-    unlisted = happy(machine, "shards-input-unlisted")
-    if LIST_INPUT in machine.states:
-        unlisted[LIST_INPUT] = ok({"IsTruncated": False, "KeyCount": 1, "MaxKeys": 1})
-    add("shards-input-unlisted", mocks=unlisted, s3={machine.output_bucket: {}})
+    # The input cannot be listed (the Map's ItemReader fails: States.ItemReaderFailed).
+    add("shards-input-unlisted", s3={machine.output_bucket: {}})
     # A shard's own S3 writes failing: its manifest (the shard fails), its failure record (the
     # shard fails with its own error all the same).
     denied = throw("S3.AccessDeniedException", "Access Denied")

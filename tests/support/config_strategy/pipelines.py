@@ -21,8 +21,9 @@ from modules.config.athena_types import (
     SIMPLE_TYPES,
     VARCHAR_MAX_LENGTH,
 )
-from modules.config.aws_facts import has_instance_storage
+from modules.config.aws_facts import DISTRIBUTED_MAP_MAX_CONCURRENCY, has_instance_storage
 from modules.config.aws_names import name_rule
+from modules.config.shards import MAX_FILES_PER_JOB, TOLERANCE_MAX, TOLERANCE_MIN
 from modules.config.table import FORMAT_ACCEPT
 from modules.config.transform import (
     DEFAULT_TIMEOUT_MINUTES,
@@ -98,6 +99,17 @@ def transforms(draw: st.DrawFn) -> dict[str, Any]:
     transform["fallback_instance_types"] = draw(
         st.lists(st.sampled_from(same_kind), max_size=3, unique=True)
     )
+    # Shards, across their whole bounds (the tolerance's from botocore, a fraction included).
+    transform["shards"] = {
+        "files_per_job": draw(st.integers(1, MAX_FILES_PER_JOB)),
+        "max_parallel_jobs": draw(st.integers(1, DISTRIBUTED_MAP_MAX_CONCURRENCY)),
+        "tolerated_failed_shards_percent": draw(
+            st.one_of(
+                st.sampled_from([TOLERANCE_MIN, TOLERANCE_MAX]),
+                st.floats(TOLERANCE_MIN, TOLERANCE_MAX, allow_nan=False).map(lambda f: round(f, 2)),
+            )
+        ),
+    }
     # Keep only a random subset: the rest take their defaults.
     keep = draw(st.sets(st.sampled_from(sorted(transform))))
     if processing:  # data processing needs its content and split types
@@ -107,6 +119,13 @@ def transforms(draw: st.DrawFn) -> dict[str, Any]:
     if "fallback_instance_types" in keep:  # of the primary's storage kind
         keep.add("instance_type")
     return {k: v for k, v in transform.items() if k in keep}
+
+
+def without_tolerated_shards(transform: dict[str, Any]) -> dict[str, Any]:
+    """A transform for a pipeline with delivery: every shard must succeed (no tolerance)."""
+    if "shards" not in transform:
+        return transform
+    return {**transform, "shards": {**transform["shards"], "tolerated_failed_shards_percent": 0}}
 
 
 @st.composite
@@ -207,6 +226,8 @@ def pipelines(draw: st.DrawFn, name: str, region: str) -> tuple[dict[str, Any], 
     if draw(st.booleans()):
         accept = transform.get("accept", TransformConfig.model_fields["accept"].default)
         pipeline["delivery"] = draw(deliveries(accept))
+        if "transform" in pipeline:
+            pipeline["transform"] = without_tolerated_shards(pipeline["transform"])
     return pipeline, source
 
 
