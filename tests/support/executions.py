@@ -180,7 +180,8 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
     happy = happy_mocks(machine, "notify-fails")
     failing_notify = shards_failing(machine, happy) if machine.sharded else transform_failure(happy)
     failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
-    add("notify-fails", mocks=failing_notify, **shard_inputs(machine, expected_scheduled_prefix(machine)))
+    scheduled = expected_scheduled_prefix(machine)
+    add("notify-fails", mocks=failing_notify, **shard_inputs(machine, scheduled))
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")
         running = mocks[LIST_RUNNING_EXECUTIONS]["0"]["Return"]["Executions"]

@@ -10,8 +10,9 @@ one answer per line:
             "children", "s3_requests", "s3_objects"}
            task_requests: every TaskScheduled of the execution and of its Distributed Map children,
            in order ({"execution", "state", "resource", "parameters"}); children: {"name",
-           "status", "error", "cause", "states", "input", "events"}; s3_requests: {"op", "params"} of every
-           call the memory S3 (memory_s3.py) served; s3_objects: its buckets at the end
+           "status", "error", "cause", "states", "input", "events"}; s3_requests: {"op",
+           "params"} of every call the memory S3 (memory_s3.py) served; s3_objects: its buckets
+           at the end
     {"op": "event", "pattern", "event", "transformer", "target_arn"}
         -> {"matches", "input"}: EventBridge's rule matching and input transformer, as LocalStack
            implements them, applied to an event
