@@ -284,8 +284,9 @@ def test_each_subscription_receives_what_it_asked_for(
     pages = {k for k in messages if k.startswith(("run failed", "ALARM ", "job "))}
     notices = set(messages) - pages
     assert {k.split(" ")[0] for k in notices} == {"run", "no", "OK"}
-    assert len([k for k in pages if k.startswith("ALARM ")]) >= 5 * 3  # every alarm, 3 pipelines
-    assert len([k for k in pages if k.startswith("job ")]) == 2 * 3
+    pipelines = len(_resources(synthesized, "aws_sfn_state_machine"))
+    assert len([k for k in pages if k.startswith("ALARM ")]) >= 5 * pipelines  # every alarm
+    assert len([k for k in pages if k.startswith("job ")]) == 2 * pipelines  # Failed, Stopped
     assert received["oncall@example.com"] == pages
     assert received["team@example.com"] == notices
     assert received["https://hooks.example.com/alerts"] == set(messages)

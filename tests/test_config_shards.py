@@ -22,7 +22,7 @@ from modules.config.shards import (
     TOLERANCE_MAX,
     ShardsConfig,
 )
-from tests.support.config_edits import set_path
+from tests.support.config_edits import edits, set_path
 
 SHARDS = "pipelines.0.transform.shards"
 VALID = {"files_per_job": 10, "max_parallel_jobs": 4}
@@ -110,3 +110,16 @@ def test_every_tolerance_within_bounds_is_taken(
     shards = config.environments["prod"].pipelines[0].transform.shards
     assert shards is not None and shards.tolerated_failed_shards_percent == tolerance
     assert shards.can_exceed_tolerance == (tolerance < 100)
+
+
+def test_a_tolerance_with_delivery_is_refused_in_one_line(
+    make_config: Callable[..., ProjectConfig],
+) -> None:
+    tolerant = {**VALID, "tolerated_failed_shards_percent": 5}
+    with pytest.raises(ConfigError) as raised:
+        make_config(edits(set_path(SHARDS, tolerant), set_path("pipelines.0.delivery", {})))
+    message = str(raised.value)
+    assert "transform.shards.tolerated_failed_shards_percent" in message
+    assert "must be 0 with delivery" in message and "\n" not in message
+    strict = make_config(edits(set_path(SHARDS, VALID), set_path("pipelines.0.delivery", {})))
+    assert strict.environments["prod"].pipelines[0].delivery is not None
