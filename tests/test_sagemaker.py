@@ -8,6 +8,7 @@ from imports.core import Testing
 from modules.config import ProjectConfig
 from modules.naming import Names
 from modules.sagemaker import SagemakerModelLayer
+from modules.shard_layout import MANIFESTS_FOLDER, shards_prefix
 from tests.support.helpers import (
     TEST_AWS,
     actions,
@@ -126,3 +127,16 @@ def test_execution_role_is_scoped_to_the_pipelines_data(churn: str) -> None:
     assert statement(policy, "PullInferenceImage")["Resource"] == (
         "arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-xgboost"
     )
+
+
+def test_a_sharded_pipelines_jobs_may_read_their_shards_manifests_only(
+    full_config: ProjectConfig, churn: str
+) -> None:
+    pipeline = next(p for p in full_config.environments["stage"].pipelines if p.transform.shards)
+    policy = role_policy(_synth(full_config, "stage", pipeline.name))
+    read = statement(policy, "ReadShardManifests")
+    folder = shards_prefix(pipeline.run_output_prefix)
+    # A job reads its manifest file; the input files it lists are under the input prefix.
+    assert read["Resource"] == f"arn:aws:s3:::test-output/{folder}*/{MANIFESTS_FOLDER}*"
+    assert actions(read) == {"s3:GetObject"}
+    assert "ReadShardManifests" not in {s.get("Sid") for s in role_policy(churn)["Statement"]}
