@@ -15,6 +15,7 @@ from imports.engine import ENGINES
 from imports.runtime import configure_jsii_runtime
 from modules.config import ProjectConfig, load_config, parse_config
 from tests.support import team_config_guard
+from tests.support.jsonata import Jsonata
 from tests.support.sfn_engine import Engine
 from tools.check import CHECK_CONFIG_ENV_VAR, CHECK_OUTDIR_ENV_VAR
 from tools.generated import EXAMPLE_CONFIG
@@ -95,6 +96,14 @@ def engine() -> Iterator[Engine]:
     engine = Engine()
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def jsonata() -> Iterator[Jsonata]:
+    """The JSONata library (npm), for the tests that evaluate a definition's expressions."""
+    evaluator = Jsonata()
+    yield evaluator
+    evaluator.close()
 
 
 @pytest.fixture(scope="session")

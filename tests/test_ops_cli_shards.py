@@ -157,7 +157,8 @@ def _refused_after_reading(aws: StubbedAws, refusal: str) -> None:
     assert not {"PutObject", "StartExecution"} & {c.operation for c in aws.calls}
 
 
-def test_rerun_of_a_run_without_failed_shards_is_refused(t: Target) -> None:
+def _succeeded_without_failed_shards(t: Target) -> StubbedAws:
+    """The stubs of a sharded run that succeeded and has no failed shards."""
     aws = StubbedAws(ENVIRONMENT)
     install(aws)
     aws.expect(
@@ -167,6 +168,11 @@ def test_rerun_of_a_run_without_failed_shards_is_refused(t: Target) -> None:
         executionArn=t.execution_arn(SHARDED_RUN),
     )
     expect_failed_shards(aws, t, SHARDED_RUN, shards=())
+    return aws
+
+
+def test_rerun_of_a_run_without_failed_shards_is_refused(t: Target) -> None:
+    aws = _succeeded_without_failed_shards(t)
     _refused_after_reading(aws, f"run {SHARDED_RUN} has no failed shards")
 
 
@@ -252,15 +258,7 @@ def test_why_shows_each_failed_shard_its_job_error_reason_and_files(t: Target, s
 
 
 def test_why_of_a_sharded_run_without_failed_shards_says_none(t: Target) -> None:
-    aws = StubbedAws(ENVIRONMENT)
-    install(aws)
-    aws.expect(
-        "stepfunctions",
-        "describe_execution",
-        sharded_succeeded(t),
-        executionArn=t.execution_arn(SHARDED_RUN),
-    )
-    expect_failed_shards(aws, t, SHARDED_RUN, shards=())
+    aws = _succeeded_without_failed_shards(t)
     aws.refuse(
         "s3",
         "get_object",

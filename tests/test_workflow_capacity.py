@@ -6,7 +6,6 @@ capacity.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,13 +21,6 @@ from modules.workflow.state_names import (
 from tests.support.jsonata import Jsonata
 from tests.support.mocked_answers import CAPACITY_ERROR
 from tests.support.workflow import TARGETS, pipeline_of, states_of
-
-
-@pytest.fixture(scope="module")
-def jsonata() -> Iterator[Jsonata]:
-    engine = Jsonata()
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ into them stay literals, and the overlap guard decides by start time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,13 +24,6 @@ from tests.support.jsonata import Jsonata
 from tests.support.workflow import TARGETS, pipeline_of
 
 START = "2026-11-27T02:00:00.000Z"
-
-
-@pytest.fixture(scope="module")
-def jsonata() -> Iterator[Jsonata]:
-    engine = Jsonata()
-    yield engine
-    engine.close()
 
 
 def _with_prefix(make_config: Callable[..., ProjectConfig], prefix: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,6 @@ from tests.support.jsonata import Jsonata
 from tests.support.workflow import TARGETS, pipeline_of
 
 RUN_ID = "run-1"
-
-
-@pytest.fixture(scope="module")
-def jsonata() -> Iterator[Jsonata]:
-    engine = Jsonata()
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from modules.config import PipelineConfig
+from modules.config import PipelineConfig, ShardsConfig
 from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
 from modules.shard_layout import failed_key, manifest_key, run_shards, shard_name
 from modules.workflow.delivery_count import is_input
@@ -31,6 +31,12 @@ FEATURE = "shards"
 
 def _sharded(pipeline: PipelineConfig) -> bool:
     return pipeline.transform.shards is not None
+
+
+def _shards(m: Machine) -> ShardsConfig:
+    shards = m.pipeline.transform.shards
+    assert shards is not None
+    return shards
 
 
 def _manifests(m: Machine, run: Execution) -> dict[str, list[str]]:
@@ -120,8 +126,7 @@ class ShardChecks:
     ) -> None:
         for r in self._runs(results):
             m = r.machine
-            shards = m.pipeline.transform.shards
-            assert shards is not None
+            shards = _shards(m)
             if not r.has("shard-fails-tolerated"):
                 assert not shards.tolerated_failed_shards_percent or (
                     math.ceil(100 / shards.tolerated_failed_shards_percent) > MAX_SHARDS
@@ -149,8 +154,7 @@ class ShardChecks:
     ) -> None:
         for r in self._runs(results):
             m = r.machine
-            shards = m.pipeline.transform.shards
-            assert shards is not None
+            shards = _shards(m)
             if not shards.can_exceed_tolerance:
                 assert not r.has("shards-fail")
                 continue

@@ -130,11 +130,6 @@ def patch_map_run() -> None:
     states_mod = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.states")
     events = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.event.event_manager")
     program_state = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.program_state")
-    failure = _module(patch, f"{_ASL}.common.error_name.failure_event")
-    errors = _module(patch, f"{_ASL}.common.error_name.states_error_name")
-    error_types = _module(patch, f"{_ASL}.common.error_name.states_error_name_type")
-    details = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.event.event_detail")
-    from localstack.aws.api.stepfunctions import HistoryEventType, MapRunFailedEventDetails
 
     def selected(env: Any, eval_input: Any, index: int, item: Any, map_input: Any) -> Any:
         chooser = eval_input.item_selector or eval_input.parameters
@@ -228,20 +223,8 @@ def patch_map_run() -> None:
                 record.execution_counter.failed.count()
             outputs.append(child["output"])
         if _exceeds(config, eval_input, failed_items, len(values)):
-            error = error_types.StatesErrorNameType.StatesExceedToleratedFailureThreshold
             cause = "The specified tolerated failure threshold was exceeded"
-            raise failure.FailureEventException(
-                failure_event=failure.FailureEvent(
-                    env=env,
-                    error_name=errors.StatesErrorName(typ=error),
-                    event_type=HistoryEventType.MapRunFailed,
-                    event_details=details.EventDetails(
-                        mapRunFailedEventDetails=MapRunFailedEventDetails(
-                            error=error.to_name(), cause=cause
-                        )
-                    ),
-                )
-            )
+            raise _map_run_failed(patch, env, "StatesExceedToleratedFailureThreshold", cause)
         env.stack.append(outputs)
 
     cls._map_run = map_run
@@ -453,15 +436,33 @@ def patch_sdk_blob_text() -> None:
     cls._to_boto_request_value = to_boto_request_value
 
 
-def patch_item_reader_failed() -> None:
-    patch = "item-reader-failed"
-    reader = _module(patch, f"{_MAP}.item_reader.item_reader_decl").ItemReader
-    original = _attribute(patch, reader, "_eval_body", "self.resource_eval.eval_resource(env=env)")
+def _map_run_failed(patch: str, env: Any, error: str, cause: str) -> Exception:
+    """The engine's failure of a Map Run with the ``States.*`` error ``error`` (the name of its
+    ``StatesErrorNameType`` member) and ``cause``, as a Catch reads it."""
     failure = _module(patch, f"{_ASL}.common.error_name.failure_event")
     errors = _module(patch, f"{_ASL}.common.error_name.states_error_name")
     error_types = _module(patch, f"{_ASL}.common.error_name.states_error_name_type")
     details = _module(patch, f"{_ASL.rsplit('.component', 1)[0]}.eval.event.event_detail")
     from localstack.aws.api.stepfunctions import HistoryEventType, MapRunFailedEventDetails
+
+    name = getattr(error_types.StatesErrorNameType, error)
+    return failure.FailureEventException(  # type: ignore[no-any-return]
+        failure_event=failure.FailureEvent(
+            env=env,
+            error_name=errors.StatesErrorName(typ=name),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=details.EventDetails(
+                mapRunFailedEventDetails=MapRunFailedEventDetails(error=name.to_name(), cause=cause)
+            ),
+        )
+    )
+
+
+def patch_item_reader_failed() -> None:
+    patch = "item-reader-failed"
+    reader = _module(patch, f"{_MAP}.item_reader.item_reader_decl").ItemReader
+    original = _attribute(patch, reader, "_eval_body", "self.resource_eval.eval_resource(env=env)")
+    failure = _module(patch, f"{_ASL}.common.error_name.failure_event")
 
     def eval_body(self: Any, env: Any) -> None:
         try:
@@ -469,19 +470,7 @@ def patch_item_reader_failed() -> None:
         except failure.FailureEventException:
             raise
         except Exception as error:  # the reader's own S3 call: what Step Functions reports
-            name = error_types.StatesErrorNameType.StatesItemReaderFailed
-            raise failure.FailureEventException(
-                failure_event=failure.FailureEvent(
-                    env=env,
-                    error_name=errors.StatesErrorName(typ=name),
-                    event_type=HistoryEventType.MapRunFailed,
-                    event_details=details.EventDetails(
-                        mapRunFailedEventDetails=MapRunFailedEventDetails(
-                            error=name.to_name(), cause=str(error)
-                        )
-                    ),
-                )
-            ) from error
+            raise _map_run_failed(patch, env, "StatesItemReaderFailed", str(error)) from error
 
     reader._eval_body = eval_body
 
