@@ -86,12 +86,13 @@ def test_botocore_still_bounds_neither_map_concurrency_nor_instance_count() -> N
             "max_parallel_jobs",
         ),
         ({**VALID, "tolerated_failed_shards_percent": -1}, "tolerated_failed_shards_percent"),
-        ({**VALID, "tolerated_failed_shards_percent": 100.5}, "tolerated_failed_shards_percent"),
+        ({**VALID, "tolerated_failed_shards_percent": 101}, "tolerated_failed_shards_percent"),
+        ({**VALID, "tolerated_failed_shards_percent": 2.5}, "tolerated_failed_shards_percent"),
         ({"files_per_job": 1}, "max_parallel_jobs"),
         ({**VALID, "files": 3}, "files"),
     ],
     ids=["no files", "too many files", "no jobs", "too many jobs", "negative", "over 100",
-         "missing", "unknown key"],
+         "a fraction", "missing", "unknown key"],
 )  # fmt: skip
 def test_a_shards_mistake_is_one_line_naming_its_field(
     make_config: Callable[..., ProjectConfig], shards: dict[str, Any], expected: str
@@ -102,7 +103,7 @@ def test_a_shards_mistake_is_one_line_naming_its_field(
     assert f"transform.shards.{expected}" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("tolerance", [0, 12.5, TOLERANCE_MAX])
+@pytest.mark.parametrize("tolerance", [0, 12, TOLERANCE_MAX])
 def test_every_tolerance_within_bounds_is_taken(
     make_config: Callable[..., ProjectConfig], tolerance: float
 ) -> None:

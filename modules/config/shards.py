@@ -43,9 +43,9 @@ LARGEST_ITEM_BYTES = len(json.dumps(_LARGEST_ITEM)) + 1  # and the comma between
 MAX_FILES_PER_JOB = (STATE_PAYLOAD_BYTES - BATCH_INPUT_RESERVE_BYTES) // LARGEST_ITEM_BYTES
 
 
-def _tolerance_bounds() -> tuple[float, float]:
+def _tolerance_bounds() -> tuple[int, int]:
     shape = request_member(TOLERANCE_MEMBER)
-    return float(shape["min"]), float(shape["max"])
+    return int(shape["min"]), int(shape["max"])
 
 
 TOLERANCE_MIN, TOLERANCE_MAX = _tolerance_bounds()
@@ -63,13 +63,15 @@ class ShardsConfig(StrictModel):
         description="Transform jobs running at once (the Map's MaxConcurrency). Size it to the "
         "account's quota for the instance type divided by instance_count: see Runs and alerts.",
     )
-    tolerated_failed_shards_percent: Annotated[float, Field(ge=TOLERANCE_MIN, le=TOLERANCE_MAX)] = (
-        Field(
-            default=0.0,
-            description="The run still succeeds while at most this share of the input files is in "
-            "failed shards (Step Functions counts files, not jobs); their files are listed in the "
-            "run's manifest. Default 0: any failed shard fails the run.",
-        )
+    # A whole percentage: the Map state's ToleratedFailurePercentage is an integer in the States
+    # Language's schema (asl-validator), though the map-run API (UpdateMapRun) takes a float.
+    tolerated_failed_shards_percent: Annotated[
+        int, Field(ge=TOLERANCE_MIN, le=TOLERANCE_MAX, strict=True)
+    ] = Field(
+        default=0,
+        description="The run still succeeds while at most this share (a whole percentage) of "
+        "the input files is in failed shards (Step Functions counts files, not jobs); their "
+        "files are listed in the run's manifest. Default 0: any failed shard fails the run.",
     )
 
     @property

@@ -136,12 +136,9 @@ def _map_state(
         },
         "MaxConcurrency": shards.max_parallel_jobs,
     }
-    tolerance = float(shards.tolerated_failed_shards_percent)
-    if tolerance:
+    if shards.tolerated_failed_shards_percent:
         # Step Functions counts the tolerance in items (files), not in child executions.
-        state["ToleratedFailurePercentage"] = (
-            int(tolerance) if tolerance.is_integer() else tolerance
-        )
+        state["ToleratedFailurePercentage"] = shards.tolerated_failed_shards_percent
     catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": sn.DESCRIBE_FAILURE}]
     if shards.can_exceed_tolerance:
         catch.insert(

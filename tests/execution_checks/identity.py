@@ -50,10 +50,12 @@ class ModelIdentityChecks:
         for r in delivering(self, results):
             m, run = r.machine, r["scheduled"]
             identity = expected_identity(m)
-            job = only(run.requests_of(m.job_state))
+            jobs = run.requests_of(m.job_state)  # the run's job, or each shard's
+            assert jobs if m.sharded else len(jobs) == 1, m.label
             tagged = {k: str(v) for k, v in identity.items() if fits_a_tag(str(v))}
-            assert model_tags(job) == tagged, m.label
-            assert {"pipeline", "environment"} <= {tag["Key"] for tag in job["Tags"]}
+            for job in jobs:
+                assert model_tags(job) == tagged, m.label
+                assert {"pipeline", "environment"} <= {tag["Key"] for tag in job["Tags"]}
             manifest = run.output.get("manifest")
             if m.pipeline.write_manifest or m.pipeline.notify_on_success:
                 assert manifest["model_identity"] == identity, m.label

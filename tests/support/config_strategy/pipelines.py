@@ -99,16 +99,11 @@ def transforms(draw: st.DrawFn) -> dict[str, Any]:
     transform["fallback_instance_types"] = draw(
         st.lists(st.sampled_from(same_kind), max_size=3, unique=True)
     )
-    # Shards, across their whole bounds (the tolerance's from botocore, a fraction included).
+    # Shards, across their whole bounds (the tolerance's from botocore).
     transform["shards"] = {
         "files_per_job": draw(st.integers(1, MAX_FILES_PER_JOB)),
         "max_parallel_jobs": draw(st.integers(1, DISTRIBUTED_MAP_MAX_CONCURRENCY)),
-        "tolerated_failed_shards_percent": draw(
-            st.one_of(
-                st.sampled_from([TOLERANCE_MIN, TOLERANCE_MAX]),
-                st.floats(TOLERANCE_MIN, TOLERANCE_MAX, allow_nan=False).map(lambda f: round(f, 2)),
-            )
-        ),
+        "tolerated_failed_shards_percent": draw(st.integers(TOLERANCE_MIN, TOLERANCE_MAX)),
     }
     # Keep only a random subset: the rest take their defaults.
     keep = draw(st.sets(st.sampled_from(sorted(transform))))
