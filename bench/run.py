@@ -16,7 +16,10 @@ The rows (``ROWS``; add one there):
 4. the same app with the provider loaded the obvious way (an eager import of the provider package,
    which also starts the runtime without the lazy-exports hook);
 5. how synth time grows with the number of pipelines (generated configs with 1, 10 and 50
-   pipelines), as time per added pipeline;
+   pipelines), as time per added pipeline; and the 50 pipelines with ``transform.shards`` on every
+   one (``SHARDS``: each run a Distributed Map), as a ratio to the unsharded 50, with its
+   resources per stack (shards add none) and its largest state machine definition beside the
+   unsharded one's;
 6. the per-pipeline layout (the default) at 200 pipelines against the one-stack layout of the same
    config, and the size of its stacks: base stack resources at 1, 50 and 200 pipelines (must not
    grow), the largest pipeline stack (at most 30 resources);
@@ -77,6 +80,8 @@ EAGER_APP = (
 )
 APP = (PYTHON, "-O", "main.py")  # the app command of cdktf.json and `make synth`
 CDKTN: dict[str, Any] = {"every_tree": False, "engine": "cdktn"}
+# transform.shards of the sharded row (modules/config/shards.py): every run a Distributed Map.
+SHARDS = {"files_per_job": 100, "max_parallel_jobs": 10, "tolerated_failed_shards_percent": 5}
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,12 @@ def measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, 
     return elapsed, cpu, peak / 1e6
 
 
-def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> Path:
-    """The shipped config reduced to its dev environment, with N copies of its first pipeline."""
+def scaled_config(
+    pipelines: int, path: Path, layout: str = "per-pipeline", shards: bool = False
+) -> Path:
+    """The shipped config reduced to its dev environment, with N copies of its first pipeline;
+    with ``shards``, each copy's transform split by ``SHARDS`` (a pipeline with delivery
+    tolerates no failed shard: the config refuses it)."""
     raw: dict[str, Any] = yaml.safe_load(SHIPPED.read_text())
     template = raw["pipelines"][0]
     raw["pipelines"] = []
@@ -147,6 +156,10 @@ def scaled_config(pipelines: int, path: Path, layout: str = "per-pipeline") -> P
         pipeline = copy.deepcopy(template)
         pipeline["name"] = f"p{index:03d}"
         pipeline["model"]["artifact_key"] = f"p{index:03d}/model.tar.gz"
+        if shards:
+            split = pipeline["transform"]["shards"] = dict(SHARDS)
+            if pipeline.get("delivery"):
+                split["tolerated_failed_shards_percent"] = 0
         raw["pipelines"].append(pipeline)
     dev = raw["environments"]["dev"]
     dev.pop("pipelines", None)
@@ -185,6 +198,12 @@ def rows(tmp: Path, skip_cli: bool) -> list[Row]:
         *(
             Row(f"p{n}", f"{n} pipeline(s), dev only", APP, scaled_config(n, tmp / f"p{n}.yaml"))
             for n in (1, 10, 50)
+        ),
+        Row(
+            "p50-shards",
+            "50 pipelines, `transform.shards` on every one",
+            APP,
+            scaled_config(50, tmp / "p50-shards.yaml", shards=True),
         ),
         Row(
             "single-200",
@@ -281,6 +300,24 @@ def resource_counts(outdir: Path) -> dict[str, int]:
     }
 
 
+def largest_pipeline_stack(outdir: Path) -> int:
+    """Resources of the largest pipeline stack (``mlbatch-dev-p000``, ...) of a scaled config."""
+    return max(
+        count
+        for name, count in resource_counts(outdir).items()
+        if name.removeprefix("mlbatch-dev-")[:1] == "p"
+    )
+
+
+def largest_definition_kb(outdir: Path) -> float:
+    """KB of the largest state machine definition (as synthesized) over an output's stacks."""
+    return max(
+        len(machine["definition"].encode()) / 1024
+        for document in read_stacks(outdir).values()
+        for machine in document.get("resource", {}).get("aws_sfn_state_machine", {}).values()
+    )
+
+
 def same_stacks(left: Path, right: Path) -> bool:
     left_files, right_files = stack_files(left), stack_files(right)
     if list(left_files) != list(right_files):
@@ -320,6 +357,7 @@ def notes(out: Path, results: dict[tuple[str, str], Measured]) -> dict[str, str]
         "eager": f"{wall['eager'] / wall['shipped']:.1f}x the fast path; "
         f"JSON identical: {same_stacks(out / 'shipped', out / 'eager')}",
         "single-200": f"1 state of {resource_counts(out / 'single-200')['mlbatch-dev']} resources",
+        "p50-shards": f"{wall['p50-shards'] / wall['p50']:.2f}x the unsharded 50",
         "p200": f"{wall['p200'] / wall['single-200']:.2f}x the one-stack synth; "
         f"{len(resource_counts(out / 'p200'))} stacks",
     }
@@ -384,13 +422,16 @@ def render(
     )
     out = tmp / "this"
     base_sizes = {n: resource_counts(out / f"p{n}")["mlbatch-dev"] for n in (1, 50, 200)}
-    largest = max(
-        count
-        for n in (1, 50, 200)
-        for name, count in resource_counts(out / f"p{n}").items()
-        if name.removeprefix("mlbatch-dev-")[:1] == "p"
-    )
+    largest = max(largest_pipeline_stack(out / f"p{n}") for n in (1, 50, 200))
     sizes = ", ".join(f"{n}: {c}" for n, c in base_sizes.items())
+    sharded_sizes = (
+        f"base stack {resource_counts(out / 'p50-shards')['mlbatch-dev']}, "
+        f"largest pipeline stack {largest_pipeline_stack(out / 'p50-shards')}"
+    )
+    definitions = (
+        f"{largest_definition_kb(out / 'p50'):.1f} KB unsharded, "
+        f"{largest_definition_kb(out / 'p50-shards'):.1f} KB sharded"
+    )
     installed = [
         (
             f"install size: {name}",
@@ -402,6 +443,8 @@ def render(
     for label, value in (
         ("resources: base stack at 1, 50, 200 pipelines", sizes),
         ("resources: largest pipeline stack", str(largest)),
+        ("resources: 50 pipelines, shards on every one", sharded_sizes),
+        ("largest state machine definition, 50 pipelines", definitions),
         *installed,
     ):
         lines.append(f"| {label:<52} | {'':9} | {'':7} | {'':9} | {'':11} |{blank} {value} |")
