@@ -312,10 +312,18 @@ def fault_scenarios(
 
 
 def request_problems(run: Execution) -> list[str]:
-    """Every request the run sent, checked against the operation's input shape in botocore."""
+    """Every request the run sent, checked against the operation's input shape in botocore: its
+    tasks' (a Map's children's included), and the S3 calls of a Map's ItemReader and
+    ResultWriter (those of the engine's memory S3, which also serves the S3 tasks: checked
+    twice)."""
     problems = []
     for state, resource_type, resource, params in run.requests:
         problems += [f"{state}: {p}" for p in validate(resource_type, resource, params)]
+    for call in run.s3_requests:
+        action = call["op"][0].lower() + call["op"][1:]
+        problems += [
+            f"S3 {call['op']}: {p}" for p in validate("aws-sdk:s3", action, call["params"])
+        ]
     return problems
 
 
