@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from modules.alert_routing import NOTICE, SEVERITY_KEY
 from modules.config import ConfigError, ProjectConfig, parse_config
 from modules.naming import Names
 from modules.workflow.state_names import (
@@ -272,7 +273,10 @@ def _delivered(engine: Engine, subscription: dict[str, Any], message: str) -> bo
 
 
 def test_each_subscription_receives_what_it_asked_for(
-    engine: Engine, synthesized: dict[str, Any], messages: dict[str, str]
+    engine: Engine,
+    synthesized: dict[str, Any],
+    messages: dict[str, str],
+    machines: list[Machine],
 ) -> None:
     subscriptions = {
         s["endpoint"]: s for s in _resources(synthesized, "aws_sns_topic_subscription")
@@ -281,12 +285,17 @@ def test_each_subscription_receives_what_it_asked_for(
         endpoint: {kind for kind, text in messages.items() if _delivered(engine, sub, text)}
         for endpoint, sub in subscriptions.items()
     }
-    pages = {k for k in messages if k.startswith(("run failed", "ALARM ", "job "))}
+    # A transform job's event is a page, but a shard's (its run pages for its failed shards).
+    jobs = {k for k in messages if k.startswith("job ")}
+    shard_jobs = {k for k in jobs if json.loads(messages[k])[SEVERITY_KEY] == NOTICE}
+    pages = {k for k in messages if k.startswith(("run failed", "ALARM "))} | (jobs - shard_jobs)
     notices = set(messages) - pages
-    assert {k.split(" ")[0] for k in notices} == {"run", "no", "OK"}
+    assert {k.split(" ")[0] for k in notices} == {"run", "no", "OK", "job"}
     pipelines = len(_resources(synthesized, "aws_sfn_state_machine"))
+    sharded = sum(m.sharded for m in machines)
+    assert sharded and len(shard_jobs) == 2 * sharded  # Failed, Stopped
     assert len([k for k in pages if k.startswith("ALARM ")]) >= 5 * pipelines  # every alarm
-    assert len([k for k in pages if k.startswith("job ")]) == 2 * pipelines  # Failed, Stopped
+    assert len(jobs - shard_jobs) == 2 * (pipelines - sharded)
     assert received["oncall@example.com"] == pages
     assert received["team@example.com"] == notices
     assert received["https://hooks.example.com/alerts"] == set(messages)
@@ -371,12 +380,10 @@ def test_the_transform_job_page_stays_json_when_the_event_lacks_a_field(
     engine: Engine, synthesized: dict[str, Any]
 ) -> None:
     """A stopped job has no FailureReason, and EventBridge then leaves <reason> out of the output:
-    the page must still be JSON, and still reach page subscribers."""
-    [page] = [
-        s
-        for s in _resources(synthesized, "aws_sns_topic_subscription")
-        if s["endpoint"] == "oncall@example.com"  # receives: page
-    ]
+    the page must still be JSON, and still reach page subscribers (a shard's job: notice
+    subscribers, not page ones)."""
+    by_endpoint = {s["endpoint"]: s for s in _resources(synthesized, "aws_sns_topic_subscription")}
+    page, notice = by_endpoint["oncall@example.com"], by_endpoint["team@example.com"]
     for rule, target in _job_targets(synthesized):
         transformer = target["input_transformer"]
         for status, reason in JOB_EVENTS:
@@ -387,7 +394,9 @@ def test_the_transform_job_page_stays_json_when_the_event_lacks_a_field(
             body = json.loads(text)
             assert body["reason"] == ([] if reason is None else [reason]), text
             assert (body["status"], body["transform_job"]) == (status, _job_name(rule))
-            assert _delivered(engine, page, text), text
+            severity = body[SEVERITY_KEY]
+            assert _delivered(engine, page, text) == (severity == "page"), text
+            assert _delivered(engine, notice, text) == (severity == NOTICE), text
 
 
 def test_an_ok_is_a_notice_only_when_the_alarm_was_in_alarm(

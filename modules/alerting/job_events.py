@@ -20,7 +20,7 @@ from typing import Any
 from constructs import Construct
 
 from imports.aws import CloudwatchEventRule, CloudwatchEventTarget
-from modules.alert_routing import PAGE, message_head
+from modules.alert_routing import NOTICE, PAGE, message_head
 from modules.aws_context import AwsContext
 from modules.config.aws_facts import CAPACITY_ERROR_PREFIX
 from modules.iam import Statement, allow
@@ -50,11 +50,15 @@ def transform_job_alerts(
     topic_arn: str,
     alert_key_arn: str,
     falls_back_on_capacity: bool = False,
+    shard_jobs: bool = False,
 ) -> DeadLetterQueue:
     """The rule, its target and the target's dead-letter queue, in ``scope`` (the pipeline's
     alarms); returns the queue, which the alarms watch. A pipeline that ``falls_back_on_capacity``
     (transform.fallback_instance_types) gets no page for a job that failed with a CapacityError:
-    its run starts the job on the next type, and pages itself if no type had capacity."""
+    its run starts the job on the next type, and pages itself if no type had capacity. A sharded
+    pipeline's jobs (``shard_jobs``) are its shards': each failed or stopped one is a notice, not
+    a page, since the run pages once, naming its failed shards, when they are more than it
+    tolerates (and a run that fails stops its other shards' jobs: a page each would bury it)."""
     rule_arn = aws.arn("events", f"rule/{names.job_failed_rule}")
     detail: dict[str, Any] = {
         "TransformJobStatus": ["Failed", "Stopped"],
@@ -106,7 +110,9 @@ def transform_job_alerts(
         arn=topic_arn,
         input_transformer={
             "input_paths": JOB_EVENT_PATHS,
-            "input_template": job_event_message(names.base, environment),
+            "input_template": job_event_message(
+                names.base, environment, NOTICE if shard_jobs else PAGE
+            ),
         },
         retry_policy={
             "maximum_retry_attempts": ALERT_RETRY_ATTEMPTS,
@@ -117,7 +123,7 @@ def transform_job_alerts(
     return dlq
 
 
-def job_event_message(pipeline: str, environment: str) -> str:
+def job_event_message(pipeline: str, environment: str, severity: str = PAGE) -> str:
     """The rule's message: JSON (subscription filter policies read ``severity``), a sentence
     first for email readers.
 
@@ -128,7 +134,7 @@ def job_event_message(pipeline: str, environment: str) -> str:
     text may hold quotes, is the one element of a list: ``[]`` when missing."""
     sentence = json.dumps(f"{pipeline}: transform job <job> is <status>")[1:-1]
     return (
-        message_head(PAGE, "transform job failed or stopped", pipeline, environment)
+        message_head(severity, "transform job failed or stopped", pipeline, environment)
         + sentence
         + '", "transform_job": "<job>", "status": "<status>", "reason": [<reason>]}'
     )

@@ -81,6 +81,7 @@ class PipelineAlarms(Construct):
             topic_arn=topic_arn,
             alert_key_arn=alert_key_arn,
             falls_back_on_capacity=bool(pipeline.transform.fallback_instance_types),
+            shard_jobs=pipeline.transform.shards is not None,
         )
         self._dead_letter_alarm(
             pipeline,
