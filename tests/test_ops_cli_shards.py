@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from modules.shard_layout import FAILED_FOLDER, rerun_items_key, run_shards, shard_name
 from modules.workflow.shards import SHARDS_FAILED_ERROR
@@ -36,7 +38,7 @@ from tests.support.ops_cli import (
     sharded_succeeded,
     using_ops_config,
 )
-from tests.support.ops_stubs import NOW, StubbedAws, install, target
+from tests.support.ops_stubs import NOW, OPS_CONFIG, StubbedAws, install, target
 from tools.ops.backfill import max_execution_name
 from tools.ops.explain import MISSING_SHOWN
 from tools.ops.shards import FailedShard
@@ -281,3 +283,24 @@ def test_a_failed_shards_job_is_named_from_its_cause_else_its_records_stem() -> 
     assert (timed_out.job_shown, timed_out.failure_reason) == ("job name stem stem", None)
     unnamed = FailedShard("0000001", None, "States.Runtime", None, "s3://b/k")
     assert unnamed.job_shown == "job - (none started)"
+
+
+def test_with_delivery_rerun_points_to_a_run_of_the_whole_input(tmp_path: Path) -> None:
+    """A pipeline that delivers whole datasets does not run failed shards alone (its workflow
+    refuses such a run): rerun says so before any call and names the whole run instead."""
+    raw = yaml.safe_load(OPS_CONFIG.read_text())
+    [events] = [p for p in raw["pipelines"] if p["name"] == SHARDED]
+    events["delivery"] = {}
+    events["transform"]["shards"]["tolerated_failed_shards_percent"] = 0
+    (tmp_path / "delivering.yaml").write_text(yaml.safe_dump(raw))
+    aws = StubbedAws(ENVIRONMENT)
+    install(aws)
+    config = tmp_path / "delivering.yaml"
+    code, text = invoke(
+        f"./ops rerun {ENVIRONMENT} {SHARDED} {SHARDED_RUN} --failed --config {config}"
+    )
+    aws.assert_done()
+    flat = _flat(text)
+    assert code == 2 and aws.calls == []
+    assert "delivers whole datasets" in flat
+    assert f"./ops run {ENVIRONMENT} {SHARDED} --input-prefix" in flat

@@ -19,7 +19,12 @@ from modules.workflow import state_names as sn
 from modules.workflow.chain import every_state
 from modules.workflow.delivery_count import is_input
 from modules.workflow.shard_job import MAX_JOB_NAME
-from modules.workflow.shards import SHARDS_FAILED_ERROR, THRESHOLD_ERROR, prefixed
+from modules.workflow.shards import (
+    SHARDS_FAILED_ERROR,
+    THRESHOLD_ERROR,
+    prefixed,
+    reruns_failed_shards,
+)
 from modules.workflow.transform import transform_parameters
 from tests.support.jsonata import Jsonata
 from tests.support.workflow import TARGETS, pipeline_of
@@ -257,3 +262,28 @@ def test_the_map_may_do_exactly_what_it_needs(pipeline: PipelineConfig) -> None:
     assert statements["ReadShards"]["Resource"] == f"{TARGETS.output_bucket_arn}/{prefix}*"
     listed = statements["ListInputForShards"]["Condition"]["StringLike"]["s3:prefix"]
     assert listed == [pipeline.default_input_prefix + "*"]
+
+
+def test_with_delivery_a_run_of_failed_shards_alone_is_refused(
+    full_config: ProjectConfig,
+) -> None:
+    """Delivery promises a run's whole dataset in its one folder: no re-run Map, and a run input
+    naming a list of files is refused before anything runs."""
+    pipeline = pipeline_of(full_config, "stage", "sharded")
+    shards = pipeline.transform.shards
+    assert shards is not None
+    delivering = pipeline.model_copy(
+        update={
+            "delivery": pipeline_of(full_config, "stage", "registry").delivery,
+            "transform": pipeline.transform.model_copy(
+                update={"shards": shards.model_copy(update={"tolerated_failed_shards_percent": 0})}
+            ),
+        }
+    )
+    assert not reruns_failed_shards(delivering) and reruns_failed_shards(pipeline)
+    states = every_state(build_workflow(delivering, TARGETS).definition["States"])
+    assert sn.RUN_SHARDS_AGAIN not in states and sn.CHECK_SHARD_SOURCE not in states
+    assert states[sn.START_SHARDS]["Next"] == sn.RUN_SHARDS
+    [refuse] = states[sn.CHECK_SHARD_ITEMS]["Choices"]
+    assert refuse == {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.REJECT_SHARD_ITEMS}
+    assert states[sn.REJECT_SHARD_ITEMS]["Error"] == "InvalidRunInput"

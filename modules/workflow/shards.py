@@ -63,8 +63,33 @@ def _shards_prefix(pipeline: PipelineConfig) -> str:
     return shards_prefix(pipeline.run_output_prefix)
 
 
+def reruns_failed_shards(pipeline: PipelineConfig) -> bool:
+    """Whether a run may re-run another run's failed shards only (./ops rerun --failed): not
+    with ``delivery``, which promises a run's whole dataset in its one output folder (and counts
+    the run's whole input prefix against it)."""
+    return pipeline.delivery is None
+
+
 def _items_check_states(pipeline: PipelineConfig, nxt: str) -> States:
     prefix = _shards_prefix(pipeline)
+    if not reruns_failed_shards(pipeline):
+        return {
+            sn.CHECK_SHARD_ITEMS: {
+                "Type": "Choice",
+                "Comment": "No re-run of failed shards alone where a run delivers its whole "
+                "dataset.",
+                "Choices": [
+                    {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.REJECT_SHARD_ITEMS}
+                ],
+                "Default": nxt,
+            },
+            sn.REJECT_SHARD_ITEMS: {
+                "Type": "Fail",
+                "Error": "InvalidRunInput",
+                "Cause": "shard_items: with delivery, a run delivers its whole dataset; re-run "
+                "the whole run instead",
+            },
+        }
     return {
         sn.CHECK_SHARD_ITEMS: {
             "Type": "Choice",
@@ -275,7 +300,6 @@ def _after_failure_states(pipeline: PipelineConfig, t: WorkflowTargets) -> State
 def _shards_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> States:
     folder = escape_intrinsic(_shards_prefix(pipeline)) + "{}/"
     children = shard_states(pipeline, t)
-    reread = prefixed(children, sn.RERUN_PREFIX)
     list_input = {
         "Resource": integration(t, "s3:listObjectsV2"),
         "Parameters": {"Bucket": t.input_bucket, "Prefix.$": "$.run.input_prefix"},
@@ -294,20 +318,9 @@ def _shards_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> St
                 "results.$": f"States.Format('{folder}{RESULTS_FOLDER.rstrip('/')}', $.run.run_id)",
             },
             "ResultPath": "$.shards",
-            "Next": sn.CHECK_SHARD_SOURCE,
-        },
-        sn.CHECK_SHARD_SOURCE: {
-            "Type": "Choice",
-            "Comment": "A re-run (./ops rerun --failed) reads the files to run again from a list.",
-            "Choices": [
-                {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.RUN_SHARDS_AGAIN}
-            ],
-            "Default": sn.RUN_SHARDS,
+            "Next": sn.CHECK_SHARD_SOURCE if reruns_failed_shards(pipeline) else sn.RUN_SHARDS,
         },
         sn.RUN_SHARDS: _map_state(pipeline, t, list_input, LISTED_ITEM, children, sn.START_SHARD),
-        sn.RUN_SHARDS_AGAIN: _map_state(
-            pipeline, t, read_items, RERUN_ITEM, reread, sn.RERUN_PREFIX + sn.START_SHARD
-        ),
         sn.LIST_FAILED_SHARDS: _list_failed(
             t,
             LISTED_FAILED_SHARDS,
@@ -316,6 +329,19 @@ def _shards_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> St
             nxt,
         ),
     }
+    if reruns_failed_shards(pipeline):
+        states[sn.CHECK_SHARD_SOURCE] = {
+            "Type": "Choice",
+            "Comment": "A re-run (./ops rerun --failed) reads the files to run again from a list.",
+            "Choices": [
+                {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.RUN_SHARDS_AGAIN}
+            ],
+            "Default": sn.RUN_SHARDS,
+        }
+        states[sn.RUN_SHARDS_AGAIN] = _map_state(
+            pipeline, t, read_items, RERUN_ITEM, prefixed(children, sn.RERUN_PREFIX),
+            sn.RERUN_PREFIX + sn.START_SHARD,
+        )  # fmt: skip
     if pipeline.transform.shards and pipeline.transform.shards.can_exceed_tolerance:
         states |= _after_failure_states(pipeline, t)
     return states

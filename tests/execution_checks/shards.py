@@ -13,7 +13,12 @@ from modules.config import PipelineConfig, ShardsConfig
 from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
 from modules.shard_layout import failed_key, manifest_key, run_shards, shard_name
 from modules.workflow.delivery_count import is_input
-from modules.workflow.shards import NAMED_FAILED_SHARDS, SHARDS_FAILED_ERROR, THRESHOLD_ERROR
+from modules.workflow.shards import (
+    NAMED_FAILED_SHARDS,
+    SHARDS_FAILED_ERROR,
+    THRESHOLD_ERROR,
+    reruns_failed_shards,
+)
 from modules.workflow.state_names import (
     HASH_SHARD_JOB,
     REJECT_SHARD_ITEMS,
@@ -224,6 +229,12 @@ class ShardChecks:
         self, results: list[Runs]
     ) -> None:
         for r in self._runs(results):
+            refused = r["rerun-elsewhere"]  # a list outside the shards folder; any, with delivery
+            assert (refused.status, refused.error) == ("FAILED", "InvalidRunInput")
+            assert refused.states[-1] == REJECT_SHARD_ITEMS
+            if not reruns_failed_shards(r.machine.pipeline):
+                assert not r.has("rerun-failed-shards") and RUN_SHARDS_AGAIN not in r.machine.states
+                continue
             m, (scenario, run) = r.machine, r.runs["rerun-failed-shards"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
             assert RUN_SHARDS_AGAIN in run.states and RUN_SHARDS not in run.states
@@ -233,10 +244,6 @@ class ShardChecks:
                 assert job["TransformOutput"]["S3OutputPath"] == m.output_path(run.name)
             if m.pipeline.write_manifest or m.pipeline.notify_on_success:
                 assert run.output["manifest"]["rerun_of"] == json.loads(scenario.input)["rerun_of"]
-            # A list outside the pipeline's shards folder is refused before anything runs.
-            refused = r["rerun-elsewhere"]
-            assert (refused.status, refused.error) == ("FAILED", "InvalidRunInput")
-            assert refused.states[-1] == REJECT_SHARD_ITEMS
             missing = r["rerun-items-missing"]
             assert (missing.status, missing.error) == ("FAILED", "States.ItemReaderFailed")
             assert failure_message(missing)["error"] == "States.ItemReaderFailed"

@@ -15,7 +15,7 @@ from typing import Any
 
 from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
 from modules.shard_layout import rerun_items_key, shard_name
-from modules.workflow.shards import SHARDS_FAILED_ERROR
+from modules.workflow.shards import SHARDS_FAILED_ERROR, reruns_failed_shards
 from modules.workflow.state_names import (
     LIST_FAILED_SHARDS,
     READ_FAILED_SHARD,
@@ -116,6 +116,35 @@ def rerun_input(machine: Machine, run: str, prefix: str) -> dict[str, Any]:
     return rerun.run_input
 
 
+def _with_items(machine: Machine, run: str, prefix: str, keys: list[str]) -> dict[str, Any]:
+    """A re-run's memory S3: the run's input files, and the list of those to run again."""
+    files = input_files(machine, prefix, len(keys) + 1)
+    items = rerun_input(machine, run, prefix)["shard_items"]
+    files[machine.output_bucket][items] = json.dumps([{"Key": k} for k in keys])
+    return files
+
+
+def rerun_scenarios(machine: Machine, add: Add, prefix: str) -> None:
+    """Runs started as ``./ops rerun --failed`` starts them, on the pipeline's default prefix."""
+    shards = machine.pipeline.transform.shards
+    assert shards is not None
+    again = input_keys(prefix, shards.files_per_job + 1)[1:]  # two shards' worth of a run's files
+
+    def add_rerun(name: str, **more: Any) -> None:
+        add(name, rerun_input(machine, name, prefix), trigger=RERUN_TRIGGER, expect_prefix=prefix,
+            **more)  # fmt: skip
+
+    add_rerun("rerun-failed-shards", s3=_with_items(machine, "rerun-failed-shards", prefix, again),
+              notes={"files": again})  # fmt: skip
+    if shards.can_exceed_tolerance:
+        failing = happy_mocks(machine, "rerun-fails")
+        failing[RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB] = job_failure(SHARD_FAILURE_REASON)
+        add_rerun(
+            "rerun-fails", mocks=failing, s3=_with_items(machine, "rerun-fails", prefix, again)
+        )
+    add_rerun("rerun-items-missing")  # no list where the run input says
+
+
 def shard_scenarios(machine: Machine, add: Add, scheduled: str) -> None:
     """Every path of a shard, and of the run around them (``scheduled``: the prefix a scheduled
     run reads; the re-runs read the pipeline's default prefix)."""
@@ -174,25 +203,9 @@ def shard_scenarios(machine: Machine, add: Add, scheduled: str) -> None:
         fallback = {**job_failure(CAPACITY_ERROR, "0"), "1": completed}
         add_with("shard-capacity-then-fallback", per_job, fallback)
         add_with("shard-capacity-on-every-type", per_job, job_failure(CAPACITY_ERROR))
-    # ./ops rerun --failed: the run reads its files from the list under the shards folder.
-    rerun = "rerun-failed-shards"
-    again = input_keys(prefix, per_job + 1)[1:]  # two shards' worth of a run's files
-    files = input_files(machine, prefix, per_job + 1)
-    files[machine.output_bucket][rerun_input(machine, rerun, prefix)["shard_items"]] = json.dumps(
-        [{"Key": k} for k in again]
-    )
-    mocks = happy(machine, rerun)
-    add(rerun, rerun_input(machine, rerun, prefix), mocks=mocks, s3=files, trigger=RERUN_TRIGGER,
-        expect_prefix=prefix, notes={"files": again})  # fmt: skip
-    if shards.can_exceed_tolerance:
-        failing = {**happy(machine, "rerun-fails")}
-        failing[RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB] = job_failure(SHARD_FAILURE_REASON)
-        files = input_files(machine, prefix, per_job + 1)
-        key = rerun_input(machine, "rerun-fails", prefix)["shard_items"]
-        files[machine.output_bucket][key] = json.dumps([{"Key": k} for k in again])
-        add("rerun-fails", rerun_input(machine, "rerun-fails", prefix), mocks=failing, s3=files,
-            trigger=RERUN_TRIGGER, expect_prefix=prefix)  # fmt: skip
-    add("rerun-items-missing", rerun_input(machine, "rerun-items-missing", prefix),
-        trigger=RERUN_TRIGGER, expect_prefix=prefix)  # fmt: skip
+    # ./ops rerun --failed: the run reads its files from the list under the shards folder (not
+    # where the pipeline delivers whole datasets: such a list is refused, as any elsewhere).
+    if reruns_failed_shards(p):
+        rerun_scenarios(machine, add, prefix)
     elsewhere = {**rerun_input(machine, "x", prefix), "shard_items": "elsewhere/items.json"}
     add("rerun-elsewhere", elsewhere, trigger=RERUN_TRIGGER, expect_prefix=prefix)

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from modules.config import ConfigError, PipelineConfig, load_config
 from modules.naming import EXECUTION_ALARM_METRICS, Names
 from modules.workflow.delivery_count import INCOMPLETE_OUTPUT_ERROR
+from modules.workflow.shards import reruns_failed_shards
 from tools.ops import backfill as bf
 from tools.ops import render, shards
 from tools.ops.aws import Aws, BackfillRunner, Clients
@@ -237,6 +238,11 @@ def rerun(
     aws, target = _target(config, environment, pipeline)
     if target.pipeline.transform.shards is None:
         _fail(f"{target.label} is not sharded (no transform.shards): no failed shards to rerun")
+    if not reruns_failed_shards(target.pipeline):
+        _fail(
+            f"{target.label} delivers whole datasets (delivery): its failed shards alone are not "
+            f"re-run; re-run the whole run: {shards.rerun_command(target, run)}"
+        )
     if aws.state(target.execution_arn(run)).status == RUNNING:
         _fail(f"{run} is still running: rerun its failed shards once it has ended")
     clock, console = RUNTIME.clock, RUNTIME.console

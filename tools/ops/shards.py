@@ -27,6 +27,7 @@ from modules.shard_layout import (
     rerun_items_key,
     run_shards,
 )
+from modules.workflow.shards import reruns_failed_shards
 from tools.ops.aws import Aws
 from tools.ops.backfill import max_execution_name, name_part, stamp_text
 from tools.ops.explain import Item, first_keys
@@ -139,8 +140,13 @@ def failed_shards(aws: Aws, target: Target, run: str) -> list[FailedShard]:
     return found
 
 
-def rerun_command(target: Target, run: str) -> str:
-    return f"./ops rerun {target.environment.name} {target.pipeline.name} {run} --failed"
+def rerun_command(target: Target, run: str, input_prefix: str | None = None) -> str:
+    """How to run a run's failed shards again: ``rerun --failed``; with delivery (whole datasets
+    only), the whole run again on its input prefix."""
+    where = f"{target.environment.name} {target.pipeline.name}"
+    if reruns_failed_shards(target.pipeline):
+        return f"./ops rerun {where} {run} --failed"
+    return f"./ops run {where} --input-prefix {input_prefix or '<the run input prefix>'}"
 
 
 def why_items(target: Target, run: str, failed: list[FailedShard]) -> list[Item]:
@@ -166,7 +172,9 @@ def why_items(target: Target, run: str, failed: list[FailedShard]) -> list[Item]
             continue
         items.append(("  input files", f"{len(shard.files):,}"))
         items += first_keys("  file", shard.keys(input_bucket))
-    items.append(("rerun", rerun_command(target, run)))
+    prefixes = [shard.input_prefix(input_bucket) for shard in failed]
+    prefix = next((p for p in prefixes if p is not None), None)
+    items.append(("rerun", rerun_command(target, run, prefix)))
     return items
 
 
