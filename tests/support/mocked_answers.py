@@ -120,7 +120,9 @@ def happy_mocks(machine: Machine, execution: str) -> dict[str, dict[str, Any]]:
     mocks = {}
     if machine.sharded:
         shard_job = ok(job_description(machine, execution, "ManifestFile", job))
-        mocks[RUN_SHARD_TRANSFORM_JOB] = mocks[RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB] = shard_job
+        for state in (RUN_SHARD_TRANSFORM_JOB, RERUN_PREFIX + RUN_SHARD_TRANSFORM_JOB):
+            if state in machine.all_states:  # (no re-run of shards with delivery)
+                mocks[state] = shard_job
     for name, state in machine.states.items():
         if state["Type"] != "Task":
             continue
