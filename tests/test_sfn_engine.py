@@ -344,7 +344,10 @@ def test_the_engine_still_ignores_a_failed_child_and_shares_mock_counts(
     mocked = _map({"StartAt": "T", "States": {"T": {**task, "Parameters": {"FunctionName": "f"}}}})
     mocks = {"T": {"0": {"Return": {"ok": 1}}}}
     run = unpatched.run("counts", mocked, "unpatched", "[1, 2]", mocks, s3={})
-    assert run.output == [{"ok": 1}, None], _drop("map-run", "counts mocked calls per child", run)
+    # (Its children run in threads: which of them gets the one answer varies.)
+    assert sorted(run.output, key=json.dumps) == [None, {"ok": 1}], _drop(
+        "map-run", "counts mocked calls per child", run
+    )
     run = patched.run("counts", mocked, "patched", "[1, 2]", mocks)
     assert run.output == [{"ok": 1}, {"ok": 1}]
 
