@@ -52,12 +52,14 @@ Pipfile.lock. If that attribute is gone or no longer what the patch expects, ``a
    so the template reaches ``States.Format`` (patch 7) with ``\\'`` in it, as Step Functions
    reads it.
 
-Patches 10-16 (map_patches.py) run this project's Distributed Map (ItemProcessor Mode DISTRIBUTED):
+Patches 10-17 (map_patches.py, map_s3_patches.py) run this project's Distributed Map
+(ItemProcessor Mode DISTRIBUTED):
 10. ``map-fields``: the engine's grammar has no ``ItemBatcher`` (a definition with one is refused
    as invalid), and reads ``ToleratedFailurePercentage`` only as a number with a fraction (``5`` is
-   refused; Step Functions takes any number from 0 to 100). The patch takes ``ItemBatcher`` out of
-   the text the engine parses, writes an integer percentage as ``5.0``, and hands each Map state's
-   batcher, and which tolerated-failure fields it gives, to the Map Run (patch 11).
+   refused; the States Language's schema takes an integer from 0 to 100, which this project
+   writes). The patch takes ``ItemBatcher`` out of the text the engine parses, writes an integer
+   percentage as ``5.0``, and hands each Map state's batcher, and which tolerated-failure fields it
+   gives, to the Map Run (patch 11).
 11. ``map-run``: Step Functions runs each item (each batch, with ``ItemBatcher``) as a child
    execution of its own: ItemSelector is applied to each item (``$$.Map.Item.Index``/``Value``),
    then items are grouped as ``{"Items": [...], "BatchInput": ...}`` (at most MaxItemsPerBatch),
@@ -421,6 +423,6 @@ def apply() -> None:
     _patch_format_escapes()
     _patch_quote_escape()
     _patch_parse_cache()
-    import map_patches  # patches 10-16 (the Distributed Map); 10 wraps parse-cache's parse
+    import map_patches  # patches 10-17 (the Distributed Map); 10 wraps parse-cache's parse
 
     map_patches.apply()
