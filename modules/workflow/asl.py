@@ -59,6 +59,21 @@ def present_string(path: str) -> list[dict[str, Any]]:
     return [{"Variable": path, "IsPresent": True}, {"Variable": path, "IsString": True}]
 
 
+def under_prefix(path: str, prefix: str, accept: str, reject: str) -> list[dict[str, Any]]:
+    """Choice rules: a string at ``path`` starting with ``prefix`` goes to ``accept``, anything
+    else there to ``reject`` (the Choice's Default takes a run input without it)."""
+    return [
+        {
+            "And": [
+                *present_string(path),
+                {"Variable": path, "StringMatches": escape_string_matches(prefix) + "*"},
+            ],
+            "Next": accept,
+        },
+        {"Variable": path, "IsPresent": True, "Next": reject},
+    ]
+
+
 def catch_to(state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
     """A Catch of every error, kept at ``result_path``, that continues at ``state``."""
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": state}]
@@ -80,6 +95,12 @@ def jsonata_catch_to(state: str) -> list[dict[str, Any]]:
             "Next": state,
         }
     ]
+
+
+def jsonata_catch_keeping_input(state: str) -> list[dict[str, Any]]:
+    """A JSONata state's Catch that continues at ``state`` with the state's input as it was: its
+    own error must not replace the one the input already carries."""
+    return [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": state}]
 
 
 def integration(t: WorkflowTargets, resource: str) -> str:

@@ -12,7 +12,11 @@ from typing import Any
 
 from modules.config import PipelineConfig
 from modules.workflow import state_names as sn
-from modules.workflow.asl import escape_string_matches, jsonata_string, present_string
+from modules.workflow.asl import (
+    jsonata_string,
+    present_string,
+    under_prefix,
+)
 from modules.workflow.chain import States, Step
 from modules.workflow.targets import WorkflowTargets
 
@@ -95,19 +99,9 @@ def _run_input_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) ->
     states[sn.CHECK_RUN_INPUT] = {
         "Type": "Choice",
         "Comment": "A run may read another prefix, but only under the pipeline's own.",
-        "Choices": [
-            {
-                "And": [
-                    *present_string("$.input_prefix"),
-                    {
-                        "Variable": "$.input_prefix",
-                        "StringMatches": escape_string_matches(default_prefix) + "*",
-                    },
-                ],
-                "Next": sn.USE_REQUESTED_INPUT,
-            },
-            {"Variable": "$.input_prefix", "IsPresent": True, "Next": sn.REJECT_RUN_INPUT},
-        ],
+        "Choices": under_prefix(
+            "$.input_prefix", default_prefix, sn.USE_REQUESTED_INPUT, sn.REJECT_RUN_INPUT
+        ),
         "Default": sn.USE_DEFAULT_INPUT,
     }
     states[sn.REJECT_RUN_INPUT] = {

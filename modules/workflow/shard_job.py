@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.config import PipelineConfig
+from modules.config import PipelineConfig, ShardsConfig
 from modules.shard_layout import (
     FAILED_FOLDER,
     FAILED_SUFFIX,
@@ -28,7 +28,13 @@ from modules.shard_layout import (
 )
 from modules.workflow import capacity
 from modules.workflow import state_names as sn
-from modules.workflow.asl import TRANSIENT_SDK_RETRY, integration, jsonata_string
+from modules.workflow.asl import (
+    TRANSIENT_SDK_RETRY,
+    integration,
+    jsonata_catch_keeping_input,
+    jsonata_catch_to,
+    jsonata_string,
+)
 from modules.workflow.chain import States
 from modules.workflow.delivery_count import is_input_predicate
 from modules.workflow.targets import WorkflowTargets
@@ -47,8 +53,16 @@ SHARD_JOB_STEM = MAX_JOB_NAME - len(str(MAX_TRANSIENT_RETRIES))
 JOB_HASH, JOB_STEM = "shard_job_hash", "shard_job"
 
 
+def sharding(pipeline: PipelineConfig) -> ShardsConfig:
+    """The shards settings of a pipeline whose run is sharded (the step is built for no other)."""
+    shards = pipeline.transform.shards
+    if shards is None:
+        raise ValueError(f"pipeline {pipeline.name} has no transform.shards")
+    return shards
+
+
 def _start(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, Any]:
-    files_per_job = pipeline.transform.shards.files_per_job  # type: ignore[union-attr]
+    files_per_job = sharding(pipeline).files_per_job
     batch = "$states.input"
     number = (
         f"$formatNumber($floor({batch}.Items[0].Index / {files_per_job}), '{'0' * SHARD_DIGITS}')"
@@ -111,18 +125,8 @@ def _shard_manifest(pipeline: PipelineConfig, t: WorkflowTargets) -> dict[str, A
         "$states.input.shard.manifest_key",
         f"$append([{{'prefix': {source}}}], {relative})",
         capacity.start_state(pipeline, sn.HASH_SHARD_JOB, sn.SHARD_PREFIX),
-        _keep_error(sn.RECORD_SHARD_FAILURE),
+        jsonata_catch_to(sn.RECORD_SHARD_FAILURE),
     )
-
-
-def _keep_error(nxt: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "ErrorEquals": ["States.ALL"],
-            "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
-            "Next": nxt,
-        }
-    ]
 
 
 def _job_name_states(t: WorkflowTargets) -> States:
@@ -166,9 +170,7 @@ def _failure_record(t: WorkflowTargets) -> dict[str, Any]:
         f"'cause': {error}.Cause, 'manifest': {shard}.manifest}}"
     )
     # A record that cannot be written must not hide the shard's own error: both fail the shard.
-    keep = [
-        {"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}", "Next": sn.SHARD_FAILED}
-    ]
+    keep = jsonata_catch_keeping_input(sn.SHARD_FAILED)
     return _put_json(t, f"{shard}.failed_key", record, sn.SHARD_FAILED, keep)
 
 

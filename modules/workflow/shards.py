@@ -30,14 +30,14 @@ from modules.workflow import state_names as sn
 from modules.workflow.asl import (
     TRANSIENT_SDK_RETRY,
     escape_intrinsic,
-    escape_string_matches,
     integration,
+    jsonata_catch_keeping_input,
     jsonata_catch_to,
     jsonata_string,
-    present_string,
+    under_prefix,
 )
 from modules.workflow.chain import States, Step
-from modules.workflow.shard_job import shard_states
+from modules.workflow.shard_job import shard_states, sharding
 from modules.workflow.targets import WorkflowTargets
 from modules.workflow.transform import transform_job_statements, transform_jobs_arn
 
@@ -72,49 +72,25 @@ def reruns_failed_shards(pipeline: PipelineConfig) -> bool:
 
 def _items_check_states(pipeline: PipelineConfig, nxt: str) -> States:
     prefix = _shards_prefix(pipeline)
-    if not reruns_failed_shards(pipeline):
-        return {
-            sn.CHECK_SHARD_ITEMS: {
-                "Type": "Choice",
-                "Comment": "No re-run of failed shards alone where a run delivers its whole "
-                "dataset.",
-                "Choices": [
-                    {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.REJECT_SHARD_ITEMS}
-                ],
-                "Default": nxt,
-            },
-            sn.REJECT_SHARD_ITEMS: {
-                "Type": "Fail",
-                "Error": "InvalidRunInput",
-                "Cause": "shard_items: with delivery, a run delivers its whole dataset; re-run "
-                "the whole run instead",
-            },
-        }
+    if reruns_failed_shards(pipeline):
+        comment = "A re-run reads its files from a list under the pipeline's shards folder only."
+        choices = under_prefix("$.shard_items", prefix, nxt, sn.REJECT_SHARD_ITEMS)
+        cause = f"shard_items must be a string starting with '{prefix}'"
+    else:
+        comment = "No re-run of failed shards alone where a run delivers its whole dataset."
+        choices = [{"Variable": "$.shard_items", "IsPresent": True, "Next": sn.REJECT_SHARD_ITEMS}]
+        cause = (
+            "shard_items: with delivery, a run delivers its whole dataset; re-run the whole run "
+            "instead"
+        )
     return {
         sn.CHECK_SHARD_ITEMS: {
             "Type": "Choice",
-            "Comment": "A re-run reads its files from a list under the pipeline's shards folder "
-            "only.",
-            "Choices": [
-                {
-                    "And": [
-                        *present_string("$.shard_items"),
-                        {
-                            "Variable": "$.shard_items",
-                            "StringMatches": escape_string_matches(prefix) + "*",
-                        },
-                    ],
-                    "Next": nxt,
-                },
-                {"Variable": "$.shard_items", "IsPresent": True, "Next": sn.REJECT_SHARD_ITEMS},
-            ],
+            "Comment": comment,
+            "Choices": choices,
             "Default": nxt,
         },
-        sn.REJECT_SHARD_ITEMS: {
-            "Type": "Fail",
-            "Error": "InvalidRunInput",
-            "Cause": f"shard_items must be a string starting with '{prefix}'",
-        },
+        sn.REJECT_SHARD_ITEMS: {"Type": "Fail", "Error": "InvalidRunInput", "Cause": cause},
     }
 
 
@@ -146,8 +122,7 @@ def _map_state(
     pipeline: PipelineConfig, t: WorkflowTargets, reader: dict[str, Any], item: dict[str, Any],
     children: States, start: str,
 ) -> dict[str, Any]:  # fmt: skip
-    shards = pipeline.transform.shards
-    assert shards is not None
+    shards = sharding(pipeline)
     state: dict[str, Any] = {
         "Type": "Map",
         "ItemReader": reader,
@@ -232,8 +207,7 @@ FAILURE_REASON = r'/"FailureReason"\s*:\s*"([^"]*)"/'
 
 
 def _failed_cause(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
-    shards = pipeline.transform.shards
-    assert shards is not None
+    shards = sharding(pipeline)
     one = (
         "'shard ' & $r.shard & ($r.job ? ' (job ' & $r.job & ')' : '') & ': ' & $r.error & "
         f"( $x := $match($r.cause, {FAILURE_REASON}, 1).groups[0]; $x ? ' ' & $x : '' )"
@@ -249,8 +223,7 @@ def _failed_cause(pipeline: PipelineConfig, t: WorkflowTargets) -> str:
 
 
 def _after_failure_states(pipeline: PipelineConfig, t: WorkflowTargets) -> States:
-    keep = [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}",
-             "Next": sn.DESCRIBE_FAILURE}]  # fmt: skip
+    keep = jsonata_catch_keeping_input(sn.DESCRIBE_FAILURE)
     return {
         sn.LIST_FAILED_SHARDS_AFTER_FAILURE: _list_failed(
             t,
@@ -342,7 +315,7 @@ def _shards_states(pipeline: PipelineConfig, t: WorkflowTargets, nxt: str) -> St
             pipeline, t, read_items, RERUN_ITEM, prefixed(children, sn.RERUN_PREFIX),
             sn.RERUN_PREFIX + sn.START_SHARD,
         )  # fmt: skip
-    if pipeline.transform.shards and pipeline.transform.shards.can_exceed_tolerance:
+    if sharding(pipeline).can_exceed_tolerance:
         states |= _after_failure_states(pipeline, t)
     return states
 
