@@ -25,6 +25,7 @@ from tests.support.ops_cli import (
     expect_failed_shards,
     failed_input_keys,
     invoke,
+    refuse_manifest,
     rerun_input,
     rerun_name,
     scenario_rerun,
@@ -261,14 +262,7 @@ def test_why_shows_each_failed_shard_its_job_error_reason_and_files(t: Target, s
 
 def test_why_of_a_sharded_run_without_failed_shards_says_none(t: Target) -> None:
     aws = _succeeded_without_failed_shards(t)
-    aws.refuse(
-        "s3",
-        "get_object",
-        "NoSuchKey",
-        404,
-        Bucket=t.output_bucket,
-        Key=t.manifest_key(SHARDED_RUN),
-    )
+    refuse_manifest(aws, t, SHARDED_RUN)
     code, text = invoke(f"./ops why {ENVIRONMENT} {SHARDED} {SHARDED_RUN}")
     aws.assert_done()
     assert code == 0, text

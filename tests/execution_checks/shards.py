@@ -21,6 +21,7 @@ from modules.workflow.shards import (
 )
 from modules.workflow.state_names import (
     HASH_SHARD_JOB,
+    NOTIFY_FAILURE,
     REJECT_SHARD_ITEMS,
     RUN_SHARDS,
     RUN_SHARDS_AGAIN,
@@ -29,7 +30,12 @@ from modules.workflow.state_names import (
 from tests.execution_checks.runs import Runs, failure_message
 from tests.support.machines import Machine
 from tests.support.sfn_engine import Execution
-from tests.support.shard_scenarios import MAX_SHARDS, SHARD_FAILURE_REASON, files_per_job
+from tests.support.shard_scenarios import (
+    SHARD_FAILURE_REASON,
+    files_over_pages,
+    files_per_job,
+    shards_for_one_tolerated,
+)
 
 FEATURE = "shards"
 
@@ -81,9 +87,7 @@ class ShardChecks:
     ) -> None:
         for r in self._runs(results):
             if not r.has("shards-over-pages"):  # more than MAX_SHARDS shards: not run
-                assert (
-                    math.ceil((LIST_OBJECTS_MAX_KEYS + 1) / files_per_job(r.machine)) > MAX_SHARDS
-                )
+                assert files_over_pages(_shards(r.machine)) is None
                 continue
             m, (scenario, run) = r.machine, r.runs["shards-over-pages"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
@@ -134,9 +138,7 @@ class ShardChecks:
             m = r.machine
             shards = _shards(m)
             if not r.has("shard-fails-tolerated"):
-                assert not shards.tolerated_failed_shards_percent or (
-                    math.ceil(100 / shards.tolerated_failed_shards_percent) > MAX_SHARDS
-                ), m.label
+                assert shards_for_one_tolerated(shards) is None, m.label
                 continue
             run = r["shard-fails-tolerated"]
             assert run.status == "SUCCEEDED", (m.label, run.error, run.cause)
@@ -167,7 +169,7 @@ class ShardChecks:
             run = r["shards-fail"]
             assert (run.status, run.error) == ("FAILED", SHARDS_FAILED_ERROR)
             message = failure_message(run)
-            assert len(run.requests_of("NotifyFailure")) == 1
+            assert len(run.requests_of(NOTIFY_FAILURE)) == 1
             assert (message["error"], message["cause"]) == (SHARDS_FAILED_ERROR, run.cause)
             failed = [c for c in run.children if c["status"] == "FAILED"]
             assert failed

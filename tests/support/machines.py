@@ -53,9 +53,10 @@ class Machine:
         states: dict[str, dict[str, Any]] = json.loads(self.definition)["States"]
         return states
 
-    @property
+    @functools.cached_property
     def all_states(self) -> dict[str, dict[str, Any]]:
-        """Every state, those a Map runs (a shard's) included."""
+        """Every state, those a Map runs (a shard's) included (read once a machine: every
+        scenario's mocks and checks look states up here)."""
         return every_state(self.states)
 
     @property

@@ -332,6 +332,33 @@ def _as_aws_records(run: Execution) -> Execution:
     return replace(run, events=events)
 
 
+def expect_last_failed_lookup(aws: StubbedAws, t: Target, run: str, status: str) -> None:
+    """`why` without a run looks for the last failed one: one ListExecutions a failed status,
+    ``run`` found under ``status``."""
+    for listed_status in cli.FAILED_STATUSES:
+        found = [listed(t, run, status, NOW)] if status == listed_status else []
+        aws.expect(
+            "stepfunctions",
+            "list_executions",
+            {"executions": found},
+            stateMachineArn=t.state_machine_arn,
+            statusFilter=listed_status,
+            maxResults=1,
+        )
+
+
+def refuse_manifest(aws: StubbedAws, t: Target, run: str, *answer: Any) -> None:
+    """S3 refuses the run's manifest (``answer``: error code, status and message; default: it
+    was never written)."""
+    aws.refuse(
+        "s3",
+        "get_object",
+        *(answer or ("NoSuchKey", 404)),
+        Bucket=t.output_bucket,
+        Key=t.manifest_key(run),
+    )
+
+
 def scenario_why(
     run: Execution, manifest: tuple[str, int, str] = ("NoSuchKey", 404, "")
 ) -> Callable[[StubbedAws, Target, dict[str, str | bool]], None]:
@@ -343,16 +370,7 @@ def scenario_why(
     def stub(aws: StubbedAws, t: Target, flags: dict[str, str | bool]) -> None:
         name = run.name
         if flags.get("run") is None:
-            for status in cli.FAILED_STATUSES:
-                found = [listed(t, name, "FAILED", NOW)] if status == "FAILED" else []
-                aws.expect(
-                    "stepfunctions",
-                    "list_executions",
-                    {"executions": found},
-                    stateMachineArn=t.state_machine_arn,
-                    statusFilter=status,
-                    maxResults=1,
-                )
+            expect_last_failed_lookup(aws, t, name, "FAILED")
         arn = t.execution_arn(name)
         run_input = json.loads(run.events[0]["executionStartedEventDetails"]["input"])
         aws.expect(
@@ -404,13 +422,7 @@ def scenario_why(
             logGroupName="/aws/sagemaker/TransformJobs",
             logStreamNamePrefix=f"{job}/",
         )
-        aws.refuse(
-            "s3",
-            "get_object",
-            *manifest,
-            Bucket=t.output_bucket,
-            Key=t.manifest_key(name),
-        )
+        refuse_manifest(aws, t, name, *manifest)
 
     return stub
 
@@ -638,16 +650,7 @@ def scenario_why_sharded(
         run = SHARDED_RUN
         answer = sharded_failed(t) if status == "FAILED" else sharded_succeeded(t)
         if flags.get("run") is None:
-            for listed_status in cli.FAILED_STATUSES:
-                found = [listed(t, run, status, NOW)] if status == listed_status else []
-                aws.expect(
-                    "stepfunctions",
-                    "list_executions",
-                    {"executions": found},
-                    stateMachineArn=t.state_machine_arn,
-                    statusFilter=listed_status,
-                    maxResults=1,
-                )
+            expect_last_failed_lookup(aws, t, run, status)
         arn = t.execution_arn(run)
         aws.expect("stepfunctions", "describe_execution", answer, executionArn=arn)
         if status != "SUCCEEDED":
@@ -660,14 +663,7 @@ def scenario_why_sharded(
             )
         expect_failed_shards(aws, t, run)
         if status != "SUCCEEDED":
-            aws.refuse(
-                "s3",
-                "get_object",
-                "NoSuchKey",
-                404,
-                Bucket=t.output_bucket,
-                Key=t.manifest_key(run),
-            )
+            refuse_manifest(aws, t, run)
             return
         folder = run_shards(t.pipeline.run_output_prefix, run)
         records = [failed_key(folder, shard_name(n)) for n in FAILED_SHARDS]

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from modules.config import ShardsConfig
 from modules.config.aws_facts import LIST_OBJECTS_MAX_KEYS
 from modules.shard_layout import rerun_items_key, shard_name
 from modules.workflow.shards import SHARDS_FAILED_ERROR, reruns_failed_shards
@@ -101,6 +102,22 @@ def failing_error(machine: Machine) -> str:
     return SHARDS_FAILED_ERROR if shards.can_exceed_tolerance else "S3.AccessDeniedException"
 
 
+def files_over_pages(shards: ShardsConfig) -> int | None:
+    """The files of a listing one page longer than S3's, or None where they would make more than
+    MAX_SHARDS shards (that scenario is then left out)."""
+    files = LIST_OBJECTS_MAX_KEYS + 1
+    return files if math.ceil(files / shards.files_per_job) <= MAX_SHARDS else None
+
+
+def shards_for_one_tolerated(shards: ShardsConfig) -> int | None:
+    """How many shards a run needs for one failed shard to stay within the tolerance, or None
+    where there is no tolerance or that would be more than MAX_SHARDS."""
+    if not shards.tolerated_failed_shards_percent:
+        return None
+    count = max(2, math.ceil(100 / shards.tolerated_failed_shards_percent))
+    return count if count <= MAX_SHARDS else None
+
+
 def shard_inputs(machine: Machine, prefix: str) -> dict[str, Any]:
     """A failing scenario's files under ``prefix``: two shards' worth (its page names two)."""
     if not machine.sharded:
@@ -164,18 +181,14 @@ def shard_scenarios(machine: Machine, add: Add, scheduled: str) -> None:
 
     # More files than one listing page (the Map's ItemReader pages), with a "folder" key and the
     # marker beside them: left out of every shard (where that is at most MAX_SHARDS shards).
-    if math.ceil((LIST_OBJECTS_MAX_KEYS + 1) / per_job) <= MAX_SHARDS:
-        add_with("shards-over-pages", LIST_OBJECTS_MAX_KEYS + 1)
+    if (over_pages := files_over_pages(shards)) is not None:
+        add_with("shards-over-pages", over_pages)
     # Only a folder key (and the marker) in a shard: nothing to transform.
     add("shard-without-input", s3=input_files(machine, scheduled, 0, *not_input))
     # One failed shard of enough shards to stay within the tolerance.
-    if shards.tolerated_failed_shards_percent:
-        count = max(2, math.ceil(100 / shards.tolerated_failed_shards_percent))
-        if count <= MAX_SHARDS:
-            failure = job_failure(SHARD_FAILURE_REASON)
-            add_with(
-                "shard-fails-tolerated", count * per_job, failing_shards(machine, [1], failure)
-            )
+    if (count := shards_for_one_tolerated(shards)) is not None:
+        failure = job_failure(SHARD_FAILURE_REASON)
+        add_with("shard-fails-tolerated", count * per_job, failing_shards(machine, [1], failure))
     if shards.can_exceed_tolerance:
         add_with("shards-fail", 2 * per_job, job_failure(SHARD_FAILURE_REASON))
         # The failed shards' records cannot be read: the run still fails, with the Map's error.
