@@ -47,6 +47,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,17 @@ def _entered(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _requests(execution: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _requests(
+    execution: str, events: list[dict[str, Any]], children: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """Every TaskScheduled of ``events`` with the state it happened in, in order, and at each
+    Map Run's start, the task requests of that Map Run's ``children``."""
     found, state = [], ""
     for event in events:
-        if event["type"].endswith("StateEntered"):
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
             state = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] == "TaskScheduled":
+        elif kind == "TaskScheduled":
             details = event["taskScheduledEventDetails"]
             resource = f"arn:aws:states:::{details['resourceType']}:{details['resource']}"
             found.append(
@@ -144,34 +150,12 @@ def _requests(execution: str, events: list[dict[str, Any]]) -> list[dict[str, An
                     "parameters": json.loads(details["parameters"]),
                 }
             )
-    return found
-
-
-def _task_requests(
-    name: str, events: list[dict[str, Any]], children: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The parent's task requests, each Map Run's children's where the Map Run started."""
-    found = []
-    for event in events:
-        found.extend(_requests(name, [event]) if event["type"] == "TaskScheduled" else [])
-        if event["type"] == "TaskScheduled":
-            found[-1]["state"] = _state_of(events, event)
-        if event["type"] == "MapRunStarted":
+        elif kind == "MapRunStarted":
             run = event["mapRunStartedEventDetails"]["mapRunArn"]
             for child in children:
                 if child["map_run_arn"] == run:
                     found.extend(_requests(child["name"], child.get("events", [])))
     return found
-
-
-def _state_of(events: list[dict[str, Any]], event: dict[str, Any]) -> str:
-    state = ""
-    for seen in events:
-        if seen["type"].endswith("StateEntered"):
-            state = seen["stateEnteredEventDetails"]["name"]
-        if seen is event:
-            break
-    return state
 
 
 class Engine:
@@ -293,7 +277,7 @@ class Engine:
             "state_machine_arn": arn,
             "events": events,
             "retry_waits": waits,
-            "task_requests": _task_requests(request["name"], events, children),
+            "task_requests": _requests(request["name"], events, children),
             "children": [
                 {
                     "name": c["name"],
