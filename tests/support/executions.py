@@ -151,7 +151,6 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         if machine.sharded and "s3" not in kwargs:
             read = kwargs.get("expect_prefix") or machine.pipeline.default_input_prefix
             kwargs["s3"] = input_files(machine, read, 2)
-        assert not machine.sharded or kwargs["s3"] is not None, name
         found.append(Scenario(name=name, input=text, mocks=mocks, **kwargs))
 
     add("scheduled")
@@ -172,15 +171,15 @@ def named_scenarios(engine: Engine, machine: Machine) -> list[Scenario]:
         expect_prefix=p.default_input_prefix,
         trigger="manual",
     )
+    scheduled = expected_scheduled_prefix(machine)
     if machine.sharded:
-        shard_scenarios(machine, add, expected_scheduled_prefix(machine))
+        shard_scenarios(machine, add, scheduled)
     else:
         job_scenarios(machine, add)
     add("bad-input", {"trigger": "manual", "input_prefix": "../elsewhere/"}, trigger="manual")
     happy = happy_mocks(machine, "notify-fails")
     failing_notify = shards_failing(machine, happy) if machine.sharded else transform_failure(happy)
     failing_notify[NOTIFY_FAILURE] = throw("SNS.AuthorizationErrorException", "not authorized")
-    scheduled = expected_scheduled_prefix(machine)
     add("notify-fails", mocks=failing_notify, **shard_inputs(machine, scheduled))
     if p.overlap == "skip":
         mocks = happy_mocks(machine, "overlap")

@@ -255,8 +255,8 @@ def rerun(
     items = [
         ("started", plan.name),
         ("reruns", f"{len(plan.keys):,} files of {plan.shards:,} failed shards of {run}"),
-        ("reads", f"s3://{target.bucket('input')}/{plan.input_prefix}, those files only"),
-        ("files", f"s3://{target.output_bucket}/{plan.items_key}"),
+        ("reads", f"{shards.s3_uri(target.bucket('input'), plan.input_prefix)}, those files only"),
+        ("files", shards.s3_uri(target.output_bucket, plan.items_key)),
         ("writes", plan.output_folder),
     ]
     console.print(render.details(f"{target.label}: rerun of {run} --failed", items))
